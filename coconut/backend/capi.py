@@ -1,0 +1,67 @@
+"""The C-API functions generated code may call, by name, with their C signatures.
+
+Result kinds (what the lowering must do with the result):
+  new       a new reference, NULL with an exception set on error
+  borrowed  a borrowed reference, NULL (maybe with an exception) when absent
+  status    int: -1 with an exception set on error (>= 0 otherwise)
+  value     a plain value that cannot fail
+"""
+
+# name: (result kind, result C type, parameter C types)
+CAPI = {
+    # numbers
+    **{f"PyNumber_{n}": ("new", "obj", ["obj", "obj"]) for n in (
+        "Add", "And", "FloorDivide", "Lshift", "MatrixMultiply", "Multiply", "Remainder",
+        "Or", "Rshift", "Subtract", "TrueDivide", "Xor",
+        "InPlaceAdd", "InPlaceAnd", "InPlaceFloorDivide", "InPlaceLshift",
+        "InPlaceMatrixMultiply", "InPlaceMultiply", "InPlaceRemainder", "InPlaceOr",
+        "InPlaceRshift", "InPlaceSubtract", "InPlaceTrueDivide", "InPlaceXor")},
+    "PyNumber_Power": ("new", "obj", ["obj", "obj", "obj"]),
+    "PyNumber_InPlacePower": ("new", "obj", ["obj", "obj", "obj"]),
+    "PyNumber_Negative": ("new", "obj", ["obj"]),
+    "PyNumber_Positive": ("new", "obj", ["obj"]),
+    "PyNumber_Invert": ("new", "obj", ["obj"]),
+    # objects
+    "PyObject_RichCompare": ("new", "obj", ["obj", "obj", "int"]),
+    "PyObject_IsTrue": ("status", "int", ["obj"]),
+    "PyObject_GetAttr": ("new", "obj", ["obj", "obj"]),
+    "PyObject_SetAttr": ("status", "int", ["obj", "obj", "obj"]),
+    "_PyObject_GetMethod": ("status", "int", ["obj", "obj", "ptr"]),
+    "PyObject_GetItem": ("new", "obj", ["obj", "obj"]),
+    "PyObject_SetItem": ("status", "int", ["obj", "obj", "obj"]),
+    "PyObject_DelItem": ("status", "int", ["obj", "obj"]),
+    "PyObject_GetIter": ("new", "obj", ["obj"]),
+    "PyIter_Next": ("new", "obj", ["obj"]),
+    "PySequence_Contains": ("status", "int", ["obj", "obj"]),
+    "PyObject_Format": ("new", "obj", ["obj", "obj"]),
+    "PyObject_Str": ("new", "obj", ["obj"]),
+    "PyObject_Repr": ("new", "obj", ["obj"]),
+    "PyObject_ASCII": ("new", "obj", ["obj"]),
+    # containers
+    "PyTuple_New": ("new", "obj", ["ssize"]),
+    "PyList_New": ("new", "obj", ["ssize"]),
+    "PyList_Append": ("status", "int", ["obj", "obj"]),
+    "PySet_New": ("new", "obj", ["obj"]),
+    "PySet_Add": ("status", "int", ["obj", "obj"]),
+    "_PyDict_NewPresized": ("new", "obj", ["ssize"]),
+    "PyDict_SetItem": ("status", "int", ["obj", "obj", "obj"]),
+    "PyDict_GetItemWithError": ("borrowed", "obj", ["obj", "obj"]),
+    "PySlice_New": ("new", "obj", ["obj", "obj", "obj"]),
+    "_PyUnicode_JoinArray": ("new", "obj", ["obj", "ptr", "ssize"]),
+    "PySequence_Tuple": ("new", "obj", ["obj"]),
+    # functions and cells
+    "PyFunction_New": ("new", "obj", ["obj", "obj"]),
+    "PyCell_New": ("new", "obj", ["obj"]),
+    # errors
+    "PyErr_Occurred": ("borrowed", "obj", []),
+    "PyErr_SetObject": ("value", "void", ["obj", "obj"]),
+    # runtime
+    "_PyEval_EvalFrameDefault": ("new", "obj", ["ptr", "ptr", "int"]),
+    "_Py_CheckRecursiveCall": ("status", "int", ["ptr", "ptr"]),
+    "_Py_Dealloc": ("value", "void", ["obj"]),
+    "Py_MakePendingCalls": ("status", "int", []),
+    "PyEval_SaveThread": ("value", "ptr", []),
+    "PyEval_RestoreThread": ("value", "void", ["ptr"]),
+    # coconut's own runtime helpers (emitted by coconut.runtime, called by address)
+    "coconut_eval_breaker": ("value", "int", ["ptr"]),
+}

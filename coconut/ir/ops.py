@@ -1,0 +1,259 @@
+"""IR operations.
+
+A small, explicit IR. Values are C locals (`Var`) of a few C types; Python references
+are `obj`. Reference ownership is explicit: `Incref`/`Decref` are ops, and every C call
+names its callee, whose ownership rules are in `coconut.backend.capi`. Each block ends
+in exactly one terminator; two of them leave native code:
+
+* `Deopt`     resume the interpreter *before* an instruction, with the live stack;
+* `ErrorExit` hand the pending exception to the interpreter *at* an instruction.
+
+Both carry the frame state the interpreter needs (instruction offset + value stack).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# C types a Var may have. "obj" is PyObject*, "ptr" an untyped pointer, "int" a C int,
+# "ssize" Py_ssize_t, "byte" an unsigned char, "double" a C double.
+CTYPES = ("obj", "ptr", "int", "ssize", "byte", "double")
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+    ctype: str = "obj"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class IntConst:
+    value: int
+    ctype: str = "int"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+@dataclass(frozen=True, eq=False)
+class ObjConst:
+    """The address of a Python object kept alive by the code object (consts, names)."""
+    obj: object
+
+    ctype = "obj"
+
+    def __str__(self) -> str:
+        r = repr(self.obj)
+        return f"<{r[:40] + '...' if len(r) > 40 else r}>"
+
+
+@dataclass(frozen=True)
+class AddressOf:
+    """&var: for C out-parameters (`var` is then written by the callee)."""
+    var: Var
+    ctype = "ptr"
+
+    def __str__(self) -> str:
+        return f"&{self.var}"
+
+
+NULL = IntConst(0, "obj")
+Value = Var | IntConst | ObjConst | AddressOf
+
+
+# -- plain ops ---------------------------------------------------------------------
+@dataclass
+class Assign:
+    dst: Var
+    src: Value
+
+    def __str__(self): return f"{self.dst} = {self.src}"
+
+
+@dataclass
+class CallC:
+    """dst = func(args) for a C function named in capi.CAPI (dst None: result ignored)."""
+    dst: Var | None
+    func: str
+    args: tuple
+
+    def __str__(self):
+        call = f"{self.func}({', '.join(map(str, self.args))})"
+        return call if self.dst is None else f"{self.dst} = {call}"
+
+
+@dataclass
+class CallVectorcall:
+    """dst = PyObject_Vectorcall(callable, &argv[skip], (npositional - skip) |
+    PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames), where argv holds `args` in a scratch
+    array with one free slot before it (the callee may borrow argv[-1])."""
+    dst: Var
+    callable: Value
+    args: tuple
+    skip: Value            # 0 or 1: leading args that are not passed
+    npositional: int       # positional arguments in `args` (the rest are keywords)
+    kwnames: Value
+
+    def __str__(self):
+        return (f"{self.dst} = vectorcall({self.callable}, [{', '.join(map(str, self.args))}]"
+                f"[{self.skip}:], npositional={self.npositional}, kwnames={self.kwnames})")
+
+
+@dataclass
+class CallArray:
+    """dst = func(*before, &values[0], n): for C functions taking an array of objects."""
+    dst: Var
+    func: str
+    before: tuple
+    values: tuple
+
+    def __str__(self):
+        pre = "".join(f"{a}, " for a in self.before)
+        return f"{self.dst} = {self.func}({pre}[{', '.join(map(str, self.values))}], {len(self.values)})"
+
+
+@dataclass
+class Load:
+    """dst = *(ctype *)((char *)base + offset) — a field of a C struct."""
+    dst: Var
+    base: Value
+    offset: int
+
+    def __str__(self): return f"{self.dst} = *({self.dst.ctype} *)({self.base} + {self.offset})"
+
+
+@dataclass
+class Store:
+    """*(ctype *)((char *)base + offset) = src."""
+    base: Value
+    offset: int
+    src: Value
+    ctype: str = "obj"
+
+    def __str__(self): return f"*({self.ctype} *)({self.base} + {self.offset}) = {self.src}"
+
+
+@dataclass
+class LoadLocal:
+    """dst = frame->localsplus[index] (a borrowed reference, possibly NULL)."""
+    dst: Var
+    index: int
+
+    def __str__(self): return f"{self.dst} = localsplus[{self.index}]"
+
+
+@dataclass
+class StoreLocal:
+    """frame->localsplus[index] = src (the frame takes the reference)."""
+    index: int
+    src: Value
+
+    def __str__(self): return f"localsplus[{self.index}] = {self.src}"
+
+
+@dataclass
+class Incref:
+    value: Value
+
+    def __str__(self): return f"incref {self.value}"
+
+
+@dataclass
+class Decref:
+    """Py_DECREF, or Py_XDECREF when `maybe_null`."""
+    value: Value
+    maybe_null: bool = False
+
+    def __str__(self): return f"{'x' if self.maybe_null else ''}decref {self.value}"
+
+
+@dataclass
+class SetInstr:
+    """frame->prev_instr = the instruction at `offset`: keeps f_lineno and tracebacks
+    right for anything the next ops may call."""
+    offset: int
+
+    def __str__(self): return f"set_instr {self.offset}"
+
+
+@dataclass
+class BinArith:
+    """dst = a <op> b on C integers ('+', '-', '^', '&', '|', '==' ...)."""
+    dst: Var
+    op: str
+    a: Value
+    b: Value
+
+    def __str__(self): return f"{self.dst} = {self.a} {self.op} {self.b}"
+
+
+# -- terminators -------------------------------------------------------------------
+@dataclass
+class Cond:
+    """a <op> b, op one of == != < <= > >=."""
+    op: str
+    a: Value
+    b: Value
+
+    def __str__(self): return f"{self.a} {self.op} {self.b}"
+
+
+@dataclass
+class Jump:
+    target: str
+
+    def __str__(self): return f"goto {self.target}"
+
+    def successors(self): return [self.target]
+
+
+@dataclass
+class Branch:
+    cond: Cond
+    if_true: str
+    if_false: str
+
+    def __str__(self): return f"if ({self.cond}) goto {self.if_true} else goto {self.if_false}"
+
+    def successors(self): return [self.if_true, self.if_false]
+
+
+@dataclass
+class Return:
+    """Leave native code with a new reference (the value stack is empty)."""
+    value: Value
+
+    def __str__(self): return f"return {self.value}"
+
+    def successors(self): return []
+
+
+@dataclass
+class Deopt:
+    """Resume the interpreter before the instruction at `resume`, with `stack` spilled
+    to the frame (the frame takes those references)."""
+    resume: int
+    stack: tuple
+    reason: str
+
+    def __str__(self):
+        return f"deopt @{self.resume} [{', '.join(map(str, self.stack))}] ({self.reason})"
+
+    def successors(self): return []
+
+
+@dataclass
+class ErrorExit:
+    """An exception is set: let the interpreter unwind from the instruction at `offset`
+    with `stack` spilled (it adds the traceback entry and finds the handler)."""
+    offset: int
+    stack: tuple
+
+    def __str__(self): return f"error @{self.offset} [{', '.join(map(str, self.stack))}]"
+
+    def successors(self): return []
+
+
+TERMINATORS = (Jump, Branch, Return, Deopt, ErrorExit)

@@ -1,0 +1,4 @@
+"""Lowering: BytecodeCFG -> IrCFG, one rule per opcode (see opcodes.py)."""
+from .registry import OPCODES, NOT_NATIVE, StackSignature, op  # noqa: F401
+from . import opcodes  # noqa: F401  (fills the registry)
+from .lower import lower, first_non_native  # noqa: F401

@@ -1,0 +1,646 @@
+"""One entry per opcode: its stack signature and its lowering to IR.
+
+Each rule follows the CPython 3.11 `Python/ceval.c` TARGET of the same name; its
+docstring says what it does and where it deopts. Inputs arrive as owned references
+and outputs leave as owned references. Exact error messages that are costly to
+reproduce are left to the interpreter: the rule deopts *before* the instruction.
+"""
+from __future__ import annotations
+
+import dis
+
+from ..ir import ops
+from ..ir.ops import Cond, NULL
+from ..runtime import layout as L
+from .registry import op, NOT_NATIVE
+
+# BINARY_OP's oparg -> C function (ceval.c binary_ops[]); power takes a third None.
+_NB_FUNCS = {
+    "+": "Add", "&": "And", "//": "FloorDivide", "<<": "Lshift", "@": "MatrixMultiply",
+    "*": "Multiply", "%": "Remainder", "|": "Or", "**": "Power", ">>": "Rshift",
+    "-": "Subtract", "/": "TrueDivide", "^": "Xor",
+}
+
+
+def binary_op_function(oparg: int) -> str:
+    symbol = dis._nb_ops[oparg][1]
+    inplace = symbol.endswith("=")
+    name = _NB_FUNCS[symbol.rstrip("=")]
+    return f"PyNumber_{'InPlace' if inplace else ''}{name}"
+
+
+def _is(a, b) -> Cond:
+    return Cond("==", a, b)
+
+
+def _not_null(v) -> Cond:
+    return Cond("!=", v, NULL)
+
+
+def _type_of(b, v):
+    return b.load("ptr", v, L.OB_TYPE)
+
+
+def _bool_from(b, cond: Cond):
+    """A new reference to True or False according to `cond`."""
+    res = b.select(cond, b.const(True), b.const(False))
+    b.incref(res)
+    return res
+
+
+# -- frame and stack ---------------------------------------------------------------
+@op("NOP", sig="--")
+def nop(b, ins):
+    """NOP: nothing."""
+    return []
+
+
+@op("RESUME", sig="--")
+def resume(b, ins):
+    """RESUME: at function start (oparg < 2) the eval breaker is checked."""
+    if ins.arg < 2:
+        b.check_eval_breaker(outputs=(), error_at=ins.offset, resume_at=ins.next_offset)
+    return []
+
+
+@op("POP_TOP", sig="value --")
+def pop_top(b, ins, value):
+    """POP_TOP: release the top of the stack."""
+    b.decref(value)
+    return []
+
+
+@op("PUSH_NULL", sig="-- null")
+def push_null(b, ins):
+    """PUSH_NULL: a NULL that tells CALL it is not a method call."""
+    return [NULL]
+
+
+@op("COPY", sig="items[oparg] -- items[oparg] top")
+def copy(b, ins, items):
+    """COPY(n): push a new reference to the n-th item from the top."""
+    b.incref(items[0])
+    return [*items, items[0]]
+
+
+@op("SWAP", sig="items[oparg] -- items[oparg]")
+def swap(b, ins, items):
+    """SWAP(n): exchange the top with the n-th item."""
+    items = list(items)
+    items[0], items[-1] = items[-1], items[0]
+    return items
+
+
+@op("LOAD_CONST", sig="-- value")
+def load_const(b, ins):
+    """LOAD_CONST: a new reference to co_consts[oparg] (kept alive by the code)."""
+    value = b.const(b.code.co_consts[ins.arg])
+    b.incref(value)
+    return [value]
+
+
+def _load_local_checked(b, ins, reason):
+    value = b.temp()
+    b.emit(ops.LoadLocal(value, ins.arg))
+    b.deopt_if(_is(value, NULL), reason)
+    b.incref(value)
+    return value
+
+
+@op("LOAD_FAST", sig="-- value")
+def load_fast(b, ins):
+    """LOAD_FAST: a local; unbound -> deopt (the interpreter raises UnboundLocalError)."""
+    return [_load_local_checked(b, ins, "unbound local")]
+
+
+@op("LOAD_CLOSURE", sig="-- cell")
+def load_closure(b, ins):
+    """LOAD_CLOSURE: the cell in localsplus[oparg], as LOAD_FAST."""
+    return [_load_local_checked(b, ins, "unbound cell")]
+
+
+@op("STORE_FAST", sig="value --")
+def store_fast(b, ins, value):
+    """STORE_FAST: SETLOCAL (the old value is released after the store)."""
+    old = b.temp()
+    b.emit(ops.LoadLocal(old, ins.arg))
+    b.emit(ops.StoreLocal(ins.arg, value))
+    b.xdecref(old)
+    return []
+
+
+@op("DELETE_FAST", sig="--")
+def delete_fast(b, ins):
+    """DELETE_FAST: unbound -> deopt (UnboundLocalError from the interpreter)."""
+    old = b.temp()
+    b.emit(ops.LoadLocal(old, ins.arg))
+    b.deopt_if(_is(old, NULL), "unbound local")
+    b.emit(ops.StoreLocal(ins.arg, NULL))
+    b.decref(old)
+    return []
+
+
+@op("MAKE_CELL", sig="--")
+def make_cell(b, ins):
+    """MAKE_CELL: wrap localsplus[oparg] (maybe NULL) in a new cell."""
+    initial = b.temp()
+    b.emit(ops.LoadLocal(initial, ins.arg))
+    cell = b.call("PyCell_New", initial)
+    b.error_if_null(cell)
+    b.emit(ops.StoreLocal(ins.arg, cell))
+    b.xdecref(initial)
+    return []
+
+
+@op("COPY_FREE_VARS", sig="--")
+def copy_free_vars(b, ins):
+    """COPY_FREE_VARS(n): the function's closure cells into the last n locals."""
+    func = b.load("obj", ops.Var("frame", "ptr"), L.FRAME_FUNC)
+    closure = b.load("obj", func, L.FUNC_CLOSURE)
+    first = b.nlocalsplus - ins.arg
+    for i in range(ins.arg):
+        cell = b.load("obj", closure, L.TUPLE_ITEMS + 8 * i)
+        b.incref(cell)
+        b.emit(ops.StoreLocal(first + i, cell))
+    return []
+
+
+@op("LOAD_DEREF", sig="-- value")
+def load_deref(b, ins):
+    """LOAD_DEREF: the cell's content; empty -> deopt (NameError from the interpreter)."""
+    cell = b.temp()
+    b.emit(ops.LoadLocal(cell, ins.arg))
+    value = b.load("obj", cell, L.CELL_REF)
+    b.deopt_if(_is(value, NULL), "empty cell")
+    b.incref(value)
+    return [value]
+
+
+@op("STORE_DEREF", sig="value --")
+def store_deref(b, ins, value):
+    """STORE_DEREF: set the cell's content, release the old one."""
+    cell = b.temp()
+    b.emit(ops.LoadLocal(cell, ins.arg))
+    old = b.load("obj", cell, L.CELL_REF)
+    b.emit(ops.Store(cell, L.CELL_REF, value))
+    b.xdecref(old)
+    return []
+
+
+# -- globals and attributes ----------------------------------------------------------
+@op("LOAD_GLOBAL", sig="-- null[oparg&1] value")
+def load_global(b, ins):
+    """LOAD_GLOBAL: globals, then builtins (both exact dicts, else deopt); a missing
+    name deopts so the interpreter raises the NameError."""
+    frame = ops.Var("frame", "ptr")
+    name = b.const(b.code.co_names[ins.arg >> 1])
+    globals_ = b.load("obj", frame, L.FRAME_GLOBALS)
+    builtins = b.load("obj", frame, L.FRAME_BUILTINS)
+    b.deopt_if(Cond("!=", _type_of(b, globals_), b.const(dict)), "globals not a dict")
+    b.deopt_if(Cond("!=", _type_of(b, builtins), b.const(dict)), "builtins not a dict")
+    value = b.temp()
+    found = b.new_block("found")
+    for namespace in (globals_, builtins):
+        got = b.call("PyDict_GetItemWithError", namespace, name)
+        b.split(_not_null(got), b.assign_and_jump(value, got, found.name), hint="missing")
+        b.error_if(_not_null(b.call("PyErr_Occurred")))
+    b.terminate(ops.Deopt(ins.offset, b.stack_below(), "global name not found"))
+    b.current = found
+    b.incref(value)
+    return [NULL] * (ins.arg & 1) + [value]
+
+
+@op("LOAD_ATTR", sig="owner -- value")
+def load_attr(b, ins, owner):
+    """LOAD_ATTR: PyObject_GetAttr."""
+    value = b.call("PyObject_GetAttr", owner, b.const(b.code.co_names[ins.arg]))
+    b.decref(owner)
+    b.error_if_null(value)
+    return [value]
+
+
+@op("STORE_ATTR", sig="value owner --")
+def store_attr(b, ins, value, owner):
+    """STORE_ATTR: PyObject_SetAttr(owner, name, value)."""
+    err = b.call("PyObject_SetAttr", owner, b.const(b.code.co_names[ins.arg]), value)
+    b.decref(value, owner)
+    b.error_if(Cond("!=", err, b.int(0)))
+    return []
+
+
+@op("LOAD_METHOD", sig="obj -- meth_or_null self_or_meth")
+def load_method(b, ins, obj):
+    """LOAD_METHOD: _PyObject_GetMethod; an unbound method pushes (meth, self),
+    anything else (NULL, attr)."""
+    meth = b.temp("obj", "meth")
+    b.emit(ops.Assign(meth, NULL))
+    found = b.call("_PyObject_GetMethod", obj, b.const(b.code.co_names[ins.arg]),
+                   ops.AddressOf(meth))
+    b.error_if(_is(meth, NULL), keep=(obj,))
+    # found: (meth, obj)     not found: (NULL, meth) and release obj
+    is_method = Cond("!=", found, b.int(0))
+    first = b.select(is_method, meth, NULL)
+    second = b.select(is_method, obj, meth)
+    blk = b.new_block("release")
+    keep = b.new_block("keep")
+    b.terminate(ops.Branch(is_method, keep.name, blk.name))
+    blk.ops.append(ops.Decref(obj))
+    blk.terminator = ops.Jump(keep.name)
+    b.current = keep
+    return [first, second]
+
+
+# -- operators -------------------------------------------------------------------
+@op("BINARY_OP", sig="lhs rhs -- res")
+def binary_op(b, ins, lhs, rhs):
+    """BINARY_OP: binary_ops[oparg](lhs, rhs) — PyNumber_*, power with None."""
+    func = binary_op_function(ins.arg)
+    args = (lhs, rhs, b.const(None)) if func.endswith("Power") else (lhs, rhs)
+    res = b.call(func, *args)
+    b.decref(lhs, rhs)
+    b.error_if_null(res)
+    return [res]
+
+
+@op("COMPARE_OP", sig="left right -- res")
+def compare_op(b, ins, left, right):
+    """COMPARE_OP: PyObject_RichCompare(left, right, oparg)."""
+    res = b.call("PyObject_RichCompare", left, right, b.int(ins.arg))
+    b.decref(left, right)
+    b.error_if_null(res)
+    return [res]
+
+
+@op("IS_OP", sig="left right -- res")
+def is_op(b, ins, left, right):
+    """IS_OP: identity, inverted when oparg is 1."""
+    res = _bool_from(b, Cond("!=" if ins.arg else "==", left, right))
+    b.decref(left, right)
+    return [res]
+
+
+@op("CONTAINS_OP", sig="left right -- res")
+def contains_op(b, ins, left, right):
+    """CONTAINS_OP: PySequence_Contains(right, left), inverted when oparg is 1."""
+    found = b.call("PySequence_Contains", right, left)
+    b.decref(left, right)
+    b.error_if_negative(found)
+    return [_bool_from(b, Cond("==" if ins.arg else "!=", found, b.int(0)))]
+
+
+@op("UNARY_POSITIVE", "UNARY_NEGATIVE", "UNARY_INVERT", sig="value -- res")
+def unary_number(b, ins, value):
+    """UNARY_POSITIVE / NEGATIVE / INVERT: PyNumber_Positive / Negative / Invert."""
+    func = {"UNARY_POSITIVE": "PyNumber_Positive", "UNARY_NEGATIVE": "PyNumber_Negative",
+            "UNARY_INVERT": "PyNumber_Invert"}[ins.name]
+    res = b.call(func, value)
+    b.decref(value)
+    b.error_if_null(res)
+    return [res]
+
+
+def _truth(b, value):
+    """PyObject_IsTrue(value) as a C int; releases value; error if it fails."""
+    truth = b.call("PyObject_IsTrue", value)
+    b.decref(value)
+    b.error_if_negative(truth)
+    return truth
+
+
+@op("UNARY_NOT", sig="value -- res")
+def unary_not(b, ins, value):
+    """UNARY_NOT: not PyObject_IsTrue(value)."""
+    return [_bool_from(b, Cond("==", _truth(b, value), b.int(0)))]
+
+
+# -- jumps -------------------------------------------------------------------------
+@op("JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT", sig="--", jump="--")
+def jump(b, ins):
+    """JUMP_*: JUMP_BACKWARD checks the eval breaker on the way (in the jump edge)."""
+    b.goto_target()
+    return []
+
+
+@op("POP_JUMP_FORWARD_IF_TRUE", "POP_JUMP_BACKWARD_IF_TRUE",
+    "POP_JUMP_FORWARD_IF_FALSE", "POP_JUMP_BACKWARD_IF_FALSE", sig="cond --", jump="cond --")
+def pop_jump_if_bool(b, ins, cond):
+    """POP_JUMP_*_IF_TRUE / FALSE: PyObject_IsTrue (True/False are its fast path)."""
+    truth = _truth(b, cond)
+    b.branch_to_target(Cond("!=" if ins.name.endswith("TRUE") else "==", truth, b.int(0)))
+    return []
+
+
+@op("POP_JUMP_FORWARD_IF_NONE", "POP_JUMP_BACKWARD_IF_NONE",
+    "POP_JUMP_FORWARD_IF_NOT_NONE", "POP_JUMP_BACKWARD_IF_NOT_NONE",
+    sig="value --", jump="value --")
+def pop_jump_if_none(b, ins, value):
+    """POP_JUMP_*_IF_NONE / NOT_NONE: identity with None."""
+    b.decref(value)
+    b.branch_to_target(Cond("!=" if "NOT_NONE" in ins.name else "==", value, b.const(None)))
+    return []
+
+
+@op("JUMP_IF_TRUE_OR_POP", "JUMP_IF_FALSE_OR_POP", sig="cond --", jump="cond -- cond")
+def jump_if_or_pop(b, ins, cond):
+    """JUMP_IF_TRUE_OR_POP / FALSE: keep cond when jumping, pop it otherwise."""
+    truth = b.call("PyObject_IsTrue", cond)
+    b.error_if_negative(truth, keep=(cond,))
+    b.branch_to_target(Cond("!=" if "TRUE" in ins.name else "==", truth, b.int(0)), (cond,))
+    b.decref(cond)
+    return []
+
+
+# -- iteration ---------------------------------------------------------------------
+@op("GET_ITER", sig="iterable -- iter")
+def get_iter(b, ins, iterable):
+    """GET_ITER: PyObject_GetIter."""
+    it = b.call("PyObject_GetIter", iterable)
+    b.decref(iterable)
+    b.error_if_null(it)
+    return [it]
+
+
+@op("FOR_ITER", sig="iter -- iter next", jump="iter --")
+def for_iter(b, ins, it):
+    """FOR_ITER: PyIter_Next (it clears StopIteration); exhausted -> pop and jump."""
+    nxt = b.call("PyIter_Next", it)
+    got = b.new_block("next")
+    b.split(_not_null(nxt), got.name, hint="exhausted")
+    b.error_if(_not_null(b.call("PyErr_Occurred")), keep=(it,))
+    b.decref(it)
+    b.goto_target()
+    b.current = got
+    return [it, nxt]
+
+
+# -- calls -------------------------------------------------------------------------
+@op("KW_NAMES", sig="--")
+def kw_names(b, ins):
+    """KW_NAMES: the keyword names of the next CALL (compile-time state)."""
+    b.pending_kwnames = b.code.co_consts[ins.arg]
+    return []
+
+
+@op("PRECALL", sig="--")
+def precall(b, ins):
+    """PRECALL: nothing natively (unpacking a bound method is what vectorcall does)."""
+    return []
+
+
+@op("CALL", sig="meth_or_null self_or_callable args[oparg] -- res")
+def call(b, ins, meth_or_null, self_or_callable, args):
+    """CALL: PyObject_Vectorcall with PY_VECTORCALL_ARGUMENTS_OFFSET; (meth, self, args)
+    when LOAD_METHOD found a method, else (NULL, callable, args)."""
+    kwnames = b.pending_kwnames
+    b.pending_kwnames = None
+    n_kw = len(kwnames) if kwnames else 0
+    is_method = _not_null(meth_or_null)
+    callable_ = b.select(is_method, meth_or_null, self_or_callable)
+    skip = b.select(is_method, b.int(0), b.int(1), ctype="int")
+    res = b.temp()
+    b.emit(ops.CallVectorcall(res, callable_, (self_or_callable, *args), skip,
+                              len(args) + 1 - n_kw,
+                              b.const(kwnames) if kwnames else NULL))
+    b.xdecref(meth_or_null)
+    b.decref(self_or_callable, *args)
+    b.error_if_null(res)
+    b.check_eval_breaker(outputs=(res,), error_at=ins.offset, resume_at=ins.next_offset)
+    return [res]
+
+
+@op("MAKE_FUNCTION", sig="extras[popcount(oparg&15)] code -- func")
+def make_function(b, ins, extras, code):
+    """MAKE_FUNCTION: PyFunction_New(code, globals), then the extras (closure,
+    annotations, kwdefaults, defaults: top first) are stolen into the function."""
+    globals_ = b.load("obj", ops.Var("frame", "ptr"), L.FRAME_GLOBALS)
+    func = b.call("PyFunction_New", code, globals_)
+    b.decref(code)
+    b.error_if_null(func, keep=tuple(extras))
+    fields = [(0x08, L.FUNC_CLOSURE), (0x04, L.FUNC_ANNOTATIONS),
+              (0x02, L.FUNC_KWDEFAULTS), (0x01, L.FUNC_DEFAULTS)]
+    remaining = list(extras)
+    for flag, offset in fields:
+        if ins.arg & flag:
+            b.emit(ops.Store(func, offset, remaining.pop()))
+    return [func]
+
+
+@op("RETURN_VALUE", sig="value --")
+def return_value(b, ins, value):
+    """RETURN_VALUE: leave native code (the stack is empty here)."""
+    assert b.base == 0, "RETURN_VALUE with a non-empty stack"
+    b.terminate(ops.Return(value))
+    return []
+
+
+@op("RAISE_VARARGS", sig="args[oparg] --")
+def raise_varargs(b, ins, args):
+    """RAISE_VARARGS(1) with an exception instance: PyErr_SetObject(type(exc), exc);
+    classes, causes and bare re-raise deopt (do_raise has many exact messages)."""
+    if ins.arg != 1:
+        b.terminate(ops.Deopt(ins.offset, b.stack_below() + tuple(args),
+                              "raise form other than `raise instance`"))
+        return []
+    exc = args[0]
+    tp = _type_of(b, exc)
+    flags = b.load("ssize", tp, L.TP_FLAGS)
+    is_exc = b.temp("ssize")
+    b.emit(ops.BinArith(is_exc, "&", flags, b.int(L.TPFLAGS_BASE_EXC_SUBCLASS, "ssize")))
+    b.deopt_if(Cond("==", is_exc, b.int(0, "ssize")), "raise of a non-instance")
+    b.call_void("PyErr_SetObject", tp, exc)
+    b.decref(exc)
+    b.terminate(ops.ErrorExit(ins.offset, b.stack_below()))
+    return []
+
+
+# -- containers ----------------------------------------------------------------------
+@op("BUILD_TUPLE", sig="items[oparg] -- tuple")
+def build_tuple(b, ins, items):
+    """BUILD_TUPLE: PyTuple_New, items stolen into ob_item."""
+    tup = b.call("PyTuple_New", b.int(len(items), "ssize"))
+    b.error_if_null(tup, keep=tuple(items))
+    for i, item in enumerate(items):
+        b.emit(ops.Store(tup, L.TUPLE_ITEMS + 8 * i, item))
+    return [tup]
+
+
+@op("BUILD_LIST", sig="items[oparg] -- list")
+def build_list(b, ins, items):
+    """BUILD_LIST: PyList_New, items stolen into ob_item."""
+    lst = b.call("PyList_New", b.int(len(items), "ssize"))
+    b.error_if_null(lst, keep=tuple(items))
+    if items:
+        storage = b.load("ptr", lst, L.LIST_ITEMS)
+        for i, item in enumerate(items):
+            b.emit(ops.Store(storage, 8 * i, item))
+    return [lst]
+
+
+@op("BUILD_SET", sig="items[oparg] -- set")
+def build_set(b, ins, items):
+    """BUILD_SET: PySet_New(NULL) and PySet_Add of each item, in order."""
+    s = b.call("PySet_New", NULL)
+    b.error_if_null(s, keep=tuple(items))
+    for i, item in enumerate(items):
+        err = b.call("PySet_Add", s, item)
+        b.decref(item)
+        b.error_if_negative(err, keep=(s, *items[i + 1:]))
+    return [s]
+
+
+@op("BUILD_MAP", sig="items[oparg*2] -- map")
+def build_map(b, ins, items):
+    """BUILD_MAP: a presized dict, PyDict_SetItem of each pair in order."""
+    d = b.call("_PyDict_NewPresized", b.int(len(items) // 2, "ssize"))
+    b.error_if_null(d, keep=tuple(items))
+    for i in range(0, len(items), 2):
+        err = b.call("PyDict_SetItem", d, items[i], items[i + 1])
+        b.decref(items[i], items[i + 1])
+        b.error_if_negative(err, keep=(d, *items[i + 2:]))
+    return [d]
+
+
+@op("BUILD_CONST_KEY_MAP", sig="values[oparg] keys -- map")
+def build_const_key_map(b, ins, values, keys):
+    """BUILD_CONST_KEY_MAP: keys is an exact tuple of len oparg (else deopt: the
+    interpreter raises SystemError); PyDict_SetItem pairwise."""
+    b.deopt_if(Cond("!=", _type_of(b, keys), b.const(tuple)), "const keys not a tuple")
+    size = b.load("ssize", keys, L.OB_SIZE)
+    b.deopt_if(Cond("!=", size, b.int(len(values), "ssize")), "const keys of wrong size")
+    d = b.call("_PyDict_NewPresized", b.int(len(values), "ssize"))
+    b.error_if_null(d, keep=(*values, keys))
+    for i, value in enumerate(values):
+        key = b.load("obj", keys, L.TUPLE_ITEMS + 8 * i)
+        err = b.call("PyDict_SetItem", d, key, value)
+        b.decref(value)
+        b.error_if_negative(err, keep=(d, *values[i + 1:], keys))
+    b.decref(keys)
+    return [d]
+
+
+@op("BUILD_SLICE", sig="items[oparg] -- slice")
+def build_slice(b, ins, items):
+    """BUILD_SLICE: PySlice_New(start, stop, step or NULL)."""
+    step = items[2] if len(items) == 3 else NULL
+    res = b.call("PySlice_New", items[0], items[1], step)
+    b.decref(*items)
+    b.error_if_null(res)
+    return [res]
+
+
+@op("BUILD_STRING", sig="pieces[oparg] -- str")
+def build_string(b, ins, pieces):
+    """BUILD_STRING: _PyUnicode_JoinArray('', pieces, n)."""
+    res = b.temp()
+    b.emit(ops.CallArray(res, "_PyUnicode_JoinArray", (b.const(""),), tuple(pieces)))
+    b.decref(*pieces)
+    b.error_if_null(res)
+    return [res]
+
+
+@op("LIST_APPEND", sig="list unused[oparg-1] value -- list unused[oparg-1]")
+def list_append(b, ins, lst, unused, value):
+    """LIST_APPEND(i): PyList_Append(PEEK(i), value)."""
+    err = b.call("PyList_Append", lst, value)
+    b.decref(value)
+    b.error_if_negative(err, keep=(lst, *unused))
+    return [lst, *unused]
+
+
+@op("SET_ADD", sig="set unused[oparg-1] value -- set unused[oparg-1]")
+def set_add(b, ins, s, unused, value):
+    """SET_ADD(i): PySet_Add(PEEK(i), value)."""
+    err = b.call("PySet_Add", s, value)
+    b.decref(value)
+    b.error_if_negative(err, keep=(s, *unused))
+    return [s, *unused]
+
+
+@op("MAP_ADD", sig="map unused[oparg-1] key value -- map unused[oparg-1]")
+def map_add(b, ins, d, unused, key, value):
+    """MAP_ADD(i): PyDict_SetItem(PEEK(i + 1), key, value)."""
+    err = b.call("PyDict_SetItem", d, key, value)
+    b.decref(key, value)
+    b.error_if_negative(err, keep=(d, *unused))
+    return [d, *unused]
+
+
+@op("BINARY_SUBSCR", sig="container sub -- res")
+def binary_subscr(b, ins, container, sub):
+    """BINARY_SUBSCR: PyObject_GetItem."""
+    res = b.call("PyObject_GetItem", container, sub)
+    b.decref(container, sub)
+    b.error_if_null(res)
+    return [res]
+
+
+@op("STORE_SUBSCR", sig="value container sub --")
+def store_subscr(b, ins, value, container, sub):
+    """STORE_SUBSCR: PyObject_SetItem(container, sub, value)."""
+    err = b.call("PyObject_SetItem", container, sub, value)
+    b.decref(value, container, sub)
+    b.error_if(Cond("!=", err, b.int(0)))
+    return []
+
+
+@op("DELETE_SUBSCR", sig="container sub --")
+def delete_subscr(b, ins, container, sub):
+    """DELETE_SUBSCR: PyObject_DelItem."""
+    err = b.call("PyObject_DelItem", container, sub)
+    b.decref(container, sub)
+    b.error_if(Cond("!=", err, b.int(0)))
+    return []
+
+
+@op("UNPACK_SEQUENCE", sig="seq -- items[oparg]")
+def unpack_sequence(b, ins, seq):
+    """UNPACK_SEQUENCE(n): exact tuples and lists of length n natively (first item
+    ends on top); anything else deopts (unpack_iterable and its messages)."""
+    n = ins.arg
+    tp = _type_of(b, seq)
+    size = b.load("ssize", seq, L.OB_SIZE)
+    b.deopt_if(Cond("!=", size, b.int(n, "ssize")), "unpack of another length")
+    outs = [b.temp() for _ in range(n)]
+    is_tuple, is_list, join = b.new_block("tuple"), b.new_block("list"), b.new_block("unpacked")
+    b.split(_is(tp, b.const(tuple)), is_tuple.name, hint="not_tuple")
+    b.deopt_if(Cond("!=", tp, b.const(list)), "unpack of a non-tuple, non-list")
+    b.terminate(ops.Jump(is_list.name))
+    for blk, storage in ((is_tuple, None), (is_list, "list")):
+        b.current = blk
+        base, offset = seq, L.TUPLE_ITEMS
+        if storage:
+            base, offset = b.load("ptr", seq, L.LIST_ITEMS), 0
+        for i, out in enumerate(outs):
+            b.emit(ops.Load(out, base, offset + 8 * i))
+        b.terminate(ops.Jump(join.name))
+    b.current = join
+    b.incref(*outs)
+    b.decref(seq)
+    return list(reversed(outs))
+
+
+# -- strings -------------------------------------------------------------------------
+@op("FORMAT_VALUE", sig="value spec[(oparg&4)>>2] -- res")
+def format_value(b, ins, value, spec):
+    """FORMAT_VALUE: optional str/repr/ascii conversion, then PyObject_Format."""
+    conversion = {0: None, 1: "PyObject_Str", 2: "PyObject_Repr", 3: "PyObject_ASCII"}[ins.arg & 3]
+    spec = spec[0] if spec else NULL
+    if conversion:
+        converted = b.call(conversion, value)
+        b.decref(value)
+        b.error_if_null(converted, keep=(spec,) if spec is not NULL else ())
+        value = converted
+    res = b.call("PyObject_Format", value, spec)
+    b.decref(value)
+    if spec is not NULL:
+        b.decref(spec)
+    b.error_if_null(res)
+    return [res]
+
+
+NOT_NATIVE.update({
+    "PUSH_EXC_INFO": "exception handlers run in the interpreter",
+    "RETURN_GENERATOR": "generators run in the interpreter",
+    "YIELD_VALUE": "generators run in the interpreter",
+    "IMPORT_NAME": "imports are rare and slow anyway",
+})

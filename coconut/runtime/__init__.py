@@ -1,0 +1,1 @@
+"""Runtime: struct layout, the PEP 523 hook, the compile driver and its caches."""

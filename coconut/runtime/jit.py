@@ -1,0 +1,140 @@
+"""The compile driver: function -> BytecodeCFG -> IrCFG -> passes -> native entry.
+
+Compiled code is kept for the life of the process (a code object's native entry may
+be running on some thread's stack at any time) and found through co_extra.
+"""
+from __future__ import annotations
+
+import inspect
+import os
+import time
+import types
+import warnings
+
+from ..errors import CompileError, CompileWarning
+from ..frontend import BytecodeCFG
+from ..lowering import lower, first_non_native
+from ..passes import run_pipeline
+from ..backend import build_module, BackendError
+from ..backend.gcc import dump_text
+from .hook import Runtime
+
+# Code flags for functions whose frames the interpreter runs (see design notes).
+_INTERPRETED_FLAGS = (inspect.CO_GENERATOR | inspect.CO_COROUTINE |
+                      inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE)
+
+_runtime: Runtime | None = None
+_compiled: dict[types.CodeType, object] = {}     # code -> GccModule (kept alive)
+_stats = {"compiled": 0, "failed": 0, "compile_seconds": 0.0}
+_failures: dict[types.CodeType, str] = {}
+VERIFY = bool(os.environ.get("COCONUT_VERIFY"))
+
+
+def runtime() -> Runtime:
+    global _runtime
+    if _runtime is None:
+        _runtime = Runtime()
+    return _runtime
+
+
+def _check_function(func) -> types.FunctionType:
+    if not isinstance(func, types.FunctionType):
+        raise TypeError(f"coconut.compile() needs a Python function, got "
+                        f"{type(func).__name__} {func!r:.60}")
+    return func
+
+
+def build_ir(code: types.CodeType):
+    """Front end, lowering and passes for one code object."""
+    cfg = BytecodeCFG(code)
+    ir = run_pipeline(lower(cfg), verify=VERIFY)
+    ir.verify()
+    return cfg, ir
+
+
+def compile_function(func, strict: bool = False):
+    func = _check_function(func)
+    code = func.__code__
+    if code in _compiled:
+        return func
+    if code.co_flags & _INTERPRETED_FLAGS:
+        reason = "generators and coroutines run in the interpreter"
+        if strict:
+            raise CompileError(f"{code.co_qualname}: {reason}")
+        _failures[code] = reason
+        return func
+    started = time.perf_counter()
+    cfg = BytecodeCFG(code)
+    if strict:
+        ins = first_non_native(cfg)
+        if ins is not None:
+            raise CompileError(f"{code.co_qualname} ({code.co_filename}, line {ins.lineno}): "
+                               f"{ins.name} does not run natively")
+    rt = runtime()
+    try:
+        ir = run_pipeline(lower(cfg), verify=VERIFY)
+        ir.verify()
+        module = build_module([ir], rt.helpers)
+    except (BackendError, Exception) as exc:   # never take the user's program down
+        if strict:
+            raise CompileError(f"{code.co_qualname}: {exc}") from exc
+        _stats["failed"] += 1
+        _failures[code] = f"{type(exc).__name__}: {exc}"
+        warnings.warn(f"coconut: {code.co_qualname} stays interpreted: {exc}",
+                      CompileWarning, stacklevel=3)
+        return func
+    _compiled[code] = module
+    rt.set_entry(code, next(iter(module.addresses.values())))
+    rt.install()
+    _stats["compiled"] += 1
+    _stats["compile_seconds"] += time.perf_counter() - started
+    return func
+
+
+def is_compiled(func) -> bool:
+    return getattr(func, "__code__", None) in _compiled
+
+
+def stats() -> dict:
+    deopts: dict[str, int] = {}
+    for module in _compiled.values():
+        for reason, n in module.deopt_counts().items():
+            deopts[reason] = deopts.get(reason, 0) + n
+    return {**_stats, "deopts": deopts,
+            "not_compiled": {c.co_qualname: r for c, r in _failures.items()}}
+
+
+def disable() -> None:
+    if _runtime is not None:
+        _runtime.uninstall()
+
+
+def enable() -> None:
+    if _compiled:
+        runtime().install()
+
+
+STAGES = ("bytecode", "ir", "c", "asm")
+
+
+def dump_stage(func, stage: str) -> str:
+    code = _check_function(func).__code__
+    if stage not in STAGES:
+        raise ValueError(f"coconut.dump(): stage must be one of {', '.join(STAGES)}, not {stage!r}")
+    cfg = BytecodeCFG(code)
+    if stage == "bytecode":
+        return cfg.dump()
+    ir = run_pipeline(lower(cfg))
+    if stage == "ir":
+        return ir.dump()
+    return dump_text([ir], runtime().helpers, stage)
+
+
+def dot_stage(func, stage: str) -> str:
+    code = _check_function(func).__code__
+    cfg = BytecodeCFG(code)
+    if stage == "bytecode":
+        return cfg.to_dot()
+    if stage == "ir":
+        return run_pipeline(lower(cfg)).to_dot()
+    raise ValueError(f"coconut.write_dot(): stage must be 'bytecode' or 'ir', not {stage!r}")

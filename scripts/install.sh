@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install everything coconut needs on Debian 12 with CPython 3.11 as `python3`.
+# Idempotent: when everything is present it only checks, which takes a second or two.
+set -euo pipefail
+PY=${PYTHON:-python3}
+
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+  echo "install.sh: coconut needs CPython 3.11; $PY is $("$PY" -V 2>&1)" >&2
+  exit 1
+fi
+
+# libgccjit (Debian's libgccjit-12-dev: the library and its header).
+if ! dpkg -s libgccjit-12-dev >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libgccjit-12-dev
+fi
+
+pip_install() { "$PY" -m pip install -q --disable-pip-version-check "$@"; }
+
+# Pure-Python dependencies.
+if ! "$PY" -c 'import bytecode, networkx, pytest' 2>/dev/null; then
+  pip_install bytecode networkx pytest
+fi
+
+# gccjit 0.4 builds only with Cython<3 present and without build isolation.
+if ! "$PY" -c 'import gccjit' 2>/dev/null; then
+  pip_install 'Cython<3' wheel setuptools
+  pip_install --no-build-isolation gccjit==0.4
+fi
+"$PY" -c 'import gccjit, bytecode, networkx, pytest' || {
+  echo "install.sh: dependencies did not import after installing" >&2; exit 1; }
