@@ -24,9 +24,11 @@ _INTERPRETED_FLAGS = (inspect.CO_GENERATOR | inspect.CO_COROUTINE |
                       inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE)
 
 _runtime: Runtime | None = None
-_compiled: dict[types.CodeType, object] = {}     # code -> GccModule (kept alive)
+# Keyed by id(code): code objects compare equal by value, and two equal code objects
+# are still two objects, each needing its own native entry.
+_compiled: dict[int, tuple[types.CodeType, object]] = {}   # id -> (code, GccModule)
 _stats = {"compiled": 0, "failed": 0, "compile_seconds": 0.0}
-_failures: dict[types.CodeType, str] = {}
+_failures: dict[int, tuple[types.CodeType, str]] = {}
 VERIFY = bool(os.environ.get("COCONUT_VERIFY"))
 
 
@@ -55,13 +57,13 @@ def build_ir(code: types.CodeType):
 def compile_function(func, strict: bool = False):
     func = _check_function(func)
     code = func.__code__
-    if code in _compiled:
+    if id(code) in _compiled:
         return func
     if code.co_flags & _INTERPRETED_FLAGS:
         reason = "generators and coroutines run in the interpreter"
         if strict:
             raise CompileError(f"{code.co_qualname}: {reason}")
-        _failures[code] = reason
+        _failures[id(code)] = (code, reason)
         return func
     started = time.perf_counter()
     cfg = BytecodeCFG(code)
@@ -79,11 +81,11 @@ def compile_function(func, strict: bool = False):
         if strict:
             raise CompileError(f"{code.co_qualname}: {exc}") from exc
         _stats["failed"] += 1
-        _failures[code] = f"{type(exc).__name__}: {exc}"
+        _failures[id(code)] = (code, f"{type(exc).__name__}: {exc}")
         warnings.warn(f"coconut: {code.co_qualname} stays interpreted: {exc}",
                       CompileWarning, stacklevel=3)
         return func
-    _compiled[code] = module
+    _compiled[id(code)] = (code, module)
     rt.set_entry(code, next(iter(module.addresses.values())))
     rt.install()
     _stats["compiled"] += 1
@@ -92,16 +94,16 @@ def compile_function(func, strict: bool = False):
 
 
 def is_compiled(func) -> bool:
-    return getattr(func, "__code__", None) in _compiled
+    return id(getattr(func, "__code__", None)) in _compiled
 
 
 def stats() -> dict:
     deopts: dict[str, int] = {}
-    for module in _compiled.values():
+    for _, module in _compiled.values():
         for reason, n in module.deopt_counts().items():
             deopts[reason] = deopts.get(reason, 0) + n
     return {**_stats, "deopts": deopts,
-            "not_compiled": {c.co_qualname: r for c, r in _failures.items()}}
+            "not_compiled": {c.co_qualname: r for c, r in _failures.values()}}
 
 
 def disable() -> None:
