@@ -10,6 +10,7 @@ Only this module knows about the value stack's depth; later stages ask it.
 from __future__ import annotations
 
 import dis
+import inspect
 import types
 from dataclasses import dataclass, field
 
@@ -21,6 +22,9 @@ TERMINATORS = frozenset({
     "RETURN_VALUE", "RAISE_VARARGS", "RERAISE", "JUMP_FORWARD", "JUMP_BACKWARD",
     "JUMP_BACKWARD_NO_INTERRUPT",
 })
+
+
+_GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 
 
 class BytecodeError(Exception):
@@ -133,7 +137,9 @@ class BytecodeCFG:
 
     def _compute_depths(self) -> None:
         """Propagate stack depths from the entry and the handlers (worklist)."""
-        todo = [(0, 0)]
+        # As compile.c's stackdepth(): a generator's frame is entered with the value
+        # sent in on its first resumption already pushed (RETURN_GENERATOR; POP_TOP).
+        todo = [(0, 1 if self.code.co_flags & _GENERATOR_FLAGS else 0)]
         seen: dict[int, int] = {}
         while todo:
             start, depth = todo.pop()
