@@ -21,6 +21,8 @@ CAPI = {
     "PyNumber_Negative": ("new", "obj", ["obj"]),
     "PyNumber_Positive": ("new", "obj", ["obj"]),
     "PyNumber_Invert": ("new", "obj", ["obj"]),
+    "PyLong_FromLong": ("new", "obj", ["ssize"]),
+    "PyFloat_FromDouble": ("new", "obj", ["double"]),
     # objects
     "PyObject_RichCompare": ("new", "obj", ["obj", "obj", "int"]),
     "PyObject_IsTrue": ("status", "int", ["obj"]),

@@ -24,7 +24,7 @@ CMP = {"==": gccjit.Comparison.EQ, "!=": gccjit.Comparison.NE, "<": gccjit.Compa
        "<=": gccjit.Comparison.LE, ">": gccjit.Comparison.GT, ">=": gccjit.Comparison.GE}
 ARITH = {"+": gccjit.BinaryOp.PLUS, "-": gccjit.BinaryOp.MINUS, "*": gccjit.BinaryOp.MULT,
          "&": gccjit.BinaryOp.BITWISE_AND, "|": gccjit.BinaryOp.BITWISE_OR,
-         "^": gccjit.BinaryOp.BITWISE_XOR,
+         "^": gccjit.BinaryOp.BITWISE_XOR, "/": gccjit.BinaryOp.DIVIDE,
          "<<": 10, ">>": 11}   # the binding's enum lacks shifts; these are GCC_JIT_BINARY_OP_*
 
 

@@ -199,6 +199,12 @@ class Cond:
 
     def __str__(self): return f"{self.a} {self.op} {self.b}"
 
+    def negated(self) -> "Cond":
+        return Cond(_NEGATED[self.op], self.a, self.b)
+
+
+_NEGATED = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
+
 
 @dataclass
 class Jump:

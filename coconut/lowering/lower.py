@@ -40,6 +40,7 @@ class Builder:
         self._ntemps = 0
         self._exits: dict = {}
         self.eval_breaker = L.eval_breaker_address()
+        self._always_bound = None
 
     # -- values --------------------------------------------------------------------
     def temp(self, ctype: str = "obj", hint: str = "t") -> ops.Var:
@@ -109,6 +110,20 @@ class Builder:
     @property
     def nlocalsplus(self) -> int:
         return self.ir.nlocalsplus
+
+    def may_be_unbound(self, index: int) -> bool:
+        """Whether local `index` can be NULL when read: arguments are bound on entry
+        and only DELETE_FAST unbinds them (a debugger writing f_locals runs with
+        tracing on, which sends the frame to the interpreter)."""
+        if self._always_bound is None:
+            code = self.code
+            nargs = (code.co_argcount + code.co_kwonlyargcount
+                     + bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08))
+            deleted = {i.arg for i in self.cfg.instructions if i.name == "DELETE_FAST"}
+            cells = set(code.co_cellvars)
+            self._always_bound = {i for i in range(nargs)
+                                  if i not in deleted and code.co_varnames[i] not in cells}
+        return index not in self._always_bound
 
     def stack_below(self) -> tuple:
         """The stack under the current instruction's inputs."""

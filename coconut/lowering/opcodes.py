@@ -102,7 +102,8 @@ def load_const(b, ins):
 def _load_local_checked(b, ins, reason):
     value = b.temp()
     b.emit(ops.LoadLocal(value, ins.arg))
-    b.deopt_if(_is(value, NULL), reason)
+    if b.may_be_unbound(ins.arg):
+        b.deopt_if(_is(value, NULL), reason)
     b.incref(value)
     return value
 
@@ -251,12 +252,67 @@ def load_method(b, ins, obj):
 
 
 # -- operators -------------------------------------------------------------------
+# Guarded fast paths: exact ints of at most one 30-bit digit, exact floats. The
+# guards fall back to the generic C-API call, never to a deopt.
+_INT_ARITH = {"+": "+", "-": "-", "*": "*", "&": "&", "|": "|", "^": "^"}
+_FLOAT_ARITH = {"+": "+", "-": "-", "*": "*"}
+_CMP = {0: "<", 1: "<=", 2: "==", 3: "!=", 4: ">", 5: ">="}
+
+
+def _with_fast_paths(b, lhs, rhs, int_fast, float_fast, generic):
+    """res = int_fast(a, b) / float_fast(x, y) when both operands fit, else generic().
+    Each callback emits into the current block and returns the result value."""
+    res = b.temp()
+    join = b.new_block("join")
+    for kind, fast in (("int", int_fast), ("float", float_fast)):
+        if fast is None:
+            continue
+        slow = b.new_block(f"not_{kind}")
+        pytype = int if kind == "int" else float
+        for v in (lhs, rhs):
+            b.split(Cond("!=", _type_of(b, v), b.const(pytype)), slow.name, hint=f"{kind}_guard")
+        if kind == "int":
+            values = []
+            for v in (lhs, rhs):
+                size = b.load("ssize", v, L.OB_SIZE)
+                b.split(Cond("<", size, b.int(-1, "ssize")), slow.name, hint="int_guard")
+                b.split(Cond(">", size, b.int(1, "ssize")), slow.name, hint="int_guard")
+                digit = b.load("int", v, L.LONG_DIGIT0)
+                value = b.temp("ssize")
+                b.emit(ops.BinArith(value, "*", size, digit))
+                values.append(value)
+        else:
+            values = [b.load("double", v, L.FLOAT_VALUE) for v in (lhs, rhs)]
+        b.emit(ops.Assign(res, fast(*values)))
+        b.terminate(ops.Jump(join.name))
+        b.current = slow
+    b.emit(ops.Assign(res, generic()))
+    b.terminate(ops.Jump(join.name))
+    b.current = join
+    return res
+
+
+def _arith(b, op, ctype, box):
+    def fast(x, y):
+        r = b.temp(ctype)
+        b.emit(ops.BinArith(r, op, x, y))
+        return b.call(box, r)
+    return fast
+
+
 @op("BINARY_OP", sig="lhs rhs -- res")
 def binary_op(b, ins, lhs, rhs):
-    """BINARY_OP: binary_ops[oparg](lhs, rhs) — PyNumber_*, power with None."""
+    """BINARY_OP: binary_ops[oparg](lhs, rhs) — PyNumber_*, power with None; small
+    ints (+ - * & | ^) and floats (+ - *) computed inline, as 3.11's BINARY_OP_*_INT
+    and *_FLOAT specializations do."""
     func = binary_op_function(ins.arg)
+    symbol = dis._nb_ops[ins.arg][1].rstrip("=")
     args = (lhs, rhs, b.const(None)) if func.endswith("Power") else (lhs, rhs)
-    res = b.call(func, *args)
+    int_fast = _arith(b, _INT_ARITH[symbol], "ssize", "PyLong_FromLong") \
+        if symbol in _INT_ARITH else None
+    float_fast = _arith(b, _FLOAT_ARITH[symbol], "double", "PyFloat_FromDouble") \
+        if symbol in _FLOAT_ARITH else None
+    res = _with_fast_paths(b, lhs, rhs, int_fast, float_fast, lambda: b.call(func, *args))
     b.decref(lhs, rhs)
     b.error_if_null(res)
     return [res]
@@ -264,8 +320,14 @@ def binary_op(b, ins, lhs, rhs):
 
 @op("COMPARE_OP", sig="left right -- res")
 def compare_op(b, ins, left, right):
-    """COMPARE_OP: PyObject_RichCompare(left, right, oparg)."""
-    res = b.call("PyObject_RichCompare", left, right, b.int(ins.arg))
+    """COMPARE_OP: PyObject_RichCompare(left, right, oparg); small ints and floats
+    compared inline (as COMPARE_OP_INT_JUMP / FLOAT_JUMP do)."""
+    def fast(x, y):
+        r = b.select(Cond(_CMP[ins.arg], x, y), b.const(True), b.const(False))
+        b.incref(r)
+        return r
+    res = _with_fast_paths(b, left, right, fast, fast, lambda: b.call(
+        "PyObject_RichCompare", left, right, b.int(ins.arg)))
     b.decref(left, right)
     b.error_if_null(res)
     return [res]
@@ -300,8 +362,17 @@ def unary_number(b, ins, value):
 
 
 def _truth(b, value):
-    """PyObject_IsTrue(value) as a C int; releases value; error if it fails."""
-    truth = b.call("PyObject_IsTrue", value)
+    """PyObject_IsTrue(value) as a C int (True and False inline); releases value;
+    error if it fails."""
+    truth = b.temp("int")
+    join, slow = b.new_block("truth"), b.new_block("is_true_call")
+    b.split(_is(value, b.const(True)), b.assign_and_jump(truth, b.int(1), join.name), hint="not_true")
+    b.split(_is(value, b.const(False)), b.assign_and_jump(truth, b.int(0), join.name), hint="not_bool")
+    b.terminate(ops.Jump(slow.name))
+    b.current = slow
+    b.emit(ops.Assign(truth, b.call("PyObject_IsTrue", value)))
+    b.terminate(ops.Jump(join.name))
+    b.current = join
     b.decref(value)
     b.error_if_negative(truth)
     return truth

@@ -16,6 +16,10 @@ OB_SIZE = 16
 TUPLE_ITEMS = 24
 LIST_ITEMS = 24
 CELL_REF = 16
+# PyLongObject.ob_digit[0] (30-bit digits; ob_size is the signed digit count),
+# PyFloatObject.ob_fval
+LONG_DIGIT0 = 24
+FLOAT_VALUE = 16
 # PyTypeObject
 TP_FLAGS = 168
 # PyFunctionObject
@@ -94,6 +98,9 @@ def verify() -> None:
                               f"is not the 3.11 layout coconut supports")
 
     obj = (1, "two", 3.0)
+    check("ob_digit", ctypes.c_uint32.from_address(id(12345) + LONG_DIGIT0).value, 12345)
+    check("ob_size of -7", ctypes.c_ssize_t.from_address(id(-7) + OB_SIZE).value, -1)
+    check("ob_fval", ctypes.c_double.from_address(id(obj[2]) + FLOAT_VALUE).value, 3.0)
     check("ob_type", _ptr(id(obj) + OB_TYPE), id(tuple))
     check("ob_size", ctypes.c_ssize_t.from_address(id(obj) + OB_SIZE).value, 3)
     check("tuple items", _ptr(id(obj) + TUPLE_ITEMS + 8), id(obj[1]))
