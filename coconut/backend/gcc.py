@@ -347,24 +347,23 @@ class _FunctionEmitter:
 
 
 class _ModuleState:
-    def __init__(self):
+    def __init__(self, n_deopt_sites: int):
         self.keepalive: list = []
         self.deopt_reasons: list[str] = []
-        self.counters = (ctypes.c_long * 4096)()
+        self.counters = (ctypes.c_long * max(1, n_deopt_sites))()
         self.counters_address = ctypes.addressof(self.counters)
 
 
 def _build(irs: list[IrCFG], helpers: dict[str, int], opt_level: int):
     cx = _Context(opt_level)
     cx.helpers = helpers
-    state = _ModuleState()
+    state = _ModuleState(sum(isinstance(b.terminator, ops.Deopt)
+                             for ir in irs for b in ir.blocks.values()))
     names = []
     for i, ir in enumerate(irs):
         name = f"coconut_{i}_{ir.code.co_name}" if ir.code.co_name.isidentifier() else f"coconut_{i}"
         _FunctionEmitter(cx, ir, name, state).emit()
         names.append(name)
-    if len(state.deopt_reasons) > len(state.counters):
-        raise BackendError("too many deopt sites in one module")
     return cx, state, names
 
 

@@ -57,8 +57,8 @@ def build_ir(code: types.CodeType):
 def compile_function(func, strict: bool = False):
     func = _check_function(func)
     code = func.__code__
-    if id(code) in _compiled:
-        return func
+    if id(code) in _compiled or (id(code) in _failures and not strict):
+        return func                     # compiled, or failed and already warned about
     if code.co_flags & _INTERPRETED_FLAGS:
         reason = "generators and coroutines run in the interpreter"
         if strict:
