@@ -149,6 +149,8 @@ class _FunctionEmitter:
         if isinstance(v, ops.ObjConst):
             self.state.keepalive.append(v.obj)
             return self.c.new_rvalue_from_ptr(self.cx.types["obj"], id(v.obj))
+        if isinstance(v, ops.Address):
+            return self.cx.int(v.value, "ptr")
         if isinstance(v, ops.AddressOf):
             return self.c.new_cast(self.var(v.var).get_address(), self.cx.types["ptr"])
         raise BackendError(f"not a value: {v!r}")

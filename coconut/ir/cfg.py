@@ -110,7 +110,7 @@ def _dot_id(name: str) -> str:
     return '"' + name + '"'
 
 
-_VALUE_TYPES = (ops.Var, ops.IntConst, ops.ObjConst)
+_VALUE_TYPES = (ops.Var, ops.IntConst, ops.ObjConst, ops.Address)
 
 
 def _values(item) -> list:

@@ -50,6 +50,17 @@ class ObjConst:
 
 
 @dataclass(frozen=True)
+class Address:
+    """A fixed C address with a name (printed by name: dumps stay deterministic)."""
+    name: str
+    value: int
+    ctype = "ptr"
+
+    def __str__(self) -> str:
+        return f"&{self.name}"
+
+
+@dataclass(frozen=True)
 class AddressOf:
     """&var: for C out-parameters (`var` is then written by the callee)."""
     var: Var
@@ -60,7 +71,7 @@ class AddressOf:
 
 
 NULL = IntConst(0, "obj")
-Value = Var | IntConst | ObjConst | AddressOf
+Value = Var | IntConst | ObjConst | Address | AddressOf
 
 
 # -- plain ops ---------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 Only this driver maps the value stack to IR values: slot `s<i>` holds stack entry i.
 Rules get their inputs as values and return their outputs; the driver moves outputs
-into slots. Native code is entered only at the start of the function, so exception
-handler blocks (reached only by unwinding, which the interpreter does) never appear.
+into slots. Native code is entered only at the start of the function and never
+unwinds, so exception handler blocks are unreachable in the IR: lowered like any
+block (most deopt at their first instruction), then pruned.
 """
 from __future__ import annotations
 
@@ -150,7 +151,7 @@ class Builder:
         cframe = self.temp("ptr", "cframe")
         tracing = self.temp("byte", "tracing")
         slow, check_tracing = self.new_block("breaker"), self.new_block("check_tracing")
-        block.ops.append(ops.Load(flag, ops.IntConst(self.eval_breaker, "ptr"), 0))
+        block.ops.append(ops.Load(flag, ops.Address("eval_breaker", self.eval_breaker), 0))
         block.terminator = ops.Branch(ops.Cond("!=", flag, self.int(0)), slow.name,
                                       check_tracing.name)
         check_tracing.ops += [ops.Load(cframe, ops.Var("tstate", "ptr"), L.TS_CFRAME),
@@ -216,10 +217,10 @@ class Builder:
         blk = self.new_block("jump")
         blk.ops.extend(_moves(self, self.base, values))
         if backward:
-            # ceval checks the eval breaker after a backward jump, with prev_instr
-            # just before the target: exits name that unit too.
+            # ceval checks the eval breaker after a backward jump: an error there has
+            # prev_instr at the jump (its traceback line); a deopt resumes at the target.
             stack = tuple(slot(i) for i in range(self.base + len(values)))
-            self._eval_breaker_check(blk, stack, target - 1, target, block_name(target))
+            self._eval_breaker_check(blk, stack, self.ins.offset, target, block_name(target))
         else:
             blk.terminator = ops.Jump(block_name(target))
         return blk.name

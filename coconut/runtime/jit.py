@@ -54,24 +54,29 @@ def build_ir(code: types.CodeType):
     return cfg, ir
 
 
+def _check_strict(code: types.CodeType) -> None:
+    """Raise CompileError unless every reachable instruction runs natively."""
+    if code.co_flags & _INTERPRETED_FLAGS:
+        raise CompileError(f"{code.co_qualname}: generators and coroutines run in the "
+                           f"interpreter")
+    ins = first_non_native(BytecodeCFG(code))
+    if ins is not None:
+        raise CompileError(f"{code.co_qualname} ({code.co_filename}, line {ins.lineno}): "
+                           f"{ins.name} does not run natively")
+
+
 def compile_function(func, strict: bool = False):
     func = _check_function(func)
     code = func.__code__
-    if id(code) in _compiled or (id(code) in _failures and not strict):
+    if strict:
+        _check_strict(code)
+    if id(code) in _compiled or id(code) in _failures:
         return func                     # compiled, or failed and already warned about
     if code.co_flags & _INTERPRETED_FLAGS:
-        reason = "generators and coroutines run in the interpreter"
-        if strict:
-            raise CompileError(f"{code.co_qualname}: {reason}")
-        _failures[id(code)] = (code, reason)
+        _failures[id(code)] = (code, "generators and coroutines run in the interpreter")
         return func
     started = time.perf_counter()
     cfg = BytecodeCFG(code)
-    if strict:
-        ins = first_non_native(cfg)
-        if ins is not None:
-            raise CompileError(f"{code.co_qualname} ({code.co_filename}, line {ins.lineno}): "
-                               f"{ins.name} does not run natively")
     rt = runtime()
     try:
         ir = run_pipeline(lower(cfg), verify=VERIFY)
