@@ -1,0 +1,80 @@
+"""Runtime edge cases found in review: each test fails if its fix is undone."""
+import io
+import re
+
+import pytest
+
+from tests.support import in_subprocess
+
+
+@in_subprocess()
+def test_interrupt_at_loop_back_edge_has_the_interpreters_line():
+    """The eval breaker on a backward jump: the traceback names the jump's line."""
+    import _thread
+    import threading
+    import traceback
+    import types
+    import coconut
+
+    def spin():
+        i = 0
+        for _ in range(10**10):
+            i += 1
+        return i
+
+    def last_frame(f):
+        threading.Timer(0.3, _thread.interrupt_main).start()
+        try:
+            f()
+        except KeyboardInterrupt as e:
+            return traceback.extract_tb(e.__traceback__)[-1][1:3]
+        raise AssertionError("not interrupted")
+
+    native = types.FunctionType(spin.__code__.replace(), globals())
+    coconut.compile(native)
+    assert coconut.is_compiled(native)
+    assert last_frame(native) == last_frame(spin)
+
+
+@in_subprocess()
+def test_strict_checks_an_already_compiled_function():
+    import coconut
+
+    def uses_import():
+        import os
+        return os.sep
+    coconut.compile(uses_import)
+    with pytest.raises(coconut.CompileError, match=r"IMPORT_NAME does not run natively"):
+        coconut.compile(uses_import, strict=True)
+
+
+@in_subprocess()
+def test_ir_dump_is_deterministic():
+    """No raw addresses in the IR dump (golden tests depend on it)."""
+    import coconut
+
+    def loop(n):
+        s = 0
+        while s < n:
+            s += 1
+        return s
+    out = io.StringIO()
+    coconut.dump(loop, "ir", file=out)
+    text = out.getvalue()
+    assert "&eval_breaker" in text
+    assert not re.search(r"\b\d{9,}\b", text), "an address leaked into the IR dump"
+
+
+@in_subprocess()
+def test_unlowered_opcodes_deopt_and_are_counted():
+    import coconut
+
+    def f(xs):
+        a, *rest = xs           # UNPACK_EX: not native
+        return a + len(rest)
+    coconut.compile(f)
+    before = sum(coconut.stats()["deopts"].values())
+    assert f([1, 2, 3]) == 3
+    after = coconut.stats()["deopts"]
+    assert sum(after.values()) == before + 1
+    assert any(reason.startswith("UNPACK_EX") for reason in after)
