@@ -185,8 +185,9 @@ class SetInstr:
     """frame->prev_instr = the instruction at `offset`: keeps f_lineno and tracebacks
     right for anything the next ops may call."""
     offset: int
+    name: str = ""             # the bytecode instruction, for readers of the dump
 
-    def __str__(self): return f"set_instr {self.offset}"
+    def __str__(self): return f"set_instr {self.offset} ({self.name})"
 
 
 @dataclass

@@ -278,7 +278,7 @@ def _lower_instruction(b: Builder, ins: Instruction) -> bool:
     rule = OPCODES.get(ins.name)
     depth = ins.depth_before
     b.ins = ins
-    b.emit(ops.SetInstr(ins.offset))
+    b.emit(ops.SetInstr(ins.offset, ins.name))
     if rule is None:
         reason = NOT_NATIVE.get(ins.name, "not lowered yet")
         b.terminate(ops.Deopt(ins.offset, tuple(slot(i) for i in range(depth)),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import threading
 import time
 import types
 import warnings
@@ -24,6 +25,9 @@ _INTERPRETED_FLAGS = (inspect.CO_GENERATOR | inspect.CO_COROUTINE |
                       inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE)
 
 _runtime: Runtime | None = None
+# One compilation at a time: the runtime is created once, and libgccjit is not
+# reentrant across threads (two threads compiling at once crashed it).
+_lock = threading.RLock()
 # Keyed by id(code): code objects compare equal by value, and two equal code objects
 # are still two objects, each needing its own native entry.
 _compiled: dict[int, tuple[types.CodeType, object]] = {}   # id -> (code, GccModule)
@@ -34,9 +38,10 @@ VERIFY = bool(os.environ.get("COCONUT_VERIFY"))
 
 def runtime() -> Runtime:
     global _runtime
-    if _runtime is None:
-        _runtime = Runtime()
-    return _runtime
+    with _lock:
+        if _runtime is None:
+            _runtime = Runtime()
+        return _runtime
 
 
 def _check_function(func) -> types.FunctionType:
@@ -67,6 +72,11 @@ def _check_strict(code: types.CodeType) -> None:
 
 def compile_function(func, strict: bool = False):
     func = _check_function(func)
+    with _lock:
+        return _compile_locked(func, strict)
+
+
+def _compile_locked(func, strict: bool):
     code = func.__code__
     if strict:
         _check_strict(code)
@@ -125,6 +135,11 @@ STAGES = ("bytecode", "ir", "c", "asm")
 
 
 def dump_stage(func, stage: str) -> str:
+    with _lock:
+        return _dump_stage(func, stage)
+
+
+def _dump_stage(func, stage: str) -> str:
     code = _check_function(func).__code__
     if stage not in STAGES:
         raise ValueError(f"coconut.dump(): stage must be one of {', '.join(STAGES)}, not {stage!r}")

@@ -1,0 +1,439 @@
+"""The public API of API.md: compile, is_compiled, stats, CompileError, dump, write_dot,
+disable. Every test body runs in a child process (support.in_subprocess)."""
+import dis
+import io
+import os
+import sys
+import tempfile
+
+import pytest
+
+from tests.support import get_coconut, in_subprocess, line_of
+
+
+# ----------------------------------------------------------------------------- subjects
+
+def native_add(a, b):
+    c = a + b
+    if c > 10:
+        return c * 2
+    return [c, a < b]
+
+
+def uses_import(n):
+    total = n
+    import os  # IMPORT_NAME-line
+    return total + len(os.sep)
+
+
+def uses_list_extend(a):
+    x = 1
+    return [*a, x]  # LIST_EXTEND-line
+
+
+def uses_call_ex(args):
+    y = len(args)
+    return max(*args) + y  # CALL_FUNCTION_EX-line
+
+
+def uses_store_global(v):
+    global API_GLOBAL
+    w = v + 1
+    API_GLOBAL = w  # STORE_GLOBAL-line
+    return API_GLOBAL
+
+
+def uses_with(path):
+    n = 0
+    with open(path) as f:  # BEFORE_WITH-line
+        n = len(f.read())
+    return n
+
+
+def uses_unpack_ex(seq):
+    s = seq
+    first, *rest = s  # UNPACK_EX-line
+    return first, rest
+
+
+NON_NATIVE_SUBJECTS = [
+    ("uses_import", "IMPORT_NAME"),
+    ("uses_list_extend", "LIST_EXTEND"),
+    ("uses_call_ex", "CALL_FUNCTION_EX"),
+    ("uses_store_global", "STORE_GLOBAL"),
+    ("uses_with", "BEFORE_WITH"),
+    ("uses_unpack_ex", "UNPACK_EX"),
+]
+
+
+def deopt_loop(n):
+    t = 0
+    for i in range(n):
+        import math
+        t += math.floor(i / 2)
+    return t
+
+
+class NotAFunction:
+    pass
+
+
+# ----------------------------------------------------------------------------- tests
+
+@in_subprocess()
+def test_compile_returns_same_object_and_keeps_behaviour():
+    co = get_coconut()
+    f = native_add
+    expected = [f(1, 2), f(9, 9), f(2.5, 0.5)]
+    assert not co.is_compiled(f)
+    r = co.compile(f)
+    assert r is f
+    assert co.is_compiled(f)
+    assert [f(1, 2), f(9, 9), f(2.5, 0.5)] == expected
+    # compiling again is harmless
+    assert co.compile(f) is f
+    assert [f(1, 2), f(9, 9), f(2.5, 0.5)] == expected
+
+
+@in_subprocess()
+def test_compile_as_decorator():
+    co = get_coconut()
+
+    @co.compile
+    def decorated(x, y=3):
+        return x * y + 1
+
+    assert callable(decorated)
+    assert decorated.__name__ == "decorated"
+    assert co.is_compiled(decorated)
+    assert decorated(2) == 7
+    assert decorated(2, y=0) == 1
+
+
+@in_subprocess()
+@pytest.mark.parametrize("kind", ["int", "builtin", "class", "instance", "method", "str"])
+def test_compile_rejects_non_functions(kind):
+    co = get_coconut()
+    obj = {"int": 5, "builtin": len, "class": NotAFunction, "instance": NotAFunction(),
+           "method": "abc".upper, "str": "native_add"}[kind]
+    try:
+        co.compile(obj)
+    except TypeError as e:
+        msg = str(e)
+    else:
+        raise AssertionError("coconut.compile(%r) did not raise TypeError" % (obj,))
+    assert type(obj).__name__ in msg, msg
+    assert "function" in msg, msg
+
+
+@in_subprocess()
+def test_compile_lambda():
+    co = get_coconut()
+    sq = lambda v, k=2: v ** k  # noqa: E731
+    assert co.compile(sq) is sq
+    assert co.is_compiled(sq)
+    assert sq(3) == 9 and sq(2, k=10) == 1024
+
+
+@in_subprocess()
+@pytest.mark.parametrize("name,opcode", NON_NATIVE_SUBJECTS)
+def test_strict_names_opcode_and_line(name, opcode):
+    co = get_coconut()
+    func = globals()[name]
+    line = line_of(func, "# %s-line" % opcode)
+    assert any(i.opname == opcode and i.positions.lineno == line
+               for i in dis.get_instructions(func)), "subject does not use %s" % opcode
+    try:
+        co.compile(func, strict=True)
+    except co.CompileError as e:
+        msg = str(e)
+    else:
+        raise AssertionError("strict compile of %s did not raise CompileError" % name)
+    assert opcode in msg, msg
+    assert "line %d" % line in msg, (line, msg)
+
+
+@in_subprocess()
+def test_strict_failure_leaves_function_working():
+    co = get_coconut()
+    try:
+        co.compile(uses_import, strict=True)
+    except co.CompileError:
+        pass
+    assert uses_import(1) == 1 + len(os.sep)
+
+
+@in_subprocess()
+def test_strict_succeeds_for_native_function():
+    co = get_coconut()
+    assert co.compile(native_add, strict=True) is native_add
+    assert co.is_compiled(native_add)
+    assert native_add(6, 6) == 24 and native_add(1, 2) == [3, True]
+
+
+@in_subprocess()
+def test_non_strict_compiles_non_native_function():
+    co = get_coconut()
+    for name, _ in NON_NATIVE_SUBJECTS:
+        func = globals()[name]
+        assert co.compile(func) is func
+        assert co.is_compiled(func), name
+    assert uses_import(2) == 2 + len(os.sep)
+    assert uses_list_extend((1, 2)) == [1, 2, 1]
+    assert uses_call_ex([4, 9]) == 11
+    assert uses_store_global(4) == 5 and API_GLOBAL == 5  # noqa: F821
+    assert uses_unpack_ex("abc") == ("a", ["b", "c"])
+    with tempfile.NamedTemporaryFile("w", delete=False) as f:
+        f.write("12345")
+    try:
+        assert uses_with(f.name) == 5
+    finally:
+        os.unlink(f.name)
+
+
+@in_subprocess()
+def test_is_compiled():
+    co = get_coconut()
+
+    def a():
+        return 1
+
+    def b():
+        return 2
+    assert co.is_compiled(a) is False
+    co.compile(a)
+    assert co.is_compiled(a) is True
+    assert co.is_compiled(b) is False
+    assert a() == 1 and b() == 2
+
+
+@in_subprocess()
+def test_exception_classes():
+    co = get_coconut()
+    assert issubclass(co.CompileError, Exception)
+    assert issubclass(co.CompileWarning, Warning)
+
+
+@in_subprocess()
+def test_stats_counts_compiled_functions():
+    co = get_coconut()
+    s0 = co.stats()
+    assert set(s0) >= {"compiled", "failed", "compile_seconds", "deopts"}, s0
+    assert isinstance(s0["compiled"], int) and isinstance(s0["failed"], int)
+    assert isinstance(s0["compile_seconds"], float)
+    assert isinstance(s0["deopts"], dict)
+    # distinct code objects: compile three different functions
+    g1 = type(native_add)(native_add.__code__.replace(), globals())
+    g2 = type(native_add)(deopt_loop.__code__.replace(), globals())
+    g3 = type(native_add)(uses_list_extend.__code__.replace(), globals())
+    for g in (g1, g2, g3):
+        co.compile(g)
+    s1 = co.stats()
+    assert s1["compiled"] == s0["compiled"] + 3, (s0, s1)
+    assert s1["failed"] == s0["failed"], (s0, s1)
+    assert s1["compile_seconds"] > s0["compile_seconds"], (s0, s1)
+
+
+@in_subprocess()
+def test_stats_deopts_grow_when_deopting_function_runs():
+    co = get_coconut()
+    co.compile(deopt_loop)
+    before = co.stats()["deopts"]
+    assert deopt_loop(10) == sum(i // 2 for i in range(10))
+    after = co.stats()["deopts"]
+    assert all(isinstance(k, str) and isinstance(v, int) for k, v in after.items()), after
+    assert sum(after.values()) > sum(before.values()), (before, after)
+    grown = [k for k in after if after[k] > before.get(k, 0)]
+    assert any("IMPORT_NAME" in k for k in grown), (before, after)
+    deopt_loop(10)
+    again = co.stats()["deopts"]
+    assert sum(again.values()) > sum(after.values()), (after, again)
+
+
+@in_subprocess()
+def test_stats_returns_a_snapshot():
+    co = get_coconut()
+    s = co.stats()
+    s["compiled"] = -100
+    s["deopts"]["fake"] = 1
+    t = co.stats()
+    assert t["compiled"] >= 0 and "fake" not in t["deopts"], t
+
+
+def _dump_subject(x, y):
+    z = x * y
+    if z > 3:
+        z = z - len([x])
+    return z
+
+
+@in_subprocess()
+@pytest.mark.parametrize("stage", ["bytecode", "ir", "c", "asm"])
+def test_dump_writes_text(stage):
+    co = get_coconut()
+    co.compile(_dump_subject)
+    buf = io.StringIO()
+    co.dump(_dump_subject, stage, file=buf)
+    text = buf.getvalue()
+    assert text.strip(), "dump(%r) wrote nothing" % stage
+    if stage in ("bytecode", "ir"):
+        # the function's characteristic opcodes are named in the dump
+        for opname in ("BINARY_OP", "COMPARE_OP", "LOAD_GLOBAL", "RETURN_VALUE"):
+            assert opname.lower() in text.lower(), (opname, text[:3000])
+    if stage == "bytecode":
+        names = {i.opname for i in dis.get_instructions(_dump_subject)} - {"CACHE"}
+        missing = [n for n in names if n not in text]
+        assert not missing, (missing, text[:3000])
+    assert _dump_subject(2, 3) == 5
+
+
+@in_subprocess()
+def test_dump_defaults_to_stdout():
+    import contextlib
+    co = get_coconut()
+    co.compile(_dump_subject)
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        co.dump(_dump_subject, "bytecode")
+    assert "BINARY_OP" in buf.getvalue()
+
+
+@in_subprocess()
+@pytest.mark.parametrize("stage", ["bytecode", "ir"])
+def test_write_dot(stage):
+    co = get_coconut()
+    co.compile(_dump_subject)
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "g.dot")
+        co.write_dot(_dump_subject, stage, path)
+        with open(path) as f:
+            text = f.read()
+    assert "digraph" in text.split("{")[0], text[:200]
+    assert text.rstrip().endswith("}"), text[-200:]
+
+
+@in_subprocess()
+def test_disable_returns_to_interpreter():
+    co = get_coconut()
+    co.compile(native_add)
+    co.compile(deopt_loop)
+    assert native_add(1, 2) == [3, True]
+    co.disable()
+    assert native_add(1, 2) == [3, True]
+    assert native_add(20, 1) == 42
+    assert deopt_loop(10) == 20
+    # a traceback raised after disable still has correct lines
+    try:
+        native_add(1, "x")
+    except TypeError as e:
+        tb = e.__traceback__
+        while tb.tb_next:
+            tb = tb.tb_next
+        assert tb.tb_frame.f_code is native_add.__code__
+        assert tb.tb_lineno == native_add.__code__.co_firstlineno + 1
+    else:
+        raise AssertionError("no TypeError")
+    sys.stdout.flush()
+
+
+def self_compiling(n):
+    total = 0
+    for i in range(n):
+        if i == 3:
+            get_coconut().compile(self_compiling)
+        total += i * 2
+    return total + (self_compiling(n - 1) if n > 4 else 0)
+
+
+@in_subprocess()
+def test_compile_while_the_function_is_running():
+    from tests.support import twin
+    expected = twin(self_compiling)(8)
+    assert self_compiling(8) == expected
+    assert get_coconut().is_compiled(self_compiling)
+    assert self_compiling(8) == expected
+
+
+def _disabler():
+    get_coconut().disable()
+    return 1
+
+
+def calls_disable(n):
+    total = 0
+    for i in range(n):
+        if i == 2:
+            total += _disabler()
+        total += i
+    return total
+
+
+@in_subprocess()
+def test_disable_from_inside_a_compiled_function():
+    co = get_coconut()
+    co.compile(calls_disable)
+    assert calls_disable(5) == 11
+    assert calls_disable(5) == 11
+
+
+def code_donor(x, y=100):
+    return ("donor", x + y, DONOR_GLOBAL)  # noqa: F821
+
+
+def code_receiver(x, y=1):
+    return ("receiver", x * y)
+
+
+@in_subprocess()
+def test_code_object_swapped_after_compile():
+    import builtins
+    import types
+    co = get_coconut()
+    co.compile(code_receiver)
+    assert code_receiver(3) == ("receiver", 3)
+    original = code_receiver.__code__
+    # the function now runs another (uncompiled) code object
+    code_receiver.__code__ = code_donor.__code__
+    globals()["DONOR_GLOBAL"] = "g1"
+    assert code_receiver(3) == ("donor", 4, "g1")
+    code_receiver.__code__ = original
+    assert code_receiver(3) == ("receiver", 3)
+    # a compiled code object shared by functions with other globals and defaults
+    co.compile(code_donor)
+    other = types.FunctionType(code_donor.__code__, {"DONOR_GLOBAL": "g2",
+                                                     "__builtins__": builtins}, "other", (7,))
+    assert co.is_compiled(other)
+    assert other(1) == ("donor", 8, "g2")
+    assert code_donor(1) == ("donor", 101, "g1")
+    try:
+        types.FunctionType(code_donor.__code__, {"__builtins__": builtins})(1, 2)
+    except NameError as e:
+        assert str(e) == "name 'DONOR_GLOBAL' is not defined", str(e)
+    else:
+        raise AssertionError("no NameError")
+
+
+def gen_func(n):
+    for i in range(n):
+        yield i * i
+
+
+async def coro_func(x):
+    return x + 1
+
+
+@in_subprocess()
+def test_generators_and_coroutines_keep_working():
+    import asyncio
+    co = get_coconut()
+    assert co.compile(gen_func) is gen_func
+    assert co.compile(coro_func) is coro_func
+    assert list(gen_func(4)) == [0, 1, 4, 9]
+    assert asyncio.run(coro_func(1)) == 2
+    for f in (gen_func, coro_func):
+        try:
+            co.compile(f, strict=True)
+        except co.CompileError:
+            pass
+        else:
+            raise AssertionError("strict compile of %s did not raise" % f.__name__)
