@@ -277,7 +277,7 @@ def test_exec_of_compiled_code_object():
 
 
 @in_subprocess()
-@pytest.mark.parametrize("rounds", [200])
+@pytest.mark.parametrize("rounds", [60])
 def test_compiled_functions_garbage_collected(rounds):
     import gc
     co = get_coconut()

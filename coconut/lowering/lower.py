@@ -8,8 +8,6 @@ block (most deopt at their first instruction), then pruned.
 """
 from __future__ import annotations
 
-import dis
-
 from ..frontend import BytecodeCFG, Instruction
 from ..ir import ops
 from ..ir.cfg import IrCFG
@@ -201,13 +199,6 @@ class Builder:
                                   ops.Deopt(self.ins.offset, stack, reason))
         self.split(cond, target)
 
-    def deopt_after_if(self, cond: ops.Cond, outputs: tuple, reason: str) -> None:
-        """If `cond`, resume the interpreter after this instruction with `outputs` pushed."""
-        stack = self.stack_below() + tuple(outputs)
-        blk = self.new_block("deopt_after")
-        blk.terminator = ops.Deopt(self.ins.next_offset, stack, reason)
-        self.split(cond, blk.name)
-
     def jump_edge(self, values: tuple = ()) -> str:
         """A block that moves `values` into the stack slots and jumps to the target."""
         target = self.ins.jump_target
@@ -296,6 +287,3 @@ def _lower_instruction(b: Builder, ins: Instruction) -> bool:
     b.current.ops.extend(_moves(b, b.base, outputs))
     return True
 
-
-def opname(ins: Instruction) -> str:
-    return dis.opname[ins.opcode]

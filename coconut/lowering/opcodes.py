@@ -238,16 +238,13 @@ def load_method(b, ins, obj):
     found = b.call("_PyObject_GetMethod", obj, b.const(b.code.co_names[ins.arg]),
                    ops.AddressOf(meth))
     b.error_if(_is(meth, NULL), keep=(obj,))
-    # found: (meth, obj)     not found: (NULL, meth) and release obj
-    is_method = Cond("!=", found, b.int(0))
-    first = b.select(is_method, meth, NULL)
-    second = b.select(is_method, obj, meth)
-    blk = b.new_block("release")
-    keep = b.new_block("keep")
-    b.terminate(ops.Branch(is_method, keep.name, blk.name))
-    blk.ops.append(ops.Decref(obj))
-    blk.terminator = ops.Jump(keep.name)
-    b.current = keep
+    first, second = b.temp(), b.temp()
+    method, attribute, join = b.new_block("method"), b.new_block("attribute"), b.new_block("join")
+    b.terminate(ops.Branch(Cond("!=", found, b.int(0)), method.name, attribute.name))
+    method.ops += [ops.Assign(first, meth), ops.Assign(second, obj)]           # (meth, self)
+    attribute.ops += [ops.Assign(first, NULL), ops.Assign(second, meth), ops.Decref(obj)]
+    method.terminator = attribute.terminator = ops.Jump(join.name)
+    b.current = join
     return [first, second]
 
 
