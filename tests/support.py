@@ -41,6 +41,14 @@ def get_coconut():
     return coconut
 
 
+def compile_all(*funcs):
+    """Compile each function with the module under test; each must get a native entry."""
+    co = get_coconut()
+    for f in funcs:
+        co.compile(f)
+        assert co.is_compiled(f), f.__name__
+
+
 def child_env(extra=None):
     env = dict(os.environ)
     old = env.get("PYTHONPATH")

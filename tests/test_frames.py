@@ -5,14 +5,7 @@ import functools
 import inspect
 import sys
 
-from tests.support import get_coconut, in_subprocess, line_of, twin
-
-
-def compile_all(*funcs):
-    co = get_coconut()
-    for f in funcs:
-        co.compile(f)
-        assert co.is_compiled(f), f.__name__
+from tests.support import get_coconut, in_subprocess, line_of, twin, compile_all
 
 
 # ----------------------------------------------------------------------------- subjects

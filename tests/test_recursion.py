@@ -4,14 +4,7 @@ import sys
 
 import pytest
 
-from tests.support import get_coconut, in_subprocess, twin
-
-
-def compile_all(*funcs):
-    co = get_coconut()
-    for f in funcs:
-        co.compile(f)
-        assert co.is_compiled(f), f.__name__
+from tests.support import get_coconut, in_subprocess, twin, compile_all
 
 
 def down(n):

@@ -7,16 +7,9 @@ import sys
 import threading
 import time
 
-from tests.support import get_coconut, in_subprocess, twin
+from tests.support import get_coconut, in_subprocess, twin, compile_all
 
 JOIN_TIMEOUT = 20.0
-
-
-def compile_all(*funcs):
-    co = get_coconut()
-    for f in funcs:
-        co.compile(f)
-        assert co.is_compiled(f), f.__name__
 
 
 # ----------------------------------------------------------------------------- subjects

@@ -6,16 +6,9 @@ inside a running compiled function (the way pdb's set_trace does it), a tracer w
 local through f_locals, and profiling switched on from inside."""
 import sys
 
-from tests.support import get_coconut, in_subprocess
+from tests.support import get_coconut, in_subprocess, compile_all
 
 THIS_FILE = __file__
-
-
-def compile_all(*funcs):
-    co = get_coconut()
-    for f in funcs:
-        co.compile(f)
-        assert co.is_compiled(f), f.__name__
 
 
 def _arg(event, arg):
