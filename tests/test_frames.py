@@ -5,7 +5,7 @@ import functools
 import inspect
 import sys
 
-from tests.support import get_coconut, in_subprocess, line_of, twin, compile_all
+from tests.support import in_subprocess, line_of, twin, compile_all
 
 
 # ----------------------------------------------------------------------------- subjects

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from tests.support import get_coconut, in_subprocess, twin, compile_all
+from tests.support import in_subprocess, twin, compile_all
 
 
 def down(n):

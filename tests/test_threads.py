@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 
-from tests.support import get_coconut, in_subprocess, twin, compile_all
+from tests.support import in_subprocess, twin, compile_all
 
 JOIN_TIMEOUT = 20.0
 

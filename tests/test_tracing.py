@@ -6,7 +6,7 @@ inside a running compiled function (the way pdb's set_trace does it), a tracer w
 local through f_locals, and profiling switched on from inside."""
 import sys
 
-from tests.support import get_coconut, in_subprocess, compile_all
+from tests.support import in_subprocess, compile_all
 
 THIS_FILE = __file__
 
