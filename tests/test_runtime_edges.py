@@ -78,3 +78,18 @@ def test_unlowered_opcodes_deopt_and_are_counted():
     after = coconut.stats()["deopts"]
     assert sum(after.values()) == before + 1
     assert any(reason.startswith("UNPACK_EX") for reason in after)
+
+
+@in_subprocess()
+def test_strict_error_names_a_line_for_an_exception_handler():
+    import coconut
+
+    def h(x):
+        try:
+            return 1 / x
+        except ZeroDivisionError:
+            return 0
+    with pytest.raises(coconut.CompileError) as info:
+        coconut.compile(h, strict=True)
+    assert "PUSH_EXC_INFO does not run natively" in str(info.value)
+    assert re.search(r"line \d+\)", str(info.value)), str(info.value)

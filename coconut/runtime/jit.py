@@ -64,9 +64,13 @@ def _check_strict(code: types.CodeType) -> None:
     if code.co_flags & _INTERPRETED_FLAGS:
         raise CompileError(f"{code.co_qualname}: generators and coroutines run in the "
                            f"interpreter")
-    ins = first_non_native(BytecodeCFG(code))
+    cfg = BytecodeCFG(code)
+    ins = first_non_native(cfg)
     if ins is not None:
-        raise CompileError(f"{code.co_qualname} ({code.co_filename}, line {ins.lineno}): "
+        # Some instructions (PUSH_EXC_INFO) have no line: name the one they follow.
+        lineno = next((i.lineno for i in reversed(cfg.instructions)
+                       if i.offset <= ins.offset and i.lineno is not None), code.co_firstlineno)
+        raise CompileError(f"{code.co_qualname} ({code.co_filename}, line {lineno}): "
                            f"{ins.name} does not run natively")
 
 
