@@ -213,7 +213,7 @@ class _FunctionEmitter:
                            self.cx.int(self.nlp + len(stack)))
 
     def emit_terminator(self, blk, t, blocks):
-        c, cx = self.c, self.cx
+        cx = self.cx
         if isinstance(t, ops.Jump):
             blk.end_with_jump(blocks[t.target])
         elif isinstance(t, ops.Branch):

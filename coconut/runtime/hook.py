@@ -100,8 +100,8 @@ class Runtime:
         # on and asynchronous exceptions are left to the interpreter.
         p = c.new_param(vp, b"ts")
         hf = c.new_function(gccjit.FunctionKind.EXPORTED, it, b"coconut_eval_breaker", [p])
-        b0, leave, breaker, calls_ok, switched, done = (
-            hf.new_block(n) for n in (b"entry", b"leave", b"breaker", b"calls_ok", b"switched", b"done"))
+        b0, leave, breaker, calls_ok, done = (
+            hf.new_block(n) for n in (b"entry", b"leave", b"breaker", b"calls_ok", b"done"))
         b0.end_with_conditional(
             c.new_comparison(ne, field(field(p, L.TS_CFRAME, vp), L.CFRAME_USE_TRACING, u8), c.zero(u8)),
             leave, breaker)
@@ -115,8 +115,7 @@ class Runtime:
         calls_ok.add_assignment(saved, c.new_call(save, []))
         calls_ok.add_eval(c.new_call(restore, [saved]))
         calls_ok.end_with_conditional(c.new_comparison(ne, field(p, L.TS_ASYNC_EXC, vp), null),
-                                      leave, switched)
-        switched.end_with_jump(done)
+                                      leave, done)
         done.end_with_return(zero)
         result = c.compile()
         if result is None:

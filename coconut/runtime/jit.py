@@ -16,7 +16,7 @@ from ..errors import CompileError, CompileWarning
 from ..frontend import BytecodeCFG
 from ..lowering import lower, first_non_native
 from ..passes import run_pipeline
-from ..backend import build_module, BackendError
+from ..backend import build_module
 from ..backend.gcc import dump_text
 from .hook import Runtime
 
@@ -51,12 +51,11 @@ def _check_function(func) -> types.FunctionType:
     return func
 
 
-def build_ir(code: types.CodeType):
-    """Front end, lowering and passes for one code object."""
-    cfg = BytecodeCFG(code)
+def build_ir(cfg: BytecodeCFG):
+    """Lowering and the pass pipeline for one BytecodeCFG, verified."""
     ir = run_pipeline(lower(cfg), verify=VERIFY)
     ir.verify()
-    return cfg, ir
+    return ir
 
 
 def _check_strict(code: types.CodeType) -> None:
@@ -93,10 +92,8 @@ def _compile_locked(func, strict: bool):
     cfg = BytecodeCFG(code)
     rt = runtime()
     try:
-        ir = run_pipeline(lower(cfg), verify=VERIFY)
-        ir.verify()
-        module = build_module([ir], rt.helpers)
-    except (BackendError, Exception) as exc:   # never take the user's program down
+        module = build_module([build_ir(cfg)], rt.helpers)
+    except Exception as exc:   # never take the user's program down
         if strict:
             raise CompileError(f"{code.co_qualname}: {exc}") from exc
         _stats["failed"] += 1
@@ -150,7 +147,7 @@ def _dump_stage(func, stage: str) -> str:
     cfg = BytecodeCFG(code)
     if stage == "bytecode":
         return cfg.dump()
-    ir = run_pipeline(lower(cfg))
+    ir = build_ir(cfg)
     if stage == "ir":
         return ir.dump()
     return dump_text([ir], runtime().helpers, stage)
@@ -162,5 +159,5 @@ def dot_stage(func, stage: str) -> str:
     if stage == "bytecode":
         return cfg.to_dot()
     if stage == "ir":
-        return run_pipeline(lower(cfg)).to_dot()
+        return build_ir(cfg).to_dot()
     raise ValueError(f"coconut.write_dot(): stage must be 'bytecode' or 'ir', not {stage!r}")

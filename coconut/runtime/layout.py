@@ -112,7 +112,7 @@ def verify() -> None:
 
     marker = object()
 
-    def sample(a, b=obj, *, c=lst) -> "ann":
+    def sample(a, b=obj, *, c=lst) -> 0:
         x = a
         return (lambda: marker, x)
     inner = sample(1)[0]
