@@ -43,7 +43,8 @@ def is_compiled(func) -> bool:
 
 
 def stats() -> dict:
-    """Counters: compiled, failed, compile_seconds, deopts (reason -> count), not_compiled."""
+    """Counters: compiled, failed, compile_seconds (total, median, max), deopts
+    (reason -> count), not_compiled (code -> reason), code_bytes, threshold."""
     return _jit.stats()
 
 
@@ -59,10 +60,14 @@ def write_dot(func, stage: str, path) -> None:
 
 
 def disable() -> None:
-    """Uninstall the frame hook: every function runs in the interpreter again."""
+    """Uninstall the frame hook and stop compiling: everything runs in the interpreter."""
     _jit.disable()
 
 
-def enable() -> None:
-    """Reinstall the frame hook after disable()."""
-    _jit.enable()
+def enable(threshold: int | None = None) -> None:
+    """Install the frame hook (again, after disable()).
+
+    With `threshold=N`, whole-program compilation: every code object is compiled on
+    its first entry after N entries (0: on its first call); one that cannot be
+    compiled is remembered and stays interpreted."""
+    _jit.enable(threshold)

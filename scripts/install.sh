@@ -30,3 +30,15 @@ if ! "$PY" -c 'import gccjit' 2>/dev/null; then
 fi
 "$PY" -c 'import gccjit, bytecode, networkx, pytest' || {
   echo "install.sh: dependencies did not import after installing" >&2; exit 1; }
+
+# COCONUT_JIT=1 turns the JIT on in any Python process (python3 -m coconut sets it for
+# the subprocesses of a program): coconut-jit.pth runs at interpreter start-up. For
+# this checkout it also puts the repository on sys.path, as an editable install would.
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SITE=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+PTH="$SITE/coconut-jit.pth"
+WANT=$(printf '%s\n%s\n' "$REPO" "$(cat "$REPO/coconut-jit.pth")")
+if [ ! -f "$PTH" ] || [ "$(cat "$PTH")" != "$WANT" ]; then
+  SUDO=""; [ -w "$SITE" ] || SUDO=sudo
+  printf '%s\n' "$WANT" | $SUDO tee "$PTH" >/dev/null
+fi

@@ -40,6 +40,7 @@ class Builder:
         self._exits: dict = {}
         self.eval_breaker = L.eval_breaker_address()
         self._always_bound = None
+        self.count_at: int | None = None
 
     # -- values --------------------------------------------------------------------
     def temp(self, ctype: str = "obj", hint: str = "t") -> ops.Var:
@@ -245,10 +246,12 @@ def first_non_native(cfg: BytecodeCFG) -> Instruction | None:
     return None
 
 
-def lower(cfg: BytecodeCFG) -> IrCFG:
+def lower(cfg: BytecodeCFG, count_at: int | None = None) -> IrCFG:
+    """count_at: the address of a counter of instructions run natively (statistics)."""
     code = cfg.code
     ir = IrCFG(code.co_qualname, L.nlocalsplus(code), code)
     b = Builder(ir, cfg)
+    b.count_at = count_at
     entry = ir.new_block("entry")
     entry.terminator = ops.Jump(block_name(0))
     blocks = {start: ir.new_block(block_name(start), comment=f"bytecode block, depth {blk.depth}")
@@ -270,6 +273,14 @@ def _lower_instruction(b: Builder, ins: Instruction) -> bool:
     depth = ins.depth_before
     b.ins = ins
     b.emit(ops.SetInstr(ins.offset, ins.name))
+    if b.count_at is not None and rule is not None:
+        # Statistics: one more instruction run natively (a guard that deopts later
+        # in this instruction makes the interpreter count it again).
+        n = b.temp("ssize", "count")
+        counter = ops.Address("native_instructions", b.count_at)
+        b.emit(ops.Load(n, counter, 0))
+        b.emit(ops.BinArith(n, "+", n, ops.IntConst(1, "ssize")))
+        b.emit(ops.Store(counter, 0, n, "ssize"))
     if rule is None:
         reason = NOT_NATIVE.get(ins.name, "not lowered yet")
         b.terminate(ops.Deopt(ins.offset, tuple(slot(i) for i in range(depth)),

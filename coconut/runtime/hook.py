@@ -4,9 +4,14 @@ The hook sends a frame to its native entry when the code object carries one in
 co_extra, the frame is fresh (nothing executed yet: generators resumed mid-way,
 `gen.throw()` and frames the interpreter already started stay interpreted) and no
 tracing or profiling is active. Everything else goes to `_PyEval_EvalFrameDefault`.
+
+For whole-program compilation the hook also counts entries of code objects that have
+no native entry yet, and calls back into Python (the compile driver) on the entry
+after the threshold: see `Runtime.count_entries`.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 
 import gccjit
@@ -21,8 +26,18 @@ _api._PyCode_SetExtra.restype = ctypes.c_int
 _api._PyInterpreterState_GetEvalFrameFunc.argtypes = [ctypes.c_void_p]
 _api._PyInterpreterState_GetEvalFrameFunc.restype = ctypes.c_void_p
 _api._PyInterpreterState_SetEvalFrameFunc.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+_api._PyCode_GetExtra.argtypes = [ctypes.py_object, ctypes.c_ssize_t, ctypes.c_void_p]
 
 DEFAULT_EVAL = ctypes.cast(_api._PyEval_EvalFrameDefault, ctypes.c_void_p).value
+
+# A code object's co_extra slot holds either its native entry (a function address:
+# even) or, while whole-program compilation counts entries, a tagged counter
+# `entries << 1 | 1` (odd; NULL means 0). NEVER (odd) marks code that is not compiled.
+NEVER = (1 << 64) - 1
+# Indices into Runtime.control, a C array read by the hook.
+_THRESHOLD, _IN_COMPILER, _CALLBACK, NATIVE_COUNT, INTERPRETED_COUNT, _COUNTER_FUNC = range(6)
+_PYTRACE_CALL, _PYTRACE_OPCODE = 0, 7
+_LSHIFT, _RSHIFT = 10, 11    # GCC_JIT_BINARY_OP_LSHIFT/RSHIFT (missing from the binding's enum)
 
 
 class Runtime:
@@ -30,9 +45,17 @@ class Runtime:
 
     def __init__(self):
         self.extra_index = _api._PyEval_RequestCodeExtraIndex(None)
+        # [threshold (-1: no counting), in_compiler flag, PyObject *callback]
+        # [threshold (-1: no counting), in_compiler flag, PyObject *callback,
+        #  instructions run natively, instructions run by the interpreter (both counted
+        #  only in statistics mode), address of coconut_count_trace]
+        self.control = (ctypes.c_long * 6)(-1, 0, 0, 0, 0, 0)
+        self._callback = None
         self._result = self._emit()
         self.hook_address = self._result.get_code(b"coconut_hook")
         self.helpers = {"coconut_eval_breaker": self._result.get_code(b"coconut_eval_breaker")}
+        self.control[_COUNTER_FUNC] = self._result.get_code(b"coconut_count_trace")
+        self.counting = False
         self.previous = None
 
     # -- emitted code ----------------------------------------------------------------
@@ -61,38 +84,131 @@ class Runtime:
         null = c.null(vp)
         eq, ne = gccjit.Comparison.EQ, gccjit.Comparison.NE
 
+        def traced(ts_):
+            """Tracing or profiling is on, other than statistics' instruction counter."""
+            bool_t = c.get_type(gccjit.TypeKind.BOOL)
+            use_tracing = c.new_comparison(ne, field(field(ts_, L.TS_CFRAME, vp), L.CFRAME_USE_TRACING, u8),
+                                           c.zero(u8))
+            only_counter = c.new_binary_op(
+                gccjit.BinaryOp.LOGICAL_AND, bool_t,
+                c.new_comparison(eq, field(ts_, L.TS_C_TRACEFUNC, long_t), counter_func),
+                c.new_comparison(eq, field(ts_, L.TS_C_PROFILEFUNC, vp), null))
+            return c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, bool_t, use_tracing,
+                                   c.new_unary_op(gccjit.UnaryOp.LOGICAL_NEGATE, bool_t, only_counter))
+
+        # Control block shared with Python: see Runtime.control.
+        control = c.new_rvalue_from_ptr(long_t.get_pointer(), ctypes.addressof(self.control))
+        threshold = c.new_array_access(control, c.new_rvalue_from_int(it, _THRESHOLD))
+        in_compiler = c.new_array_access(control, c.new_rvalue_from_int(it, _IN_COMPILER))
+        counter_func = c.new_array_access(control, c.new_rvalue_from_int(it, _COUNTER_FUNC))
+        interpreted_count = c.new_array_access(control, c.new_rvalue_from_int(it, INTERPRETED_COUNT))
+        ulong = c.get_type(gccjit.TypeKind.UNSIGNED_LONG)
+        call_one = imported("PyObject_CallOneArg", vp, [vp, vp])
+        # libgccjit casts no pointer to an integer: the slot is read both ways, and
+        # _PyCode_SetExtra's void * is declared as the (same-sized) unsigned long.
+        set_extra = imported("_PyCode_SetExtra", it, [vp, long_t, ulong])
+        decref = imported("Py_DecRef", c.get_type(gccjit.TypeKind.VOID), [vp])
+        err_fetch = imported("PyErr_Fetch", c.get_type(gccjit.TypeKind.VOID), [vp, vp, vp])
+        err_restore = imported("PyErr_Restore", c.get_type(gccjit.TypeKind.VOID), [vp, vp, vp])
+        err_clear = imported("PyErr_Clear", c.get_type(gccjit.TypeKind.VOID), [])
+
         # PyObject *coconut_hook(PyThreadState *ts, _PyInterpreterFrame *frame, int throwflag)
         params = [c.new_param(vp, b"ts"), c.new_param(vp, b"frame"), c.new_param(it, b"throwflag")]
         ts, frame, throwflag = params
         fn = c.new_function(gccjit.FunctionKind.EXPORTED, vp, b"coconut_hook", params)
-        entry, interp = fn.new_block(b"entry"), fn.new_block(b"interpreter")
-        has_extra, has_slot, fresh, untraced, native = (
-            fn.new_block(n) for n in (b"has_extra", b"has_slot", b"fresh", b"untraced", b"native"))
+        blocks = {n: fn.new_block(n.encode()) for n in (
+            "entry", "interpreter", "has_extra", "has_slot", "read", "tagged", "counting",
+            "count", "store", "compile", "compiled", "compile_failed", "reread", "reread_slot",
+            "reread_has", "fresh", "untraced", "native")}
+        B = blocks.__getitem__
         code, extra, target = (fn.new_local(vp, n) for n in (b"code", b"extra", b"target"))
-        entry.add_assignment(code, field(frame, L.FRAME_CODE, vp))
-        entry.add_assignment(extra, field(code, L.CO_EXTRA, vp))
-        entry.end_with_conditional(
-            c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, c.get_type(gccjit.TypeKind.BOOL),
-                            c.new_comparison(eq, throwflag, zero), c.new_comparison(ne, extra, null)),
-            has_extra, interp)
+        count, bits = fn.new_local(ulong, b"count"), fn.new_local(ulong, b"bits")
+        result = fn.new_local(vp, b"result")
+        saved = [fn.new_local(vp, n) for n in (b"exc_type", b"exc_value", b"exc_tb")]
         # _PyCodeObjectExtra { Py_ssize_t ce_size; void *ce_extras[]; }
-        has_extra.end_with_conditional(
+        def read_slot(blk, found, missing):
+            blk.add_assignment(extra, field(code, L.CO_EXTRA, vp))
+            blk.add_assignment(target, null)
+            blk.add_assignment(bits, c.zero(ulong))
+            blk.end_with_conditional(c.new_comparison(ne, extra, null), found, missing)
+
+        B("entry").add_assignment(code, field(frame, L.FRAME_CODE, vp))
+        B("entry").end_with_conditional(c.new_comparison(eq, throwflag, zero), B("read"), B("interpreter"))
+        read_slot(B("read"), B("has_extra"), B("tagged"))
+        B("has_extra").end_with_conditional(
             c.new_comparison(gccjit.Comparison.GT, field(extra, 0, long_t),
-                             c.new_rvalue_from_int(long_t, self.extra_index)), has_slot, interp)
-        has_slot.add_assignment(target, field(extra, 8 + 8 * self.extra_index, vp))
-        has_slot.end_with_conditional(c.new_comparison(ne, target, null), fresh, interp)
+                             c.new_rvalue_from_int(long_t, self.extra_index)), B("has_slot"), B("tagged"))
+        slot_offset = 8 + 8 * self.extra_index
+        B("has_slot").add_assignment(target, field(extra, slot_offset, vp))
+        B("has_slot").add_assignment(bits, field(extra, slot_offset, ulong))
+        # Even and not NULL: a native entry. NULL or odd: an entry counter (see NEVER).
+        low_bit = c.new_binary_op(gccjit.BinaryOp.BITWISE_AND, ulong, bits, c.one(ulong))
+        B("has_slot").end_with_conditional(
+            c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, c.get_type(gccjit.TypeKind.BOOL),
+                            c.new_comparison(ne, target, null),
+                            c.new_comparison(eq, low_bit, c.zero(ulong))),
+            B("fresh"), B("tagged"))
+        # Counting entries: only when whole-program compilation is on, never for the
+        # compiler's own calls (the callback runs Python), never after a failure.
+        B("tagged").end_with_conditional(
+            c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, c.get_type(gccjit.TypeKind.BOOL),
+                            c.new_comparison(gccjit.Comparison.LT, threshold, c.zero(long_t)),
+                            c.new_comparison(ne, in_compiler, c.zero(long_t))),
+            B("interpreter"), B("counting"))
+        never = c.new_unary_op(gccjit.UnaryOp.BITWISE_NEGATE, ulong, c.zero(ulong))   # NEVER
+        B("counting").end_with_conditional(c.new_comparison(eq, bits, never),
+                                           B("interpreter"), B("count"))
+        B("count").add_assignment(   # count = slot >> 1
+            count, c.new_binary_op(_RSHIFT, ulong, bits, c.one(ulong)))
+        B("count").end_with_conditional(
+            c.new_comparison(gccjit.Comparison.GE, count, c.new_cast(threshold, ulong)),
+            B("compile"), B("store"))
+        plus_one = c.new_binary_op(gccjit.BinaryOp.PLUS, ulong, count, c.one(ulong))
+        tagged = c.new_binary_op(gccjit.BinaryOp.BITWISE_OR, ulong,      # (count + 1) << 1 | 1
+                                 c.new_binary_op(_LSHIFT, ulong, plus_one, c.one(ulong)), c.one(ulong))
+        B("store").add_eval(c.new_call(set_extra, [code, c.new_rvalue_from_int(long_t, self.extra_index),
+                                                   tagged]))
+        B("store").end_with_jump(B("interpreter"))
+        # The compile callback: a Python call made before the frame starts (it is not
+        # linked yet, so it is invisible to the callee), with any exception state saved.
+        cb = B("compile")
+        cb.add_assignment(in_compiler, c.one(long_t))
+        cb.add_eval(c.new_call(err_fetch, [s.get_address() for s in saved]))
+        callback = c.new_array_access(c.new_rvalue_from_ptr(vp.get_pointer(), ctypes.addressof(self.control)),
+                                      c.new_rvalue_from_int(it, _CALLBACK))
+        cb.add_assignment(result, c.new_call(call_one, [callback, code]))
+        cb.add_assignment(in_compiler, c.zero(long_t))
+        cb.end_with_conditional(c.new_comparison(eq, result, null), B("compile_failed"), B("compiled"))
+        B("compile_failed").add_eval(c.new_call(err_clear, []))
+        B("compile_failed").add_eval(c.new_call(set_extra, [code, c.new_rvalue_from_int(long_t, self.extra_index),
+                                                            never]))
+        B("compile_failed").add_eval(c.new_call(err_restore, saved))
+        B("compile_failed").end_with_jump(B("interpreter"))
+        B("compiled").add_eval(c.new_call(decref, [result]))
+        B("compiled").add_eval(c.new_call(err_restore, saved))
+        B("compiled").end_with_jump(B("reread"))
+        read_slot(B("reread"), B("reread_has"), B("interpreter"))
+        B("reread_has").end_with_conditional(
+            c.new_comparison(gccjit.Comparison.GT, field(extra, 0, long_t),
+                             c.new_rvalue_from_int(long_t, self.extra_index)), B("reread_slot"), B("interpreter"))
+        B("reread_slot").add_assignment(target, field(extra, slot_offset, vp))
+        B("reread_slot").add_assignment(bits, field(extra, slot_offset, ulong))
+        B("reread_slot").end_with_conditional(
+            c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, c.get_type(gccjit.TypeKind.BOOL),
+                            c.new_comparison(ne, target, null),
+                            c.new_comparison(eq, low_bit, c.zero(ulong))),
+            B("fresh"), B("interpreter"))
         # A fresh frame: prev_instr is the unit before the first one.
         first_minus_one = c.new_array_access(c.new_cast(code, char_p),
                                              c.new_rvalue_from_int(it, L.CO_CODE_ADAPTIVE - 2))
-        fresh.end_with_conditional(
+        B("fresh").end_with_conditional(
             c.new_comparison(eq, c.new_cast(field(frame, L.FRAME_PREV_INSTR, vp), char_p),
-                             first_minus_one.get_address()), untraced, interp)
-        tracing = field(field(ts, L.TS_CFRAME, vp), L.CFRAME_USE_TRACING, u8)
-        untraced.end_with_conditional(c.new_comparison(eq, tracing, c.zero(u8)), native, interp)
+                             first_minus_one.get_address()), B("untraced"), B("interpreter"))
+        B("untraced").end_with_conditional(traced(ts), B("interpreter"), B("native"))
         entry_type = c.new_function_ptr_type(vp, [vp, vp, it])
-        native.end_with_return(c.new_call_through_ptr(c.new_cast(target, entry_type),
-                                                      [ts, frame, zero]))
-        interp.end_with_return(c.new_call(eval_default, [ts, frame, throwflag]))
+        B("native").end_with_return(c.new_call_through_ptr(c.new_cast(target, entry_type),
+                                                           [ts, frame, zero]))
+        B("interpreter").end_with_return(c.new_call(eval_default, [ts, frame, throwflag]))
 
         # int coconut_eval_breaker(PyThreadState *ts): -1 error, 0 go on, 1 deopt.
         # What ceval's eval_frame_handle_pending does, where the C-API allows: signals
@@ -102,9 +218,7 @@ class Runtime:
         hf = c.new_function(gccjit.FunctionKind.EXPORTED, it, b"coconut_eval_breaker", [p])
         b0, leave, breaker, calls_ok, done = (
             hf.new_block(n) for n in (b"entry", b"leave", b"breaker", b"calls_ok", b"done"))
-        b0.end_with_conditional(
-            c.new_comparison(ne, field(field(p, L.TS_CFRAME, vp), L.CFRAME_USE_TRACING, u8), c.zero(u8)),
-            leave, breaker)
+        b0.end_with_conditional(traced(p), leave, breaker)
         leave.end_with_return(one)
         status = hf.new_local(it, b"status")
         breaker.add_assignment(status, c.new_call(pending, []))
@@ -117,6 +231,27 @@ class Runtime:
         calls_ok.end_with_conditional(c.new_comparison(ne, field(p, L.TS_ASYNC_EXC, vp), null),
                                       leave, done)
         done.end_with_return(zero)
+
+        # int coconut_count_trace(PyObject *, PyFrameObject *, int what, PyObject *):
+        # statistics' C trace function. It asks each new frame for opcode events and
+        # counts them: the instructions the interpreter runs.
+        tp = [c.new_param(vp, b"obj"), c.new_param(vp, b"frame"), c.new_param(it, b"what"),
+              c.new_param(vp, b"arg")]
+        tf = c.new_function(gccjit.FunctionKind.EXPORTED, it, b"coconut_count_trace", tp)
+        t0, on_call, not_call, on_opcode, t_done = (
+            tf.new_block(n) for n in (b"entry", b"call", b"not_call", b"opcode", b"done"))
+        t0.end_with_conditional(c.new_comparison(eq, tp[2], c.new_rvalue_from_int(it, _PYTRACE_CALL)),
+                                on_call, not_call)
+        on_call.add_assignment(field(tp[1], L.FRAMEOBJ_TRACE_OPCODES, u8), c.one(u8))
+        on_call.end_with_jump(t_done)
+        not_call.end_with_conditional(c.new_comparison(eq, tp[2], c.new_rvalue_from_int(it, _PYTRACE_OPCODE)),
+                                      on_opcode, t_done)
+        count_it = tf.new_block(b"count")      # the compiler's own work is not counted
+        on_opcode.end_with_conditional(c.new_comparison(eq, in_compiler, c.zero(long_t)),
+                                       count_it, t_done)
+        count_it.add_assignment_op(interpreted_count, gccjit.BinaryOp.PLUS, c.one(long_t))
+        count_it.end_with_jump(t_done)
+        t_done.end_with_return(zero)
         result = c.compile()
         if result is None:
             raise RuntimeError(f"coconut: libgccjit could not build the runtime: {c.get_first_error()}")
@@ -145,5 +280,49 @@ class Runtime:
         return _api._PyInterpreterState_GetEvalFrameFunc(_api.PyInterpreterState_Get()) == self.hook_address
 
     def set_entry(self, code, address: int | None) -> None:
+        assert address is None or address & 1 == 0, "a native entry must be even (see NEVER)"
         if _api._PyCode_SetExtra(code, self.extra_index, address) != 0:
             raise RuntimeError("coconut: _PyCode_SetExtra failed")
+
+    def set_never(self, code) -> None:
+        """Entries of `code` are no longer counted: it stays interpreted."""
+        if _api._PyCode_SetExtra(code, self.extra_index, NEVER) != 0:
+            raise RuntimeError("coconut: _PyCode_SetExtra failed")
+
+    def entries(self, code) -> int:
+        """How many times the hook counted an entry of `code` (0 once compiled)."""
+        value = ctypes.c_void_p()
+        _api._PyCode_GetExtra(code, self.extra_index, ctypes.byref(value))
+        v = value.value or 0
+        return v >> 1 if v & 1 and v != NEVER else 0
+
+    @contextlib.contextmanager
+    def compiling(self):
+        """While the compiler runs, the hook neither counts entries nor calls back, and
+        statistics do not count its instructions."""
+        before = self.control[_IN_COMPILER]
+        self.control[_IN_COMPILER] = 1
+        try:
+            yield
+        finally:
+            self.control[_IN_COMPILER] = before
+
+    def count_instructions(self) -> None:
+        """Statistics mode: count the interpreter's instructions on this thread with a
+        C trace function that native code does not take for tracing. Code compiled
+        from now on counts its own instructions (see lowering)."""
+        _api.PyEval_SetTrace.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+        _api.PyEval_SetTrace(self.control[_COUNTER_FUNC], None)
+        self.counting = True
+
+    def instruction_counts(self) -> tuple[int, int]:
+        """(native, interpreted) instructions counted so far."""
+        return self.control[NATIVE_COUNT], self.control[INTERPRETED_COUNT]
+
+    def count_entries(self, threshold: int | None, callback) -> None:
+        """Call `callback(code)` on the entry that follows `threshold` counted entries
+        of a code object (None: stop counting). The callback returns normally when it
+        compiled the code (set_entry) and raises to have it marked NEVER."""
+        self._callback = callback
+        self.control[_CALLBACK] = id(callback) if callback is not None else 0
+        self.control[_THRESHOLD] = -1 if threshold is None else threshold

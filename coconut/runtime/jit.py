@@ -6,7 +6,10 @@ be running on some thread's stack at any time) and found through co_extra.
 from __future__ import annotations
 
 import inspect
+import statistics
 import os
+import _thread
+import ctypes
 import threading
 import time
 import types
@@ -14,11 +17,11 @@ import warnings
 
 from ..errors import CompileError, CompileWarning
 from ..frontend import BytecodeCFG
-from ..lowering import lower, first_non_native
+from ..lowering import lower, first_non_native, OPCODES
 from ..passes import run_pipeline
 from ..backend import build_module
 from ..backend.gcc import dump_text
-from .hook import Runtime
+from .hook import Runtime, NATIVE_COUNT
 
 # Code flags for functions whose frames the interpreter runs (see design notes).
 _INTERPRETED_FLAGS = (inspect.CO_GENERATOR | inspect.CO_COROUTINE |
@@ -31,7 +34,11 @@ _lock = threading.RLock()
 # Keyed by id(code): code objects compare equal by value, and two equal code objects
 # are still two objects, each needing its own native entry.
 _compiled: dict[int, tuple[types.CodeType, object]] = {}   # id -> (code, GccModule)
-_stats = {"compiled": 0, "failed": 0, "compile_seconds": 0.0}
+_stats = {"compiled": 0, "compile_seconds": 0.0}
+_compile_times: list[float] = []
+_auto = {"threshold": None}          # whole-program compilation (enable(threshold=N))
+# libgccjit's -O level: -O2 code is what the benchmarks measure; COCONUT_OPT overrides.
+OPT_LEVEL = int(os.environ.get("COCONUT_OPT", "2"))
 _failures: dict[int, tuple[types.CodeType, str]] = {}
 VERIFY = bool(os.environ.get("COCONUT_VERIFY"))
 
@@ -53,7 +60,9 @@ def _check_function(func) -> types.FunctionType:
 
 def build_ir(cfg: BytecodeCFG):
     """Lowering and the pass pipeline for one BytecodeCFG, verified."""
-    ir = run_pipeline(lower(cfg), verify=VERIFY)
+    rt = runtime()
+    count_at = (ctypes.addressof(rt.control) + 8 * NATIVE_COUNT) if rt.counting else None
+    ir = run_pipeline(lower(cfg, count_at), verify=VERIFY)
     ir.verify()
     return ir
 
@@ -76,37 +85,94 @@ def _check_strict(code: types.CodeType) -> None:
 def compile_function(func, strict: bool = False):
     func = _check_function(func)
     with _lock:
-        return _compile_locked(func, strict)
-
-
-def _compile_locked(func, strict: bool):
-    code = func.__code__
-    if strict:
-        _check_strict(code)
-    if id(code) in _compiled or id(code) in _failures:
-        return func                     # compiled, or failed and already warned about
-    if code.co_flags & _INTERPRETED_FLAGS:
-        _failures[id(code)] = (code, "generators and coroutines run in the interpreter")
-        return func
-    started = time.perf_counter()
-    cfg = BytecodeCFG(code)
-    rt = runtime()
-    try:
-        module = build_module([build_ir(cfg)], rt.helpers)
-    except Exception as exc:   # never take the user's program down
         if strict:
-            raise CompileError(f"{code.co_qualname}: {exc}") from exc
-        _stats["failed"] += 1
-        _failures[id(code)] = (code, f"{type(exc).__name__}: {exc}")
-        warnings.warn(f"coconut: {code.co_qualname} stays interpreted: {exc}",
-                      CompileWarning, stacklevel=3)
-        return func
+            _check_strict(func.__code__)
+        _compile_code(func.__code__, warn=True, strict=strict)
+    return func
+
+
+def _not_worth_compiling(cfg: BytecodeCFG) -> str | None:
+    """Why native code for `cfg` would not pay, or None: it would deopt at once."""
+    first = next((ins for ins in cfg.instructions
+                  if ins.name not in ("RESUME", "NOP", "MAKE_CELL", "COPY_FREE_VARS", "CACHE")),
+                 None)
+    if first is not None and first.name not in OPCODES:
+        return f"would deopt at its first instruction ({first.name})"
+    return None
+
+
+def _compile_code(code: types.CodeType, warn: bool, auto: bool = False,
+                  strict: bool = False) -> bool:
+    """Give `code` a native entry; on failure remember why, and mark it NEVER so the
+    hook stops counting it. Returns whether it is compiled. Raises only when strict."""
+    if id(code) in _compiled:
+        return True
+    if id(code) in _failures:
+        return False                   # failed before, and already warned about
+    rt = runtime()
+    started = time.perf_counter()
+    reason = None
+    if code.co_flags & _INTERPRETED_FLAGS:
+        reason = "generators and coroutines run in the interpreter"
+    else:
+        try:
+            with rt.compiling():
+                cfg = BytecodeCFG(code)
+                reason = _not_worth_compiling(cfg) if auto else None
+                if reason is None:
+                    module = build_module([build_ir(cfg)], rt.helpers, OPT_LEVEL)
+        except Exception as exc:       # never take the user's program down
+            if strict:
+                raise CompileError(f"{code.co_qualname}: {exc}") from exc
+            reason = f"{type(exc).__name__}: {exc}"
+            if warn:
+                warnings.warn(f"coconut: {code.co_qualname} stays interpreted: {exc}",
+                              CompileWarning, stacklevel=4)
+    if reason is not None:
+        _failures[id(code)] = (code, reason)
+        rt.set_never(code)
+        return False
     _compiled[id(code)] = (code, module)
     rt.set_entry(code, next(iter(module.addresses.values())))
     rt.install()
+    seconds = time.perf_counter() - started
     _stats["compiled"] += 1
-    _stats["compile_seconds"] += time.perf_counter() - started
-    return func
+    _stats["compile_seconds"] += seconds
+    _compile_times.append(seconds)
+    return True
+
+
+def _on_hot(code: types.CodeType) -> None:
+    """The hook's callback: `code` was entered `threshold` times."""
+    if not _lock.acquire(blocking=False):
+        return                         # another thread is compiling: count on
+    try:
+        _compile_code(code, warn=False, auto=True)
+    except KeyboardInterrupt:
+        # A signal that arrived while compiling: deliver it to the program again.
+        _thread.interrupt_main()
+    finally:
+        _lock.release()
+
+
+def enable(threshold: int | None = None) -> None:
+    """Install the hook; with a threshold, compile every code object on the entry
+    after `threshold` entries (0: on its first call)."""
+    if threshold is not None and (not isinstance(threshold, int) or threshold < 0):
+        raise ValueError(f"coconut.enable(): threshold must be an int >= 0, not {threshold!r}")
+    with _lock:
+        rt = runtime()
+        if threshold is not None:
+            rt.count_entries(threshold, _on_hot)
+            _auto["threshold"] = threshold
+        if threshold is not None or _compiled:
+            rt.install()
+
+
+def disable() -> None:
+    """Uninstall the hook and stop counting: everything runs in the interpreter."""
+    if _runtime is not None:
+        _runtime.uninstall()
 
 
 def is_compiled(func) -> bool:
@@ -115,21 +181,35 @@ def is_compiled(func) -> bool:
 
 def stats() -> dict:
     deopts: dict[str, int] = {}
-    for _, module in _compiled.values():
+    for _, module in list(_compiled.values()):
         for reason, n in module.deopt_counts().items():
             deopts[reason] = deopts.get(reason, 0) + n
-    return {**_stats, "deopts": deopts,
-            "not_compiled": {c.co_qualname: r for c, r in _failures.values()}}
+    times = sorted(_compile_times)
+    return {**_stats, "failed": len(_failures), "deopts": deopts,
+            "not_compiled": {_describe(c): r for c, r in list(_failures.values())},
+            "compile_median_seconds": statistics.median(times) if times else 0.0,
+            "compile_max_seconds": times[-1] if times else 0.0,
+            "code_bytes": code_memory(),
+            "threshold": _auto["threshold"]}
 
 
-def disable() -> None:
-    if _runtime is not None:
-        _runtime.uninstall()
+def _describe(code: types.CodeType) -> str:
+    return f"{code.co_qualname} ({code.co_filename}:{code.co_firstlineno})"
 
 
-def enable() -> None:
-    if _compiled:
-        runtime().install()
+def code_memory() -> int:
+    """Bytes of memory mapped for compiled code: libgccjit loads each module as a
+    shared object (a deleted temporary file), counted here from /proc/self/maps."""
+    total = 0
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                if "libgccjit" in line and "fake.so" in line:
+                    lo, hi = line.split(None, 1)[0].split("-")
+                    total += int(hi, 16) - int(lo, 16)
+    except OSError:
+        return 0
+    return total
 
 
 STAGES = ("bytecode", "ir", "c", "asm")

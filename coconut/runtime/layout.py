@@ -48,8 +48,11 @@ TS_INTERP = 16
 TS_RECURSION_REMAINING = 32
 TS_RECURSION_LIMIT = 36
 TS_CFRAME = 56
+TS_C_PROFILEFUNC = 64
+TS_C_TRACEFUNC = 72
 TS_ASYNC_EXC = 144
 # _PyCFrame
+FRAMEOBJ_TRACE_OPCODES = 45      # PyFrameObject.f_trace_opcodes (char)
 CFRAME_USE_TRACING = 0
 CFRAME_CURRENT_FRAME = 8
 # PyInterpreterState.ceval (struct _ceval_state) and its eval_breaker
@@ -152,6 +155,17 @@ def verify() -> None:
     check("cframe current_frame", current, iframe)
     check("cframe use_tracing (uint8_t)", ctypes.c_uint8.from_address(cframe + CFRAME_USE_TRACING).value, int(sys.gettrace() is not None or sys.getprofile() is not None) * 255)
     check("async_exc", _ptr(ts + TS_ASYNC_EXC), 0)
+    frame_obj.f_trace_opcodes = True
+    check("f_trace_opcodes", ctypes.c_char.from_address(id(frame_obj) + FRAMEOBJ_TRACE_OPCODES).value, b"\x01")
+    frame_obj.f_trace_opcodes = False
+    if sys.gettrace() is None and sys.getprofile() is None:
+        check("c_tracefunc", _ptr(ts + TS_C_TRACEFUNC), 0)
+        check("c_profilefunc", _ptr(ts + TS_C_PROFILEFUNC), 0)
+        sys.setprofile(lambda *args: None)
+        profiling, tracing = ctypes.c_void_p.from_address(ts + TS_C_PROFILEFUNC).value, \
+            ctypes.c_void_p.from_address(ts + TS_C_TRACEFUNC).value
+        sys.setprofile(None)
+        check("c_profilefunc set", (profiling is not None, tracing), (True, None))
 
     # _ceval_state starts with recursion_limit; eval_breaker is the next int (header).
     # (A pending call would show eval_breaker set, but the interpreter consumes it

@@ -1,0 +1,114 @@
+"""Turning the JIT on for a whole process: `python3 -m coconut`, or the environment.
+
+COCONUT_JIT=1 in the environment turns the JIT on in every Python process that
+starts with it: `coconut-jit.pth` (installed into site-packages by
+scripts/install.sh, or by `pip install .`) calls `from_environment()` while the
+interpreter starts. `python3 -m coconut` sets the variable, so the Python
+subprocesses a program starts (test suites spawn interpreters) run with the JIT too.
+
+    COCONUT_JIT=1            on (COCONUT_JIT=0 or unset: off)
+    COCONUT_THRESHOLD=N      compile a code object on its first entry after N entries
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import sys
+
+ENV_JIT = "COCONUT_JIT"
+ENV_THRESHOLD = "COCONUT_THRESHOLD"
+
+# Chosen by measurement (docs/benchmarks.md, "Whole programs"): compiling costs
+# 30-700 ms of libgccjit per function, so only code entered this often repays it.
+DEFAULT_THRESHOLD = 1000
+
+_report = {"stats": False, "json": None, "registered": False}
+
+
+def start(threshold: int, stats: bool = False, stats_json: str | None = None,
+          subprocesses: bool = True) -> None:
+    """Whole-program compilation from now on, in this process (and its Python
+    subprocesses). With stats/stats_json, statistics are reported at exit."""
+    import coconut
+    from .runtime import jit
+    if subprocesses:
+        os.environ[ENV_JIT] = "1"
+        os.environ[ENV_THRESHOLD] = str(threshold)
+    if stats or stats_json:
+        jit.runtime().count_instructions()
+        _report.update(stats=stats, json=stats_json)
+        if not _report["registered"]:
+            atexit.register(finish)
+            _report["registered"] = True
+    coconut.enable(threshold=threshold)
+
+
+def from_environment() -> None:
+    """Called at interpreter start-up by coconut-jit.pth when COCONUT_JIT is set."""
+    if os.environ.get(ENV_JIT, "0") in ("", "0"):
+        return
+    try:
+        threshold = int(os.environ.get(ENV_THRESHOLD, DEFAULT_THRESHOLD))
+    except ValueError:
+        threshold = DEFAULT_THRESHOLD
+    start(max(threshold, 0))
+
+
+def finish() -> None:
+    """Report the statistics (an atexit handler; runs once)."""
+    if not (_report["stats"] or _report["json"]):
+        return
+    import coconut
+    s = summary(coconut.stats())
+    _report["stats"], path = False, _report["json"]
+    _report["json"] = None
+    if path:
+        with open(path, "w") as f:
+            json.dump(s, f, indent=1)
+    else:
+        print(format_summary(s), file=sys.stderr)
+
+
+def summary(st: dict) -> dict:
+    from .runtime import jit
+    native, interpreted = jit.runtime().instruction_counts()
+    total = native + interpreted
+    reasons: dict[str, int] = {}
+    for reason in st["not_compiled"].values():
+        reasons[reason] = reasons.get(reason, 0) + 1
+    return {
+        "threshold": st["threshold"],
+        "compiled": st["compiled"],
+        "not_compiled": st["failed"],
+        "not_compiled_reasons": dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
+        "not_compiled_code": st["not_compiled"],
+        "instructions_native": native,
+        "instructions_interpreted": interpreted,
+        "native_share": native / total if total else 0.0,
+        "compile_seconds_total": st["compile_seconds"],
+        "compile_seconds_median": st["compile_median_seconds"],
+        "compile_seconds_max": st["compile_max_seconds"],
+        "deopts": dict(sorted(st["deopts"].items(), key=lambda kv: -kv[1])),
+        "code_bytes": st["code_bytes"],
+    }
+
+
+def format_summary(s: dict) -> str:
+    lines = [
+        f"coconut: threshold {s['threshold']}",
+        f"  code objects compiled: {s['compiled']}, not compiled: {s['not_compiled']}",
+    ]
+    for reason, n in list(s["not_compiled_reasons"].items())[:15]:
+        lines.append(f"    {n:6d}  {reason}")
+    lines += [
+        f"  instructions run: {s['instructions_native'] + s['instructions_interpreted']:,}, "
+        f"natively {100 * s['native_share']:.1f}% (interpreter counted on the main thread)",
+        f"  compile time: total {s['compile_seconds_total']:.2f} s, median "
+        f"{1000 * s['compile_seconds_median']:.0f} ms, max {1000 * s['compile_seconds_max']:.0f} ms",
+        f"  deopts: {sum(s['deopts'].values()):,}",
+    ]
+    for reason, n in list(s["deopts"].items())[:15]:
+        lines.append(f"    {n:9,d}  {reason}")
+    lines.append(f"  memory for compiled code: {s['code_bytes'] / 1024:.0f} KiB")
+    return "\n".join(lines)
