@@ -91,6 +91,11 @@ def compile_function(func, strict: bool = False):
     return func
 
 
+def _build_native(code: types.CodeType, cfg: BytecodeCFG):
+    """Native code for `code`: a GccModule whose first address is its entry."""
+    return build_module([build_ir(cfg)], runtime().helpers, OPT_LEVEL)
+
+
 def _not_worth_compiling(cfg: BytecodeCFG) -> str | None:
     """Why native code for `cfg` would not pay, or None: it would deopt at once."""
     first = next((ins for ins in cfg.instructions
@@ -120,7 +125,7 @@ def _compile_code(code: types.CodeType, warn: bool, auto: bool = False,
                 cfg = BytecodeCFG(code)
                 reason = _not_worth_compiling(cfg) if auto else None
                 if reason is None:
-                    module = build_module([build_ir(cfg)], rt.helpers, OPT_LEVEL)
+                    module = _build_native(code, cfg)
         except Exception as exc:       # never take the user's program down
             if strict:
                 raise CompileError(f"{code.co_qualname}: {exc}") from exc
