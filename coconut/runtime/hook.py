@@ -35,7 +35,8 @@ DEFAULT_EVAL = ctypes.cast(_api._PyEval_EvalFrameDefault, ctypes.c_void_p).value
 # `entries << 1 | 1` (odd; NULL means 0). NEVER (odd) marks code that is not compiled.
 NEVER = (1 << 64) - 1
 # Indices into Runtime.control, a C array read by the hook.
-_THRESHOLD, _IN_COMPILER, _CALLBACK, NATIVE_COUNT, INTERPRETED_COUNT, _COUNTER_FUNC = range(6)
+(_THRESHOLD, _IN_COMPILER, _CALLBACK, NATIVE_COUNT, INTERPRETED_COUNT, _COUNTER_FUNC,
+ _COUNT_ENTRY_FUNC) = range(7)
 _PYTRACE_CALL, _PYTRACE_OPCODE = 0, 7
 _LSHIFT, _RSHIFT = 10, 11    # GCC_JIT_BINARY_OP_LSHIFT/RSHIFT (missing from the binding's enum)
 
@@ -48,13 +49,14 @@ class Runtime:
         # [threshold (-1: no counting), in_compiler flag, PyObject *callback]
         # [threshold (-1: no counting), in_compiler flag, PyObject *callback,
         #  instructions run natively, instructions run by the interpreter (both counted
-        #  only in statistics mode), address of coconut_count_trace]
-        self.control = (ctypes.c_long * 6)(-1, 0, 0, 0, 0, 0)
+        #  only in statistics mode), address of coconut_count_trace, of coconut_count_entry]
+        self.control = (ctypes.c_long * 7)(-1, 0, 0, 0, 0, 0, 0)
         self._callback = None
         self._result = self._emit()
         self.hook_address = self._result.get_code(b"coconut_hook")
         self.helpers = {"coconut_eval_breaker": self._result.get_code(b"coconut_eval_breaker")}
         self.control[_COUNTER_FUNC] = self._result.get_code(b"coconut_count_trace")
+        self.control[_COUNT_ENTRY_FUNC] = self._result.get_code(b"coconut_count_entry")
         self.counting = False
         self.previous = None
 
@@ -112,103 +114,118 @@ class Runtime:
         err_restore = imported("PyErr_Restore", c.get_type(gccjit.TypeKind.VOID), [vp, vp, vp])
         err_clear = imported("PyErr_Clear", c.get_type(gccjit.TypeKind.VOID), [])
 
-        # PyObject *coconut_hook(PyThreadState *ts, _PyInterpreterFrame *frame, int throwflag)
-        params = [c.new_param(vp, b"ts"), c.new_param(vp, b"frame"), c.new_param(it, b"throwflag")]
-        ts, frame, throwflag = params
-        fn = c.new_function(gccjit.FunctionKind.EXPORTED, vp, b"coconut_hook", params)
-        blocks = {n: fn.new_block(n.encode()) for n in (
-            "entry", "interpreter", "has_extra", "has_slot", "read", "tagged", "counting",
-            "count", "store", "compile", "compiled", "compile_failed", "reread", "reread_slot",
-            "reread_has", "fresh", "untraced", "native")}
-        B = blocks.__getitem__
-        code, extra, target = (fn.new_local(vp, n) for n in (b"code", b"extra", b"target"))
-        count, bits = fn.new_local(ulong, b"count"), fn.new_local(ulong, b"bits")
-        result = fn.new_local(vp, b"result")
-        saved = [fn.new_local(vp, n) for n in (b"exc_type", b"exc_value", b"exc_tb")]
-        # _PyCodeObjectExtra { Py_ssize_t ce_size; void *ce_extras[]; }
-        def read_slot(blk, found, missing):
-            blk.add_assignment(extra, field(code, L.CO_EXTRA, vp))
-            blk.add_assignment(target, null)
-            blk.add_assignment(bits, c.zero(ulong))
-            blk.end_with_conditional(c.new_comparison(ne, extra, null), found, missing)
-
-        B("entry").add_assignment(code, field(frame, L.FRAME_CODE, vp))
-        B("entry").end_with_conditional(c.new_comparison(eq, throwflag, zero), B("read"), B("interpreter"))
-        read_slot(B("read"), B("has_extra"), B("tagged"))
-        B("has_extra").end_with_conditional(
-            c.new_comparison(gccjit.Comparison.GT, field(extra, 0, long_t),
-                             c.new_rvalue_from_int(long_t, self.extra_index)), B("has_slot"), B("tagged"))
         slot_offset = 8 + 8 * self.extra_index
-        B("has_slot").add_assignment(target, field(extra, slot_offset, vp))
-        B("has_slot").add_assignment(bits, field(extra, slot_offset, ulong))
-        # Even and not NULL: a native entry. NULL or odd: an entry counter (see NEVER).
-        low_bit = c.new_binary_op(gccjit.BinaryOp.BITWISE_AND, ulong, bits, c.one(ulong))
-        B("has_slot").end_with_conditional(
-            c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, c.get_type(gccjit.TypeKind.BOOL),
-                            c.new_comparison(ne, target, null),
-                            c.new_comparison(eq, low_bit, c.zero(ulong))),
-            B("fresh"), B("tagged"))
-        # Counting entries: only when whole-program compilation is on, never for the
-        # compiler's own calls (the callback runs Python), never after a failure.
-        B("tagged").end_with_conditional(
-            c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, c.get_type(gccjit.TypeKind.BOOL),
-                            c.new_comparison(gccjit.Comparison.LT, threshold, c.zero(long_t)),
-                            c.new_comparison(ne, in_compiler, c.zero(long_t))),
-            B("interpreter"), B("counting"))
+
+        def read_slot(fn_, code_, extra_, bits_, target_, blk, found, missing):
+            """target_/bits_ = the co_extra slot of code_ (NULL/0 when there is none).
+            _PyCodeObjectExtra { Py_ssize_t ce_size; void *ce_extras[]; }"""
+            has_extra, has_slot = fn_.new_block(b"has_extra"), fn_.new_block(b"has_slot")
+            blk.add_assignment(extra_, field(code_, L.CO_EXTRA, vp))
+            blk.add_assignment(target_, null)
+            blk.add_assignment(bits_, c.zero(ulong))
+            blk.end_with_conditional(c.new_comparison(ne, extra_, null), has_extra, missing)
+            has_extra.end_with_conditional(
+                c.new_comparison(gccjit.Comparison.GT, field(extra_, 0, long_t),
+                                 c.new_rvalue_from_int(long_t, self.extra_index)), has_slot, missing)
+            has_slot.add_assignment(target_, field(extra_, slot_offset, vp))
+            has_slot.add_assignment(bits_, field(extra_, slot_offset, ulong))
+            has_slot.end_with_jump(found)
+
+        def is_entry(bits_):
+            """Even and not NULL: a native entry. NULL or odd: an entry counter."""
+            low_bit = c.new_binary_op(gccjit.BinaryOp.BITWISE_AND, ulong, bits_, c.one(ulong))
+            return c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, c.get_type(gccjit.TypeKind.BOOL),
+                                   c.new_comparison(ne, bits_, c.zero(ulong)),
+                                   c.new_comparison(eq, low_bit, c.zero(ulong)))
+
+        # void *coconut_count_entry(PyCodeObject *code): the hook's cold path, a
+        # function of its own (called through a pointer, so never inlined) to keep the
+        # hook's C stack frame small: native calls nest through the hook. Counts the
+        # entry, calls the compile callback after `threshold` entries, and returns
+        # the native entry or NULL.
+        cparam = c.new_param(vp, b"code")
+        cf = c.new_function(gccjit.FunctionKind.EXPORTED, vp, b"coconut_count_entry", [cparam])
+        code = cparam
+        CB = {n: cf.new_block(n.encode()) for n in (
+            "entry", "slot", "found", "count", "store", "compile", "compiled",
+            "compile_failed", "reread", "reread_slot", "none")}
+        extra, target = cf.new_local(vp, b"extra"), cf.new_local(vp, b"target")
+        count, bits = cf.new_local(ulong, b"count"), cf.new_local(ulong, b"bits")
+        result = cf.new_local(vp, b"result")
+        saved = [cf.new_local(vp, n) for n in (b"exc_type", b"exc_value", b"exc_tb")]
+        read_slot(cf, code, extra, bits, target, CB["entry"], CB["slot"], CB["slot"])
         never = c.new_unary_op(gccjit.UnaryOp.BITWISE_NEGATE, ulong, c.zero(ulong))   # NEVER
-        B("counting").end_with_conditional(c.new_comparison(eq, bits, never),
-                                           B("interpreter"), B("count"))
-        B("count").add_assignment(   # count = slot >> 1
+        CB["slot"].end_with_conditional(c.new_comparison(eq, bits, never), CB["none"], CB["count"])
+        CB["count"].add_assignment(   # count = slot >> 1
             count, c.new_binary_op(_RSHIFT, ulong, bits, c.one(ulong)))
-        B("count").end_with_conditional(
+        CB["count"].end_with_conditional(
             c.new_comparison(gccjit.Comparison.GE, count, c.new_cast(threshold, ulong)),
-            B("compile"), B("store"))
+            CB["compile"], CB["store"])
         plus_one = c.new_binary_op(gccjit.BinaryOp.PLUS, ulong, count, c.one(ulong))
         tagged = c.new_binary_op(gccjit.BinaryOp.BITWISE_OR, ulong,      # (count + 1) << 1 | 1
                                  c.new_binary_op(_LSHIFT, ulong, plus_one, c.one(ulong)), c.one(ulong))
-        B("store").add_eval(c.new_call(set_extra, [code, c.new_rvalue_from_int(long_t, self.extra_index),
-                                                   tagged]))
-        B("store").end_with_jump(B("interpreter"))
+        index = c.new_rvalue_from_int(long_t, self.extra_index)
+        CB["store"].add_eval(c.new_call(set_extra, [code, index, tagged]))
+        CB["store"].end_with_jump(CB["none"])
         # The compile callback: a Python call made before the frame starts (it is not
         # linked yet, so it is invisible to the callee), with any exception state saved.
-        cb = B("compile")
+        cb = CB["compile"]
         cb.add_assignment(in_compiler, c.one(long_t))
-        cb.add_eval(c.new_call(err_fetch, [s.get_address() for s in saved]))
+        cb.add_eval(c.new_call(err_fetch, [s_.get_address() for s_ in saved]))
         callback = c.new_array_access(c.new_rvalue_from_ptr(vp.get_pointer(), ctypes.addressof(self.control)),
                                       c.new_rvalue_from_int(it, _CALLBACK))
         cb.add_assignment(result, c.new_call(call_one, [callback, code]))
         cb.add_assignment(in_compiler, c.zero(long_t))
-        cb.end_with_conditional(c.new_comparison(eq, result, null), B("compile_failed"), B("compiled"))
-        B("compile_failed").add_eval(c.new_call(err_clear, []))
-        B("compile_failed").add_eval(c.new_call(set_extra, [code, c.new_rvalue_from_int(long_t, self.extra_index),
-                                                            never]))
-        B("compile_failed").add_eval(c.new_call(err_restore, saved))
-        B("compile_failed").end_with_jump(B("interpreter"))
-        B("compiled").add_eval(c.new_call(decref, [result]))
-        B("compiled").add_eval(c.new_call(err_restore, saved))
-        B("compiled").end_with_jump(B("reread"))
-        read_slot(B("reread"), B("reread_has"), B("interpreter"))
-        B("reread_has").end_with_conditional(
-            c.new_comparison(gccjit.Comparison.GT, field(extra, 0, long_t),
-                             c.new_rvalue_from_int(long_t, self.extra_index)), B("reread_slot"), B("interpreter"))
-        B("reread_slot").add_assignment(target, field(extra, slot_offset, vp))
-        B("reread_slot").add_assignment(bits, field(extra, slot_offset, ulong))
-        B("reread_slot").end_with_conditional(
-            c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, c.get_type(gccjit.TypeKind.BOOL),
-                            c.new_comparison(ne, target, null),
-                            c.new_comparison(eq, low_bit, c.zero(ulong))),
-            B("fresh"), B("interpreter"))
+        cb.end_with_conditional(c.new_comparison(eq, result, null), CB["compile_failed"], CB["compiled"])
+        CB["compile_failed"].add_eval(c.new_call(err_clear, []))
+        CB["compile_failed"].add_eval(c.new_call(set_extra, [code, index, never]))
+        CB["compile_failed"].add_eval(c.new_call(err_restore, saved))
+        CB["compile_failed"].end_with_jump(CB["none"])
+        CB["compiled"].add_eval(c.new_call(decref, [result]))
+        CB["compiled"].add_eval(c.new_call(err_restore, saved))
+        CB["compiled"].end_with_jump(CB["reread"])
+        read_slot(cf, code, extra, bits, target, CB["reread"], CB["reread_slot"], CB["none"])
+        CB["reread_slot"].end_with_conditional(is_entry(bits), CB["found"], CB["none"])
+        CB["found"].end_with_return(target)
+        CB["none"].end_with_return(null)
+
+        # PyObject *coconut_hook(PyThreadState *ts, _PyInterpreterFrame *frame, int throwflag)
+        params = [c.new_param(vp, b"ts"), c.new_param(vp, b"frame"), c.new_param(it, b"throwflag")]
+        ts, frame, throwflag = params
+        fn = c.new_function(gccjit.FunctionKind.EXPORTED, vp, b"coconut_hook", params)
+        B = {n: fn.new_block(n.encode()) for n in (
+            "entry", "interpreter", "read", "slot", "not_entry", "count",
+            "fresh", "untraced", "native")}
+        code, extra, target = (fn.new_local(vp, n) for n in (b"code", b"extra", b"target"))
+        bits = fn.new_local(ulong, b"bits")
+        B["entry"].add_assignment(code, field(frame, L.FRAME_CODE, vp))
+        B["entry"].end_with_conditional(c.new_comparison(eq, throwflag, zero), B["read"], B["interpreter"])
+        read_slot(fn, code, extra, bits, target, B["read"], B["slot"], B["slot"])
+        B["slot"].end_with_conditional(is_entry(bits), B["fresh"], B["not_entry"])
+        # Counting entries: only when whole-program compilation is on, never for the
+        # compiler's own calls (the callback runs Python).
+        B["not_entry"].end_with_conditional(
+            c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, c.get_type(gccjit.TypeKind.BOOL),
+                            c.new_comparison(gccjit.Comparison.LT, threshold, c.zero(long_t)),
+                            c.new_comparison(ne, in_compiler, c.zero(long_t))),
+            B["interpreter"], B["count"])
+        count_entry_ptr = c.new_array_access(
+            c.new_rvalue_from_ptr(c.new_function_ptr_type(vp, [vp]).get_pointer(),
+                                  ctypes.addressof(self.control)),
+            c.new_rvalue_from_int(it, _COUNT_ENTRY_FUNC))
+        B["count"].add_assignment(target, c.new_call_through_ptr(count_entry_ptr, [code]))
+        B["count"].end_with_conditional(c.new_comparison(ne, target, null), B["fresh"], B["interpreter"])
         # A fresh frame: prev_instr is the unit before the first one.
         first_minus_one = c.new_array_access(c.new_cast(code, char_p),
                                              c.new_rvalue_from_int(it, L.CO_CODE_ADAPTIVE - 2))
-        B("fresh").end_with_conditional(
+        B["fresh"].end_with_conditional(
             c.new_comparison(eq, c.new_cast(field(frame, L.FRAME_PREV_INSTR, vp), char_p),
-                             first_minus_one.get_address()), B("untraced"), B("interpreter"))
-        B("untraced").end_with_conditional(traced(ts), B("interpreter"), B("native"))
+                             first_minus_one.get_address()), B["untraced"], B["interpreter"])
+        B["untraced"].end_with_conditional(traced(ts), B["interpreter"], B["native"])
         entry_type = c.new_function_ptr_type(vp, [vp, vp, it])
-        B("native").end_with_return(c.new_call_through_ptr(c.new_cast(target, entry_type),
+        B["native"].end_with_return(c.new_call_through_ptr(c.new_cast(target, entry_type),
                                                            [ts, frame, zero]))
-        B("interpreter").end_with_return(c.new_call(eval_default, [ts, frame, throwflag]))
+        B["interpreter"].end_with_return(c.new_call(eval_default, [ts, frame, throwflag]))
 
         # int coconut_eval_breaker(PyThreadState *ts): -1 error, 0 go on, 1 deopt.
         # What ceval's eval_frame_handle_pending does, where the C-API allows: signals
