@@ -20,6 +20,8 @@ import sys
 
 from . import startup
 
+_THIS_FILE = __file__
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -113,6 +115,7 @@ def _run_script(path: str, args: list[str]) -> None:
         # A directory or zip file with __main__.py, as pymain runs it.
         sys.path[0] = path
         import runpy
+        _fresh_main_module(None)
         _run_guarded(lambda: runpy._run_module_as_main("__main__", False))
         return
     sys.path[0] = os.path.dirname(os.path.abspath(path)) if not sys.flags.safe_path else sys.path[0]
@@ -123,6 +126,7 @@ def _run_script(path: str, args: list[str]) -> None:
         print(f"{sys.executable}: can't open file {path!r}: [Errno {exc.errno}] {exc.strerror}",
               file=sys.stderr)
         sys.exit(2)
+    path = os.path.abspath(path)            # as pymain does since 3.9: __file__ is absolute
     main = _fresh_main_module(path)
     try:
         code = compile(source, path, "exec", dont_inherit=True)
@@ -145,6 +149,7 @@ def _run_command(command: str, args: list[str]) -> None:
 def _run_module(name: str, args: list[str]) -> None:
     import runpy
     sys.argv[:] = ["-m"] + args     # runpy puts the module's file in argv[0]
+    _fresh_main_module(None)        # runpy runs the module in __main__'s namespace
     _run_guarded(lambda: runpy._run_module_as_main(name, True))
 
 
@@ -168,8 +173,7 @@ def _is_zipfile(path: str) -> bool:
 def _report_uncaught(exc: BaseException) -> None:
     """What the interpreter does with an uncaught exception, minus our frames."""
     tb = exc.__traceback__
-    this_file = __file__
-    while tb is not None and tb.tb_frame.f_code.co_filename == this_file:
+    while tb is not None and tb.tb_frame.f_code.co_filename == _THIS_FILE:
         tb = tb.tb_next
     exc.__traceback__ = tb
     sys.last_type, sys.last_value, sys.last_traceback = type(exc), exc, tb

@@ -91,6 +91,7 @@ def summary(st: dict) -> dict:
         "compile_seconds_max": st["compile_max_seconds"],
         "deopts": dict(sorted(st["deopts"].items(), key=lambda kv: -kv[1])),
         "code_bytes": st["code_bytes"],
+        "slowest_compiles": st["slowest_compiles"],
     }
 
 
@@ -106,8 +107,10 @@ def format_summary(s: dict) -> str:
         f"natively {100 * s['native_share']:.1f}% (interpreter counted on the main thread)",
         f"  compile time: total {s['compile_seconds_total']:.2f} s, median "
         f"{1000 * s['compile_seconds_median']:.0f} ms, max {1000 * s['compile_seconds_max']:.0f} ms",
-        f"  deopts: {sum(s['deopts'].values()):,}",
     ]
+    for what, units, seconds in s["slowest_compiles"][:3]:
+        lines.append(f"    {1000 * seconds:7.0f} ms  {what}, {units} code units")
+    lines.append(f"  deopts: {sum(s['deopts'].values()):,}")
     for reason, n in list(s["deopts"].items())[:15]:
         lines.append(f"    {n:9,d}  {reason}")
     lines.append(f"  memory for compiled code: {s['code_bytes'] / 1024:.0f} KiB")

@@ -1,18 +1,29 @@
 """pytest configuration of the coconut suite.
 
 All JIT execution happens in child processes (tests/support.py); this file only makes sure
-no child outlives the session and says in the header whether the stub is in use.
+no child outlives the session and says in the header whether the stub is in use, and
+points the compiled-code cache (COCONUT_CACHE_DIR, inherited by every child) at a fresh
+temporary directory so the suite neither reads nor pollutes ~/.cache/coconut.
 """
+import atexit
 import os
+import shutil
+import tempfile
 
 from tests import support
+
+if not os.environ.get("COCONUT_TEST_KEEP_CACHE_DIR"):
+    _CACHE_DIR = tempfile.mkdtemp(prefix="coconut-test-cache-")
+    os.environ["COCONUT_CACHE_DIR"] = _CACHE_DIR
+    atexit.register(shutil.rmtree, _CACHE_DIR, True)
 
 
 def pytest_report_header(config):
     stub = os.environ.get("COCONUT_TEST_STUB")
     if stub:
         return "coconut: STUB in use (COCONUT_TEST_STUB=%s) - not testing the real JIT" % stub
-    return "coconut: real package from %s" % support.REPO_ROOT
+    return "coconut: real package from %s; compiled-code cache in %s" % (
+        support.REPO_ROOT, os.environ.get("COCONUT_CACHE_DIR"))
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -5,12 +5,25 @@ int throwflag)` working on the live interpreter frame. The frame protocol lives
 here, in one place each: the prologue (link the frame, count the recursion), `Return`,
 `Deopt` and `ErrorExit` (spill the stack, name the instruction, unlink, hand the frame
 to `_PyEval_EvalFrameDefault`). Several functions can share one context (one gcc run).
+
+Generated code is process-independent: every address that is only known at run time (a
+Python object, a runtime helper, the eval breaker, the deopt counters) is read from a
+static `void *` global of the module, a *link*, which the exported function
+`coconut_fill_links(void **values)` sets right after loading, before any entry is used.
+Each link has a symbolic description (`Link.desc`) that another process can resolve
+(see `resolve_link`), so a module written with `build_to_file` can be loaded again with
+`load_file` (coconut/runtime/cache.py); a link without a description (an object found
+nowhere but by identity) makes the module uncacheable, not unusable.
 """
 from __future__ import annotations
 
+import builtins
 import ctypes
+import importlib
+import sys
 import os
 import tempfile
+import types
 
 import gccjit
 
@@ -32,15 +45,32 @@ class BackendError(Exception):
     """libgccjit rejected what we gave it (a compiler bug)."""
 
 
-class GccModule:
-    """Compiled code: function addresses, kept alive with what they point at."""
+FILL_FUNCTION = "coconut_fill_links"
+COUNTERS = ("counters",)          # the link to the module's deopt counters (per load)
+_FILL_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 
-    def __init__(self, result, names, keepalive, counters, deopt_reasons):
-        self.result = result
-        self.addresses = {n: result.get_code(n.encode()) for n in names}
+
+class GccModule:
+    """Compiled code: function addresses, kept alive with what they point at.
+
+    `handle` (a gccjit result or a ctypes.CDLL) keeps the code mapped; `values` are
+    the link values (the COUNTERS link is replaced by this module's own counters), set
+    into the code before the addresses are handed out."""
+
+    def __init__(self, handle, addresses: dict, fill_address: int, values: list,
+                 keepalive, deopt_reasons, descs=None):
+        self.handle = handle
+        self.result = handle
         self.keepalive = keepalive
-        self.counters = counters            # ctypes array of deopt counts, per site
         self.deopt_reasons = deopt_reasons  # site index -> reason
+        # ctypes array of deopt counts, per site
+        self.counters = (ctypes.c_long * max(1, len(deopt_reasons)))()
+        descs = descs or [None] * len(values)
+        vals = [ctypes.addressof(self.counters) if d == COUNTERS else v
+                for d, v in zip(descs, values)]
+        self.links = (ctypes.c_void_p * max(1, len(vals)))(*vals)
+        _FILL_TYPE(fill_address)(ctypes.addressof(self.links))
+        self.addresses = addresses
 
     def deopt_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -66,6 +96,7 @@ class _Context:
         self.char_p = c.get_type(T.CHAR).get_pointer()
         self.imported: dict = {}
         self.helpers: dict[str, int] = {}
+        self.state: _ModuleState | None = None
 
     def t(self, ctype: str):
         return self.void if ctype == "void" else self.types[ctype]
@@ -81,10 +112,10 @@ class _Context:
     def call(self, name: str, args: list):
         _, ret, params = CAPI[name]
         args = [self.cast(a, p) for a, p in zip(args, params)]
-        if name in self.helpers:       # coconut's runtime helpers, by address
+        if name in self.helpers:       # coconut's runtime helpers, through a link
             fptr = self.ctx.new_function_ptr_type(self.t(ret), [self.t(p) for p in params])
-            return self.ctx.new_call_through_ptr(
-                self.ctx.new_rvalue_from_ptr(fptr, self.helpers[name]), args)
+            link = self.state.link(("helper", name), self.helpers[name])
+            return self.ctx.new_call_through_ptr(self.ctx.new_cast(link, fptr), args)
         return self.ctx.new_call(self.imported_function(name), args)
 
     def cast(self, rvalue, ctype: str):
@@ -93,8 +124,11 @@ class _Context:
 
     def int(self, value: int, ctype: str = "int"):
         if ctype in ("obj", "ptr"):
-            return self.ctx.new_rvalue_from_ptr(self.types[ctype], value) if value else \
-                self.ctx.null(self.types[ctype])
+            if not value:
+                return self.ctx.null(self.types[ctype])
+            # A raw address: valid in this process only (nothing emits one today).
+            self.state.uncacheable = f"raw address {value:#x} in the code"
+            return self.ctx.new_rvalue_from_ptr(self.types[ctype], value)
         if -2**31 <= value < 2**31:
             return self.ctx.new_rvalue_from_int(self.t(ctype), value)
         # new_rvalue_from_int takes a C int: build wider constants from two halves.
@@ -111,8 +145,9 @@ class _Context:
 
 
 class _FunctionEmitter:
-    def __init__(self, cx: _Context, ir: IrCFG, fname: str, module_state):
+    def __init__(self, cx: _Context, ir: IrCFG, fname: str, module_state, index: int = 0):
         self.cx, self.ir, self.c = cx, ir, cx.ctx
+        self.index = index                       # of this function in the module
         self.state = module_state
         vp, it = cx.types["ptr"], cx.types["int"]
         self.params = [self.c.new_param(vp, b"tstate"), self.c.new_param(vp, b"frame"),
@@ -147,10 +182,10 @@ class _FunctionEmitter:
         if isinstance(v, ops.IntConst):
             return self.cx.int(v.value, v.ctype)
         if isinstance(v, ops.ObjConst):
-            self.state.keepalive.append(v.obj)
-            return self.c.new_rvalue_from_ptr(self.cx.types["obj"], id(v.obj))
+            return self.state.link(describe_object(v.obj, self.code, self.index),
+                                   id(v.obj), v.obj)
         if isinstance(v, ops.Address):
-            return self.cx.int(v.value, "ptr")
+            return self.state.link(("address", v.name), v.value)
         if isinstance(v, ops.AddressOf):
             return self.c.new_cast(self.var(v.var).get_address(), self.cx.types["ptr"])
         raise BackendError(f"not a value: {v!r}")
@@ -162,8 +197,12 @@ class _FunctionEmitter:
     def frame_field(self, offset: int, ctype: str):
         return self.cx.field(self.frame, offset, ctype)
 
-    def unit_address(self, offset: int):
-        return self.cx.int(L.code_unit_address(self.code, offset), "ptr")
+    def unit_address(self, offset: int, delta: int = 0):
+        """&co_code_adaptive[offset] (+ delta bytes), from the frame's f_code (the code
+        object the entry belongs to): no absolute address in the code."""
+        code = self.c.new_cast(self.frame_field(L.FRAME_CODE, "ptr"), self.cx.char_p)
+        unit = self.c.new_array_access(code, self.cx.int(L.CO_CODE_ADAPTIVE + 2 * offset + delta))
+        return self.c.new_cast(unit.get_address(), self.cx.types["ptr"])
 
     # -- the function --------------------------------------------------------------
     def emit(self):
@@ -231,13 +270,12 @@ class _FunctionEmitter:
                 # Resume before `resume`: the interpreter runs prev_instr + 1 next.
                 site = len(self.state.deopt_reasons)
                 self.state.deopt_reasons.append(t.reason)
-                blk.add_assignment_op(cx.field(cx.int(self.state.counters_address, "ptr"),
-                                               8 * site, "ssize"),
+                blk.add_assignment_op(cx.field(self.state.link(COUNTERS, 0), 8 * site, "ssize"),
                                       gccjit.BinaryOp.PLUS, cx.int(1, "ssize"))
-                prev, throwflag = L.code_unit_address(self.code, t.resume) - 2, 0
+                prev, throwflag = self.unit_address(t.resume, -2), 0
             else:
-                prev, throwflag = L.code_unit_address(self.code, t.offset), 1
-            blk.add_assignment(self.frame_field(L.FRAME_PREV_INSTR, "ptr"), cx.int(prev, "ptr"))
+                prev, throwflag = self.unit_address(t.offset), 1
+            blk.add_assignment(self.frame_field(L.FRAME_PREV_INSTR, "ptr"), prev)
             self.unlink(blk)
             blk.end_with_return(cx.call("_PyEval_EvalFrameDefault",
                                         [self.tstate, self.frame, cx.int(throwflag)]))
@@ -348,33 +386,210 @@ class _FunctionEmitter:
         return after
 
 
+_SINGLETONS = {"None": None, "True": True, "False": False, "Ellipsis": Ellipsis,
+               "NotImplemented": NotImplemented, "empty_str": "", "empty_tuple": (),
+               "empty_bytes": b""}
+_BUILTINS = dict(vars(builtins))      # as at import: resolved by name in any process
+_BUILTIN_NAMES = {}
+for _name, _obj in _BUILTINS.items():
+    if not _name.startswith("_"):
+        _BUILTIN_NAMES.setdefault(id(_obj), _name)
+
+
+def _const_path(obj, consts, path=()):
+    for i, c in enumerate(consts):
+        if c is obj:
+            return path + (i,)
+        if type(c) is tuple:
+            found = _const_path(obj, c, path + (i,))
+            if found is not None:
+                return found
+    return None
+
+
+def describe_object(obj, code: types.CodeType, index: int = 0):
+    """A description of `obj` that `resolve_link` turns back into the same object in
+    another process running the same code, or None."""
+    for name, value in _SINGLETONS.items():
+        if obj is value:
+            return ("singleton", name)
+    for i, n in enumerate(code.co_names):
+        if n is obj:
+            return ("name", index, i)
+    path = _const_path(obj, code.co_consts)
+    if path is not None:
+        return ("const", index, list(path))
+    name = _BUILTIN_NAMES.get(id(obj))
+    if name is not None and _BUILTINS[name] is obj:
+        return ("builtin", name)
+    varname = getattr(code, "_varname_from_oparg", None)
+    if varname is not None and type(obj) is str:
+        for i in range(L.nlocalsplus(code)):
+            if varname(i) is obj:
+                return ("varname", index, i)
+    if isinstance(obj, type) or type(obj) is types.BuiltinFunctionType:
+        module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", "")
+        if isinstance(module, str) and module in sys.modules and "<" not in qualname:
+            try:
+                if _getattr_path(sys.modules[module], qualname) is obj:
+                    return ("global", module, qualname)
+            except AttributeError:
+                pass
+        for name, value in vars(types).items():     # types.ModuleType: builtins.module
+            if value is obj:
+                return ("global", "types", name)
+    if type(obj) is str:
+        return ("str", obj)            # any equal string will do: interned in each process
+    return None
+
+
+def _getattr_path(obj, dotted: str):
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+class LinkError(Exception):
+    """A link description that cannot be resolved here."""
+
+
+def resolve_link(desc, codes: list, helpers: dict, addresses: dict):
+    """(value, object to keep alive or None) of the link described by `desc` (a list
+    or tuple, as read back from JSON), for the module of code objects `codes`."""
+    kind = desc[0]
+    try:
+        if kind == "singleton":
+            obj = _SINGLETONS[desc[1]]
+        elif kind == "name":
+            obj = codes[desc[1]].co_names[desc[2]]
+        elif kind == "const":
+            obj = codes[desc[1]].co_consts
+            for i in desc[2]:
+                obj = obj[i]
+        elif kind == "builtin":
+            obj = _BUILTINS[desc[1]]
+        elif kind == "varname":
+            obj = codes[desc[1]]._varname_from_oparg(desc[2])
+        elif kind == "global":
+            module = sys.modules.get(desc[1]) or importlib.import_module(desc[1])
+            obj = _getattr_path(module, desc[2])
+        elif kind == "str":
+            obj = sys.intern(desc[1])
+        elif kind == "helper":
+            return helpers[desc[1]], None
+        elif kind == "address":
+            return addresses[desc[1]], None
+        elif kind == "counters":
+            return 0, None                     # GccModule sets its own counters
+        else:
+            raise LinkError(f"unknown link kind {kind!r}")
+    except (KeyError, IndexError, TypeError, AttributeError, ImportError) as exc:
+        raise LinkError(f"cannot resolve link {desc!r}: {exc!r}") from exc
+    return id(obj), obj
+
+
 class _ModuleState:
-    def __init__(self, n_deopt_sites: int):
+    def __init__(self, cx: _Context):
+        self.cx = cx
         self.keepalive: list = []
         self.deopt_reasons: list[str] = []
-        self.counters = (ctypes.c_long * max(1, n_deopt_sites))()
-        self.counters_address = ctypes.addressof(self.counters)
+        self.descs: list = []                 # link index -> description (None: none)
+        self.values: list[int] = []           # link index -> value in this process
+        self.globals: list = []               # link index -> gccjit global
+        self._index: dict = {}
+        self.uncacheable: str | None = None   # why the module only works in this process
+
+    def link(self, desc, value: int, obj=None):
+        """The global holding the link `desc` (value `value` in this process)."""
+        key = desc if desc is not None else ("object", id(obj))
+        key = tuple(tuple(k) if isinstance(k, list) else k for k in key)
+        if key not in self._index:
+            if desc is None and self.uncacheable is None:
+                r = repr(obj)
+                self.uncacheable = f"no symbolic name for {type(obj).__name__} {r[:60]}"
+            if obj is not None:
+                self.keepalive.append(obj)
+            self._index[key] = len(self.globals)
+            self.descs.append(desc)
+            self.values.append(value)
+            self.globals.append(self.cx.ctx.new_global(
+                gccjit.GlobalKind.INTERNAL, self.cx.types["ptr"],
+                f"coconut_link_{len(self.globals)}".encode()))
+        return self.globals[self._index[key]]
+
+    def emit_fill(self):
+        """void coconut_fill_links(void **values): set every link."""
+        c, vp = self.cx.ctx, self.cx.types["ptr"]
+        param = c.new_param(vp.get_pointer(), b"values")
+        fn = c.new_function(gccjit.FunctionKind.EXPORTED, self.cx.void,
+                            FILL_FUNCTION.encode(), [param])
+        blk = fn.new_block(b"fill")
+        for i, g in enumerate(self.globals):
+            blk.add_assignment(g, c.new_array_access(param, self.cx.int(i)))
+        blk.end_with_void_return()
 
 
 def _build(irs: list[IrCFG], helpers: dict[str, int], opt_level: int):
     cx = _Context(opt_level)
     cx.helpers = helpers
-    state = _ModuleState(sum(isinstance(b.terminator, ops.Deopt)
-                             for ir in irs for b in ir.blocks.values()))
+    cx.state = state = _ModuleState(cx)
     names = []
     for i, ir in enumerate(irs):
         name = f"coconut_{i}_{ir.code.co_name}" if ir.code.co_name.isidentifier() else f"coconut_{i}"
-        _FunctionEmitter(cx, ir, name, state).emit()
+        _FunctionEmitter(cx, ir, name, state, i).emit()
         names.append(name)
+    state.emit_fill()
     return cx, state, names
 
 
 def build_module(irs: list[IrCFG], helpers: dict[str, int], opt_level: int = 2) -> GccModule:
+    """Compile in memory (libgccjit's own temporary shared object)."""
     cx, state, names = _build(irs, helpers, opt_level)
     result = cx.ctx.compile()
     if result is None:
         raise BackendError(f"libgccjit: {cx.ctx.get_first_error()}")
-    return GccModule(result, names, state.keepalive, state.counters, state.deopt_reasons)
+    return GccModule(result, {n: result.get_code(n.encode()) for n in names},
+                     result.get_code(FILL_FUNCTION.encode()), state.values,
+                     state.keepalive, state.deopt_reasons, state.descs)
+
+
+class BuiltFile:
+    """What `build_to_file` wrote: a shared object and what is needed to load it."""
+
+    def __init__(self, path, names, state: _ModuleState):
+        self.path = path
+        self.names = names
+        self.descs = state.descs
+        self.values = state.values
+        self.keepalive = state.keepalive
+        self.deopt_reasons = state.deopt_reasons
+        self.uncacheable = state.uncacheable
+
+    def load(self) -> GccModule:
+        """Load in this process, with the link values of this process."""
+        return load_file(self.path, self.names, self.values, self.keepalive,
+                         self.deopt_reasons, self.descs)
+
+
+def build_to_file(irs: list[IrCFG], helpers: dict[str, int], opt_level: int,
+                  path: str) -> BuiltFile:
+    """Compile to the shared object `path` (one gcc run, as build_module)."""
+    cx, state, names = _build(irs, helpers, opt_level)
+    cx.ctx.compile_to_file(gccjit.OutputKind.DYNAMIC_LIBRARY, path.encode())
+    error = cx.ctx.get_first_error()
+    if error or not os.path.exists(path):
+        raise BackendError(f"libgccjit: {error or 'no output written'}")
+    return BuiltFile(path, names, state)
+
+
+def load_file(path: str, names: list[str], values: list[int], keepalive,
+              deopt_reasons: list[str], descs) -> GccModule:
+    """dlopen a shared object written by build_to_file and fill its links. Raises
+    OSError/AttributeError when it is not loadable."""
+    lib = ctypes.CDLL(path, mode=os.RTLD_NOW | os.RTLD_LOCAL)
+    addr = lambda n: ctypes.cast(getattr(lib, n), ctypes.c_void_p).value  # noqa: E731
+    return GccModule(lib, {n: addr(n) for n in names}, addr(FILL_FUNCTION), values,
+                     keepalive, deopt_reasons, descs)
 
 
 def dump_text(irs: list[IrCFG], helpers: dict[str, int], kind: str, opt_level: int = 2) -> str:

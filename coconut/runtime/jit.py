@@ -35,7 +35,7 @@ _lock = threading.RLock()
 # are still two objects, each needing its own native entry.
 _compiled: dict[int, tuple[types.CodeType, object]] = {}   # id -> (code, GccModule)
 _stats = {"compiled": 0, "compile_seconds": 0.0}
-_compile_times: list[float] = []
+_compile_times: list[tuple[float, types.CodeType]] = []
 _auto = {"threshold": None}          # whole-program compilation (enable(threshold=N))
 # libgccjit's -O level: -O2 code is what the benchmarks measure; COCONUT_OPT overrides.
 OPT_LEVEL = int(os.environ.get("COCONUT_OPT", "2"))
@@ -92,8 +92,12 @@ def compile_function(func, strict: bool = False):
 
 
 def _build_native(code: types.CodeType, cfg: BytecodeCFG):
-    """Native code for `code`: a GccModule whose first address is its entry."""
-    return build_module([build_ir(cfg)], runtime().helpers, OPT_LEVEL)
+    """Native code for `code`: a GccModule whose first address is its entry, loaded
+    from the on-disk cache when it is there (coconut/runtime/cache.py)."""
+    from . import cache
+    module = cache.build_native(code, lambda: build_ir(cfg), runtime(), OPT_LEVEL)
+    _stats.update(cache.counters())
+    return module
 
 
 def _not_worth_compiling(cfg: BytecodeCFG) -> str | None:
@@ -143,7 +147,7 @@ def _compile_code(code: types.CodeType, warn: bool, auto: bool = False,
     seconds = time.perf_counter() - started
     _stats["compiled"] += 1
     _stats["compile_seconds"] += seconds
-    _compile_times.append(seconds)
+    _compile_times.append((seconds, code))
     return True
 
 
@@ -189,12 +193,14 @@ def stats() -> dict:
     for _, module in list(_compiled.values()):
         for reason, n in module.deopt_counts().items():
             deopts[reason] = deopts.get(reason, 0) + n
-    times = sorted(_compile_times)
+    slowest = sorted(_compile_times, key=lambda tc: -tc[0])
+    times = sorted(t for t, _ in slowest)
     return {**_stats, "failed": len(_failures), "deopts": deopts,
             "not_compiled": {_describe(c): r for c, r in list(_failures.values())},
             "compile_median_seconds": statistics.median(times) if times else 0.0,
             "compile_max_seconds": times[-1] if times else 0.0,
             "code_bytes": code_memory(),
+            "slowest_compiles": [(_describe(c), len(c.co_code) // 2, t) for t, c in slowest[:5]],
             "threshold": _auto["threshold"]}
 
 

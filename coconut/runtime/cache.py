@@ -1,0 +1,304 @@
+"""The on-disk cache of compiled code: a code object compiled once, in any process, is
+loaded with dlopen the next time instead of running gcc again.
+
+An entry is `<key>.so` (written by gcc.build_to_file) and `<key>.json` (the function
+names, the link descriptions, the deopt reasons, the .so's sha256), in
+$COCONUT_CACHE_DIR or ~/.cache/coconut. The key is a sha256 over coconut's own sources,
+the Python build and struct layout, the optimization level, whether statistics count
+instructions, and a canonical description of the code object (see `code_key`).
+Files are written under a temporary name and renamed, so concurrent processes are
+safe; the .json is renamed last and names the .so's hash, so a torn or corrupt entry
+is detected and compiled again. COCONUT_CACHE=0 disables the cache;
+COCONUT_CACHE_MAX_BYTES bounds its size (default 1 GB; the oldest entries go first).
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import threading
+import types
+
+from ..backend import gcc
+from . import layout as L
+
+FORMAT = 1
+_counters = {"cache_hits": 0, "cache_misses": 0, "cache_stores": 0,
+             "cache_uncacheable": 0, "cache_errors": 0}
+_lock = threading.Lock()
+_env_digest: bytes | None = None
+_known_addresses = ("eval_breaker", "native_instructions")
+_stored_bytes: list[int | None] = [None]     # directory size as last scanned + stored
+_loaded: set[str] = set()            # keys whose <key>.so this process has dlopen'ed
+
+
+def enabled() -> bool:
+    return os.environ.get("COCONUT_CACHE", "1") not in ("0", "", "no", "false", "off")
+
+
+def cache_dir() -> str:
+    return os.environ.get("COCONUT_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "coconut")
+
+
+def max_bytes() -> int:
+    try:
+        return int(os.environ.get("COCONUT_CACHE_MAX_BYTES", 1 << 30))
+    except ValueError:
+        return 1 << 30
+
+
+def counters() -> dict[str, int]:
+    """cache_hits (loaded from disk), cache_misses (compiled), cache_stores (written),
+    cache_uncacheable (compiled, not storable), cache_errors (unreadable entries)."""
+    return dict(_counters)
+
+
+# -- the key ---------------------------------------------------------------------------
+def _environment_digest() -> bytes:
+    """coconut's sources, the Python build, the layout: computed once per process."""
+    global _env_digest
+    if _env_digest is None:
+        h = hashlib.sha256(b"coconut-cache-%d\0" % FORMAT)
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        paths = []
+        for d, dirs, files in os.walk(root):
+            dirs[:] = sorted(x for x in dirs if x != "__pycache__")
+            paths += [os.path.join(d, f) for f in files if f.endswith(".py")]
+        for p in sorted(paths):
+            h.update(os.path.relpath(p, root).encode() + b"\0")
+            with open(p, "rb") as f:
+                h.update(hashlib.sha256(f.read()).digest())
+        layout = sorted((k, v) for k, v in vars(L).items() if k.isupper() and isinstance(v, int))
+        h.update(repr((sys.version, sys.hexversion, sys.abiflags, platform.machine(),
+                       getattr(gcc.gccjit, "__version__", "?"), layout)).encode())
+        _env_digest = h.digest()
+    return _env_digest
+
+
+def _canon_const(c, out: list) -> None:
+    t = type(c)
+    if t is types.CodeType:
+        out.append("code(")
+        _canon_code(c, out)
+        out.append(")")
+    elif t is tuple:
+        out.append(f"tuple{len(c)}(")
+        for x in c:
+            _canon_const(x, out)
+            out.append(",")
+        out.append(")")
+    elif t is frozenset:
+        items = []
+        for x in c:
+            sub: list = []
+            _canon_const(x, sub)
+            items.append("".join(sub))
+        out.append(f"frozenset({','.join(sorted(items))})")
+    else:
+        out.append(f"{t.__module__}.{t.__qualname__}:{c!r}")
+
+
+def _canon_code(code: types.CodeType, out: list) -> None:
+    out.append(repr((code.co_code, code.co_names, code.co_varnames, code.co_cellvars,
+                     code.co_freevars, code.co_nlocals, code.co_flags, code.co_argcount,
+                     code.co_posonlyargcount, code.co_kwonlyargcount, code.co_stacksize,
+                     code.co_exceptiontable, code.co_qualname, code.co_name,
+                     code.co_filename, code.co_firstlineno)))
+    out.append("consts(")
+    for c in code.co_consts:
+        _canon_const(c, out)
+        out.append(",")
+    out.append(")")
+
+
+def code_key(code: types.CodeType, opt_level: int, counting: bool) -> str:
+    """The cache key of native code for `code` (not marshal: it varies with refcounts)."""
+    out: list = []
+    _canon_code(code, out)
+    h = hashlib.sha256(_environment_digest())
+    h.update(repr((opt_level, bool(counting))).encode())
+    h.update("".join(out).encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+# -- load, store -----------------------------------------------------------------------
+def _addresses(rt) -> dict[str, int]:
+    from .hook import NATIVE_COUNT
+    return {"eval_breaker": L.eval_breaker_address(),
+            "native_instructions": ctypes.addressof(rt.control) + 8 * NATIVE_COUNT}
+
+
+def _load(directory: str, key: str, code, rt):
+    """The cached module for `key`, or None (missing, unreadable, not resolvable)."""
+    meta_path = os.path.join(directory, key + ".json")
+    try:
+        with open(meta_path, "rb") as f:
+            meta = json.loads(f.read())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        _counters["cache_errors"] += 1
+        return None
+    try:
+        if meta.get("format") != FORMAT or meta.get("key") != key:
+            raise ValueError("stale entry")
+        so_path = os.path.join(directory, key + ".so")
+        with open(so_path, "rb") as f:
+            if hashlib.sha256(f.read()).hexdigest() != meta["sha256"]:
+                raise ValueError("shared object does not match its hash")
+        helpers, addresses = rt.helpers, _addresses(rt)
+        values, keepalive = [], []
+        for desc in meta["links"]:
+            value, obj = gcc.resolve_link(desc, [code], helpers, addresses)
+            values.append(value)
+            if obj is not None:
+                keepalive.append(obj)
+        descs = [tuple(d) for d in meta["links"]]
+        if key in _loaded:
+            # dlopen of a file already loaded returns the same handle, whose links
+            # belong to the other code object: load a private copy instead.
+            fd, copy = tempfile.mkstemp(prefix=f".{key[:16]}-", suffix=".so", dir=directory)
+            try:
+                with os.fdopen(fd, "wb") as f, open(so_path, "rb") as src:
+                    shutil.copyfileobj(src, f)
+                module = gcc.load_file(copy, meta["names"], values, keepalive,
+                                       meta["deopt_reasons"], descs)
+            finally:
+                os.unlink(copy)
+        else:
+            module = gcc.load_file(so_path, meta["names"], values, keepalive,
+                                   meta["deopt_reasons"], descs)
+            _loaded.add(key)
+        try:
+            os.utime(meta_path)            # recently used: pruned last
+        except OSError:
+            pass
+        return module
+    except Exception:                      # any failure: compile instead
+        _counters["cache_errors"] += 1
+        return None
+
+
+def _store(directory: str, key: str, build, code) -> object:
+    """Compile with `build(path)` -> gcc.BuiltFile into the cache and load it."""
+    fd, tmp_so = tempfile.mkstemp(prefix=f".{key[:16]}-", suffix=".so", dir=directory)
+    os.close(fd)
+    try:
+        built = build(tmp_so)
+        module = built.load()              # loaded before the rename: the code we run
+        reason = built.uncacheable or next(
+            (f"unknown address {d[1]!r}" for d in built.descs
+             if d and d[0] == "address" and d[1] not in _known_addresses), None)
+        if reason is not None:
+            _counters["cache_uncacheable"] += 1
+            return module
+        with open(tmp_so, "rb") as f:
+            data = f.read()
+        meta = {"format": FORMAT, "key": key, "sha256": hashlib.sha256(data).hexdigest(),
+                "names": built.names, "links": built.descs,
+                "deopt_reasons": built.deopt_reasons, "function": code.co_qualname,
+                "file": code.co_filename, "line": code.co_firstlineno}
+        os.replace(tmp_so, os.path.join(directory, key + ".so"))
+        tmp_so = None
+        _loaded.add(key)                   # that file (inode) is loaded now
+        fd, tmp_meta = tempfile.mkstemp(prefix=f".{key[:16]}-", suffix=".json", dir=directory)
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(meta, f)
+            os.replace(tmp_meta, os.path.join(directory, key + ".json"))
+        except BaseException:
+            os.unlink(tmp_meta)
+            raise
+        _counters["cache_stores"] += 1
+        _account(directory, len(data))
+        return module
+    finally:
+        if tmp_so is not None:
+            try:
+                os.unlink(tmp_so)          # still mapped if loaded: fine on POSIX
+            except OSError:
+                pass
+
+
+def _account(directory: str, added: int) -> None:
+    """Keep the directory under max_bytes(): drop the least recently used entries."""
+    if _stored_bytes[0] is not None:
+        _stored_bytes[0] += added
+        if _stored_bytes[0] <= max_bytes():
+            return
+    prune(directory)
+
+
+def prune(directory: str | None = None, limit: int | None = None) -> int:
+    """Delete the oldest entries until the cache is under 80% of `limit` when it is
+    over it. Returns the bytes left."""
+    directory = directory or cache_dir()
+    limit = max_bytes() if limit is None else limit
+    entries: dict[str, list] = {}          # key -> [mtime of .json, bytes, paths]
+    total = 0
+    try:
+        with os.scandir(directory) as it:
+            for e in it:
+                stem, ext = os.path.splitext(e.name)
+                if ext not in (".so", ".json"):
+                    continue
+                try:
+                    st = e.stat()
+                except OSError:
+                    continue
+                ent = entries.setdefault(stem, [0.0, 0, []])
+                if ext == ".json" or not ent[0]:
+                    ent[0] = st.st_mtime
+                ent[1] += st.st_size
+                ent[2].append(e.path)
+                total += st.st_size
+    except OSError:
+        return 0
+    if total > limit:
+        for stem, (_, size, paths) in sorted(entries.items(), key=lambda kv: kv[1][0]):
+            if total <= 0.8 * limit:
+                break
+            for p in sorted(paths, key=lambda p: not p.endswith(".json")):   # .json first
+                try:
+                    os.unlink(p)
+                except OSError:
+                    pass
+            total -= size
+    _stored_bytes[0] = total
+    return total
+
+
+def build_native(code: types.CodeType, make_ir, rt, opt_level: int):
+    """Native code for `code` (a gcc.GccModule): from the cache when there, else
+    compiled with the IR from make_ir() (and stored when it can be)."""
+    if not enabled():
+        return gcc.build_module([make_ir()], rt.helpers, opt_level)
+    directory = cache_dir()
+    key = code_key(code, opt_level, rt.counting)
+    module = _load(directory, key, code, rt)
+    if module is not None:
+        _counters["cache_hits"] += 1
+        return module
+    _counters["cache_misses"] += 1
+    ir = make_ir()
+    try:
+        os.makedirs(directory, exist_ok=True)
+        usable = os.access(directory, os.W_OK)
+    except OSError:
+        usable = False
+    if not usable:
+        return gcc.build_module([ir], rt.helpers, opt_level)
+    try:
+        return _store(directory, key,
+                      lambda path: gcc.build_to_file([ir], rt.helpers, opt_level, path), code)
+    except gcc.BackendError:
+        raise
+    except OSError:                        # disk full, permissions, failed dlopen ...
+        _counters["cache_errors"] += 1
+        return gcc.build_module([ir], rt.helpers, opt_level)

@@ -1,0 +1,202 @@
+"""Whole-program mode: `python3 -m coconut`, enable(threshold=N), COCONUT_JIT.
+
+The runner must be invisible: each program runs under plain python3 and under
+`python3 -m coconut --threshold 0` and must give the same stdout, stderr and exit
+status. Everything runs in subprocesses.
+"""
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+import textwrap
+
+import pytest
+
+from tests.support import REPO_ROOT, child_env, in_subprocess, get_coconut
+
+
+def _run(args, cwd, env=None, timeout=300):
+    proc = subprocess.run([sys.executable, *args], cwd=cwd, env=child_env(env), text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def _both(tmp_path, program_args, runner_opts=("--threshold", "0")):
+    """(plain, under coconut) results of one program, run in tmp_path."""
+    plain = _run(program_args, tmp_path)
+    jit = _run(["-m", "coconut", *runner_opts, *program_args], tmp_path)
+    return plain, jit
+
+
+SCRIPT = """\
+import os, sys
+print("argv", sys.argv)
+print("name", __name__, "file", __file__, "spec", __spec__ and __spec__.name)
+print("path0", sys.path[0] == os.path.dirname(os.path.abspath(__file__)))
+import __main__
+print("main is module", __main__.__dict__ is globals())
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+class Point:
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+    def norm1(self):
+        return abs(self.x) + abs(self.y)
+print(fib(15), Point(3, -4).norm1())
+"""
+
+
+def test_script_runs_as_under_python(tmp_path):
+    (tmp_path / "prog.py").write_text(SCRIPT + "sys.exit(3)\n")
+    plain, jit = _both(tmp_path, ["prog.py", "a", "--b"])
+    assert plain[0] == 3 and "fib" not in plain[2], plain
+    assert jit == plain
+
+
+@pytest.mark.parametrize("ending, status", [
+    ("def bad(d):\n    return d['missing']\nbad({})\n", 1),
+    ("raise SystemExit('goodbye')\n", 1),
+    ("raise SystemExit(0)\n", 0),
+    ("import os\nos._exit(7)\n", 7),
+    ("1 +\n", 1),                                        # SyntaxError in the script
+])
+def test_script_exit_status_and_traceback(tmp_path, ending, status):
+    (tmp_path / "prog.py").write_text(SCRIPT + ending)
+    plain, jit = _both(tmp_path, ["prog.py"])
+    assert plain[0] == status, plain
+    assert jit == plain
+
+
+def test_uncaught_keyboard_interrupt_kills_with_sigint(tmp_path):
+    (tmp_path / "prog.py").write_text(
+        "import atexit\natexit.register(print, 'atexit ran')\n"
+        "def f():\n    raise KeyboardInterrupt\nf()\n")
+    plain, jit = _both(tmp_path, ["prog.py"])
+    assert plain[0] == -2 and "atexit ran" in plain[1], plain
+    assert jit == plain
+
+
+def test_module_and_command(tmp_path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "tool.py").write_text(SCRIPT + "raise ValueError('from a module')\n")
+    plain, jit = _both(tmp_path, ["-m", "pkg.tool", "x", "y"])
+    assert plain[0] == 1 and "ValueError: from a module" in plain[2], plain
+    assert jit == plain
+    plain, jit = _both(tmp_path, ["-c", "import sys; print(sys.argv, __name__); 1/0", "z"])
+    assert plain[0] == 1 and "ZeroDivisionError" in plain[2], plain
+    assert jit == plain
+
+
+def test_missing_script_and_bad_options(tmp_path):
+    rc, out, err = _run(["-m", "coconut", "no_such_file.py"], tmp_path)
+    assert rc == 2 and "can't open file" in err, (rc, err)
+    rc, out, err = _run(["-m", "coconut", "--threshold", "-3", "x.py"], tmp_path)
+    assert rc == 2 and "threshold" in err, (rc, err)
+    rc, out, err = _run(["-m", "coconut"], tmp_path)
+    assert rc == 2 and "usage" in err, (rc, err)
+
+
+PROBE = ("def f(x):\n    return x + 1\nf(1)\nimport sys\n"
+         "print('coconut' in sys.modules and sys.modules['coconut'].is_compiled(f))\n")
+
+
+def test_subprocesses_run_with_the_jit(tmp_path):
+    (tmp_path / "parent.py").write_text(textwrap.dedent(f"""\
+        import subprocess, sys
+        out = subprocess.run([sys.executable, "-c", {PROBE!r}], capture_output=True, text=True)
+        print(out.stdout.strip(), out.stderr.strip())
+        """))
+    rc, out, err = _run(["-m", "coconut", "--threshold", "0", "parent.py"], tmp_path)
+    assert (rc, out.strip()) == (0, "True"), (rc, out, err)
+    rc, out, err = _run(["-m", "coconut", "--threshold", "0", "--no-subprocesses", "parent.py"],
+                        tmp_path)
+    assert (rc, out.strip()) == (0, "False"), (rc, out, err)
+
+
+@pytest.mark.skipif(
+    not os.path.exists(os.path.join(sysconfig.get_paths()["purelib"], "coconut-jit.pth")),
+    reason="coconut-jit.pth is not installed (run scripts/install.sh)")
+def test_environment_variable_turns_the_jit_on(tmp_path):
+    rc, out, err = _run(["-c", PROBE], tmp_path, env={"COCONUT_JIT": "1", "COCONUT_THRESHOLD": "0"})
+    assert (rc, out.strip(), err) == (0, "True", ""), (rc, out, err)
+    rc, out, err = _run(["-c", PROBE], tmp_path, env={"COCONUT_JIT": "0"})
+    assert (rc, out.strip(), err) == (0, "False", ""), (rc, out, err)
+
+
+def test_stats_report(tmp_path):
+    (tmp_path / "prog.py").write_text(SCRIPT + "def gen():\n    yield 1\nlist(gen())\n")
+    rc, out, err = _run(["-m", "coconut", "--threshold", "0", "--stats", "prog.py"], tmp_path)
+    assert rc == 0, err
+    for part in ("code objects compiled", "generators and coroutines run in the interpreter",
+                 "natively", "compile time: total", "deopts", "memory for compiled code"):
+        assert part in err, (part, err)
+    rc, out, err = _run(["-m", "coconut", "--threshold", "0", "--stats-json", "s.json",
+                         "prog.py"], tmp_path)
+    assert rc == 0 and err == "", err
+    s = json.loads((tmp_path / "s.json").read_text())
+    assert s["compiled"] >= 4 and s["not_compiled"] >= 1, s
+    assert s["instructions_native"] > 0 and 0 < s["native_share"] <= 1, s
+    assert s["compile_seconds_max"] >= s["compile_seconds_median"] > 0, s
+    assert s["code_bytes"] > 0, s
+
+
+@in_subprocess()
+def test_threshold_counts_entries():
+    coconut = get_coconut()
+    from coconut.runtime import jit
+
+    def g(x):
+        return x * 2
+    coconut.enable(threshold=3)
+    seen = []
+    for i in range(5):
+        seen.append((g(i), coconut.is_compiled(g)))
+    # compiled on the entry after 3 entries: the 4th call runs natively
+    assert seen == [(0, False), (2, False), (4, False), (6, True), (8, True)], seen
+    assert jit.runtime().entries(g.__code__) == 0
+    coconut.disable()
+
+    def h(x):
+        return x
+    for i in range(10):
+        h(i)
+    assert not coconut.is_compiled(h)          # disabled: nothing counts
+
+
+@in_subprocess()
+def test_failed_compile_is_remembered_not_retried():
+    coconut = get_coconut()
+    from coconut.runtime import jit
+    attempts = []
+
+    def broken(code, cfg):
+        attempts.append(code.co_name)
+        raise RuntimeError("the back end failed")
+    jit._build_native = broken
+
+    def victim(x):
+        return x + 1
+    coconut.enable(threshold=0)
+    results = [victim(i) for i in range(5)]
+    assert results == [1, 2, 3, 4, 5]
+    assert attempts.count("victim") == 1, attempts
+    assert not coconut.is_compiled(victim)
+    reasons = coconut.stats()["not_compiled"]
+    assert any("victim" in k and "the back end failed" in v for k, v in reasons.items()), reasons
+
+
+@in_subprocess()
+def test_enable_rejects_bad_thresholds():
+    coconut = get_coconut()
+    for bad in (-1, 1.5, "3"):
+        with pytest.raises(ValueError, match="threshold"):
+            coconut.enable(threshold=bad)
+
+
+def test_runner_is_importable_without_running():
+    # `import coconut.__main__` must not start anything (tools import modules).
+    rc, out, err = _run(["-c", "import coconut.__main__, coconut.startup; print('ok')"], REPO_ROOT)
+    assert (rc, out.strip()) == (0, "ok"), err
