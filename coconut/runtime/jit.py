@@ -37,8 +37,27 @@ _compiled: dict[int, tuple[types.CodeType, object]] = {}   # id -> (code, GccMod
 _stats = {"compiled": 0, "compile_seconds": 0.0}
 _compile_times: list[tuple[float, types.CodeType]] = []
 _auto = {"threshold": None}          # whole-program compilation (enable(threshold=N))
-# libgccjit's -O level: -O2 code is what the benchmarks measure; COCONUT_OPT overrides.
-OPT_LEVEL = int(os.environ.get("COCONUT_OPT", "2"))
+# libgccjit's -O level: -O2 code is what the benchmarks measure; COCONUT_OPT overrides
+# it for every size. gcc's time grows faster than linearly with a function's size
+# (-O2: 0.5 ms per code unit at 900 units, 6 ms at 4000), so big code gets less
+# optimization and the biggest none at all: compile time stays bounded (about 2 s).
+OPT_LEVEL = int(os.environ["COCONUT_OPT"]) if os.environ.get("COCONUT_OPT") else None
+SIZE_LIMITS = ((500, 2), (1200, 1), (2500, 0))     # (at most this many code units, -O)
+_BODY_FLAGS_MISSING = inspect.CO_OPTIMIZED          # module and class bodies: run once
+
+
+def opt_level_for(code: types.CodeType) -> int | None:
+    """The -O level for `code`, or None when it is too big to compile in bounded time.
+    Module and class bodies (which usually run once) get one level less."""
+    units = len(code.co_code) // 2
+    for i, (limit, level) in enumerate(SIZE_LIMITS):
+        if units <= limit:
+            if OPT_LEVEL is not None:
+                return OPT_LEVEL
+            if not code.co_flags & _BODY_FLAGS_MISSING and i + 1 < len(SIZE_LIMITS):
+                return SIZE_LIMITS[i + 1][1]
+            return level
+    return None
 _failures: dict[int, tuple[types.CodeType, str]] = {}
 VERIFY = bool(os.environ.get("COCONUT_VERIFY"))
 
@@ -95,7 +114,7 @@ def _build_native(code: types.CodeType, cfg: BytecodeCFG):
     """Native code for `code`: a GccModule whose first address is its entry, loaded
     from the on-disk cache when it is there (coconut/runtime/cache.py)."""
     from . import cache
-    module = cache.build_native(code, lambda: build_ir(cfg), runtime(), OPT_LEVEL)
+    module = cache.build_native(code, lambda: build_ir(cfg), runtime(), opt_level_for(code))
     _stats.update(cache.counters())
     return module
 
@@ -128,6 +147,9 @@ def _compile_code(code: types.CodeType, warn: bool, auto: bool = False,
             with rt.compiling():
                 cfg = BytecodeCFG(code)
                 reason = _not_worth_compiling(cfg) if auto else None
+                if reason is None and opt_level_for(code) is None:
+                    reason = (f"too big to compile in bounded time ({len(code.co_code) // 2} "
+                              f"code units, limit {SIZE_LIMITS[-1][0]})")
                 if reason is None:
                     module = _build_native(code, cfg)
         except Exception as exc:       # never take the user's program down
