@@ -163,6 +163,8 @@ def _run_guarded(run) -> None:
 
 
 def _is_zipfile(path: str) -> bool:
+    if path.endswith(".py"):
+        return False
     import zipfile
     try:
         return os.path.isfile(path) and zipfile.is_zipfile(path)

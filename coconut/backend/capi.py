@@ -66,4 +66,29 @@ CAPI = {
     "PyEval_RestoreThread": ("value", "void", ["ptr"]),
     # coconut's own runtime helpers (emitted by coconut.runtime, called by address)
     "coconut_eval_breaker": ("value", "int", ["ptr"]),
+    # namespaces, imports, unpacking (coconut.lowering.namespace_ops)
+    "PyDict_New": ("new", "obj", []),
+    "PyDict_DelItem": ("status", "int", ["obj", "obj"]),
+    "PyDict_Update": ("status", "int", ["obj", "obj"]),
+    "_PyDict_MergeEx": ("status", "int", ["obj", "obj", "int"]),
+    "_PyDict_Next": ("value", "int", ["obj", "ptr", "ptr", "ptr", "ptr"]),
+    "_PyDict_Contains_KnownHash": ("status", "int", ["obj", "obj", "ssize"]),
+    "PyModule_GetDict": ("borrowed", "obj", ["obj"]),
+    "PyImport_ImportModuleLevelObject": ("new", "obj", ["obj", "obj", "obj", "obj", "int"]),
+    "_PyLong_AsInt": ("value", "int", ["obj"]),   # -1 with an exception set on error
+    "_PyType_Lookup": ("borrowed", "obj", ["ptr", "obj"]),   # never sets an exception
+    "_PyObject_LookupSpecial": ("new", "obj", ["obj", "obj"]),
+    "PyObject_CallNoArgs": ("new", "obj", ["obj"]),
+    "PyObject_Call": ("new", "obj", ["obj", "obj", "obj"]),
+    "_PyList_Extend": ("new", "obj", ["obj", "obj"]),
+    "PyList_AsTuple": ("new", "obj", ["obj"]),
+    "PyList_GetItem": ("borrowed", "obj", ["obj", "ssize"]),
+    "PyList_GetSlice": ("new", "obj", ["obj", "ssize", "ssize"]),
+    "PyTuple_GetItem": ("borrowed", "obj", ["obj", "ssize"]),
+    "PyTuple_GetSlice": ("new", "obj", ["obj", "ssize", "ssize"]),
+    "PySequence_List": ("new", "obj", ["obj"]),
+    "PySequence_Check": ("value", "int", ["obj"]),
+    "_PySet_Update": ("status", "int", ["obj", "obj"]),
+    "PyErr_ExceptionMatches": ("value", "int", ["obj"]),
+    "PyErr_Clear": ("value", "void", []),
 }

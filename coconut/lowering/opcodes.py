@@ -721,13 +721,7 @@ _not_native("generators and coroutines run in the interpreter",
             "RETURN_GENERATOR", "YIELD_VALUE", "SEND", "GET_AWAITABLE", "GET_AITER",
             "GET_ANEXT", "END_ASYNC_FOR", "BEFORE_ASYNC_WITH", "ASYNC_GEN_WRAP",
             "GET_YIELD_FROM_ITER")
-_not_native("module and class bodies (name lookups in f_locals) stay interpreted",
-            "LOAD_NAME", "STORE_NAME", "DELETE_NAME", "LOAD_CLASSDEREF", "LOAD_BUILD_CLASS",
-            "SETUP_ANNOTATIONS", "IMPORT_STAR", "PRINT_EXPR")
-_not_native("imports are rare and slow anyway", "IMPORT_NAME", "IMPORT_FROM")
+_not_native("module bodies only (star imports, interactive echo) stay interpreted",
+            "IMPORT_STAR", "PRINT_EXPR")
 _not_native("structural pattern matching is not lowered yet",
             "GET_LEN", "MATCH_MAPPING", "MATCH_SEQUENCE", "MATCH_KEYS", "MATCH_CLASS")
-_not_native("not lowered yet: uncommon in hot code",
-            "BEFORE_WITH", "UNPACK_EX", "DELETE_ATTR", "STORE_GLOBAL", "DELETE_GLOBAL",
-            "DELETE_DEREF", "CALL_FUNCTION_EX", "LIST_EXTEND", "LIST_TO_TUPLE", "SET_UPDATE",
-            "DICT_MERGE", "DICT_UPDATE")

@@ -119,8 +119,13 @@ def _build_native(code: types.CodeType, cfg: BytecodeCFG):
     return module
 
 
-def _not_worth_compiling(cfg: BytecodeCFG) -> str | None:
-    """Why native code for `cfg` would not pay, or None: it would deopt at once."""
+_OWN_SOURCES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
+
+
+def _not_worth_compiling(code: types.CodeType, cfg: BytecodeCFG) -> str | None:
+    """Why whole-program mode should leave `code` interpreted, or None."""
+    if code.co_filename.startswith(_OWN_SOURCES):
+        return "coconut's own code (the runner, statistics) is not compiled"
     first = next((ins for ins in cfg.instructions
                   if ins.name not in ("RESUME", "NOP", "MAKE_CELL", "COPY_FREE_VARS", "CACHE")),
                  None)
@@ -146,7 +151,7 @@ def _compile_code(code: types.CodeType, warn: bool, auto: bool = False,
         try:
             with rt.compiling():
                 cfg = BytecodeCFG(code)
-                reason = _not_worth_compiling(cfg) if auto else None
+                reason = _not_worth_compiling(code, cfg) if auto else None
                 if reason is None and opt_level_for(code) is None:
                     reason = (f"too big to compile in bounded time ({len(code.co_code) // 2} "
                               f"code units, limit {SIZE_LIMITS[-1][0]})")
@@ -231,13 +236,16 @@ def _describe(code: types.CodeType) -> str:
 
 
 def code_memory() -> int:
-    """Bytes of memory mapped for compiled code: libgccjit loads each module as a
-    shared object (a deleted temporary file), counted here from /proc/self/maps."""
+    """Bytes of memory mapped for compiled code: each module is a shared object (a
+    deleted temporary file of libgccjit's, or a file in the cache), counted here from
+    /proc/self/maps."""
+    from . import cache
     total = 0
+    cached = os.path.join(os.path.realpath(cache.cache_dir()), "")
     try:
         with open("/proc/self/maps") as maps:
             for line in maps:
-                if "libgccjit" in line and "fake.so" in line:
+                if ("libgccjit" in line and "fake.so" in line) or cached in line:
                     lo, hi = line.split(None, 1)[0].split("-")
                     total += int(hi, 16) - int(lo, 16)
     except OSError:

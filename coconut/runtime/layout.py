@@ -61,6 +61,12 @@ INTERP_EVAL_BREAKER = INTERP_CEVAL + 4
 
 # Type flags
 TPFLAGS_BASE_EXC_SUBCLASS = 1 << 30
+# _PyInterpreterFrame.f_locals (NULL in function frames), PyTypeObject.tp_iter,
+# PyInterpreterState.import_func (the original builtins.__import__), PyDictObject.ma_used
+FRAME_LOCALS = 24
+TP_ITER = 216
+INTERP_IMPORT_FUNC = 1416
+DICT_USED = 16
 
 _api = ctypes.pythonapi
 _api.PyThreadState_Get.restype = ctypes.c_void_p
@@ -166,6 +172,24 @@ def verify() -> None:
             ctypes.c_void_p.from_address(ts + TS_C_TRACEFUNC).value
         sys.setprofile(None)
         check("c_profilefunc set", (profiling is not None, tracing), (True, None))
+
+    # f_locals of a frame running with explicit locals (exec with a mapping)
+    seen = []
+
+    def probe():
+        f = sys._getframe(1)
+        seen.append(_ptr(_ptr(id(f) + FRAMEOBJ_FRAME) + FRAME_LOCALS))
+    namespace = {}
+    exec("probe()", {"probe": probe}, namespace)
+    check("frame f_locals", seen, [id(namespace)])
+    check("tp_iter", (_ptr(id(type(iter([]))) + TP_ITER), _ptr(id(int) + TP_ITER)),
+          (ctypes.cast(_api.PyObject_SelfIter, ctypes.c_void_p).value, 0))
+    check("dict ma_used", ctypes.c_ssize_t.from_address(id({1: 2, 3: 4}) + DICT_USED).value, 2)
+    import builtins
+    original_import = builtins.__dict__.get("__import__")
+    if type(original_import) is type(len) and getattr(original_import, "__self__", None) is builtins:
+        check("interp import_func",
+              _ptr(_api.PyInterpreterState_Get() + INTERP_IMPORT_FUNC), id(original_import))
 
     # _ceval_state starts with recursion_limit; eval_breaker is the next int (header).
     # (A pending call would show eval_breaker set, but the interpreter consumes it
