@@ -20,57 +20,43 @@ def native_add(a, b):
     return [c, a < b]
 
 
-def uses_import(n):
-    total = n
-    import os  # IMPORT_NAME-line
-    return total + len(os.sep)
-
-
-def uses_list_extend(a):
-    x = 1
-    return [*a, x]  # LIST_EXTEND-line
-
-
-def uses_call_ex(args):
-    y = len(args)
-    return max(*args) + y  # CALL_FUNCTION_EX-line
-
-
-def uses_store_global(v):
-    global API_GLOBAL
-    w = v + 1
-    API_GLOBAL = w  # STORE_GLOBAL-line
-    return API_GLOBAL
-
-
-def uses_with(path):
+def uses_match_sequence(s):
     n = 0
-    with open(path) as f:  # BEFORE_WITH-line
-        n = len(f.read())
+    match s:
+        case [a, b]:  # MATCH_SEQUENCE-line
+            n = a + b
     return n
 
 
-def uses_unpack_ex(seq):
-    s = seq
-    first, *rest = s  # UNPACK_EX-line
-    return first, rest
+def uses_match_class(v):
+    n = 1
+    match v:
+        case int():  # MATCH_CLASS-line
+            n = 2
+    return n
+
+
+def uses_match_mapping(m):
+    n = 0
+    match m:
+        case {"k": v}:  # MATCH_MAPPING-line
+            n = v
+    return n
 
 
 NON_NATIVE_SUBJECTS = [
-    ("uses_import", "IMPORT_NAME"),
-    ("uses_list_extend", "LIST_EXTEND"),
-    ("uses_call_ex", "CALL_FUNCTION_EX"),
-    ("uses_store_global", "STORE_GLOBAL"),
-    ("uses_with", "BEFORE_WITH"),
-    ("uses_unpack_ex", "UNPACK_EX"),
+    ("uses_match_sequence", "MATCH_SEQUENCE"),
+    ("uses_match_class", "MATCH_CLASS"),
+    ("uses_match_mapping", "MATCH_MAPPING"),
 ]
 
 
 def deopt_loop(n):
     t = 0
     for i in range(n):
-        import math
-        t += math.floor(i / 2)
+        match i:
+            case int():
+                t += i // 2
     return t
 
 
@@ -157,10 +143,10 @@ def test_strict_names_opcode_and_line(name, opcode):
 def test_strict_failure_leaves_function_working():
     co = get_coconut()
     try:
-        co.compile(uses_import, strict=True)
+        co.compile(uses_match_sequence, strict=True)
     except co.CompileError:
         pass
-    assert uses_import(1) == 1 + len(os.sep)
+    assert uses_match_sequence((1, 2)) == 3
 
 
 @in_subprocess()
@@ -178,17 +164,9 @@ def test_non_strict_compiles_non_native_function():
         func = globals()[name]
         assert co.compile(func) is func
         assert co.is_compiled(func), name
-    assert uses_import(2) == 2 + len(os.sep)
-    assert uses_list_extend((1, 2)) == [1, 2, 1]
-    assert uses_call_ex([4, 9]) == 11
-    assert uses_store_global(4) == 5 and API_GLOBAL == 5  # noqa: F821
-    assert uses_unpack_ex("abc") == ("a", ["b", "c"])
-    with tempfile.NamedTemporaryFile("w", delete=False) as f:
-        f.write("12345")
-    try:
-        assert uses_with(f.name) == 5
-    finally:
-        os.unlink(f.name)
+    assert uses_match_sequence([4, 5]) == 9 and uses_match_sequence("ab") == 0
+    assert uses_match_class(3) == 2 and uses_match_class("x") == 1
+    assert uses_match_mapping({"k": 7}) == 7 and uses_match_mapping({}) == 0
 
 
 @in_subprocess()
@@ -225,7 +203,7 @@ def test_stats_counts_compiled_functions():
     # distinct code objects: compile three different functions
     g1 = type(native_add)(native_add.__code__.replace(), globals())
     g2 = type(native_add)(deopt_loop.__code__.replace(), globals())
-    g3 = type(native_add)(uses_list_extend.__code__.replace(), globals())
+    g3 = type(native_add)(uses_match_class.__code__.replace(), globals())
     for g in (g1, g2, g3):
         co.compile(g)
     s1 = co.stats()
@@ -244,7 +222,7 @@ def test_stats_deopts_grow_when_deopting_function_runs():
     assert all(isinstance(k, str) and isinstance(v, int) for k, v in after.items()), after
     assert sum(after.values()) > sum(before.values()), (before, after)
     grown = [k for k in after if after[k] > before.get(k, 0)]
-    assert any("IMPORT_NAME" in k for k in grown), (before, after)
+    assert any("MATCH_CLASS" in k for k in grown), (before, after)
     deopt_loop(10)
     again = co.stats()["deopts"]
     assert sum(again.values()) > sum(after.values()), (after, again)

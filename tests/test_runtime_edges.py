@@ -40,12 +40,14 @@ def test_interrupt_at_loop_back_edge_has_the_interpreters_line():
 def test_strict_checks_an_already_compiled_function():
     import coconut
 
-    def uses_import():
-        import os
-        return os.sep
-    coconut.compile(uses_import)
-    with pytest.raises(coconut.CompileError, match=r"IMPORT_NAME does not run natively"):
-        coconut.compile(uses_import, strict=True)
+    def uses_match(v):
+        match v:
+            case int():
+                return 1
+        return 0
+    coconut.compile(uses_match)
+    with pytest.raises(coconut.CompileError, match=r"MATCH_CLASS does not run natively"):
+        coconut.compile(uses_match, strict=True)
 
 
 @in_subprocess()
@@ -70,14 +72,15 @@ def test_unlowered_opcodes_deopt_and_are_counted():
     import coconut
 
     def f(xs):
-        a, *rest = xs           # UNPACK_EX: not native
-        return a + len(rest)
+        match xs:               # MATCH_SEQUENCE: not native
+            case [a, *rest]:
+                return a + len(rest)
     coconut.compile(f)
     before = sum(coconut.stats()["deopts"].values())
     assert f([1, 2, 3]) == 3
     after = coconut.stats()["deopts"]
     assert sum(after.values()) == before + 1
-    assert any(reason.startswith("UNPACK_EX") for reason in after)
+    assert any(reason.startswith("MATCH_SEQUENCE") for reason in after)
 
 
 @in_subprocess()

@@ -342,7 +342,33 @@ def match_statement(v):
             return "other"
 
 
+# -- MATCH_CLASS (not native): the deopt happens with loop state live ------------------
+def match_class_in_loop(n):
+    found = []
+    acc = 0
+    for i in range(n):
+        acc += i
+        match i:
+            case int() if i % 2:
+                found.append((i, acc))
+    return found, acc
+
+
+def match_class_nested_loops(n, obj):
+    out = 0
+    for i in range(n):
+        for j in range(3):
+            match obj:
+                case str():
+                    out += len(obj) + j
+                case _:
+                    out -= i
+    return out
+
+
 CASES = [
+    (match_class_in_loop, [(0,), (7,)]),
+    (match_class_nested_loops, [(3, "ab"), (2, 5)]),
     (import_in_loop, [(0,), (1,), (50,)]),
     (import_once_midloop, [(10,)]),
     (import_from_in_loop, [(6,)]),
