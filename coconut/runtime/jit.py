@@ -9,6 +9,7 @@ import inspect
 import statistics
 import os
 import _thread
+import atexit
 import ctypes
 import threading
 import time
@@ -67,6 +68,14 @@ def runtime() -> Runtime:
     with _lock:
         if _runtime is None:
             _runtime = Runtime()
+            # Native code and the hook must outlive the interpreter's teardown of
+            # modules: finalizers and daemon threads still call compiled functions
+            # then, and the hook reads the runtime's control block. So the runtime
+            # and every compiled module are never freed (one reference is leaked),
+            # and compiling stops when the program exits.
+            ctypes.pythonapi.Py_IncRef(ctypes.py_object(_runtime))
+            ctypes.pythonapi.Py_IncRef(ctypes.py_object(_compiled))
+            atexit.register(_runtime.count_entries, None, None)
         return _runtime
 
 

@@ -1,0 +1,26 @@
+# coconut: developer entry points.
+#
+#   make test           the test suite (python3 setup.py test = python3 -m pytest tests)
+#   make compat         CPython's regression tests, stock vs under the JIT, for the
+#                       full module list; rewrites docs/compat.md (exit 1 if any test
+#                       is lost, or a JIT run crashed or hung)
+#   make compat-quick   the same for a small fast subset; report in build/compat/compat.md
+#
+# Options: make compat JOBS=4 TIMEOUT=1200 COMPAT_ARGS="--keep"
+
+PYTHON ?= python3
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+TIMEOUT ?=
+COMPAT_ARGS ?=
+COMPAT_OPTS = -j $(JOBS) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(COMPAT_ARGS)
+
+.PHONY: test compat compat-quick
+
+test:
+	PYTHONPATH=. $(PYTHON) setup.py test
+
+compat:
+	PYTHONPATH=. $(PYTHON) scripts/compat.py --all --output docs/compat.md $(COMPAT_OPTS)
+
+compat-quick:
+	PYTHONPATH=. $(PYTHON) scripts/compat.py --quick $(COMPAT_OPTS)
