@@ -19,9 +19,12 @@ import sys
 ENV_JIT = "COCONUT_JIT"
 ENV_THRESHOLD = "COCONUT_THRESHOLD"
 
-# Chosen by measurement (docs/benchmarks.md, "Whole programs"): compiling costs
-# 30-700 ms of libgccjit per function, so only code entered this often repays it.
-DEFAULT_THRESHOLD = 1000
+# Chosen by measurement (docs/benchmarks.md, "Whole programs": `python3 -m coconut.bench
+# --programs`): of 0, 10, 100, 1000 and 10000, 10000 gave the best geometric mean over
+# twelve 1-second programs with a cold cache. Compiling costs ~75 ms of gcc per function
+# while compiled code saves well under a microsecond per call today, so only code
+# entered this often can repay it.
+DEFAULT_THRESHOLD = 10000
 
 _report = {"stats": False, "json": None, "registered": False}
 

@@ -14,7 +14,6 @@ import inspect
 import types
 from dataclasses import dataclass, field
 
-import networkx as nx
 from bytecode import ConcreteBytecode
 
 # Instructions after which control never falls through to the next one.
@@ -122,6 +121,7 @@ class BytecodeCFG:
         return blocks
 
     def _build_graph(self) -> nx.DiGraph:
+        import networkx as nx   # lazily: start-up time of whole-program mode
         g = nx.DiGraph()
         g.add_nodes_from(self.blocks)
         for start, block in self.blocks.items():
@@ -202,6 +202,7 @@ class BytecodeCFG:
         return "\n".join(lines) + "\n"
 
     def to_dot(self) -> str:
+        import networkx as nx   # lazily: start-up time of whole-program mode
         g = nx.DiGraph()
         for start, block in self.blocks.items():
             label = "\\l".join(str(i).replace('"', "'") for i in block.instructions)

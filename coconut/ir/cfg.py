@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import networkx as nx
 
 from . import ops
 
@@ -46,6 +45,7 @@ class IrCFG:
 
     @property
     def graph(self) -> nx.DiGraph:
+        import networkx as nx   # lazily: start-up time of whole-program mode
         g = nx.DiGraph()
         g.add_nodes_from(self.blocks)
         for name, block in self.blocks.items():
@@ -65,6 +65,7 @@ class IrCFG:
         return found
 
     def verify(self) -> None:
+        import networkx as nx   # lazily: start-up time of whole-program mode
         if self.entry not in self.blocks:
             raise IrVerifyError(f"{self.name}: no entry block")
         types: dict[str, str] = {}
@@ -96,6 +97,7 @@ class IrCFG:
         return "\n".join(lines) + "\n"
 
     def to_dot(self) -> str:
+        import networkx as nx   # lazily: start-up time of whole-program mode
         from ..frontend.bytecode_cfg import _to_dot
         g = nx.DiGraph()
         for name, block in self.blocks.items():
