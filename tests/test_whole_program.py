@@ -200,3 +200,25 @@ def test_runner_is_importable_without_running():
     # `import coconut.__main__` must not start anything (tools import modules).
     rc, out, err = _run(["-c", "import coconut.__main__, coconut.startup; print('ok')"], REPO_ROOT)
     assert (rc, out.strip()) == (0, "ok"), err
+
+
+@in_subprocess()
+def test_compile_entered_deep_in_a_recursion_is_retried():
+    import sys
+    coconut = get_coconut()
+
+    def down(n):
+        return 0 if n == 0 else 1 + down(n - 1)
+    coconut.enable(threshold=0)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(60)      # too shallow for the compiler: its own frames recurse
+
+    def deep(k):
+        return down(5) if k == 0 else deep(k - 1)
+    try:
+        deep(45)
+    except RecursionError:
+        pass
+    sys.setrecursionlimit(limit)
+    assert "down" not in str(coconut.stats()["not_compiled"])
+    assert down(10) == 10 and coconut.is_compiled(down)

@@ -177,8 +177,9 @@ class Runtime:
         cb.add_assignment(result, c.new_call(call_one, [callback, code]))
         cb.add_assignment(in_compiler, c.zero(long_t))
         cb.end_with_conditional(c.new_comparison(eq, result, null), CB["compile_failed"], CB["compiled"])
+        # The callback raised (it records real failures itself, and marks them NEVER):
+        # e.g. a RecursionError on calling it deep in a recursion. A later entry retries.
         CB["compile_failed"].add_eval(c.new_call(err_clear, []))
-        CB["compile_failed"].add_eval(c.new_call(set_extra, [code, index, never]))
         CB["compile_failed"].add_eval(c.new_call(err_restore, saved))
         CB["compile_failed"].end_with_jump(CB["none"])
         CB["compiled"].add_eval(c.new_call(decref, [result]))
@@ -338,8 +339,9 @@ class Runtime:
 
     def count_entries(self, threshold: int | None, callback) -> None:
         """Call `callback(code)` on the entry that follows `threshold` counted entries
-        of a code object (None: stop counting). The callback returns normally when it
-        compiled the code (set_entry) and raises to have it marked NEVER."""
+        of a code object (None: stop counting). The callback gives the code a native
+        entry (set_entry) or marks it NEVER (set_never); when it raises, the exception
+        is dropped and a later entry calls it again."""
         self._callback = callback
         self.control[_CALLBACK] = id(callback) if callback is not None else 0
         self.control[_THRESHOLD] = -1 if threshold is None else threshold

@@ -166,6 +166,12 @@ def _compile_code(code: types.CodeType, warn: bool, auto: bool = False,
                               f"code units, limit {SIZE_LIMITS[-1][0]})")
                 if reason is None:
                     module = _build_native(code, cfg)
+        except RecursionError:
+            if strict:
+                raise
+            # Entered deep in a recursion: the compiler itself ran out of stack. Not
+            # the code's fault: it stays unmarked, and a later entry tries again.
+            return False
         except Exception as exc:       # never take the user's program down
             if strict:
                 raise CompileError(f"{code.co_qualname}: {exc}") from exc
