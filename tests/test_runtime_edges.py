@@ -96,3 +96,31 @@ def test_strict_error_names_a_line_for_an_exception_handler():
         coconut.compile(h, strict=True)
     assert "PUSH_EXC_INFO does not run natively" in str(info.value)
     assert re.search(r"line \d+\)", str(info.value)), str(info.value)
+
+
+@in_subprocess()
+def test_compiling_keeps_the_process_signal_handlers():
+    # libgccjit's embedded gcc driver installs its own SIGINT/SIGTERM/SIGPIPE handlers
+    # (they kill the process); found by test_generators' SIGINT-in-yield-from test.
+    import os
+    import signal
+    import coconut
+
+    def f(x):
+        return x + 1
+    coconut.compile(f)
+    assert f(1) == 2
+    try:
+        signal.raise_signal(signal.SIGINT)
+    except KeyboardInterrupt:
+        pass
+    else:
+        raise AssertionError("SIGINT did not raise KeyboardInterrupt")
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        os.write(w, b"x")        # SIGPIPE is ignored by Python: an exception, not death
+    except BrokenPipeError:
+        pass
+    finally:
+        os.close(w)

@@ -31,6 +31,7 @@ from ..ir import ops
 from ..ir.cfg import IrCFG
 from ..runtime import layout as L
 from .capi import CAPI
+from .signals import preserved_signal_handlers
 
 T = gccjit.TypeKind
 CMP = {"==": gccjit.Comparison.EQ, "!=": gccjit.Comparison.NE, "<": gccjit.Comparison.LT,
@@ -545,7 +546,8 @@ def _build(irs: list[IrCFG], helpers: dict[str, int], opt_level: int):
 def build_module(irs: list[IrCFG], helpers: dict[str, int], opt_level: int = 2) -> GccModule:
     """Compile in memory (libgccjit's own temporary shared object)."""
     cx, state, names = _build(irs, helpers, opt_level)
-    result = cx.ctx.compile()
+    with preserved_signal_handlers():
+        result = cx.ctx.compile()
     if result is None:
         raise BackendError(f"libgccjit: {cx.ctx.get_first_error()}")
     return GccModule(result, {n: result.get_code(n.encode()) for n in names},
@@ -575,7 +577,8 @@ def build_to_file(irs: list[IrCFG], helpers: dict[str, int], opt_level: int,
                   path: str) -> BuiltFile:
     """Compile to the shared object `path` (one gcc run, as build_module)."""
     cx, state, names = _build(irs, helpers, opt_level)
-    cx.ctx.compile_to_file(gccjit.OutputKind.DYNAMIC_LIBRARY, path.encode())
+    with preserved_signal_handlers():
+        cx.ctx.compile_to_file(gccjit.OutputKind.DYNAMIC_LIBRARY, path.encode())
     error = cx.ctx.get_first_error()
     if error or not os.path.exists(path):
         raise BackendError(f"libgccjit: {error or 'no output written'}")
@@ -600,6 +603,7 @@ def dump_text(irs: list[IrCFG], helpers: dict[str, int], kind: str, opt_level: i
         if kind == "c":
             cx.ctx.dump_to_file(path.encode(), False)
         else:
-            cx.ctx.compile_to_file(gccjit.OutputKind.ASSEMBLER, path.encode())
+            with preserved_signal_handlers():
+                cx.ctx.compile_to_file(gccjit.OutputKind.ASSEMBLER, path.encode())
         with open(path) as f:
             return f.read()

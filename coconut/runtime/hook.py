@@ -17,6 +17,7 @@ import ctypes
 import gccjit
 
 from . import layout as L
+from ..backend.signals import preserved_signal_handlers
 
 _api = ctypes.pythonapi
 _api._PyEval_RequestCodeExtraIndex.argtypes = [ctypes.c_void_p]
@@ -270,7 +271,8 @@ class Runtime:
         count_it.add_assignment_op(interpreted_count, gccjit.BinaryOp.PLUS, c.one(long_t))
         count_it.end_with_jump(t_done)
         t_done.end_with_return(zero)
-        result = c.compile()
+        with preserved_signal_handlers():
+            result = c.compile()
         if result is None:
             raise RuntimeError(f"coconut: libgccjit could not build the runtime: {c.get_first_error()}")
         return result

@@ -1,0 +1,33 @@
+"""libgccjit runs gcc's driver in-process to assemble and link, and the driver installs
+its own handlers for SIGINT, SIGHUP, SIGTERM and SIGPIPE (they delete temporary files,
+then kill the process) and resets SIGCHLD. Left there, a Ctrl-C would kill the
+program instead of raising KeyboardInterrupt, and a write to a closed pipe would
+kill it instead of raising BrokenPipeError (Python ignores SIGPIPE). So every gcc run
+is wrapped in `preserved_signal_handlers()`, which puts the process's handlers back.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import signal
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.sigaction.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
+_SIGACTION_SIZE = 256            # struct sigaction is 152 bytes on x86-64 glibc
+_SIGNALS = [s for s in (signal.SIGINT, getattr(signal, "SIGHUP", None), signal.SIGTERM,
+                        getattr(signal, "SIGPIPE", None), getattr(signal, "SIGCHLD", None))
+            if s is not None]
+
+
+@contextlib.contextmanager
+def preserved_signal_handlers():
+    saved = []
+    for sig in _SIGNALS:
+        buf = ctypes.create_string_buffer(_SIGACTION_SIZE)
+        if _libc.sigaction(sig, None, buf) == 0:
+            saved.append((sig, buf))
+    try:
+        yield
+    finally:
+        for sig, buf in saved:
+            _libc.sigaction(sig, buf, None)
