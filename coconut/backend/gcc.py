@@ -163,9 +163,11 @@ class _FunctionEmitter:
         max_args = max([len(op.args) for b in ir.blocks.values() for op in b.ops
                         if isinstance(op, ops.CallVectorcall)] +
                        [len(op.values) for b in ir.blocks.values() for op in b.ops
-                        if isinstance(op, ops.CallArray)] + [0])
+                        if isinstance(op, ops.CallArray)] + [-1])
+        # Also for calls with no arguments: their argument vector is still &scratch[0]
+        # (BUILD_STRING 0 of f"" once met a NULL here and crashed libgccjit).
         self.scratch = (self.fn.new_local(self.c.new_array_type(vp, max_args + 1), b"scratch")
-                        if max_args else None)
+                        if max_args >= 0 else None)
 
     # -- values --------------------------------------------------------------------
     def var(self, v: ops.Var):

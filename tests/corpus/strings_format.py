@@ -80,7 +80,15 @@ def unicode_strings(s):
     return f"{s}é", len(s + "ü"), f"{s!a}", s.casefold(), "ß".upper()
 
 
+def empty_fstring(x):
+    # f'' in an expression compiles to BUILD_STRING 0, a C call with an empty argument
+    # array and no other call in the function (found by test_fstring: it crashed the
+    # back end)
+    return x == f'', (x, f'')
+
+
 CASES = [
+    (empty_fstring, [("a",), ("",)]),
     (fstrings, [(1, "n"), ("s", "é"), (None, ""), ([1, "x"], "l"), (2**100, "b"),
                 (float("nan"), "f"), ("日本", "j")]),
     (format_specs, [("abc", 8), (3.14159, 9), (12, 4)]),
