@@ -222,3 +222,27 @@ def test_compile_entered_deep_in_a_recursion_is_retried():
     sys.setrecursionlimit(limit)
     assert "down" not in str(coconut.stats()["not_compiled"])
     assert down(10) == 10 and coconut.is_compiled(down)
+
+
+@in_subprocess()
+def test_nothing_compiles_under_a_tracer():
+    # A tracer must not see the compiler's frames (test_sys_settrace recorded them, and
+    # its line jumps landed in them and crashed): entries are not counted while tracing.
+    import sys
+    coconut = get_coconut()
+
+    def traced_func(x):
+        return x + 1
+    events = []
+
+    def tracer(frame, event, arg):
+        events.append(frame.f_code.co_filename)
+        return tracer
+    coconut.enable(threshold=0)
+    sys.settrace(tracer)
+    traced_func(1)
+    sys.settrace(None)
+    assert not any("coconut" in f for f in events), set(events)
+    assert not coconut.is_compiled(traced_func)
+    traced_func(2)
+    assert coconut.is_compiled(traced_func)

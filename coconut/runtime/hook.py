@@ -205,11 +205,15 @@ class Runtime:
         read_slot(fn, code, extra, bits, target, B["read"], B["slot"], B["slot"])
         B["slot"].end_with_conditional(is_entry(bits), B["fresh"], B["not_entry"])
         # Counting entries: only when whole-program compilation is on, never for the
-        # compiler's own calls (the callback runs Python).
+        # compiler's own calls (the callback runs Python), and never under a tracer or
+        # profiler: it would see the compiler's frames (and could even jump in them).
+        bool_t = c.get_type(gccjit.TypeKind.BOOL)
         B["not_entry"].end_with_conditional(
-            c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, c.get_type(gccjit.TypeKind.BOOL),
-                            c.new_comparison(gccjit.Comparison.LT, threshold, c.zero(long_t)),
-                            c.new_comparison(ne, in_compiler, c.zero(long_t))),
+            c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, bool_t,
+                            c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, bool_t,
+                                            c.new_comparison(gccjit.Comparison.LT, threshold, c.zero(long_t)),
+                                            c.new_comparison(ne, in_compiler, c.zero(long_t))),
+                            traced(ts)),
             B["interpreter"], B["count"])
         count_entry_ptr = c.new_array_access(
             c.new_rvalue_from_ptr(c.new_function_ptr_type(vp, [vp]).get_pointer(),
