@@ -9,6 +9,11 @@ Only this module knows about the value stack's depth; later stages ask it.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:               # networkx is imported lazily: start-up time of whole-program mode
+    import networkx as nx
+
 import dis
 import inspect
 import types
@@ -121,7 +126,7 @@ class BytecodeCFG:
         return blocks
 
     def _build_graph(self) -> nx.DiGraph:
-        import networkx as nx   # lazily: start-up time of whole-program mode
+        import networkx as nx
         g = nx.DiGraph()
         g.add_nodes_from(self.blocks)
         for start, block in self.blocks.items():
@@ -202,7 +207,7 @@ class BytecodeCFG:
         return "\n".join(lines) + "\n"
 
     def to_dot(self) -> str:
-        import networkx as nx   # lazily: start-up time of whole-program mode
+        import networkx as nx
         g = nx.DiGraph()
         for start, block in self.blocks.items():
             label = "\\l".join(str(i).replace('"', "'") for i in block.instructions)

@@ -1,6 +1,11 @@
 """IrCFG: IR blocks in a networkx DiGraph (nodes are block names), a verifier, a dump."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:               # networkx is imported lazily: start-up time of whole-program mode
+    import networkx as nx
+
 from dataclasses import dataclass, field
 
 
@@ -45,7 +50,7 @@ class IrCFG:
 
     @property
     def graph(self) -> nx.DiGraph:
-        import networkx as nx   # lazily: start-up time of whole-program mode
+        import networkx as nx
         g = nx.DiGraph()
         g.add_nodes_from(self.blocks)
         for name, block in self.blocks.items():
@@ -65,7 +70,7 @@ class IrCFG:
         return found
 
     def verify(self) -> None:
-        import networkx as nx   # lazily: start-up time of whole-program mode
+        import networkx as nx
         if self.entry not in self.blocks:
             raise IrVerifyError(f"{self.name}: no entry block")
         types: dict[str, str] = {}
@@ -97,7 +102,7 @@ class IrCFG:
         return "\n".join(lines) + "\n"
 
     def to_dot(self) -> str:
-        import networkx as nx   # lazily: start-up time of whole-program mode
+        import networkx as nx
         from ..frontend.bytecode_cfg import _to_dot
         g = nx.DiGraph()
         for name, block in self.blocks.items():

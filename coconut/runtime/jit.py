@@ -20,7 +20,6 @@ from ..errors import CompileError, CompileWarning
 from ..frontend import BytecodeCFG
 from ..lowering import lower, first_non_native, OPCODES
 from ..passes import run_pipeline
-from ..backend import build_module
 from ..backend.gcc import dump_text
 from .hook import Runtime, NATIVE_COUNT
 
