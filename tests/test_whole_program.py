@@ -246,3 +246,28 @@ def test_nothing_compiles_under_a_tracer():
     assert not coconut.is_compiled(traced_func)
     traced_func(2)
     assert coconut.is_compiled(traced_func)
+
+
+RANDOM_PROGRAM = """\
+import random
+drawn = []
+real = random.Random.random
+def spy(self):
+    drawn.append(1)
+    return real(self)
+random.Random.random = spy          # as unittest.mock.patch('random.Random.random') does
+def work(x):
+    return x * 2 + 1
+print(work(20), len(drawn))
+"""
+
+
+@pytest.mark.parametrize("cache", ["on", "off"])
+def test_compiling_draws_nothing_from_the_programs_random(tmp_path, cache):
+    # Found by test_random: the cache named its temporary files with tempfile, whose
+    # names come from random.Random, so a compile consumed a mock's side effects.
+    (tmp_path / "prog.py").write_text(RANDOM_PROGRAM)
+    env = {"COCONUT_CACHE_DIR": str(tmp_path / "cache"), "COCONUT_CACHE": "1" if cache == "on" else "0"}
+    plain = _run(["prog.py"], tmp_path)
+    jit = _run(["-m", "coconut", "--threshold", "0", "prog.py"], tmp_path, env=env)
+    assert plain == (0, "41 0\n", "") and jit == plain, (plain, jit)

@@ -20,7 +20,6 @@ import os
 import platform
 import shutil
 import sys
-import tempfile
 import threading
 import types
 
@@ -35,6 +34,20 @@ _env_digest: bytes | None = None
 _known_addresses = ("eval_breaker", "native_instructions")
 _stored_bytes: list[int | None] = [None]     # directory size as last scanned + stored
 _loaded: set[str] = set()            # keys whose <key>.so this process has dlopen'ed
+
+
+def _private_file(directory: str, key: str, suffix: str) -> tuple[int, str]:
+    """A new file of our own in `directory`, opened for writing: (fd, path).
+
+    Not tempfile.mkstemp: its names come from the `random` module, and a program
+    that patches or seeds `random.Random` (test_random mocks `Random.random`) must
+    not see the compiler draw numbers from it. os.urandom is nobody's state."""
+    while True:
+        path = os.path.join(directory, f".{key[:16]}-{os.urandom(8).hex()}{suffix}")
+        try:
+            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), path
+        except FileExistsError:
+            continue
 
 
 def enabled() -> bool:
@@ -163,7 +176,7 @@ def _load(directory: str, key: str, code, rt):
         if key in _loaded:
             # dlopen of a file already loaded returns the same handle, whose links
             # belong to the other code object: load a private copy instead.
-            fd, copy = tempfile.mkstemp(prefix=f".{key[:16]}-", suffix=".so", dir=directory)
+            fd, copy = _private_file(directory, key, ".so")
             try:
                 with os.fdopen(fd, "wb") as f, open(so_path, "rb") as src:
                     shutil.copyfileobj(src, f)
@@ -187,7 +200,7 @@ def _load(directory: str, key: str, code, rt):
 
 def _store(directory: str, key: str, build, code) -> object:
     """Compile with `build(path)` -> gcc.BuiltFile into the cache and load it."""
-    fd, tmp_so = tempfile.mkstemp(prefix=f".{key[:16]}-", suffix=".so", dir=directory)
+    fd, tmp_so = _private_file(directory, key, ".so")
     os.close(fd)
     try:
         built = build(tmp_so)
@@ -207,7 +220,7 @@ def _store(directory: str, key: str, build, code) -> object:
         os.replace(tmp_so, os.path.join(directory, key + ".so"))
         tmp_so = None
         _loaded.add(key)                   # that file (inode) is loaded now
-        fd, tmp_meta = tempfile.mkstemp(prefix=f".{key[:16]}-", suffix=".json", dir=directory)
+        fd, tmp_meta = _private_file(directory, key, ".json")
         try:
             with os.fdopen(fd, "w") as f:
                 json.dump(meta, f)

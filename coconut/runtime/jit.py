@@ -8,6 +8,7 @@ from __future__ import annotations
 import inspect
 import statistics
 import os
+import re
 import _thread
 import atexit
 import ctypes
@@ -130,10 +131,20 @@ def _build_native(code: types.CodeType, cfg: BytecodeCFG):
 _OWN_SOURCES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
 
 
+# For bisecting a miscompile in a whole program: regular expressions searched in
+# "qualname (file:line)"; only matching code is compiled / matching code is not.
+_ONLY = re.compile(os.environ["COCONUT_ONLY"]) if os.environ.get("COCONUT_ONLY") else None
+_SKIP = re.compile(os.environ["COCONUT_SKIP"]) if os.environ.get("COCONUT_SKIP") else None
+
+
 def _not_worth_compiling(code: types.CodeType, cfg: BytecodeCFG) -> str | None:
     """Why whole-program mode should leave `code` interpreted, or None."""
     if code.co_filename.startswith(_OWN_SOURCES):
         return "coconut's own code (the runner, statistics) is not compiled"
+    if _ONLY is not None or _SKIP is not None:
+        name = _describe(code)
+        if (_ONLY is not None and not _ONLY.search(name)) or (_SKIP is not None and _SKIP.search(name)):
+            return "excluded by COCONUT_ONLY / COCONUT_SKIP"
     first = next((ins for ins in cfg.instructions
                   if ins.name not in ("RESUME", "NOP", "MAKE_CELL", "COPY_FREE_VARS", "CACHE")),
                  None)
