@@ -282,3 +282,70 @@ def test_setprofile_enabled_inside_compiled_function():
     got = profile_inside_scenario()
     assert got[0] == ref[0]
     assert got[1] == ref[1], diff_events(ref[1], got[1])
+
+
+# Found by CPython's test_sys_settrace (test_09_settrace_and_raise): a frame native
+# code hands to the interpreter (here: to unwind an exception into its handler) got a
+# spurious 'call' event from ceval's entry while a tracer or profiler was on.
+
+def _settrace_and_raise(tracefunc):
+    sys.settrace(tracefunc)
+    sys._getframe().f_back.f_trace = tracefunc
+    raise RuntimeError
+
+
+def settrace_and_raise(tracefunc):
+    try:
+        _settrace_and_raise(tracefunc)
+    except RuntimeError:
+        pass
+    return 7
+
+
+def _setprofile_and_raise(profiler):
+    sys.setprofile(profiler)
+    raise RuntimeError
+
+
+def setprofile_and_raise(profiler):
+    try:
+        _setprofile_and_raise(profiler)
+    except RuntimeError:
+        pass
+    return len("ab")
+
+
+HANDOVER_NAMES = {"settrace_and_raise", "_settrace_and_raise", "setprofile_and_raise",
+                  "_setprofile_and_raise"}
+
+
+def settrace_and_raise_scenario():
+    events = []
+    try:
+        result = settrace_and_raise(make_tracer(events, HANDOVER_NAMES))
+    finally:
+        sys.settrace(None)
+    return result, events
+
+
+def setprofile_and_raise_scenario():
+    events = []
+    try:
+        result = setprofile_and_raise(make_profiler(events, HANDOVER_NAMES | {"<built-in>"}))
+    finally:
+        sys.setprofile(None)
+    return result, events
+
+
+@in_subprocess()
+def test_frame_handed_to_interpreter_gets_no_call_event_under_settrace():
+    ref = settrace_and_raise_scenario()
+    assert ref[1][0][:2] == ("exception", "settrace_and_raise"), ref
+    check_same(settrace_and_raise_scenario, settrace_and_raise, _settrace_and_raise)
+
+
+@in_subprocess()
+def test_frame_handed_to_interpreter_gets_no_call_event_under_setprofile():
+    ref = setprofile_and_raise_scenario()
+    assert not any(e[0] == "call" for e in ref[1]), ref
+    check_same(setprofile_and_raise_scenario, setprofile_and_raise, _setprofile_and_raise)

@@ -66,6 +66,7 @@ CAPI = {
     "PyEval_RestoreThread": ("value", "void", ["ptr"]),
     # coconut's own runtime helpers (emitted by coconut.runtime, called by address)
     "coconut_eval_breaker": ("value", "int", ["ptr"]),
+    "coconut_resume": ("new", "obj", ["ptr", "ptr", "int"]),
     # namespaces, imports, unpacking (coconut.lowering.namespace_ops)
     "PyDict_New": ("new", "obj", []),
     "PyDict_DelItem": ("status", "int", ["obj", "obj"]),

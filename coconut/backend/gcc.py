@@ -280,7 +280,7 @@ class _FunctionEmitter:
                 prev, throwflag = self.unit_address(t.offset), 1
             blk.add_assignment(self.frame_field(L.FRAME_PREV_INSTR, "ptr"), prev)
             self.unlink(blk)
-            blk.end_with_return(cx.call("_PyEval_EvalFrameDefault",
+            blk.end_with_return(cx.call("coconut_resume",
                                         [self.tstate, self.frame, cx.int(throwflag)]))
         else:
             raise BackendError(f"unknown terminator {t!r}")

@@ -38,6 +38,8 @@ NEVER = (1 << 64) - 1
 # Indices into Runtime.control, a C array read by the hook.
 (_THRESHOLD, _IN_COMPILER, _CALLBACK, NATIVE_COUNT, INTERPRETED_COUNT, _COUNTER_FUNC,
  _COUNT_ENTRY_FUNC) = range(7)
+# Indices into Runtime.resume_state (see _emit_resume).
+_SAVED_TRACE, _SAVED_PROFILE, _EXPECTED_FRAME, _TRACE_SHIM, _PROFILE_SHIM = range(5)
 _PYTRACE_CALL, _PYTRACE_OPCODE = 0, 7
 _LSHIFT, _RSHIFT = 10, 11    # GCC_JIT_BINARY_OP_LSHIFT/RSHIFT (missing from the binding's enum)
 
@@ -52,10 +54,15 @@ class Runtime:
         #  instructions run natively, instructions run by the interpreter (both counted
         #  only in statistics mode), address of coconut_count_trace, of coconut_count_entry]
         self.control = (ctypes.c_long * 7)(-1, 0, 0, 0, 0, 0, 0)
+        # coconut_resume's one-shot swap of the trace and profile functions.
+        self.resume_state = (ctypes.c_void_p * 5)()
         self._callback = None
         self._result = self._emit()
         self.hook_address = self._result.get_code(b"coconut_hook")
-        self.helpers = {"coconut_eval_breaker": self._result.get_code(b"coconut_eval_breaker")}
+        self.helpers = {name: self._result.get_code(name.encode())
+                        for name in ("coconut_eval_breaker", "coconut_resume")}
+        self.resume_state[_TRACE_SHIM] = self._result.get_code(b"coconut_trace_shim")
+        self.resume_state[_PROFILE_SHIM] = self._result.get_code(b"coconut_profile_shim")
         self.control[_COUNTER_FUNC] = self._result.get_code(b"coconut_count_trace")
         self.control[_COUNT_ENTRY_FUNC] = self._result.get_code(b"coconut_count_entry")
         self.counting = False
@@ -275,11 +282,84 @@ class Runtime:
         count_it.add_assignment_op(interpreted_count, gccjit.BinaryOp.PLUS, c.one(long_t))
         count_it.end_with_jump(t_done)
         t_done.end_with_return(zero)
+        self._emit_resume(c, field, imported, traced, eval_default)
         with preserved_signal_handlers():
             result = c.compile()
         if result is None:
             raise RuntimeError(f"coconut: libgccjit could not build the runtime: {c.get_first_error()}")
         return result
+
+    def _emit_resume(self, c, field, imported, traced, eval_default):
+        """PyObject *coconut_resume(PyThreadState *ts, _PyInterpreterFrame *frame,
+        int throwflag): native code hands its frame to the interpreter (a deopt, or an
+        error to unwind) through this.
+
+        ceval takes every frame it is given for a new call: under a tracer or
+        profiler it first reports a 'call' event (TRACE_FUNCTION_ENTRY, or
+        TRACE_FUNCTION_THROW_ENTRY with throwflag). For a frame native code already
+        started that event is spurious, so the trace and profile functions are swapped
+        for one-shot shims that swallow exactly that event and put the real ones back
+        (coconut_trace_shim / coconut_profile_shim). Nothing runs between the swap and
+        ceval's entry event (the GIL is held), so one saved slot per function is
+        enough; if ceval unwinds before that event (a RecursionError at entry) the
+        swap is undone here, and a shim that fires for another frame forwards."""
+        vp = c.get_type(gccjit.TypeKind.VOID_PTR)
+        it = c.get_type(gccjit.TypeKind.INT)
+        eq, ne = gccjit.Comparison.EQ, gccjit.Comparison.NE
+        null = c.null(vp)
+        state = c.new_rvalue_from_ptr(vp.get_pointer(), ctypes.addressof(self.resume_state))
+
+        def slot(i):
+            return c.new_array_access(state, c.new_rvalue_from_int(it, i))
+
+        params = [c.new_param(vp, b"ts"), c.new_param(vp, b"frame"), c.new_param(it, b"throwflag")]
+        ts, frame, throwflag = params
+        fn = c.new_function(gccjit.FunctionKind.EXPORTED, vp, b"coconut_resume", params)
+        entry, plain, swap = (fn.new_block(n) for n in (b"entry", b"plain", b"swap"))
+        entry.end_with_conditional(traced(ts), swap, plain)
+        plain.end_with_return(c.new_call(eval_default, [ts, frame, throwflag]))
+        result = fn.new_local(vp, b"result")
+        block = swap
+        funcs = ((L.TS_C_TRACEFUNC, _SAVED_TRACE, _TRACE_SHIM), (L.TS_C_PROFILEFUNC, _SAVED_PROFILE, _PROFILE_SHIM))
+        for n, (offset, saved, shim) in enumerate(funcs):
+            current = field(ts, offset, vp)
+            do_swap, after = fn.new_block(f"swap{n}".encode()), fn.new_block(f"swapped{n}".encode())
+            block.end_with_conditional(
+                c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, c.get_type(gccjit.TypeKind.BOOL),
+                                c.new_comparison(ne, current, null),
+                                c.new_comparison(ne, current, slot(shim))), do_swap, after)
+            do_swap.add_assignment(slot(saved), current)
+            do_swap.add_assignment(current, slot(shim))
+            do_swap.end_with_jump(after)
+            block = after
+        block.add_assignment(slot(_EXPECTED_FRAME), frame)
+        block.add_assignment(result, c.new_call(eval_default, [ts, frame, throwflag]))
+        for n, (offset, saved, shim) in enumerate(funcs):
+            current = field(ts, offset, vp)
+            undo, after = fn.new_block(f"undo{n}".encode()), fn.new_block(f"undone{n}".encode())
+            block.end_with_conditional(c.new_comparison(eq, current, slot(shim)), undo, after)
+            undo.add_assignment(current, slot(saved))
+            undo.end_with_jump(after)
+            block = after
+        block.end_with_return(result)
+
+        # int coconut_{trace,profile}_shim(PyObject *obj, PyFrameObject *f, int what, PyObject *arg)
+        get_ts = imported("PyThreadState_Get", vp, [])
+        tracefunc_t = c.new_function_ptr_type(it, [vp, vp, it, vp])
+        for name, offset, saved in ((b"coconut_trace_shim", L.TS_C_TRACEFUNC, _SAVED_TRACE),
+                                    (b"coconut_profile_shim", L.TS_C_PROFILEFUNC, _SAVED_PROFILE)):
+            sp = [c.new_param(vp, b"obj"), c.new_param(vp, b"f"), c.new_param(it, b"what"),
+                  c.new_param(vp, b"arg")]
+            sf = c.new_function(gccjit.FunctionKind.EXPORTED, it, name, sp)
+            b0, swallow, forward = (sf.new_block(n) for n in (b"entry", b"swallow", b"forward"))
+            b0.add_assignment(field(c.new_call(get_ts, []), offset, vp), slot(saved))
+            b0.end_with_conditional(
+                c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, c.get_type(gccjit.TypeKind.BOOL),
+                                c.new_comparison(eq, sp[2], c.new_rvalue_from_int(it, _PYTRACE_CALL)),
+                                c.new_comparison(eq, field(sp[1], L.FRAMEOBJ_FRAME, vp), slot(_EXPECTED_FRAME))),
+                swallow, forward)
+            swallow.end_with_return(c.zero(it))
+            forward.end_with_return(c.new_call_through_ptr(c.new_cast(slot(saved), tracefunc_t), sp))
 
     # -- installing ------------------------------------------------------------------
     def install(self) -> None:
