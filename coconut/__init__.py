@@ -64,10 +64,12 @@ def disable() -> None:
     _jit.disable()
 
 
-def enable(threshold: int | None = None) -> None:
+def enable(threshold: int | None = None, background: bool = False) -> None:
     """Install the frame hook (again, after disable()).
 
     With `threshold=N`, whole-program compilation: every code object is compiled on
     its first entry after N entries (0: on its first call); one that cannot be
-    compiled is remembered and stays interpreted."""
-    _jit.enable(threshold)
+    compiled is remembered and stays interpreted. With `background=True`, gcc runs
+    on a compile thread while the program goes on interpreted, and the compiled code
+    is used from a later entry on (`python3 -m coconut` does this by default)."""
+    _jit.enable(threshold, background)

@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python3 -m coconut",
         description="Run a Python program with every hot function compiled by coconut.",
-        usage="%(prog)s [--threshold N] [--stats] [--stats-json FILE] "
+        usage="%(prog)s [--threshold N] [--sync] [--stats] [--stats-json FILE] "
               "(SCRIPT | -m MODULE | -c COMMAND) [ARGS...]")
     p.add_argument("--threshold", type=int, default=None, metavar="N",
                    help=f"compile a code object on its first entry after N entries "
@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
                         "instructions slows the interpreted part down)")
     p.add_argument("--stats-json", metavar="FILE",
                    help="write the statistics as JSON to FILE at exit")
+    p.add_argument("--sync", action="store_true",
+                   help="compile on the program's thread: the entry that reaches the "
+                        "threshold waits for gcc and runs compiled (default: gcc runs "
+                        "on a compile thread while the program goes on interpreted)")
     p.add_argument("--no-subprocesses", action="store_true",
                    help="do not turn the JIT on in Python subprocesses")
     what = p.add_mutually_exclusive_group(required=True)
@@ -73,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     threshold = startup.DEFAULT_THRESHOLD if opts.threshold is None else opts.threshold
     atexit.register(_exit_by_sigint)      # first registered: runs after every other
     startup.start(threshold, stats=opts.stats, stats_json=opts.stats_json,
-                  subprocesses=not opts.no_subprocesses)
+                  subprocesses=not opts.no_subprocesses, background=not opts.sync)
     if opts.module is not None:
         _run_module(opts.module, program_args)
     elif opts.command is not None:

@@ -8,6 +8,8 @@ subprocesses a program starts (test suites spawn interpreters) run with the JIT 
 
     COCONUT_JIT=1            on (COCONUT_JIT=0 or unset: off)
     COCONUT_THRESHOLD=N      compile a code object on its first entry after N entries
+    COCONUT_BACKGROUND=0     compile on the program's thread (default 1: gcc runs on a
+                             compile thread while the program goes on interpreted)
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import sys
 
 ENV_JIT = "COCONUT_JIT"
 ENV_THRESHOLD = "COCONUT_THRESHOLD"
+ENV_BACKGROUND = "COCONUT_BACKGROUND"
 
 # Chosen by measurement (docs/benchmarks.md, "Whole programs": `python3 -m coconut.bench
 # --programs`): of 0, 10, 100, 1000 and 10000, 10000 gave the best geometric mean over
@@ -30,7 +33,7 @@ _report = {"stats": False, "json": None, "registered": False}
 
 
 def start(threshold: int, stats: bool = False, stats_json: str | None = None,
-          subprocesses: bool = True) -> None:
+          subprocesses: bool = True, background: bool = True) -> None:
     """Whole-program compilation from now on, in this process (and its Python
     subprocesses). With stats/stats_json, statistics are reported at exit."""
     import coconut
@@ -38,13 +41,14 @@ def start(threshold: int, stats: bool = False, stats_json: str | None = None,
     if subprocesses:
         os.environ[ENV_JIT] = "1"
         os.environ[ENV_THRESHOLD] = str(threshold)
+        os.environ[ENV_BACKGROUND] = "1" if background else "0"
     if stats or stats_json:
         jit.runtime().count_instructions()
         _report.update(stats=stats, json=stats_json)
         if not _report["registered"]:
             atexit.register(finish)
             _report["registered"] = True
-    coconut.enable(threshold=threshold)
+    coconut.enable(threshold=threshold, background=background)
 
 
 def from_environment() -> None:
@@ -55,7 +59,7 @@ def from_environment() -> None:
         threshold = int(os.environ.get(ENV_THRESHOLD, DEFAULT_THRESHOLD))
     except ValueError:
         threshold = DEFAULT_THRESHOLD
-    start(max(threshold, 0))
+    start(max(threshold, 0), background=os.environ.get(ENV_BACKGROUND, "1") != "0")
 
 
 def finish() -> None:

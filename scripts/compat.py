@@ -4,8 +4,11 @@
 For every test module, run it twice, each in a fresh temporary working directory:
 
   stock:  python3 -m test --junit-xml OUT.xml -v MODULE
-  JIT:    python3 -m coconut --threshold 0 --stats-json S.json \
+  JIT:    python3 -m coconut --threshold 0 --sync --stats-json S.json \
               -m test --junit-xml OUT.xml -v MODULE          (PYTHONPATH=<repo>)
+
+--sync: every function is compiled before its first call runs (not on the compile
+thread while it runs interpreted), so the tests run the compiled code.
 
 and compare the per-test results (junit XML, completed by the verbose output for the
 tests whose sub-tests failed: regrtest's junit writer does not record those). A test
@@ -123,7 +126,7 @@ def run_one(kind: str, module: str, args, logdir: str, timeout: float) -> dict:
         cmd = [args.python] + regrtest
         env = _clean_env()
     else:
-        cmd = [args.python, "-m", "coconut", "--threshold", str(args.threshold),
+        cmd = [args.python, "-m", "coconut", "--threshold", str(args.threshold), "--sync",
                "--stats-json", stats_path] + regrtest
         env = _jit_env()
     cwd = tempfile.mkdtemp(prefix=f"coconut-compat-{module}-{kind}-")
@@ -537,7 +540,7 @@ def render(results: list, argv: list, args, started: str, wall: float,
         "",
         "Every module runs twice, each in a fresh temporary directory: under the stock "
         "interpreter (`python3 -m test --junit-xml OUT.xml -v MODULE`) and under the JIT "
-        f"(`python3 -m coconut --threshold {args.threshold} --stats-json S.json -m test "
+        f"(`python3 -m coconut --threshold {args.threshold} --sync --stats-json S.json -m test "
         "--junit-xml OUT.xml -v MODULE`, `PYTHONPATH` = the repository), and the two "
         "are compared test by test (junit XML; the verbose output fills in the tests "
         "whose sub-tests failed, which regrtest leaves out of the XML). "

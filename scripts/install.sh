@@ -9,11 +9,13 @@ if ! "$PY" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
   exit 1
 fi
 
-# libgccjit (Debian's libgccjit-12-dev: the library and its header).
-if ! dpkg -s libgccjit-12-dev >/dev/null 2>&1; then
+# libgccjit (Debian's libgccjit-12-dev: the library and its header), and gcc-12, the
+# driver libgccjit runs as a separate process (coconut/backend/gccrun.py: without it,
+# gcc runs in-process, on the program's thread only).
+if ! dpkg -s libgccjit-12-dev gcc-12 >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libgccjit-12-dev
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libgccjit-12-dev gcc-12
 fi
 
 pip_install() { "$PY" -m pip install -q --disable-pip-version-check "$@"; }

@@ -214,13 +214,13 @@ def test_concurrent_processes(tmp_path, interp):
 
 def test_statistics_mode_is_keyed_separately(tmp_path):
     script, cache = _write(tmp_path), tmp_path / "cache"
-    res = support.run_python(["-m", "coconut", "--threshold", "0", "--stats-json",
+    res = support.run_python(["-m", "coconut", "--threshold", "0", "--sync", "--stats-json",
                               str(tmp_path / "s1.json"), script, "interp"],
                              env={"COCONUT_CACHE_DIR": str(cache)})
     assert res.ok, res.describe()
     plain = _run(script, cache)                 # no instruction counting: other keys
     assert plain["stats"]["cache_hits"] == 0, plain["stats"]
-    res = support.run_python(["-m", "coconut", "--threshold", "0", "--stats-json",
+    res = support.run_python(["-m", "coconut", "--threshold", "0", "--sync", "--stats-json",
                               str(tmp_path / "s2.json"), script, "interp"],
                              env={"COCONUT_CACHE_DIR": str(cache)})
     assert res.ok, res.describe()

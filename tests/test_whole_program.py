@@ -22,7 +22,7 @@ def _run(args, cwd, env=None, timeout=300):
     return proc.returncode, proc.stdout, proc.stderr
 
 
-def _both(tmp_path, program_args, runner_opts=("--threshold", "0")):
+def _both(tmp_path, program_args, runner_opts=("--threshold", "0", "--sync")):
     """(plain, under coconut) results of one program, run in tmp_path."""
     plain = _run(program_args, tmp_path)
     jit = _run(["-m", "coconut", *runner_opts, *program_args], tmp_path)
@@ -109,9 +109,9 @@ def test_subprocesses_run_with_the_jit(tmp_path):
         out = subprocess.run([sys.executable, "-c", {PROBE!r}], capture_output=True, text=True)
         print(out.stdout.strip(), out.stderr.strip())
         """))
-    rc, out, err = _run(["-m", "coconut", "--threshold", "0", "parent.py"], tmp_path)
+    rc, out, err = _run(["-m", "coconut", "--threshold", "0", "--sync", "parent.py"], tmp_path)
     assert (rc, out.strip()) == (0, "True"), (rc, out, err)
-    rc, out, err = _run(["-m", "coconut", "--threshold", "0", "--no-subprocesses", "parent.py"],
+    rc, out, err = _run(["-m", "coconut", "--threshold", "0", "--sync", "--no-subprocesses", "parent.py"],
                         tmp_path)
     assert (rc, out.strip()) == (0, "False"), (rc, out, err)
 
@@ -120,7 +120,8 @@ def test_subprocesses_run_with_the_jit(tmp_path):
     not os.path.exists(os.path.join(sysconfig.get_paths()["purelib"], "coconut-jit.pth")),
     reason="coconut-jit.pth is not installed (run scripts/install.sh)")
 def test_environment_variable_turns_the_jit_on(tmp_path):
-    rc, out, err = _run(["-c", PROBE], tmp_path, env={"COCONUT_JIT": "1", "COCONUT_THRESHOLD": "0"})
+    rc, out, err = _run(["-c", PROBE], tmp_path, env={"COCONUT_JIT": "1", "COCONUT_THRESHOLD": "0",
+                                                      "COCONUT_BACKGROUND": "0"})
     assert (rc, out.strip(), err) == (0, "True", ""), (rc, out, err)
     rc, out, err = _run(["-c", PROBE], tmp_path, env={"COCONUT_JIT": "0"})
     assert (rc, out.strip(), err) == (0, "False", ""), (rc, out, err)
@@ -128,12 +129,12 @@ def test_environment_variable_turns_the_jit_on(tmp_path):
 
 def test_stats_report(tmp_path):
     (tmp_path / "prog.py").write_text(SCRIPT + "def gen():\n    yield 1\nlist(gen())\n")
-    rc, out, err = _run(["-m", "coconut", "--threshold", "0", "--stats", "prog.py"], tmp_path)
+    rc, out, err = _run(["-m", "coconut", "--threshold", "0", "--sync", "--stats", "prog.py"], tmp_path)
     assert rc == 0, err
     for part in ("code objects compiled", "generators and coroutines run in the interpreter",
                  "natively", "compile time: total", "deopts", "memory for compiled code"):
         assert part in err, (part, err)
-    rc, out, err = _run(["-m", "coconut", "--threshold", "0", "--stats-json", "s.json",
+    rc, out, err = _run(["-m", "coconut", "--threshold", "0", "--sync", "--stats-json", "s.json",
                          "prog.py"], tmp_path)
     assert rc == 0 and err == "", err
     s = json.loads((tmp_path / "s.json").read_text())
@@ -175,7 +176,7 @@ def test_failed_compile_is_remembered_not_retried():
     def broken(code, cfg):
         attempts.append(code.co_name)
         raise RuntimeError("the back end failed")
-    jit._build_native = broken
+    jit._build_native_steps = broken
 
     def victim(x):
         return x + 1

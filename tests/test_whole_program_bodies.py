@@ -27,7 +27,7 @@ UNCAUGHT = {
 
 
 def _run(path, jit):
-    cmd = [sys.executable] + (["-m", "coconut", "--threshold", "0"] if jit else []) + [path]
+    cmd = [sys.executable] + (["-m", "coconut", "--threshold", "0", "--sync"] if jit else []) + [path]
     env = dict(os.environ, PYTHONPATH=ROOT)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env,
                           cwd=os.path.dirname(path))

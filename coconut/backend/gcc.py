@@ -31,6 +31,7 @@ from ..ir import ops
 from ..ir.cfg import IrCFG
 from ..runtime import layout as L
 from .capi import CAPI
+from .gccrun import GccRun, prepare, run_steps
 from .signals import preserved_signal_handlers
 
 T = gccjit.TypeKind
@@ -86,6 +87,7 @@ class _Context:
 
     def __init__(self, opt_level: int = 2):
         self.ctx = c = gccjit.Context()
+        prepare(c)
         c.set_int_option(gccjit.IntOption.OPTIMIZATION_LEVEL, opt_level)
         self.void = c.get_type(T.VOID)
         self.types = {
@@ -545,16 +547,22 @@ def _build(irs: list[IrCFG], helpers: dict[str, int], opt_level: int):
     return cx, state, names
 
 
-def build_module(irs: list[IrCFG], helpers: dict[str, int], opt_level: int = 2) -> GccModule:
-    """Compile in memory (libgccjit's own temporary shared object)."""
+def build_module_steps(irs: list[IrCFG], helpers: dict[str, int], opt_level: int = 2):
+    """Compile in memory (libgccjit's own temporary shared object), as steps: yields
+    the GccRun to execute (on any thread, see gccrun.py), returns the GccModule."""
     cx, state, names = _build(irs, helpers, opt_level)
-    with preserved_signal_handlers():
-        result = cx.ctx.compile()
+    run = GccRun(cx.ctx, None)
+    yield run
+    result = run.result
     if result is None:
         raise BackendError(f"libgccjit: {cx.ctx.get_first_error()}")
     return GccModule(result, {n: result.get_code(n.encode()) for n in names},
                      result.get_code(FILL_FUNCTION.encode()), state.values,
                      state.keepalive, state.deopt_reasons, state.descs)
+
+
+def build_module(irs: list[IrCFG], helpers: dict[str, int], opt_level: int = 2) -> GccModule:
+    return run_steps(build_module_steps(irs, helpers, opt_level))
 
 
 class BuiltFile:
@@ -575,16 +583,21 @@ class BuiltFile:
                          self.deopt_reasons, self.descs)
 
 
-def build_to_file(irs: list[IrCFG], helpers: dict[str, int], opt_level: int,
-                  path: str) -> BuiltFile:
-    """Compile to the shared object `path` (one gcc run, as build_module)."""
+def build_to_file_steps(irs: list[IrCFG], helpers: dict[str, int], opt_level: int,
+                        path: str):
+    """Compile to the shared object `path` (one gcc run, as build_module), as steps:
+    yields the GccRun, returns the BuiltFile."""
     cx, state, names = _build(irs, helpers, opt_level)
-    with preserved_signal_handlers():
-        cx.ctx.compile_to_file(gccjit.OutputKind.DYNAMIC_LIBRARY, path.encode())
+    yield GccRun(cx.ctx, path)
     error = cx.ctx.get_first_error()
     if error or not os.path.exists(path):
         raise BackendError(f"libgccjit: {error or 'no output written'}")
     return BuiltFile(path, names, state)
+
+
+def build_to_file(irs: list[IrCFG], helpers: dict[str, int], opt_level: int,
+                  path: str) -> BuiltFile:
+    return run_steps(build_to_file_steps(irs, helpers, opt_level, path))
 
 
 def load_file(path: str, names: list[str], values: list[int], keepalive,

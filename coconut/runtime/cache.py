@@ -24,6 +24,7 @@ import threading
 import types
 
 from ..backend import gcc
+from ..backend.gccrun import run_steps
 from . import layout as L
 
 FORMAT = 1
@@ -198,12 +199,13 @@ def _load(directory: str, key: str, code, rt):
         return None
 
 
-def _store(directory: str, key: str, build, code) -> object:
-    """Compile with `build(path)` -> gcc.BuiltFile into the cache and load it."""
+def _store_steps(directory: str, key: str, build, code):
+    """Compile with the steps `build(path)` -> gcc.BuiltFile into the cache and load
+    it; as steps (yields gcc runs, returns the module)."""
     fd, tmp_so = _private_file(directory, key, ".so")
     os.close(fd)
     try:
-        built = build(tmp_so)
+        built = yield from build(tmp_so)
         module = built.load()              # loaded before the rename: the code we run
         reason = built.uncacheable or next(
             (f"unknown address {d[1]!r}" for d in built.descs
@@ -287,11 +289,12 @@ def prune(directory: str | None = None, limit: int | None = None) -> int:
     return total
 
 
-def build_native(code: types.CodeType, make_ir, rt, opt_level: int):
+def build_native_steps(code: types.CodeType, make_ir, rt, opt_level: int):
     """Native code for `code` (a gcc.GccModule): from the cache when there, else
-    compiled with the IR from make_ir() (and stored when it can be)."""
+    compiled with the IR from make_ir() (and stored when it can be). As steps: yields
+    the gcc runs to execute (see gccrun.run_steps), returns the module."""
     if not enabled():
-        return gcc.build_module([make_ir()], rt.helpers, opt_level)
+        return (yield from gcc.build_module_steps([make_ir()], rt.helpers, opt_level))
     directory = cache_dir()
     key = code_key(code, opt_level, rt.counting)
     module = _load(directory, key, code, rt)
@@ -306,12 +309,17 @@ def build_native(code: types.CodeType, make_ir, rt, opt_level: int):
     except OSError:
         usable = False
     if not usable:
-        return gcc.build_module([ir], rt.helpers, opt_level)
+        return (yield from gcc.build_module_steps([ir], rt.helpers, opt_level))
     try:
-        return _store(directory, key,
-                      lambda path: gcc.build_to_file([ir], rt.helpers, opt_level, path), code)
+        return (yield from _store_steps(
+            directory, key, lambda path: gcc.build_to_file_steps([ir], rt.helpers, opt_level, path),
+            code))
     except gcc.BackendError:
         raise
     except OSError:                        # disk full, permissions, failed dlopen ...
         _counters["cache_errors"] += 1
-        return gcc.build_module([ir], rt.helpers, opt_level)
+        return (yield from gcc.build_module_steps([ir], rt.helpers, opt_level))
+
+
+def build_native(code: types.CodeType, make_ir, rt, opt_level: int):
+    return run_steps(build_native_steps(code, make_ir, rt, opt_level))

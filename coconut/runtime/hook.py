@@ -37,7 +37,7 @@ DEFAULT_EVAL = ctypes.cast(_api._PyEval_EvalFrameDefault, ctypes.c_void_p).value
 NEVER = (1 << 64) - 1
 # Indices into Runtime.control, a C array read by the hook.
 (_THRESHOLD, _IN_COMPILER, _CALLBACK, NATIVE_COUNT, INTERPRETED_COUNT, _COUNTER_FUNC,
- _COUNT_ENTRY_FUNC) = range(7)
+ _COUNT_ENTRY_FUNC, _FINISHED, _FINISH_CALLBACK, _WORKER_TS) = range(10)
 # Indices into Runtime.resume_state (see _emit_resume).
 _SAVED_TRACE, _SAVED_PROFILE, _EXPECTED_FRAME, _TRACE_SHIM, _PROFILE_SHIM = range(5)
 _PYTRACE_CALL, _PYTRACE_OPCODE = 0, 7
@@ -53,10 +53,12 @@ class Runtime:
         # [threshold (-1: no counting), in_compiler flag, PyObject *callback,
         #  instructions run natively, instructions run by the interpreter (both counted
         #  only in statistics mode), address of coconut_count_trace, of coconut_count_entry]
-        self.control = (ctypes.c_long * 7)(-1, 0, 0, 0, 0, 0, 0)
+        #  and for background compiles: compiles finished flag, PyObject *finish
+        #  callback, the compile thread's PyThreadState * (see count_entries)]
+        self.control = (ctypes.c_long * 10)(-1, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         # coconut_resume's one-shot swap of the trace and profile functions.
         self.resume_state = (ctypes.c_void_p * 5)()
-        self._callback = None
+        self._callback = self._finish_callback = None
         self._result = self._emit()
         self.hook_address = self._result.get_code(b"coconut_hook")
         self.helpers = {name: self._result.get_code(name.encode())
@@ -146,24 +148,54 @@ class Runtime:
                                    c.new_comparison(ne, bits_, c.zero(ulong)),
                                    c.new_comparison(eq, low_bit, c.zero(ulong)))
 
-        # void *coconut_count_entry(PyCodeObject *code): the hook's cold path, a
-        # function of its own (called through a pointer, so never inlined) to keep the
-        # hook's C stack frame small: native calls nest through the hook. Counts the
-        # entry, calls the compile callback after `threshold` entries, and returns
-        # the native entry or NULL.
-        cparam = c.new_param(vp, b"code")
-        cf = c.new_function(gccjit.FunctionKind.EXPORTED, vp, b"coconut_count_entry", [cparam])
+        # void *coconut_count_entry(PyThreadState *ts, PyCodeObject *code): the hook's
+        # cold path, a function of its own (called through a pointer, so never inlined)
+        # to keep the hook's C stack frame small: native calls nest through the hook.
+        # Installs finished background compiles, counts the entry, calls the compile
+        # callback after `threshold` entries, and returns the native entry or NULL.
+        cts, cparam = c.new_param(vp, b"ts"), c.new_param(vp, b"code")
+        cf = c.new_function(gccjit.FunctionKind.EXPORTED, vp, b"coconut_count_entry", [cts, cparam])
         code = cparam
         CB = {n: cf.new_block(n.encode()) for n in (
-            "entry", "slot", "found", "count", "store", "compile", "compiled",
-            "compile_failed", "reread", "reread_slot", "none")}
+            "entry", "finish", "finish_done", "read", "slot", "found", "count", "store", "compile",
+            "compiled", "compile_failed", "reread", "reread_slot", "none")}
         extra, target = cf.new_local(vp, b"extra"), cf.new_local(vp, b"target")
         count, bits = cf.new_local(ulong, b"count"), cf.new_local(ulong, b"bits")
         result = cf.new_local(vp, b"result")
         saved = [cf.new_local(vp, n) for n in (b"exc_type", b"exc_value", b"exc_tb")]
-        read_slot(cf, code, extra, bits, target, CB["entry"], CB["slot"], CB["slot"])
+        control_ptrs = c.new_rvalue_from_ptr(vp.get_pointer(), ctypes.addressof(self.control))
+
+        def control_ptr(i):
+            return c.new_array_access(control_ptrs, c.new_rvalue_from_int(it, i))
+        # Background compiles that finished are installed first, on this thread (the
+        # program's), never on the compile thread: control[_FINISHED] is set by it.
+        finished = c.new_array_access(control, c.new_rvalue_from_int(it, _FINISHED))
+        CB["entry"].end_with_conditional(
+            c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, c.get_type(gccjit.TypeKind.BOOL),
+                            c.new_comparison(ne, finished, c.zero(long_t)),
+                            c.new_comparison(ne, cts, control_ptr(_WORKER_TS))),
+            CB["finish"], CB["read"])
+        call_none = imported("PyObject_CallNoArgs", vp, [vp])
+        fb = CB["finish"]
+        fb.add_assignment(finished, c.zero(long_t))
+        fb.add_assignment(in_compiler, c.one(long_t))
+        fb.add_eval(c.new_call(err_fetch, [s_.get_address() for s_ in saved]))
+        fb.add_assignment(result, c.new_call(call_none, [control_ptr(_FINISH_CALLBACK)]))
+        fb.add_assignment(in_compiler, c.zero(long_t))
+        finish_error = cf.new_block(b"finish_error")
+        fb.end_with_conditional(c.new_comparison(eq, result, null), finish_error, CB["finish_done"])
+        # The callback records its own failures: an exception from it is dropped.
+        finish_error.add_eval(c.new_call(err_clear, []))
+        finish_error.add_eval(c.new_call(err_restore, saved))
+        finish_error.end_with_jump(CB["read"])
+        CB["finish_done"].add_eval(c.new_call(decref, [result]))
+        CB["finish_done"].add_eval(c.new_call(err_restore, saved))
+        CB["finish_done"].end_with_jump(CB["read"])
+        read_slot(cf, code, extra, bits, target, CB["read"], CB["slot"], CB["slot"])
         never = c.new_unary_op(gccjit.UnaryOp.BITWISE_NEGATE, ulong, c.zero(ulong))   # NEVER
-        CB["slot"].end_with_conditional(c.new_comparison(eq, bits, never), CB["none"], CB["count"])
+        counted = cf.new_block(b"counted")
+        CB["slot"].end_with_conditional(is_entry(bits), CB["found"], counted)   # just installed
+        counted.end_with_conditional(c.new_comparison(eq, bits, never), CB["none"], CB["count"])
         CB["count"].add_assignment(   # count = slot >> 1
             count, c.new_binary_op(_RSHIFT, ulong, bits, c.one(ulong)))
         CB["count"].end_with_conditional(
@@ -223,10 +255,10 @@ class Runtime:
                             traced(ts)),
             B["interpreter"], B["count"])
         count_entry_ptr = c.new_array_access(
-            c.new_rvalue_from_ptr(c.new_function_ptr_type(vp, [vp]).get_pointer(),
+            c.new_rvalue_from_ptr(c.new_function_ptr_type(vp, [vp, vp]).get_pointer(),
                                   ctypes.addressof(self.control)),
             c.new_rvalue_from_int(it, _COUNT_ENTRY_FUNC))
-        B["count"].add_assignment(target, c.new_call_through_ptr(count_entry_ptr, [code]))
+        B["count"].add_assignment(target, c.new_call_through_ptr(count_entry_ptr, [ts, code]))
         B["count"].end_with_conditional(c.new_comparison(ne, target, null), B["fresh"], B["interpreter"])
         # A fresh frame: prev_instr is the unit before the first one.
         first_minus_one = c.new_array_access(c.new_cast(code, char_p),
@@ -410,6 +442,23 @@ class Runtime:
             yield
         finally:
             self.control[_IN_COMPILER] = before
+
+    def on_finished(self, callback) -> None:
+        """Background compiles: `callback()` installs what the compile thread finished.
+        The hook calls it on the next entry of uncompiled code on any thread but the
+        compile thread, once `finished()` was signalled."""
+        self._finish_callback = callback
+        self.control[_FINISH_CALLBACK] = id(callback) if callback is not None else 0
+
+    def finished(self) -> None:
+        """Called by the compile thread when a compile is ready to be installed."""
+        if self.control[_FINISH_CALLBACK]:
+            self.control[_FINISHED] = 1
+
+    def set_worker_thread(self) -> None:
+        """The calling thread is the compile thread: it never installs anything."""
+        _api.PyThreadState_Get.restype = ctypes.c_void_p
+        self.control[_WORKER_TS] = _api.PyThreadState_Get()
 
     def count_instructions(self) -> None:
         """Statistics mode: count the interpreter's instructions on this thread with a

@@ -11,6 +11,8 @@ import os
 import re
 import _thread
 import atexit
+import collections
+import queue
 import ctypes
 import threading
 import time
@@ -22,6 +24,7 @@ from ..frontend import BytecodeCFG
 from ..lowering import lower, first_non_native, OPCODES
 from ..passes import run_pipeline
 from ..backend.gcc import dump_text
+from ..backend.gccrun import GccRun, RawResult, background_safe
 from .hook import Runtime, NATIVE_COUNT
 
 # Code flags for functions whose frames the interpreter runs (see design notes).
@@ -37,7 +40,7 @@ _lock = threading.RLock()
 _compiled: dict[int, tuple[types.CodeType, object]] = {}   # id -> (code, GccModule)
 _stats = {"compiled": 0, "compile_seconds": 0.0}
 _compile_times: list[tuple[float, types.CodeType]] = []
-_auto = {"threshold": None}          # whole-program compilation (enable(threshold=N))
+_auto = {"threshold": None, "background": False}          # whole-program compilation (enable(threshold=N))
 # libgccjit's -O level: -O2 code is what the benchmarks measure; COCONUT_OPT overrides
 # it for every size. gcc's time grows faster than linearly with a function's size
 # (-O2: 0.5 ms per code unit at 900 units, 6 ms at 4000), so big code gets less
@@ -76,6 +79,7 @@ def runtime() -> Runtime:
             ctypes.pythonapi.Py_IncRef(ctypes.py_object(_runtime))
             ctypes.pythonapi.Py_IncRef(ctypes.py_object(_compiled))
             atexit.register(_runtime.count_entries, None, None)
+            atexit.register(_stop_background)
         return _runtime
 
 
@@ -115,17 +119,25 @@ def compile_function(func, strict: bool = False):
     with _lock:
         if strict:
             _check_strict(func.__code__)
+        _wait_for_background(func.__code__)
         _compile_code(func.__code__, warn=True, strict=strict)
     return func
 
 
-def _build_native(code: types.CodeType, cfg: BytecodeCFG):
-    """Native code for `code`: a GccModule whose first address is its entry, loaded
-    from the on-disk cache when it is there (coconut/runtime/cache.py)."""
+def _wait_for_background(code: types.CodeType) -> None:
+    """An explicit compile of code the compile thread has queued: wait for it."""
+    while id(code) in _pending:
+        if not _done:
+            time.sleep(0.001)
+        _finish_background()
+
+
+def _build_native_steps(code: types.CodeType, cfg: BytecodeCFG):
+    """Native code for `code`, as steps (see gccrun.run_steps): a GccModule whose first
+    address is its entry, loaded from the on-disk cache when it is there
+    (coconut/runtime/cache.py)."""
     from . import cache
-    module = cache.build_native(code, lambda: build_ir(cfg), runtime(), opt_level_for(code))
-    _stats.update(cache.counters())
-    return module
+    return cache.build_native_steps(code, lambda: build_ir(cfg), runtime(), opt_level_for(code))
 
 
 _OWN_SOURCES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
@@ -153,14 +165,29 @@ def _not_worth_compiling(code: types.CodeType, cfg: BytecodeCFG) -> str | None:
     return None
 
 
+class _Job:
+    """One compile of one code object: the build's steps (a generator that yields the
+    gcc runs it needs and returns the GccModule) and the time spent on it."""
+    __slots__ = ("code", "steps", "run", "seconds", "warn", "strict")
+
+    def __init__(self, code, steps, warn, strict):
+        self.code, self.steps, self.run = code, steps, None
+        self.seconds, self.warn, self.strict = 0.0, warn, strict
+
+
+_MORE = object()                       # _advance: the job waits for a gcc run
+
+
 def _compile_code(code: types.CodeType, warn: bool, auto: bool = False,
-                  strict: bool = False) -> bool:
+                  strict: bool = False, background: bool = False) -> bool:
     """Give `code` a native entry; on failure remember why, and mark it NEVER so the
-    hook stops counting it. Returns whether it is compiled. Raises only when strict."""
+    hook stops counting it. Returns whether it is compiled. Raises only when strict.
+    With `background`, gcc runs on the compile thread and the code is installed later
+    (see _finish_background); this returns False then."""
     if id(code) in _compiled:
         return True
-    if id(code) in _failures:
-        return False                   # failed before, and already warned about
+    if id(code) in _failures or id(code) in _pending:
+        return False                   # failed before (and was warned about), or queued
     rt = runtime()
     started = time.perf_counter()
     reason = None
@@ -175,32 +202,171 @@ def _compile_code(code: types.CodeType, warn: bool, auto: bool = False,
                     reason = (f"too big to compile in bounded time ({len(code.co_code) // 2} "
                               f"code units, limit {SIZE_LIMITS[-1][0]})")
                 if reason is None:
-                    module = _build_native(code, cfg)
+                    steps = _build_native_steps(code, cfg)
         except RecursionError:
             if strict:
                 raise
-            # Entered deep in a recursion: the compiler itself ran out of stack. Not
-            # the code's fault: it stays unmarked, and a later entry tries again.
-            return False
+            return False               # see _advance
         except Exception as exc:       # never take the user's program down
-            if strict:
-                raise CompileError(f"{code.co_qualname}: {exc}") from exc
-            reason = f"{type(exc).__name__}: {exc}"
-            if warn:
-                warnings.warn(f"coconut: {code.co_qualname} stays interpreted: {exc}",
-                              CompileWarning, stacklevel=4)
+            reason = _failure_reason(exc, code, warn, strict)
     if reason is not None:
         _failures[id(code)] = (code, reason)
         rt.set_never(code)
         return False
+    job = _Job(code, steps, warn, strict)
+    job.seconds = time.perf_counter() - started
+    while True:
+        outcome = _advance(job)
+        if outcome is not _MORE:
+            return outcome
+        if background and _start_worker():
+            _pending[id(code)] = job
+            rt.set_never(code)         # not counted while it compiles
+            _queue.put(job)
+            return False
+        started = time.perf_counter()
+        job.run()                      # gcc, on this thread
+        job.seconds += time.perf_counter() - started
+
+
+def _failure_reason(exc: Exception, code: types.CodeType, warn: bool, strict: bool) -> str:
+    if strict:
+        raise CompileError(f"{code.co_qualname}: {exc}") from exc
+    if warn:
+        warnings.warn(f"coconut: {code.co_qualname} stays interpreted: {exc}",
+                      CompileWarning, stacklevel=5)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _advance(job: _Job):
+    """Run the job's Python part up to its next gcc run (_MORE) or to its end: install
+    the module (True) or record the failure (False)."""
+    rt, code = runtime(), job.code
+    started = time.perf_counter()
+    try:
+        with rt.compiling():
+            try:
+                job.run = job.steps.send(None)
+                return _MORE
+            except StopIteration as stop:
+                module = stop.value
+    except RecursionError:
+        if job.strict:
+            raise
+        # Entered deep in a recursion: the compiler itself ran out of stack. Not the
+        # code's fault: it goes back to being counted, and a later entry tries again.
+        rt.set_entry(code, None)
+        return False
+    except Exception as exc:           # never take the user's program down
+        _failures[id(code)] = (code, _failure_reason(exc, code, job.warn, job.strict))
+        rt.set_never(code)
+        return False
+    finally:
+        job.seconds += time.perf_counter() - started
     _compiled[id(code)] = (code, module)
     rt.set_entry(code, next(iter(module.addresses.values())))
     rt.install()
-    seconds = time.perf_counter() - started
     _stats["compiled"] += 1
-    _stats["compile_seconds"] += seconds
-    _compile_times.append((seconds, code))
+    _stats["compile_seconds"] += job.seconds
+    _compile_times.append((job.seconds, code))
     return True
+
+
+# -- background compiles ---------------------------------------------------------------
+# The program's thread does a compile's Python part (bytecode, IR, emitting the gccjit
+# context: ~16% of the time) at the entry that reached the threshold; gcc (the rest)
+# runs on one compile thread without the GIL while the program goes on interpreted,
+# and the program's thread installs the result at a later entry of uncompiled code
+# (Runtime.on_finished). The compile thread runs no Python but its loop: it allocates
+# nothing the cyclic GC could collect, so it never runs a program's finalizers. It is
+# started with _thread (threading.enumerate() does not list it).
+_pending: dict[int, _Job] = {}         # id(code) -> job queued or compiling
+_done: collections.deque = collections.deque()      # jobs whose gcc run finished
+_queue = queue.SimpleQueue()
+_worker = {"ident": None, "stopping": False}
+_running = _thread.allocate_lock()     # held by the compile thread while gcc runs
+
+
+def _compile_thread(rt) -> None:
+    rt.set_worker_thread()
+    while True:
+        job = _queue.get()
+        if job is None:
+            return
+        with _running:
+            if _worker["stopping"]:
+                continue
+            started = time.perf_counter()
+            job.run()
+            job.seconds += time.perf_counter() - started
+            _done.append(job)
+            rt.finished()
+
+
+def _start_worker() -> bool:
+    """The compile thread runs (started now if needed); False where gcc cannot run
+    beside the program (see gccrun.background_safe)."""
+    if _worker["ident"] is not None:
+        return True
+    if _worker["stopping"] or not background_safe():
+        return False
+    rt = runtime()
+    # Its few Python functions stay interpreted and uncounted: never compiled on it.
+    for code in (_compile_thread.__code__, GccRun.__call__.__code__, RawResult.__init__.__code__,
+                 type(rt).finished.__code__, type(rt).set_worker_thread.__code__):
+        rt.set_never(code)
+    rt.on_finished(_finish_background)
+    _worker["ident"] = _thread.start_new_thread(_compile_thread, (rt,))
+    return True
+
+
+def _finish_background() -> None:
+    """Install what the compile thread finished (called by the hook on a program
+    thread, see Runtime.on_finished)."""
+    if not _lock.acquire(blocking=False):
+        runtime().finished()           # someone is compiling: at a later entry
+        return
+    try:
+        while _done:
+            job = _done.popleft()
+            del _pending[id(job.code)]
+            if _advance(job) is _MORE:     # another gcc run (none of our builds has one)
+                _pending[id(job.code)] = job
+                _queue.put(job)
+    finally:
+        _lock.release()
+
+
+def _stop_background() -> None:
+    """At exit: no new gcc runs; wait for the one running (gcc must not be in the
+    middle of a compile while the process tears down)."""
+    _worker["stopping"] = True
+    if _worker["ident"] is not None:
+        _queue.put(None)
+        with _running:
+            pass
+
+
+def _after_fork_in_child() -> None:
+    """The compile thread is gone: queued jobs go to a new one, started on demand."""
+    global _queue, _running
+    _running = _thread.allocate_lock()
+    _worker["ident"] = None
+    old, _queue = _queue, queue.SimpleQueue()
+    while True:
+        try:
+            job = old.get_nowait()
+        except queue.Empty:
+            break
+        if job is not None:
+            _queue.put(job)
+    if not _queue.empty():
+        _start_worker()
+
+
+os.register_at_fork(before=lambda: _running.acquire(),
+                    after_in_parent=lambda: _running.release(),
+                    after_in_child=_after_fork_in_child)
 
 
 def _on_hot(code: types.CodeType) -> None:
@@ -208,7 +374,7 @@ def _on_hot(code: types.CodeType) -> None:
     if not _lock.acquire(blocking=False):
         return                         # another thread is compiling: count on
     try:
-        _compile_code(code, warn=False, auto=True)
+        _compile_code(code, warn=False, auto=True, background=_auto["background"])
     except KeyboardInterrupt:
         # A signal that arrived while compiling: deliver it to the program again.
         _thread.interrupt_main()
@@ -216,9 +382,11 @@ def _on_hot(code: types.CodeType) -> None:
         _lock.release()
 
 
-def enable(threshold: int | None = None) -> None:
+def enable(threshold: int | None = None, background: bool = False) -> None:
     """Install the hook; with a threshold, compile every code object on the entry
-    after `threshold` entries (0: on its first call)."""
+    after `threshold` entries (0: on its first call). With `background`, gcc runs on
+    a compile thread while the program goes on interpreted, and compiled code is used
+    from a later entry on (where the machine allows it: gccrun.background_safe())."""
     if threshold is not None and (not isinstance(threshold, int) or threshold < 0):
         raise ValueError(f"coconut.enable(): threshold must be an int >= 0, not {threshold!r}")
     with _lock:
@@ -226,6 +394,9 @@ def enable(threshold: int | None = None) -> None:
         if threshold is not None:
             rt.count_entries(threshold, _on_hot)
             _auto["threshold"] = threshold
+            _auto["background"] = bool(background)
+            if background:
+                _start_worker()
         if threshold is not None or _compiled:
             rt.install()
 
@@ -247,7 +418,8 @@ def stats() -> dict:
             deopts[reason] = deopts.get(reason, 0) + n
     slowest = sorted(_compile_times, key=lambda tc: -tc[0])
     times = sorted(t for t, _ in slowest)
-    return {**_stats, "failed": len(_failures), "deopts": deopts,
+    from . import cache
+    return {**_stats, **cache.counters(), "failed": len(_failures), "deopts": deopts,
             "not_compiled": {_describe(c): r for c, r in list(_failures.values())},
             "compile_median_seconds": statistics.median(times) if times else 0.0,
             "compile_max_seconds": times[-1] if times else 0.0,

@@ -1,0 +1,159 @@
+"""Background compiles: gcc runs on a compile thread (without the GIL) while the
+program goes on interpreted; the program's thread installs the result at a later
+entry (coconut/runtime/jit.py, coconut/backend/gccrun.py). Everything runs in
+subprocesses."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tests.support import child_env, in_subprocess, get_coconut
+
+
+def test_background_is_possible_here():
+    # install.sh installs gcc-12, the external driver: CI must exercise this mode.
+    from coconut.backend import gccrun
+    assert gccrun.background_safe(), "gcc's external driver (gcc-12) is missing"
+
+
+@in_subprocess()
+def test_compiled_code_is_installed_at_a_later_entry():
+    coconut = get_coconut()
+    import threading
+    import time
+
+    def work(n):
+        total = 0
+        for i in range(n):
+            total += i * i
+        return total
+    expected = sum(i * i for i in range(1000))
+    coconut.enable(threshold=0, background=True)
+    results = []
+    deadline = time.monotonic() + 60
+    while not coconut.is_compiled(work) and time.monotonic() < deadline:
+        results.append(work(1000))         # interpreted until the compile is installed
+        time.sleep(0.001)
+    assert coconut.is_compiled(work)
+    results.append(work(1000))             # compiled
+    assert set(results) == {expected}, set(results)
+    assert coconut.stats()["compiled"] >= 1
+    # the compile thread is not one of threading's
+    assert [t.name for t in threading.enumerate()] == ["MainThread"], threading.enumerate()
+
+
+@in_subprocess()
+def test_failure_in_background_is_remembered():
+    coconut = get_coconut()
+    from coconut.runtime import jit
+    import time
+
+    def broken(code, cfg):
+        yield from ()
+        raise RuntimeError("the back end failed late")
+    jit._build_native_steps = broken
+
+    def victim(x):
+        return x + 1
+    coconut.enable(threshold=0, background=True)
+    assert [victim(i) for i in range(5)] == [1, 2, 3, 4, 5]
+    reasons = coconut.stats()["not_compiled"]
+    assert any("victim" in k and "failed late" in v for k, v in reasons.items()), reasons
+    assert not coconut.is_compiled(victim)
+
+
+def _run(source, tmp_path, timeout=300, env=None):
+    (tmp_path / "prog.py").write_text(textwrap.dedent(source))
+    return subprocess.run([sys.executable, "-m", "coconut", "--threshold", "0", "prog.py"],
+                          cwd=tmp_path, env=child_env(env), text=True, timeout=timeout,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+MANY_FUNCTIONS = """\
+import sys
+src = "\\n".join(f"def f{i}(x):\\n    y = x * {i}\\n    for k in range(3):\\n        y += k\\n    return y\\n"
+                 for i in range(60))
+ns = {}
+exec(src, ns)
+print(sum(ns[f"f{i}"](i) for i in range(60)))
+"""
+
+
+def test_exit_while_gcc_runs(tmp_path):
+    # Sixty functions queued at their first call; the program ends at once: the exit
+    # waits for the gcc run in flight, no crash, the same output.
+    plain = subprocess.run([sys.executable, "-c", MANY_FUNCTIONS], text=True,
+                           stdout=subprocess.PIPE, env=child_env())
+    proc = _run(MANY_FUNCTIONS, tmp_path, env={"COCONUT_CACHE": "0"})
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, plain.stdout, ""), proc
+
+
+def test_signal_handler_kept_while_gcc_runs(tmp_path):
+    # libgccjit's embedded driver replaced SIGINT's handler for the length of a gcc
+    # run; on the compile thread that would race with the program: the external
+    # driver leaves the handlers alone. A Ctrl-C during compiles is the program's.
+    proc = _run("""\
+        import os, signal, time
+        got = []
+        signal.signal(signal.SIGINT, lambda s, f: got.append(s))
+        src = "\\n".join(f"def g{i}(x):\\n    return [x, {i}] * 2\\n" for i in range(40))
+        ns = {}
+        exec(src, ns)
+        for i in range(40):
+            ns[f"g{i}"](i)
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.01)
+        print(len(got))
+        """, tmp_path, env={"COCONUT_CACHE": "0"})
+    assert (proc.returncode, proc.stdout.strip()) == (0, "40"), proc
+
+
+def test_fork_with_compiles_queued(tmp_path):
+    proc = _run("""\
+        import os, coconut, time
+        def hot(x):
+            return x * 3 + 1
+        src = "\\n".join(f"def q{i}(x):\\n    return x - {i}\\n" for i in range(30))
+        ns = {}
+        exec(src, ns)
+        for i in range(30):
+            ns[f"q{i}"](i)                 # thirty compiles queued
+        hot(1)
+        pid = os.fork()
+        if pid == 0:
+            deadline = time.monotonic() + 120
+            while not coconut.is_compiled(hot) and time.monotonic() < deadline:
+                hot(2)
+                time.sleep(0.005)
+            os._exit(0 if coconut.is_compiled(hot) and hot(2) == 7 else 3)
+        _, status = os.waitpid(pid, 0)
+        print("child", os.waitstatus_to_exitcode(status))
+        """, tmp_path, env={"COCONUT_CACHE": "0"})
+    assert (proc.returncode, proc.stdout.strip()) == (0, "child 0"), proc
+
+
+def test_sync_option_compiles_before_the_call(tmp_path):
+    (tmp_path / "prog.py").write_text("def f(x):\n    return x + 1\nf(1)\n"
+                                      "import coconut\nprint(coconut.is_compiled(f))\n")
+    for opts, want in ((["--sync"], "True"), ([], None)):
+        proc = subprocess.run([sys.executable, "-m", "coconut", "--threshold", "0", *opts,
+                               "prog.py"], cwd=tmp_path, env=child_env(), text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+        assert proc.returncode == 0, proc
+        if want is not None:
+            assert proc.stdout.strip() == want, proc
+
+
+@in_subprocess()
+def test_explicit_compile_waits_for_a_queued_compile():
+    coconut = get_coconut()
+
+    def queued(x):
+        return x * 2
+    coconut.enable(threshold=0, background=True)
+    queued(1)                               # queued for the compile thread
+    coconut.compile(queued)                 # waits for it
+    assert coconut.is_compiled(queued) and queued(4) == 8
