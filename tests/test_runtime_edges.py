@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.support import in_subprocess
+from tests.support import in_subprocess, get_coconut
 
 
 @in_subprocess()
@@ -124,3 +124,25 @@ def test_compiling_keeps_the_process_signal_handlers():
         pass
     finally:
         os.close(w)
+
+
+@in_subprocess()
+def test_native_entries_are_aligned_at_every_opt_level():
+    # co_extra tags entry counters with the low bit, so an entry must be even; gcc
+    # aligns functions only from -O2 on (an -O1 entry at ...279 was seen).
+    import os
+    coconut = get_coconut()
+    from coconut.runtime import jit
+    from tests.corpus import generated      # big functions: -O1 (one came out at ...279)
+    funcs = []
+    for level in (0, 1):
+        os.environ["COCONUT_OPT"] = str(level)
+        jit.OPT_LEVEL = level
+        for f, _ in generated.CASES[:4]:
+            f = type(f)(f.__code__.replace(), f.__globals__)     # a code object of its own
+            funcs.append(f)
+            coconut.compile(f)
+    for f in funcs:
+        assert coconut.is_compiled(f), f
+        module = jit._compiled[id(f.__code__)][1]
+        assert all(a % 16 == 0 for a in module.addresses.values()), module.addresses

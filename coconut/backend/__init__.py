@@ -1,2 +1,2 @@
-"""Back end: IrCFG -> libgccjit functions -> machine code."""
-from .gcc import GccModule, BackendError, build_module  # noqa: F401
+"""Back end: IrCFG -> libgccjit functions -> machine code (gcc.py), and running gcc
+(gccrun.py). Nothing is imported here: the runtime needs gccrun without the rest."""

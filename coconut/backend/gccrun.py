@@ -19,7 +19,6 @@ compile). `background_safe()` says whether that is the case.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import platform
 import shutil
@@ -33,13 +32,14 @@ DYNAMIC_LIBRARY = int(gccjit.OutputKind.DYNAMIC_LIBRARY)
 
 def _load_raw():
     try:
-        lib = ctypes.CDLL(ctypes.util.find_library("gccjit") or "libgccjit.so.0")
+        lib = ctypes.CDLL("libgccjit.so.0")     # the binding links against it: loaded
         vp, it, cp = ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p
         for name, res, args in (
                 ("gcc_jit_context_compile", vp, [vp]),
                 ("gcc_jit_context_compile_to_file", None, [vp, it, cp]),
                 ("gcc_jit_context_get_type", vp, [vp, it]),
                 ("gcc_jit_context_set_bool_use_external_driver", None, [vp, it]),
+                ("gcc_jit_context_add_command_line_option", None, [vp, cp]),
                 ("gcc_jit_result_get_code", vp, [vp, cp]),
                 ("gcc_jit_version_major", it, [])):
             fn = getattr(lib, name)
@@ -77,8 +77,14 @@ def raw_context(ctx: gccjit.Context) -> int:
 
 def prepare(ctx: gccjit.Context) -> None:
     """Settings every context gets before code is added."""
+    if _raw is None:
+        return
+    raw = raw_context(ctx)
+    # A native entry must be even (co_extra tags entry counters with the low bit):
+    # -O2 aligns functions, -O1 and -O0 do not.
+    _raw.gcc_jit_context_add_command_line_option(raw, b"-falign-functions=16")
     if _EXTERNAL_DRIVER:
-        _raw.gcc_jit_context_set_bool_use_external_driver(raw_context(ctx), 1)
+        _raw.gcc_jit_context_set_bool_use_external_driver(raw, 1)
 
 
 def background_safe() -> bool:

@@ -23,7 +23,8 @@ import sys
 import threading
 import types
 
-from ..backend import gcc
+import gccjit
+
 from ..backend.gccrun import run_steps
 from . import layout as L
 
@@ -74,6 +75,12 @@ def counters() -> dict[str, int]:
 
 
 # -- the key ---------------------------------------------------------------------------
+def environment_key() -> str:
+    """What every cache entry's key starts from, as hex (the runtime's own library
+    is cached under it: see hook.py)."""
+    return _environment_digest().hex()
+
+
 def _environment_digest() -> bytes:
     """coconut's sources, the Python build, the layout: computed once per process."""
     global _env_digest
@@ -90,7 +97,7 @@ def _environment_digest() -> bytes:
                 h.update(hashlib.sha256(f.read()).digest())
         layout = sorted((k, v) for k, v in vars(L).items() if k.isupper() and isinstance(v, int))
         h.update(repr((sys.version, sys.hexversion, sys.abiflags, platform.machine(),
-                       getattr(gcc.gccjit, "__version__", "?"), layout)).encode())
+                       getattr(gccjit, "__version__", "?"), layout)).encode())
         _env_digest = h.digest()
     return _env_digest
 
@@ -150,6 +157,7 @@ def _addresses(rt) -> dict[str, int]:
 
 def _load(directory: str, key: str, code, rt):
     """The cached module for `key`, or None (missing, unreadable, not resolvable)."""
+    from ..backend import gcc
     meta_path = os.path.join(directory, key + ".json")
     try:
         with open(meta_path, "rb") as f:
@@ -293,6 +301,7 @@ def build_native_steps(code: types.CodeType, make_ir, rt, opt_level: int):
     """Native code for `code` (a gcc.GccModule): from the cache when there, else
     compiled with the IR from make_ir() (and stored when it can be). As steps: yields
     the gcc runs to execute (see gccrun.run_steps), returns the module."""
+    from ..backend import gcc
     if not enabled():
         return (yield from gcc.build_module_steps([make_ir()], rt.helpers, opt_level))
     directory = cache_dir()

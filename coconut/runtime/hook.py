@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import os
 
 import gccjit
 
 from . import layout as L
-from ..backend.signals import preserved_signal_handlers
+from ..backend.gccrun import GccRun, prepare
 
 _api = ctypes.pythonapi
 _api._PyEval_RequestCodeExtraIndex.argtypes = [ctypes.c_void_p]
@@ -44,6 +45,57 @@ _PYTRACE_CALL, _PYTRACE_OPCODE = 0, 7
 _LSHIFT, _RSHIFT = 10, 11    # GCC_JIT_BINARY_OP_LSHIFT/RSHIFT (missing from the binding's enum)
 
 
+_INIT_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_long)
+
+
+class _Library:
+    """The runtime's machine code: a shared object from the cache (dlopen'ed) or a
+    libgccjit in-memory result. Kept for the life of the process."""
+
+    def __init__(self, keep, lookup):
+        self.keep, self.address = keep, lookup
+
+
+def _load_runtime_library(emit) -> _Library:
+    """The runtime built by `emit()` (a libgccjit context): loaded from the on-disk
+    cache (coconut/runtime/cache.py: same directory, key and switches) when it is
+    there, else compiled (~40 ms of gcc per process start otherwise) and stored."""
+    from . import cache
+
+    def opened(path):
+        lib = ctypes.CDLL(path, mode=os.RTLD_NOW | os.RTLD_LOCAL)
+        return _Library(lib, lambda name: ctypes.cast(getattr(lib, name.decode()), ctypes.c_void_p).value)
+    if cache.enabled():
+        directory = cache.cache_dir()
+        key = "runtime-" + cache.environment_key()[:32]
+        path = os.path.join(directory, key + ".so")
+        try:
+            return opened(path)
+        except OSError:
+            pass
+        try:
+            os.makedirs(directory, exist_ok=True)
+            fd, tmp = cache._private_file(directory, key, ".so")
+            os.close(fd)
+            try:
+                ctx = emit()
+                GccRun(ctx, tmp)()
+                if ctx.get_first_error() is None and os.path.getsize(tmp) > 0:
+                    os.replace(tmp, path)
+                    return opened(path)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        except OSError:
+            pass                            # no cache here: build in memory
+    ctx = emit()
+    run = GccRun(ctx, None)
+    run()
+    if run.result is None:
+        raise RuntimeError(f"coconut: libgccjit could not build the runtime: {ctx.get_first_error()}")
+    return _Library(run.result, run.result.get_code)
+
+
 class Runtime:
     """The hook, installed at most once per interpreter."""
 
@@ -59,20 +111,28 @@ class Runtime:
         # coconut_resume's one-shot swap of the trace and profile functions.
         self.resume_state = (ctypes.c_void_p * 5)()
         self._callback = self._finish_callback = None
-        self._result = self._emit()
-        self.hook_address = self._result.get_code(b"coconut_hook")
-        self.helpers = {name: self._result.get_code(name.encode())
-                        for name in ("coconut_eval_breaker", "coconut_resume")}
-        self.resume_state[_TRACE_SHIM] = self._result.get_code(b"coconut_trace_shim")
-        self.resume_state[_PROFILE_SHIM] = self._result.get_code(b"coconut_profile_shim")
-        self.control[_COUNTER_FUNC] = self._result.get_code(b"coconut_count_trace")
-        self.control[_COUNT_ENTRY_FUNC] = self._result.get_code(b"coconut_count_entry")
+        self._library = _load_runtime_library(self._emit)
+        get = self._library.address
+        _INIT_TYPE(get(b"coconut_runtime_init"))(ctypes.addressof(self.control),
+                                                 ctypes.addressof(self.resume_state),
+                                                 self.extra_index)
+        self.hook_address = get(b"coconut_hook")
+        self.helpers = {name: get(name.encode()) for name in ("coconut_eval_breaker", "coconut_resume")}
+        self.resume_state[_TRACE_SHIM] = get(b"coconut_trace_shim")
+        self.resume_state[_PROFILE_SHIM] = get(b"coconut_profile_shim")
+        self.control[_COUNTER_FUNC] = get(b"coconut_count_trace")
+        self.control[_COUNT_ENTRY_FUNC] = get(b"coconut_count_entry")
         self.counting = False
         self.previous = None
 
     # -- emitted code ----------------------------------------------------------------
     def _emit(self):
+        """The runtime's libgccjit context. Everything that differs between processes
+        (the control block's and resume state's addresses, the co_extra index) is read
+        from globals that coconut_runtime_init sets after loading: the built library
+        is cached on disk like compiled code (see _load_runtime_library)."""
         c = gccjit.Context()
+        prepare(c)
         c.set_int_option(gccjit.IntOption.OPTIMIZATION_LEVEL, 2)
         vp = c.get_type(gccjit.TypeKind.VOID_PTR)
         it = c.get_type(gccjit.TypeKind.INT)
@@ -108,8 +168,21 @@ class Runtime:
             return c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, bool_t, use_tracing,
                                    c.new_unary_op(gccjit.UnaryOp.LOGICAL_NEGATE, bool_t, only_counter))
 
-        # Control block shared with Python: see Runtime.control.
-        control = c.new_rvalue_from_ptr(long_t.get_pointer(), ctypes.addressof(self.control))
+        # Control block shared with Python: see Runtime.control. Set by
+        # void coconut_runtime_init(long *control, void **resume_state, long extra_index)
+        g_control = c.new_global(gccjit.GlobalKind.INTERNAL, long_t.get_pointer(), b"g_control")
+        g_state = c.new_global(gccjit.GlobalKind.INTERNAL, vp.get_pointer(), b"g_resume_state")
+        g_index = c.new_global(gccjit.GlobalKind.INTERNAL, long_t, b"g_extra_index")
+        self._state_global = g_state
+        ip = [c.new_param(long_t.get_pointer(), b"control"), c.new_param(vp.get_pointer(), b"state"),
+              c.new_param(long_t, b"index")]
+        init = c.new_function(gccjit.FunctionKind.EXPORTED, c.get_type(gccjit.TypeKind.VOID),
+                              b"coconut_runtime_init", ip)
+        ib = init.new_block(b"entry")
+        for g, p_ in zip((g_control, g_state, g_index), ip):
+            ib.add_assignment(g, p_)
+        ib.end_with_void_return()
+        control = g_control
         threshold = c.new_array_access(control, c.new_rvalue_from_int(it, _THRESHOLD))
         in_compiler = c.new_array_access(control, c.new_rvalue_from_int(it, _IN_COMPILER))
         counter_func = c.new_array_access(control, c.new_rvalue_from_int(it, _COUNTER_FUNC))
@@ -124,7 +197,6 @@ class Runtime:
         err_restore = imported("PyErr_Restore", c.get_type(gccjit.TypeKind.VOID), [vp, vp, vp])
         err_clear = imported("PyErr_Clear", c.get_type(gccjit.TypeKind.VOID), [])
 
-        slot_offset = 8 + 8 * self.extra_index
 
         def read_slot(fn_, code_, extra_, bits_, target_, blk, found, missing):
             """target_/bits_ = the co_extra slot of code_ (NULL/0 when there is none).
@@ -135,10 +207,14 @@ class Runtime:
             blk.add_assignment(bits_, c.zero(ulong))
             blk.end_with_conditional(c.new_comparison(ne, extra_, null), has_extra, missing)
             has_extra.end_with_conditional(
-                c.new_comparison(gccjit.Comparison.GT, field(extra_, 0, long_t),
-                                 c.new_rvalue_from_int(long_t, self.extra_index)), has_slot, missing)
-            has_slot.add_assignment(target_, field(extra_, slot_offset, vp))
-            has_slot.add_assignment(bits_, field(extra_, slot_offset, ulong))
+                c.new_comparison(gccjit.Comparison.GT, field(extra_, 0, long_t), g_index),
+                has_slot, missing)
+            slots = c.new_cast(c.new_array_access(c.new_cast(extra_, char_p),
+                                                  c.new_rvalue_from_int(it, 8)).get_address(),
+                               ulong.get_pointer())
+            has_slot.add_assignment(bits_, c.new_array_access(slots, g_index))
+            has_slot.add_assignment(target_, c.new_cast(c.new_array_access(
+                c.new_cast(slots, vp.get_pointer()), g_index), vp))
             has_slot.end_with_jump(found)
 
         def is_entry(bits_):
@@ -163,7 +239,7 @@ class Runtime:
         count, bits = cf.new_local(ulong, b"count"), cf.new_local(ulong, b"bits")
         result = cf.new_local(vp, b"result")
         saved = [cf.new_local(vp, n) for n in (b"exc_type", b"exc_value", b"exc_tb")]
-        control_ptrs = c.new_rvalue_from_ptr(vp.get_pointer(), ctypes.addressof(self.control))
+        control_ptrs = c.new_cast(g_control, vp.get_pointer())
 
         def control_ptr(i):
             return c.new_array_access(control_ptrs, c.new_rvalue_from_int(it, i))
@@ -204,7 +280,7 @@ class Runtime:
         plus_one = c.new_binary_op(gccjit.BinaryOp.PLUS, ulong, count, c.one(ulong))
         tagged = c.new_binary_op(gccjit.BinaryOp.BITWISE_OR, ulong,      # (count + 1) << 1 | 1
                                  c.new_binary_op(_LSHIFT, ulong, plus_one, c.one(ulong)), c.one(ulong))
-        index = c.new_rvalue_from_int(long_t, self.extra_index)
+        index = g_index
         CB["store"].add_eval(c.new_call(set_extra, [code, index, tagged]))
         CB["store"].end_with_jump(CB["none"])
         # The compile callback: a Python call made before the frame starts (it is not
@@ -212,7 +288,7 @@ class Runtime:
         cb = CB["compile"]
         cb.add_assignment(in_compiler, c.one(long_t))
         cb.add_eval(c.new_call(err_fetch, [s_.get_address() for s_ in saved]))
-        callback = c.new_array_access(c.new_rvalue_from_ptr(vp.get_pointer(), ctypes.addressof(self.control)),
+        callback = c.new_array_access(c.new_cast(g_control, vp.get_pointer()),
                                       c.new_rvalue_from_int(it, _CALLBACK))
         cb.add_assignment(result, c.new_call(call_one, [callback, code]))
         cb.add_assignment(in_compiler, c.zero(long_t))
@@ -255,8 +331,7 @@ class Runtime:
                             traced(ts)),
             B["interpreter"], B["count"])
         count_entry_ptr = c.new_array_access(
-            c.new_rvalue_from_ptr(c.new_function_ptr_type(vp, [vp, vp]).get_pointer(),
-                                  ctypes.addressof(self.control)),
+            c.new_cast(g_control, c.new_function_ptr_type(vp, [vp, vp]).get_pointer()),
             c.new_rvalue_from_int(it, _COUNT_ENTRY_FUNC))
         B["count"].add_assignment(target, c.new_call_through_ptr(count_entry_ptr, [ts, code]))
         B["count"].end_with_conditional(c.new_comparison(ne, target, null), B["fresh"], B["interpreter"])
@@ -315,11 +390,7 @@ class Runtime:
         count_it.end_with_jump(t_done)
         t_done.end_with_return(zero)
         self._emit_resume(c, field, imported, traced, eval_default)
-        with preserved_signal_handlers():
-            result = c.compile()
-        if result is None:
-            raise RuntimeError(f"coconut: libgccjit could not build the runtime: {c.get_first_error()}")
-        return result
+        return c
 
     def _emit_resume(self, c, field, imported, traced, eval_default):
         """PyObject *coconut_resume(PyThreadState *ts, _PyInterpreterFrame *frame,
@@ -339,7 +410,7 @@ class Runtime:
         it = c.get_type(gccjit.TypeKind.INT)
         eq, ne = gccjit.Comparison.EQ, gccjit.Comparison.NE
         null = c.null(vp)
-        state = c.new_rvalue_from_ptr(vp.get_pointer(), ctypes.addressof(self.resume_state))
+        state = self._state_global
 
         def slot(i):
             return c.new_array_access(state, c.new_rvalue_from_int(it, i))
@@ -416,7 +487,7 @@ class Runtime:
         return _api._PyInterpreterState_GetEvalFrameFunc(_api.PyInterpreterState_Get()) == self.hook_address
 
     def set_entry(self, code, address: int | None) -> None:
-        assert address is None or address & 1 == 0, "a native entry must be even (see NEVER)"
+        assert address is None or address & 1 == 0, f"a native entry must be even (see NEVER): {address:#x}"
         if _api._PyCode_SetExtra(code, self.extra_index, address) != 0:
             raise RuntimeError("coconut: _PyCode_SetExtra failed")
 

@@ -19,12 +19,21 @@ import time
 import types
 import warnings
 
+from typing import TYPE_CHECKING
+
 from ..errors import CompileError, CompileWarning
-from ..frontend import BytecodeCFG
-from ..lowering import lower, first_non_native, OPCODES
-from ..passes import run_pipeline
-from ..backend.gcc import dump_text
 from ..backend.gccrun import GccRun, RawResult, background_safe
+if TYPE_CHECKING:
+    from ..frontend import BytecodeCFG
+
+# The compiler proper (frontend, lowering, passes, back end: half of coconut's import
+# time) is imported at the first compile: a process whose code never gets hot does
+# not pay for it.
+
+
+def _frontend():
+    from ..frontend import BytecodeCFG
+    return BytecodeCFG
 from .hook import Runtime, NATIVE_COUNT
 
 # Code flags for functions whose frames the interpreter runs (see design notes).
@@ -94,6 +103,8 @@ def build_ir(cfg: BytecodeCFG):
     """Lowering and the pass pipeline for one BytecodeCFG, verified."""
     rt = runtime()
     count_at = (ctypes.addressof(rt.control) + 8 * NATIVE_COUNT) if rt.counting else None
+    from ..lowering import lower
+    from ..passes import run_pipeline
     ir = run_pipeline(lower(cfg, count_at), verify=VERIFY)
     ir.verify()
     return ir
@@ -104,7 +115,8 @@ def _check_strict(code: types.CodeType) -> None:
     if code.co_flags & _INTERPRETED_FLAGS:
         raise CompileError(f"{code.co_qualname}: generators and coroutines run in the "
                            f"interpreter")
-    cfg = BytecodeCFG(code)
+    from ..lowering import first_non_native
+    cfg = _frontend()(code)
     ins = first_non_native(cfg)
     if ins is not None:
         # Some instructions (PUSH_EXC_INFO) have no line: name the one they follow.
@@ -160,6 +172,7 @@ def _not_worth_compiling(code: types.CodeType, cfg: BytecodeCFG) -> str | None:
     first = next((ins for ins in cfg.instructions
                   if ins.name not in ("RESUME", "NOP", "MAKE_CELL", "COPY_FREE_VARS", "CACHE")),
                  None)
+    from ..lowering import OPCODES
     if first is not None and first.name not in OPCODES:
         return f"would deopt at its first instruction ({first.name})"
     return None
@@ -196,7 +209,7 @@ def _compile_code(code: types.CodeType, warn: bool, auto: bool = False,
     else:
         try:
             with rt.compiling():
-                cfg = BytecodeCFG(code)
+                cfg = _frontend()(code)
                 reason = _not_worth_compiling(code, cfg) if auto else None
                 if reason is None and opt_level_for(code) is None:
                     reason = (f"too big to compile in bounded time ({len(code.co_code) // 2} "
@@ -263,8 +276,13 @@ def _advance(job: _Job):
         return False
     finally:
         job.seconds += time.perf_counter() - started
+    entry = next(iter(module.addresses.values()))
+    if entry & 1:                      # (unaligned: gccrun.prepare could not align it)
+        _failures[id(code)] = (code, "the native entry is not 2-byte aligned")
+        rt.set_never(code)
+        return False
     _compiled[id(code)] = (code, module)
-    rt.set_entry(code, next(iter(module.addresses.values())))
+    rt.set_entry(code, entry)
     rt.install()
     _stats["compiled"] += 1
     _stats["compile_seconds"] += job.seconds
@@ -462,18 +480,19 @@ def _dump_stage(func, stage: str) -> str:
     code = _check_function(func).__code__
     if stage not in STAGES:
         raise ValueError(f"coconut.dump(): stage must be one of {', '.join(STAGES)}, not {stage!r}")
-    cfg = BytecodeCFG(code)
+    cfg = _frontend()(code)
     if stage == "bytecode":
         return cfg.dump()
     ir = build_ir(cfg)
     if stage == "ir":
         return ir.dump()
+    from ..backend.gcc import dump_text
     return dump_text([ir], runtime().helpers, stage)
 
 
 def dot_stage(func, stage: str) -> str:
     code = _check_function(func).__code__
-    cfg = BytecodeCFG(code)
+    cfg = _frontend()(code)
     if stage == "bytecode":
         return cfg.to_dot()
     if stage == "ir":
