@@ -21,7 +21,7 @@ from ..errors import CompileError, CompileWarning
 from ..frontend import BytecodeCFG
 from ..lowering import lower, first_non_native, OPCODES
 from ..passes import run_pipeline
-from ..backend.gcc import dump_text
+from ..backend.gcc import dump_text, untrack
 from .hook import Runtime, NATIVE_COUNT
 
 # Code flags for functions whose frames the interpreter runs (see design notes).
@@ -33,10 +33,10 @@ _runtime: Runtime | None = None
 # reentrant across threads (two threads compiling at once crashed it).
 _lock = threading.RLock()
 # Keyed by id(code): code objects compare equal by value, and two equal code objects
-# are still two objects, each needing its own native entry.
-_compiled: dict[int, tuple[types.CodeType, object]] = {}   # id -> (code, GccModule)
+# are still two objects, each needing its own native entry. Entries are never removed,
+# and are hidden from the cycle collector (see _compile_code).
+_compiled: dict[int, tuple[types.CodeType, object, float]] = {}  # id -> (code, GccModule, seconds)
 _stats = {"compiled": 0, "compile_seconds": 0.0}
-_compile_times: list[tuple[float, types.CodeType]] = []
 _auto = {"threshold": None}          # whole-program compilation (enable(threshold=N))
 # libgccjit's -O level: -O2 code is what the benchmarks measure; COCONUT_OPT overrides
 # it for every size. gcc's time grows faster than linearly with a function's size
@@ -190,16 +190,19 @@ def _compile_code(code: types.CodeType, warn: bool, auto: bool = False,
                 warnings.warn(f"coconut: {code.co_qualname} stays interpreted: {exc}",
                               CompileWarning, stacklevel=4)
     if reason is not None:
-        _failures[id(code)] = (code, reason)
+        _failures[id(code)] = untrack((code, reason))    # as _compiled's entries
         rt.set_never(code)
         return False
-    _compiled[id(code)] = (code, module)
+    seconds = time.perf_counter() - started
+    # Compiling leaves no object for the cycle collector (a program may count
+    # gc.get_objects(), as test_descr does): the module and its registry entry are
+    # immortal, so untracked.
+    module.make_immortal()
+    _compiled[id(code)] = untrack((code, module, seconds))
     rt.set_entry(code, next(iter(module.addresses.values())))
     rt.install()
-    seconds = time.perf_counter() - started
     _stats["compiled"] += 1
     _stats["compile_seconds"] += seconds
-    _compile_times.append((seconds, code))
     return True
 
 
@@ -242,10 +245,11 @@ def is_compiled(func) -> bool:
 
 def stats() -> dict:
     deopts: dict[str, int] = {}
-    for _, module in list(_compiled.values()):
+    entries = list(_compiled.values())
+    for _, module, _ in entries:
         for reason, n in module.deopt_counts().items():
             deopts[reason] = deopts.get(reason, 0) + n
-    slowest = sorted(_compile_times, key=lambda tc: -tc[0])
+    slowest = sorted(((t, c) for c, _, t in entries), key=lambda tc: -tc[0])
     times = sorted(t for t, _ in slowest)
     return {**_stats, "failed": len(_failures), "deopts": deopts,
             "not_compiled": {_describe(c): r for c, r in list(_failures.values())},
