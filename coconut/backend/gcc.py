@@ -7,9 +7,10 @@ here, in one place each: the prologue (link the frame, count the recursion), `Re
 to `_PyEval_EvalFrameDefault`). Several functions can share one context (one gcc run).
 
 Generated code is process-independent: every address that is only known at run time (a
-Python object, a runtime helper, the eval breaker, the deopt counters) is read from a
-static `void *` global of the module, a *link*, which the exported function
-`coconut_fill_links(void **values)` sets right after loading, before any entry is used.
+Python object, a runtime helper, the eval breaker) is read from a static `void *`
+global of the module, a *link*, which the exported function
+`void *coconut_fill_links(void **values)` sets right after loading, before any entry is
+used; it returns the address of the module's deopt counters, a static array of its own.
 Each link has a symbolic description (`Link.desc`) that another process can resolve
 (see `resolve_link`), so a module written with `build_to_file` can be loaded again with
 `load_file` (coconut/runtime/cache.py); a link without a description (an object found
@@ -17,6 +18,8 @@ nowhere but by identity) makes the module uncacheable, not unusable.
 """
 from __future__ import annotations
 
+import _ctypes
+import array
 import builtins
 import ctypes
 import importlib
@@ -31,7 +34,7 @@ from ..ir import ops
 from ..ir.cfg import IrCFG
 from ..runtime import layout as L
 from .capi import CAPI
-from .gccrun import GccRun, prepare, run_steps
+from .gccrun import GccRun, RawResult, prepare, run_steps
 from .signals import preserved_signal_handlers
 
 T = gccjit.TypeKind
@@ -48,37 +51,58 @@ class BackendError(Exception):
 
 
 FILL_FUNCTION = "coconut_fill_links"
-COUNTERS = ("counters",)          # the link to the module's deopt counters (per load)
-_FILL_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+_FILL_TYPE = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p)
+_WORD = (1 << 64) - 1
+
+ctypes.pythonapi.PyObject_GC_UnTrack.argtypes = [ctypes.py_object]
+ctypes.pythonapi.PyObject_GC_UnTrack.restype = None
+
+
+def untrack(obj):
+    """Hide `obj`, a container of coconut's own that is never freed, from the cycle
+    collector (a compile then adds nothing to gc.get_objects()). Never for an object
+    of the program's own, nor for one that is mutated later (dicts re-track)."""
+    ctypes.pythonapi.PyObject_GC_UnTrack(obj)
+    return obj
 
 
 class GccModule:
     """Compiled code: function addresses, kept alive with what they point at.
 
-    `handle` (a gccjit result or a ctypes.CDLL) keeps the code mapped; `values` are
-    the link values (the COUNTERS link is replaced by this module's own counters), set
-    into the code before the addresses are handed out."""
+    `handle` (a gccjit.Result, or the int handle of a dlopen'ed file) keeps the code
+    mapped; the link `values` are set into the code (coconut_fill_links) before the
+    addresses are handed out. No ctypes objects: each would be a few GC-tracked
+    objects (and types) per compile."""
+
+    __slots__ = ("handle", "addresses", "keepalive", "deopt_reasons", "counters")
 
     def __init__(self, handle, addresses: dict, fill_address: int, values: list,
-                 keepalive, deopt_reasons, descs=None):
+                 keepalive, deopt_reasons):
         self.handle = handle
-        self.result = handle
-        self.keepalive = keepalive
-        self.deopt_reasons = deopt_reasons  # site index -> reason
-        # ctypes array of deopt counts, per site
-        self.counters = (ctypes.c_long * max(1, len(deopt_reasons)))()
-        descs = descs or [None] * len(values)
-        vals = [ctypes.addressof(self.counters) if d == COUNTERS else v
-                for d, v in zip(descs, values)]
-        self.links = (ctypes.c_void_p * max(1, len(vals)))(*vals)
-        _FILL_TYPE(fill_address)(ctypes.addressof(self.links))
-        self.addresses = addresses
+        self.addresses = addresses           # {str: int}: a dict the GC never tracks
+        self.keepalive = tuple(keepalive)
+        self.deopt_reasons = tuple(deopt_reasons)    # site index -> reason
+        # The fill function copies the values: a temporary (untracked) array will do.
+        links = array.array("Q", [v & _WORD for v in values] or [0])
+        self.counters = _FILL_TYPE(fill_address)(links.buffer_info()[0])  # long[sites]
+
+    def make_immortal(self) -> None:
+        """This module is never freed (jit.py keeps all): untrack it and its tuples
+        (not their contents, the program's objects)."""
+        untrack(self.keepalive)
+        untrack(self.deopt_reasons)
+        if isinstance(self.handle, RawResult):
+            untrack(self.handle)
+        untrack(self)
 
     def deopt_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for i, reason in enumerate(self.deopt_reasons):
-            if self.counters[i]:
-                counts[reason] = counts.get(reason, 0) + self.counters[i]
+        if not self.deopt_reasons:
+            return counts
+        raw = memoryview(ctypes.string_at(self.counters, 8 * len(self.deopt_reasons))).cast("l")
+        for reason, n in zip(self.deopt_reasons, raw):
+            if n:
+                counts[reason] = counts.get(reason, 0) + n
         return counts
 
 
@@ -275,7 +299,7 @@ class _FunctionEmitter:
                 # Resume before `resume`: the interpreter runs prev_instr + 1 next.
                 site = len(self.state.deopt_reasons)
                 self.state.deopt_reasons.append(t.reason)
-                blk.add_assignment_op(cx.field(self.state.link(COUNTERS, 0), 8 * site, "ssize"),
+                blk.add_assignment_op(self.c.new_array_access(self.state.counters, cx.int(site)),
                                       gccjit.BinaryOp.PLUS, cx.int(1, "ssize"))
                 prev, throwflag = self.unit_address(t.resume, -2), 0
             else:
@@ -484,8 +508,6 @@ def resolve_link(desc, codes: list, helpers: dict, addresses: dict):
             return helpers[desc[1]], None
         elif kind == "address":
             return addresses[desc[1]], None
-        elif kind == "counters":
-            return 0, None                     # GccModule sets its own counters
         else:
             raise LinkError(f"unknown link kind {kind!r}")
     except (KeyError, IndexError, TypeError, AttributeError, ImportError) as exc:
@@ -494,8 +516,12 @@ def resolve_link(desc, codes: list, helpers: dict, addresses: dict):
 
 
 class _ModuleState:
-    def __init__(self, cx: _Context):
-        self.cx = cx
+    def __init__(self, cx: _Context, deopt_sites: int):
+        # No reference to cx (cx.state is this): a cycle would be garbage per compile.
+        self.ctx, self.ptr = cx.ctx, cx.types["ptr"]
+        self.counters = cx.ctx.new_global(   # zeroed, one per load of the module
+            gccjit.GlobalKind.INTERNAL, cx.ctx.new_array_type(cx.types["ssize"], max(1, deopt_sites)),
+            b"coconut_deopt_counters")
         self.keepalive: list = []
         self.deopt_reasons: list[str] = []
         self.descs: list = []                 # link index -> description (None: none)
@@ -517,33 +543,34 @@ class _ModuleState:
             self._index[key] = len(self.globals)
             self.descs.append(desc)
             self.values.append(value)
-            self.globals.append(self.cx.ctx.new_global(
-                gccjit.GlobalKind.INTERNAL, self.cx.types["ptr"],
-                f"coconut_link_{len(self.globals)}".encode()))
+            self.globals.append(self.ctx.new_global(
+                gccjit.GlobalKind.INTERNAL, self.ptr, f"coconut_link_{len(self.globals)}".encode()))
         return self.globals[self._index[key]]
 
-    def emit_fill(self):
-        """void coconut_fill_links(void **values): set every link."""
-        c, vp = self.cx.ctx, self.cx.types["ptr"]
+    def emit_fill(self, cx: _Context):
+        """void *coconut_fill_links(void **values): set every link; returns the
+        address of the deopt counters."""
+        c, vp = self.ctx, self.ptr
         param = c.new_param(vp.get_pointer(), b"values")
-        fn = c.new_function(gccjit.FunctionKind.EXPORTED, self.cx.void,
-                            FILL_FUNCTION.encode(), [param])
+        fn = c.new_function(gccjit.FunctionKind.EXPORTED, vp, FILL_FUNCTION.encode(), [param])
         blk = fn.new_block(b"fill")
         for i, g in enumerate(self.globals):
-            blk.add_assignment(g, c.new_array_access(param, self.cx.int(i)))
-        blk.end_with_void_return()
+            blk.add_assignment(g, c.new_array_access(param, cx.int(i)))
+        blk.end_with_return(c.new_cast(c.new_array_access(self.counters, cx.int(0)).get_address(), vp))
 
 
 def _build(irs: list[IrCFG], helpers: dict[str, int], opt_level: int):
     cx = _Context(opt_level)
     cx.helpers = helpers
-    cx.state = state = _ModuleState(cx)
+    sites = sum(isinstance(b.terminator, ops.Deopt) for ir in irs for b in ir.blocks.values())
+    cx.state = state = _ModuleState(cx, sites)
     names = []
     for i, ir in enumerate(irs):
         name = f"coconut_{i}_{ir.code.co_name}" if ir.code.co_name.isidentifier() else f"coconut_{i}"
         _FunctionEmitter(cx, ir, name, state, i).emit()
         names.append(name)
-    state.emit_fill()
+    assert len(state.deopt_reasons) == sites, (len(state.deopt_reasons), sites)
+    state.emit_fill(cx)
     return cx, state, names
 
 
@@ -558,7 +585,7 @@ def build_module_steps(irs: list[IrCFG], helpers: dict[str, int], opt_level: int
         raise BackendError(f"libgccjit: {cx.ctx.get_first_error()}")
     return GccModule(result, {n: result.get_code(n.encode()) for n in names},
                      result.get_code(FILL_FUNCTION.encode()), state.values,
-                     state.keepalive, state.deopt_reasons, state.descs)
+                     state.keepalive, state.deopt_reasons)
 
 
 def build_module(irs: list[IrCFG], helpers: dict[str, int], opt_level: int = 2) -> GccModule:
@@ -580,7 +607,7 @@ class BuiltFile:
     def load(self) -> GccModule:
         """Load in this process, with the link values of this process."""
         return load_file(self.path, self.names, self.values, self.keepalive,
-                         self.deopt_reasons, self.descs)
+                         self.deopt_reasons)
 
 
 def build_to_file_steps(irs: list[IrCFG], helpers: dict[str, int], opt_level: int,
@@ -601,13 +628,13 @@ def build_to_file(irs: list[IrCFG], helpers: dict[str, int], opt_level: int,
 
 
 def load_file(path: str, names: list[str], values: list[int], keepalive,
-              deopt_reasons: list[str], descs) -> GccModule:
+              deopt_reasons: list[str]) -> GccModule:
     """dlopen a shared object written by build_to_file and fill its links. Raises
-    OSError/AttributeError when it is not loadable."""
-    lib = ctypes.CDLL(path, mode=os.RTLD_NOW | os.RTLD_LOCAL)
-    addr = lambda n: ctypes.cast(getattr(lib, n), ctypes.c_void_p).value  # noqa: E731
-    return GccModule(lib, {n: addr(n) for n in names}, addr(FILL_FUNCTION), values,
-                     keepalive, deopt_reasons, descs)
+    OSError when it is not loadable. Never closed, as ctypes.CDLL (whose objects and
+    per-library types this avoids)."""
+    handle = _ctypes.dlopen(path, os.RTLD_NOW | os.RTLD_LOCAL)
+    return GccModule(handle, {n: _ctypes.dlsym(handle, n) for n in names},
+                     _ctypes.dlsym(handle, FILL_FUNCTION), values, keepalive, deopt_reasons)
 
 
 def dump_text(irs: list[IrCFG], helpers: dict[str, int], kind: str, opt_level: int = 2) -> str:

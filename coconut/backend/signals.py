@@ -14,6 +14,9 @@ import signal
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.sigaction.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
 _SIGACTION_SIZE = 256            # struct sigaction is 152 bytes on x86-64 glibc
+# One array type for good: create_string_buffer made a new one per call (ctypes caches
+# array types only weakly), cyclic garbage after every compile.
+_Sigaction = ctypes.c_char * _SIGACTION_SIZE
 _SIGNALS = [s for s in (signal.SIGINT, getattr(signal, "SIGHUP", None), signal.SIGTERM,
                         getattr(signal, "SIGPIPE", None), getattr(signal, "SIGCHLD", None))
             if s is not None]
@@ -26,7 +29,7 @@ def preserved_signal_handlers(enabled: bool = True):
         return
     saved = []
     for sig in _SIGNALS:
-        buf = ctypes.create_string_buffer(_SIGACTION_SIZE)
+        buf = _Sigaction()
         if _libc.sigaction(sig, None, buf) == 0:
             saved.append((sig, buf))
     try:

@@ -28,7 +28,7 @@ import gccjit
 from ..backend.gccrun import run_steps
 from . import layout as L
 
-FORMAT = 1
+FORMAT = 2                           # 2: counters inside the module, fill returns them
 _counters = {"cache_hits": 0, "cache_misses": 0, "cache_stores": 0,
              "cache_uncacheable": 0, "cache_errors": 0}
 _lock = threading.Lock()
@@ -181,7 +181,6 @@ def _load(directory: str, key: str, code, rt):
             values.append(value)
             if obj is not None:
                 keepalive.append(obj)
-        descs = [tuple(d) for d in meta["links"]]
         if key in _loaded:
             # dlopen of a file already loaded returns the same handle, whose links
             # belong to the other code object: load a private copy instead.
@@ -190,12 +189,12 @@ def _load(directory: str, key: str, code, rt):
                 with os.fdopen(fd, "wb") as f, open(so_path, "rb") as src:
                     shutil.copyfileobj(src, f)
                 module = gcc.load_file(copy, meta["names"], values, keepalive,
-                                       meta["deopt_reasons"], descs)
+                                       meta["deopt_reasons"])
             finally:
                 os.unlink(copy)
         else:
             module = gcc.load_file(so_path, meta["names"], values, keepalive,
-                                   meta["deopt_reasons"], descs)
+                                   meta["deopt_reasons"])
             _loaded.add(key)
         try:
             os.utime(meta_path)            # recently used: pruned last
@@ -233,7 +232,7 @@ def _store_steps(directory: str, key: str, build, code):
         fd, tmp_meta = _private_file(directory, key, ".json")
         try:
             with os.fdopen(fd, "w") as f:
-                json.dump(meta, f)
+                f.write(json.dumps(meta))      # not json.dump: its encoder is closures in cycles
             os.replace(tmp_meta, os.path.join(directory, key + ".json"))
         except BaseException:
             os.unlink(tmp_meta)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import os
 
 import gccjit
@@ -505,13 +506,20 @@ class Runtime:
 
     @contextlib.contextmanager
     def compiling(self):
-        """While the compiler runs, the hook neither counts entries nor calls back, and
-        statistics do not count its instructions."""
+        """While the compiler runs, the hook neither counts entries nor calls back,
+        statistics do not count its instructions, and its allocations do not start
+        the cycle collector: that would collect the program's garbage (and run its
+        finalizers) at the first call of a function, where the interpreter would not."""
         before = self.control[_IN_COMPILER]
         self.control[_IN_COMPILER] = 1
+        collecting = gc.isenabled()
+        if collecting:
+            gc.disable()
         try:
             yield
         finally:
+            if collecting:
+                gc.enable()
             self.control[_IN_COMPILER] = before
 
     def on_finished(self, callback) -> None:

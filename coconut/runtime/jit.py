@@ -9,6 +9,7 @@ import inspect
 import statistics
 import os
 import re
+import sys
 import _thread
 import atexit
 import collections
@@ -34,6 +35,11 @@ if TYPE_CHECKING:
 def _frontend():
     from ..frontend import BytecodeCFG
     return BytecodeCFG
+
+
+def untrack(obj):
+    from ..backend.gcc import untrack
+    return untrack(obj)
 from .hook import Runtime, NATIVE_COUNT
 
 # Code flags for functions whose frames the interpreter runs (see design notes).
@@ -45,10 +51,10 @@ _runtime: Runtime | None = None
 # reentrant across threads (two threads compiling at once crashed it).
 _lock = threading.RLock()
 # Keyed by id(code): code objects compare equal by value, and two equal code objects
-# are still two objects, each needing its own native entry.
-_compiled: dict[int, tuple[types.CodeType, object]] = {}   # id -> (code, GccModule)
+# are still two objects, each needing its own native entry. Entries are never removed,
+# and are hidden from the cycle collector (see _compile_code).
+_compiled: dict[int, tuple[types.CodeType, object, float]] = {}  # id -> (code, GccModule, seconds)
 _stats = {"compiled": 0, "compile_seconds": 0.0}
-_compile_times: list[tuple[float, types.CodeType]] = []
 _auto = {"threshold": None, "background": False}          # whole-program compilation (enable(threshold=N))
 # libgccjit's -O level: -O2 code is what the benchmarks measure; COCONUT_OPT overrides
 # it for every size. gcc's time grows faster than linearly with a function's size
@@ -202,20 +208,24 @@ def _compile_code(code: types.CodeType, warn: bool, auto: bool = False,
     if id(code) in _failures or id(code) in _pending:
         return False                   # failed before (and was warned about), or queued
     rt = runtime()
+    with rt.compiling():               # one stretch: no collection inside (see compiling)
+        return _compile_in(rt, code, warn, auto, strict, background)
+
+
+def _compile_in(rt, code, warn, auto, strict, background) -> bool:
     started = time.perf_counter()
     reason = None
     if code.co_flags & _INTERPRETED_FLAGS:
         reason = "generators and coroutines run in the interpreter"
     else:
         try:
-            with rt.compiling():
-                cfg = _frontend()(code)
-                reason = _not_worth_compiling(code, cfg) if auto else None
-                if reason is None and opt_level_for(code) is None:
-                    reason = (f"too big to compile in bounded time ({len(code.co_code) // 2} "
-                              f"code units, limit {SIZE_LIMITS[-1][0]})")
-                if reason is None:
-                    steps = _build_native_steps(code, cfg)
+            cfg = _frontend()(code)
+            reason = _not_worth_compiling(code, cfg) if auto else None
+            if reason is None and opt_level_for(code) is None:
+                reason = (f"too big to compile in bounded time ({len(code.co_code) // 2} "
+                          f"code units, limit {SIZE_LIMITS[-1][0]})")
+            if reason is None:
+                steps = _build_native_steps(code, cfg)
         except RecursionError:
             if strict:
                 raise
@@ -223,7 +233,7 @@ def _compile_code(code: types.CodeType, warn: bool, auto: bool = False,
         except Exception as exc:       # never take the user's program down
             reason = _failure_reason(exc, code, warn, strict)
     if reason is not None:
-        _failures[id(code)] = (code, reason)
+        _failures[id(code)] = untrack((code, reason))    # as _compiled's entries
         rt.set_never(code)
         return False
     job = _Job(code, steps, warn, strict)
@@ -242,12 +252,21 @@ def _compile_code(code: types.CodeType, warn: bool, auto: bool = False,
         job.seconds += time.perf_counter() - started
 
 
+def _warning_stacklevel() -> int:
+    """warnings.warn's stacklevel, called from _failure_reason, for the first frame
+    outside coconut: the program's call of coconut.compile."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_OWN_SOURCES):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def _failure_reason(exc: Exception, code: types.CodeType, warn: bool, strict: bool) -> str:
     if strict:
         raise CompileError(f"{code.co_qualname}: {exc}") from exc
     if warn:
         warnings.warn(f"coconut: {code.co_qualname} stays interpreted: {exc}",
-                      CompileWarning, stacklevel=5)
+                      CompileWarning, stacklevel=_warning_stacklevel())
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -271,22 +290,25 @@ def _advance(job: _Job):
         rt.set_entry(code, None)
         return False
     except Exception as exc:           # never take the user's program down
-        _failures[id(code)] = (code, _failure_reason(exc, code, job.warn, job.strict))
+        _failures[id(code)] = untrack((code, _failure_reason(exc, code, job.warn, job.strict)))
         rt.set_never(code)
         return False
     finally:
         job.seconds += time.perf_counter() - started
     entry = next(iter(module.addresses.values()))
     if entry & 1:                      # (unaligned: gccrun.prepare could not align it)
-        _failures[id(code)] = (code, "the native entry is not 2-byte aligned")
+        _failures[id(code)] = untrack((code, "the native entry is not 2-byte aligned"))
         rt.set_never(code)
         return False
-    _compiled[id(code)] = (code, module)
+    # Compiling leaves no object for the cycle collector (a program may count
+    # gc.get_objects(), as test_descr does): the module and its registry entry are
+    # immortal, so untracked.
+    module.make_immortal()
+    _compiled[id(code)] = untrack((code, module, job.seconds))
     rt.set_entry(code, entry)
     rt.install()
     _stats["compiled"] += 1
     _stats["compile_seconds"] += job.seconds
-    _compile_times.append((job.seconds, code))
     return True
 
 
@@ -345,12 +367,13 @@ def _finish_background() -> None:
         runtime().finished()           # someone is compiling: at a later entry
         return
     try:
-        while _done:
-            job = _done.popleft()
-            del _pending[id(job.code)]
-            if _advance(job) is _MORE:     # another gcc run (none of our builds has one)
-                _pending[id(job.code)] = job
-                _queue.put(job)
+        with runtime().compiling():
+            while _done:
+                job = _done.popleft()
+                del _pending[id(job.code)]
+                if _advance(job) is _MORE:     # another gcc run (none of our builds has one)
+                    _pending[id(job.code)] = job
+                    _queue.put(job)
     finally:
         _lock.release()
 
@@ -431,10 +454,11 @@ def is_compiled(func) -> bool:
 
 def stats() -> dict:
     deopts: dict[str, int] = {}
-    for _, module in list(_compiled.values()):
+    entries = list(_compiled.values())
+    for _, module, _ in entries:
         for reason, n in module.deopt_counts().items():
             deopts[reason] = deopts.get(reason, 0) + n
-    slowest = sorted(_compile_times, key=lambda tc: -tc[0])
+    slowest = sorted(((t, c) for c, _, t in entries), key=lambda tc: -tc[0])
     times = sorted(t for t, _ in slowest)
     from . import cache
     return {**_stats, **cache.counters(), "failed": len(_failures), "deopts": deopts,
