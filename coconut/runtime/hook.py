@@ -282,8 +282,21 @@ class Runtime:
         tagged = c.new_binary_op(gccjit.BinaryOp.BITWISE_OR, ulong,      # (count + 1) << 1 | 1
                                  c.new_binary_op(_LSHIFT, ulong, plus_one, c.one(ulong)), c.one(ulong))
         index = g_index
-        CB["store"].add_eval(c.new_call(set_extra, [code, index, tagged]))
-        CB["store"].end_with_jump(CB["none"])
+        # The slot exists (every entry after the first): a plain store, as
+        # _PyCode_SetExtra would do after its checks; else it allocates co_extra.
+        store_direct, store_call = cf.new_block(b"store_direct"), cf.new_block(b"store_call")
+        CB["store"].end_with_conditional(
+            c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, c.get_type(gccjit.TypeKind.BOOL),
+                            c.new_comparison(ne, extra, null),
+                            c.new_comparison(gccjit.Comparison.GT, field(extra, 0, long_t), g_index)),
+            store_direct, store_call)
+        slots = c.new_cast(c.new_array_access(c.new_cast(extra, char_p),
+                                              c.new_rvalue_from_int(it, 8)).get_address(),
+                           ulong.get_pointer())
+        store_direct.add_assignment(c.new_array_access(slots, g_index), tagged)
+        store_direct.end_with_jump(CB["none"])
+        store_call.add_eval(c.new_call(set_extra, [code, index, tagged]))
+        store_call.end_with_jump(CB["none"])
         # The compile callback: a Python call made before the frame starts (it is not
         # linked yet, so it is invisible to the callee), with any exception state saved.
         cb = CB["compile"]
