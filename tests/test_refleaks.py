@@ -146,6 +146,24 @@ def wl_error_paths(obj, k):
     return [obj, -obj]                           # UNARY_NEGATIVE fails
 
 
+class Pair:
+    __slots__ = ("a", "b")
+
+
+def wl_inline_caches(obj, k):
+    # compiled after it ran interpreted: the fast paths of the interpreter's inline caches
+    t = Thing(k)
+    t.v = t.v + 1                       # LOAD_ATTR / STORE_ATTR_INSTANCE_VALUE
+    t.w = MARKER_CONST                  # a first value: joins the insertion order
+    t.w = obj                           # the old value released
+    s = Pair()
+    s.a = obj                           # STORE_ATTR_SLOT into an empty slot
+    s.a = s.a                           # LOAD_ATTR_SLOT, then over an old value
+    lst = [GLOBAL_OBJ.get(), obj.get(), t.get()]     # LOAD_GLOBAL_MODULE, _WITH_VALUES
+    lst.append(len(lst))                # LOAD_METHOD_NO_DICT, LOAD_GLOBAL_BUILTIN
+    return len(lst) + (s.a is obj) + (t.w is obj) + (lst[1] is obj.v)
+
+
 WORKLOADS = ["wl_error_paths", "wl_arith", "wl_calls_and_attrs", "wl_containers", "wl_raises", "wl_catches",
              "wl_deopts", "wl_loop_locals", "wl_closure", "wl_unbound_and_attr_errors"]
 
@@ -183,13 +201,34 @@ def measure(func, obj):
     return objs1 - objs0, mem1 - mem0, {k: refs1[k] - refs0[k] for k in refs0}
 
 
+# Workloads also compiled after running interpreted (the interpreter specialized their
+# instructions), so that the inline-cache fast paths are what is measured.
+SPECIALIZED_WORKLOADS = ["wl_inline_caches", "wl_calls_and_attrs"]
+
+
 @in_subprocess(timeout=180)
 @pytest.mark.parametrize("name", WORKLOADS)
 def test_no_leak(name):
+    _check_no_leak(name, specialized=False)
+
+
+@in_subprocess(timeout=180)
+@pytest.mark.parametrize("name", SPECIALIZED_WORKLOADS)
+def test_no_leak_specialized(name):
+    _check_no_leak(name, specialized=True)
+
+
+def _check_no_leak(name, specialized):
     func = globals()[name]
     obj = Thing(("payload", name))
     ref_objs, ref_mem, ref_refs = measure(twin(func), obj)
     co = get_coconut()
+    if specialized:
+        _drive(func, obj, 20)
+        if co.__name__ == "coconut":
+            from coconut.frontend import BytecodeCFG
+            from coconut.lowering import caches
+            assert len(caches.snapshot(BytecodeCFG(func.__code__))) >= 6
     co.compile(func)
     assert co.is_compiled(func)
     objs, mem, refs = measure(func, obj)

@@ -117,7 +117,8 @@ class _Context:
         self.types = {
             "obj": c.get_type(T.VOID_PTR), "ptr": c.get_type(T.VOID_PTR),
             "int": c.get_type(T.INT), "ssize": c.get_type(T.LONG),
-            "byte": c.get_type(T.UNSIGNED_CHAR), "double": c.get_type(T.DOUBLE),
+            "byte": c.get_type(T.UNSIGNED_CHAR), "u16": c.get_type(T.UNSIGNED_SHORT),
+            "u32": c.get_type(T.UNSIGNED_INT), "double": c.get_type(T.DOUBLE),
         }
         self.size_t = c.get_type(T.SIZE_T)
         self.char_p = c.get_type(T.CHAR).get_pointer()
@@ -332,6 +333,10 @@ class _FunctionEmitter:
                                cx.cast(self.rv(op.src), "obj"))
         elif isinstance(op, ops.Load):
             blk.add_assignment(self.var(op.dst), cx.field(self.rv(op.base), op.offset, op.dst.ctype))
+        elif isinstance(op, ops.PtrAdd):
+            byte = c.new_array_access(c.new_cast(self.rv(op.base), cx.char_p),
+                                      cx.cast(self.rv(op.delta), "ssize"))
+            blk.add_assignment(self.var(op.dst), c.new_cast(byte.get_address(), cx.types["ptr"]))
         elif isinstance(op, ops.Store):
             blk.add_assignment(cx.field(self.rv(op.base), op.offset, op.ctype),
                                cx.cast(self.rv(op.src), op.ctype))

@@ -15,8 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # C types a Var may have. "obj" is PyObject*, "ptr" an untyped pointer, "int" a C int,
-# "ssize" Py_ssize_t, "byte" an unsigned char, "double" a C double.
-CTYPES = ("obj", "ptr", "int", "ssize", "byte", "double")
+# "ssize" Py_ssize_t, "byte" an unsigned char, "u16" / "u32" uint16_t / uint32_t (fields
+# of inline caches and version tags), "double" a C double.
+CTYPES = ("obj", "ptr", "int", "ssize", "byte", "u16", "u32", "double")
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,17 @@ class Store:
     ctype: str = "obj"
 
     def __str__(self): return f"*({self.ctype} *)({self.base} + {self.offset}) = {self.src}"
+
+
+@dataclass
+class PtrAdd:
+    """dst = (char *)base + delta: the address of a field at a run-time offset (`delta`
+    an integer value), for Load and Store."""
+    dst: Var
+    base: Value
+    delta: Value
+
+    def __str__(self): return f"{self.dst} = {self.base} + {self.delta}"
 
 
 @dataclass

@@ -13,6 +13,7 @@ from ..ir import ops
 from ..ir.cfg import IrCFG
 from ..backend.capi import CAPI
 from ..runtime import layout as L
+from . import caches
 from .registry import OPCODES, NOT_NATIVE
 
 
@@ -27,7 +28,7 @@ def block_name(offset: int) -> str:
 class Builder:
     """What an opcode rule uses to emit IR for one instruction."""
 
-    def __init__(self, ir: IrCFG, cfg: BytecodeCFG):
+    def __init__(self, ir: IrCFG, cfg: BytecodeCFG, cache_forms: dict | None = None):
         self.ir = ir
         self.cfg = cfg
         self.code = cfg.code
@@ -40,6 +41,9 @@ class Builder:
         self._exits: dict = {}
         self.eval_breaker = L.eval_breaker_address()
         self._always_bound = None
+        self._code_object: ops.Var | None = None
+        # {offset: specialized form} with an inline-cache fast path (caches.snapshot)
+        self.cache_forms = cache_forms or {}
         self.count_at: int | None = None
 
     # -- values --------------------------------------------------------------------
@@ -53,6 +57,15 @@ class Builder:
     @staticmethod
     def int(value: int, ctype: str = "int") -> ops.IntConst:
         return ops.IntConst(value, ctype)
+
+    def code_object(self) -> ops.Var:
+        """frame->f_code (the code this function was compiled from: its
+        co_code_adaptive holds the interpreter's inline caches), loaded once on entry."""
+        if self._code_object is None:
+            self._code_object = ops.Var("code_object", "ptr")
+            self.ir.blocks[self.ir.entry].ops.insert(
+                0, ops.Load(self._code_object, ops.Var("frame", "ptr"), L.FRAME_CODE))
+        return self._code_object
 
     def emit(self, op) -> None:
         self.current.ops.append(op)
@@ -246,11 +259,14 @@ def first_non_native(cfg: BytecodeCFG) -> Instruction | None:
     return None
 
 
-def lower(cfg: BytecodeCFG, count_at: int | None = None) -> IrCFG:
-    """count_at: the address of a counter of instructions run natively (statistics)."""
+def lower(cfg: BytecodeCFG, count_at: int | None = None,
+          cache_forms: dict | None = None) -> IrCFG:
+    """count_at: the address of a counter of instructions run natively (statistics);
+    cache_forms: the instructions with inline-cache fast paths, by offset (default:
+    caches.snapshot(cfg), the interpreter's specializations now)."""
     code = cfg.code
     ir = IrCFG(code.co_qualname, L.nlocalsplus(code), code)
-    b = Builder(ir, cfg)
+    b = Builder(ir, cfg, caches.snapshot(cfg) if cache_forms is None else cache_forms)
     b.count_at = count_at
     entry = ir.new_block("entry")
     entry.terminator = ops.Jump(block_name(0))

@@ -12,6 +12,7 @@ import dis
 from ..ir import ops
 from ..ir.ops import Cond, NULL
 from ..runtime import layout as L
+from . import caches
 from .registry import op, NOT_NATIVE
 
 # BINARY_OP's oparg -> C function (ceval.c binary_ops[]); power takes a third None.
@@ -192,7 +193,9 @@ def store_deref(b, ins, value):
 @op("LOAD_GLOBAL", sig="-- null[oparg&1] value")
 def load_global(b, ins):
     """LOAD_GLOBAL: globals, then builtins (both exact dicts, else deopt); a missing
-    name deopts so the interpreter raises the NameError."""
+    name deopts so the interpreter raises the NameError. Where the interpreter
+    specialized it (LOAD_GLOBAL_MODULE / LOAD_GLOBAL_BUILTIN), the dict entry its cache
+    names is read while the keys versions match (caches.load_global)."""
     frame = ops.Var("frame", "ptr")
     name = b.const(b.code.co_names[ins.arg >> 1])
     globals_ = b.load("obj", frame, L.FRAME_GLOBALS)
@@ -201,6 +204,8 @@ def load_global(b, ins):
     b.deopt_if(Cond("!=", _type_of(b, builtins), b.const(dict)), "builtins not a dict")
     value = b.temp()
     found = b.new_block("found")
+    caches.fast_path(b, ins, lambda form, miss: caches.load_global(
+        b, ins, form, globals_, builtins, miss), found.name, value)
     for namespace in (globals_, builtins):
         got = b.call("PyDict_GetItemWithError", namespace, name)
         b.split(_not_null(got), b.assign_and_jump(value, got, found.name), hint="missing")
@@ -213,8 +218,19 @@ def load_global(b, ins):
 
 @op("LOAD_ATTR", sig="owner -- value")
 def load_attr(b, ins, owner):
-    """LOAD_ATTR: PyObject_GetAttr."""
-    value = b.call("PyObject_GetAttr", owner, b.const(b.code.co_names[ins.arg]))
+    """LOAD_ATTR: PyObject_GetAttr. Where the interpreter specialized it
+    (LOAD_ATTR_INSTANCE_VALUE / LOAD_ATTR_SLOT / LOAD_ATTR_MODULE), the value is read
+    where its cache says while the cache's guards hold (caches.load_attr)."""
+    value, join = b.temp(), b.new_block("got_attr")
+
+    def cached(form, miss):
+        got = caches.load_attr(b, ins, form, owner, miss)
+        b.incref(got)
+        return got
+    caches.fast_path(b, ins, cached, join.name, value)
+    b.emit(ops.Assign(value, b.call("PyObject_GetAttr", owner, b.const(b.code.co_names[ins.arg]))))
+    b.terminate(ops.Jump(join.name))
+    b.current = join
     b.decref(owner)
     b.error_if_null(value)
     return [value]
@@ -222,9 +238,21 @@ def load_attr(b, ins, owner):
 
 @op("STORE_ATTR", sig="value owner --")
 def store_attr(b, ins, value, owner):
-    """STORE_ATTR: PyObject_SetAttr(owner, name, value)."""
-    err = b.call("PyObject_SetAttr", owner, b.const(b.code.co_names[ins.arg]), value)
-    b.decref(value, owner)
+    """STORE_ATTR: PyObject_SetAttr(owner, name, value). Where the interpreter
+    specialized it (STORE_ATTR_INSTANCE_VALUE / STORE_ATTR_SLOT), the value is stored
+    where its cache says while the cache's guards hold (caches.store_attr)."""
+    err, join = b.temp("int"), b.new_block("stored")
+
+    def cached(form, miss):
+        caches.store_attr(b, ins, form, owner, value, miss)
+        return b.int(0)
+    caches.fast_path(b, ins, cached, join.name, err)
+    b.emit(ops.Assign(err, b.call("PyObject_SetAttr", owner, b.const(b.code.co_names[ins.arg]),
+                                  value)))
+    b.decref(value)
+    b.terminate(ops.Jump(join.name))
+    b.current = join
+    b.decref(owner)
     b.error_if(Cond("!=", err, b.int(0)))
     return []
 
@@ -232,14 +260,23 @@ def store_attr(b, ins, value, owner):
 @op("LOAD_METHOD", sig="obj -- meth_or_null self_or_meth")
 def load_method(b, ins, obj):
     """LOAD_METHOD: _PyObject_GetMethod; an unbound method pushes (meth, self),
-    anything else (NULL, attr)."""
+    anything else (NULL, attr). Where the interpreter specialized it, while the cache's
+    guards hold (caches.load_method): LOAD_METHOD_WITH_VALUES / LOAD_METHOD_NO_DICT push
+    the cached descriptor with self, LOAD_METHOD_MODULE (NULL, the module attribute)."""
     meth = b.temp("obj", "meth")
+    first, second = b.temp(), b.temp()
+    method, attribute, join = b.new_block("method"), b.new_block("attribute"), b.new_block("join")
+
+    def cached(form, miss):
+        descr = caches.load_method(b, ins, form, obj, miss)
+        b.incref(descr)
+        return descr
+    module = b.cache_forms.get(ins.offset) == "LOAD_METHOD_MODULE"     # (NULL, attr)
+    caches.fast_path(b, ins, cached, attribute.name if module else method.name, meth)
     b.emit(ops.Assign(meth, NULL))
     found = b.call("_PyObject_GetMethod", obj, b.const(b.code.co_names[ins.arg]),
                    ops.AddressOf(meth))
     b.error_if(_is(meth, NULL), keep=(obj,))
-    first, second = b.temp(), b.temp()
-    method, attribute, join = b.new_block("method"), b.new_block("attribute"), b.new_block("join")
     b.terminate(ops.Branch(Cond("!=", found, b.int(0)), method.name, attribute.name))
     method.ops += [ops.Assign(first, meth), ops.Assign(second, obj)]           # (meth, self)
     attribute.ops += [ops.Assign(first, NULL), ops.Assign(second, meth), ops.Decref(obj)]

@@ -5,7 +5,9 @@ An entry is `<key>.so` (written by gcc.build_to_file) and `<key>.json` (the func
 names, the link descriptions, the deopt reasons, the .so's sha256), in
 $COCONUT_CACHE_DIR or ~/.cache/coconut. The key is a sha256 over coconut's own sources,
 the Python build and struct layout, the optimization level, whether statistics count
-instructions, and a canonical description of the code object (see `code_key`).
+instructions, a canonical description of the code object, and which of its
+instructions the interpreter had specialized to a form with an inline-cache fast path
+(see `code_key`).
 Files are written under a temporary name and renamed, so concurrent processes are
 safe; the .json is renamed last and names the .so's hash, so a torn or corrupt entry
 is detected and compiled again. COCONUT_CACHE=0 disables the cache;
@@ -138,12 +140,14 @@ def _canon_code(code: types.CodeType, out: list) -> None:
     out.append(")")
 
 
-def code_key(code: types.CodeType, opt_level: int, counting: bool) -> str:
-    """The cache key of native code for `code` (not marshal: it varies with refcounts)."""
+def code_key(code: types.CodeType, opt_level: int, counting: bool, variant=()) -> str:
+    """The cache key of native code for `code` (not marshal: it varies with refcounts).
+    `variant`: what else the code was made from (the interpreter's specializations
+    that got inline-cache fast paths), as a repr-able value."""
     out: list = []
     _canon_code(code, out)
     h = hashlib.sha256(_environment_digest())
-    h.update(repr((opt_level, bool(counting))).encode())
+    h.update(repr((opt_level, bool(counting), variant)).encode())
     h.update("".join(out).encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 
@@ -296,15 +300,16 @@ def prune(directory: str | None = None, limit: int | None = None) -> int:
     return total
 
 
-def build_native_steps(code: types.CodeType, make_ir, rt, opt_level: int):
+def build_native_steps(code: types.CodeType, make_ir, rt, opt_level: int, variant=()):
     """Native code for `code` (a gcc.GccModule): from the cache when there, else
     compiled with the IR from make_ir() (and stored when it can be). As steps: yields
-    the gcc runs to execute (see gccrun.run_steps), returns the module."""
+    the gcc runs to execute (see gccrun.run_steps), returns the module. `variant`: see
+    code_key."""
     from ..backend import gcc
     if not enabled():
         return (yield from gcc.build_module_steps([make_ir()], rt.helpers, opt_level))
     directory = cache_dir()
-    key = code_key(code, opt_level, rt.counting)
+    key = code_key(code, opt_level, rt.counting, variant)
     module = _load(directory, key, code, rt)
     if module is not None:
         _counters["cache_hits"] += 1
@@ -329,5 +334,5 @@ def build_native_steps(code: types.CodeType, make_ir, rt, opt_level: int):
         return (yield from gcc.build_module_steps([ir], rt.helpers, opt_level))
 
 
-def build_native(code: types.CodeType, make_ir, rt, opt_level: int):
-    return run_steps(build_native_steps(code, make_ir, rt, opt_level))
+def build_native(code: types.CodeType, make_ir, rt, opt_level: int, variant=()):
+    return run_steps(build_native_steps(code, make_ir, rt, opt_level, variant))

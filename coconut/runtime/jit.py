@@ -105,13 +105,14 @@ def _check_function(func) -> types.FunctionType:
     return func
 
 
-def build_ir(cfg: BytecodeCFG):
-    """Lowering and the pass pipeline for one BytecodeCFG, verified."""
+def build_ir(cfg: BytecodeCFG, cache_forms: dict | None = None):
+    """Lowering and the pass pipeline for one BytecodeCFG, verified. cache_forms: the
+    inline-cache fast paths to emit (default: caches.snapshot(cfg))."""
     rt = runtime()
     count_at = (ctypes.addressof(rt.control) + 8 * NATIVE_COUNT) if rt.counting else None
     from ..lowering import lower
     from ..passes import run_pipeline
-    ir = run_pipeline(lower(cfg, count_at), verify=VERIFY)
+    ir = run_pipeline(lower(cfg, count_at, cache_forms), verify=VERIFY)
     ir.verify()
     return ir
 
@@ -153,9 +154,14 @@ def _wait_for_background(code: types.CodeType) -> None:
 def _build_native_steps(code: types.CodeType, cfg: BytecodeCFG):
     """Native code for `code`, as steps (see gccrun.run_steps): a GccModule whose first
     address is its entry, loaded from the on-disk cache when it is there
-    (coconut/runtime/cache.py)."""
+    (coconut/runtime/cache.py). The code depends on how the interpreter had specialized
+    the instructions (the fast paths of lowering/caches.py): one snapshot of that both
+    keys the cache entry and is lowered."""
     from . import cache
-    return cache.build_native_steps(code, lambda: build_ir(cfg), runtime(), opt_level_for(code))
+    from ..lowering import caches
+    forms = caches.snapshot(cfg)
+    return cache.build_native_steps(code, lambda: build_ir(cfg, forms), runtime(),
+                                    opt_level_for(code), variant=sorted(forms.items()))
 
 
 _OWN_SOURCES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")

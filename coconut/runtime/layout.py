@@ -6,7 +6,10 @@ import with a clear message instead of corrupting memory later.
 from __future__ import annotations
 
 import ctypes
+import dis
+import os
 import sys
+import types
 
 # PyObject / PyVarObject
 OB_REFCNT = 0
@@ -68,6 +71,49 @@ TP_ITER = 216
 INTERP_IMPORT_FUNC = 1416
 DICT_USED = 16
 
+# Read by the inline-cache fast paths (coconut/lowering/caches.py), as ceval.c's
+# specialized instructions read them:
+# PyTypeObject.tp_version_tag (unsigned int), PyHeapTypeObject.ht_cached_keys
+TP_VERSION_TAG = 384
+HT_CACHED_KEYS = 872
+# An instance of a type with Py_TPFLAGS_MANAGED_DICT has two pointers before its header
+# (pycore_object.h): _PyObject_ValuesPointer (obj - 4 words: PyDictValues *) and
+# _PyObject_ManagedDictPointer (obj - 3 words: the materialized __dict__ or NULL)
+OBJ_VALUES = -32
+OBJ_MANAGED_DICT = -24
+# PyDictObject.ma_keys; PyDictKeysObject (pycore_dict.h): dk_log2_index_bytes (uint8),
+# dk_kind (uint8), dk_version (uint32), dk_indices[] (the entries follow the indices:
+# DK_UNICODE_ENTRIES = dk_indices + (1 << dk_log2_index_bytes)); PyDictUnicodeEntry
+# {me_key, me_value}
+DICT_KEYS = 32
+DK_LOG2_INDEX_BYTES = 9
+DK_KIND = 10
+DK_VERSION = 12
+DK_INDICES = 32
+DK_UNICODE_ENTRY_SIZE = 16
+DK_UNICODE_ENTRY_VALUE = 8
+DICT_KEYS_UNICODE = 1
+# PyModuleObject.md_dict
+MODULE_DICT = 16
+# Inline caches (pycore_code.h), in code units from the first CACHE entry after the
+# instruction. _PyAttrCache: counter, version[2], index; _PyLoadMethodCache: counter,
+# type_version[2], dict_offset, keys_version[2], descr[4]; _PyLoadGlobalCache: counter,
+# index, module_keys_version[2], builtin_keys_version.
+ATTR_CACHE_VERSION = 1
+ATTR_CACHE_INDEX = 3
+METHOD_CACHE_TYPE_VERSION = 1
+METHOD_CACHE_KEYS_VERSION = 4
+METHOD_CACHE_DESCR = 6
+GLOBAL_CACHE_INDEX = 1
+GLOBAL_CACHE_MODULE_VERSION = 2
+GLOBAL_CACHE_BUILTIN_VERSION = 4
+CACHE_ENTRIES = {"LOAD_ATTR": 4, "STORE_ATTR": 4, "LOAD_METHOD": 10, "LOAD_GLOBAL": 5}
+# Whether native code reads the inline caches: set by verify() once the layouts above
+# were checked on instructions the interpreter specialized (not when the interpreter
+# cannot specialize: tracing or profiling at import), and COCONUT_INLINE_CACHES=0 turns
+# it off (to bisect a miscompile, or to measure what the fast paths bring).
+INLINE_CACHES = False
+
 _api = ctypes.pythonapi
 _api.PyThreadState_Get.restype = ctypes.c_void_p
 _api.PyInterpreterState_Get.restype = ctypes.c_void_p
@@ -100,6 +146,8 @@ def eval_breaker_address() -> int:
 
 def verify() -> None:
     """Check the offsets against live objects; raise LayoutError on a mismatch."""
+    global INLINE_CACHES
+
     def check(what, got, want):
         if got != want:
             raise LayoutError(f"coconut: struct layout check failed for {what} "
@@ -201,3 +249,156 @@ def verify() -> None:
               _int(_api.PyInterpreterState_Get() + INTERP_CEVAL), limit + 1234)
     finally:
         sys.setrecursionlimit(limit)
+
+    INLINE_CACHES = _verify_inline_caches(check) and \
+        os.environ.get("COCONUT_INLINE_CACHES", "1") not in ("0", "", "no", "false", "off")
+
+
+# -- inline caches -----------------------------------------------------------------------
+class _Probe:
+    def __init__(self, value):
+        self.first = None
+        self.value = value
+
+    def method(self):
+        return self
+
+
+class _SlotProbe:
+    __slots__ = ("slot",)
+
+
+_PROBE_GLOBAL = ["a module global"]
+
+
+def _cache_probe(obj, slotted, items):
+    value = obj.value                 # LOAD_ATTR_INSTANCE_VALUE
+    obj.value = value                 # STORE_ATTR_INSTANCE_VALUE
+    slot = slotted.slot               # LOAD_ATTR_SLOT
+    slotted.slot = slot               # STORE_ATTR_SLOT
+    obj.method()                      # LOAD_METHOD_WITH_VALUES
+    items.append(len(items))          # LOAD_METHOD_NO_DICT, LOAD_GLOBAL_BUILTIN
+    items.append(sys.maxsize)         # LOAD_ATTR_MODULE (a name bound by an import)
+    module = sys
+    module.getrecursionlimit()        # LOAD_METHOD_MODULE (another name)
+    return _PROBE_GLOBAL              # LOAD_GLOBAL_MODULE
+
+
+def _u16(addr: int) -> int:
+    return ctypes.c_uint16.from_address(addr).value
+
+
+def _u32(addr: int) -> int:
+    return ctypes.c_uint32.from_address(addr).value
+
+
+def _verify_inline_caches(check) -> bool:
+    """Let the interpreter specialize `_cache_probe`, then check each specialized form's
+    cache fields and the object fields its guards read against the live objects. False
+    (native code reads no caches) when nothing was specialized: tracing or profiling."""
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        return False
+    for name, n in CACHE_ENTRIES.items():
+        check(f"cache entries of {name}", dis._inline_cache_entries[dis.opmap[name]], n)
+    items: list = []
+    probe, slotted = _Probe(items), _SlotProbe()
+    slotted.slot = items
+    # A fresh copy of the code each time: its caches start empty.
+    code = _cache_probe.__code__.replace()
+    fresh_probe = types.FunctionType(code, globals())
+    for _ in range(10):           # quickened at the 8th call, specialized at the 9th
+        fresh_probe(probe, slotted, items)
+    want = {"value": ("LOAD_ATTR_INSTANCE_VALUE", "STORE_ATTR_INSTANCE_VALUE"),
+            "slot": ("LOAD_ATTR_SLOT", "STORE_ATTR_SLOT"),
+            "method": ("LOAD_METHOD_WITH_VALUES",), "append": ("LOAD_METHOD_NO_DICT",),
+            "len": ("LOAD_GLOBAL_BUILTIN",), "_PROBE_GLOBAL": ("LOAD_GLOBAL_MODULE",),
+            "maxsize": ("LOAD_ATTR_MODULE",), "getrecursionlimit": ("LOAD_METHOD_MODULE",)}
+    sites = {}
+    for ins in dis.get_instructions(code):
+        if ins.opname in CACHE_ENTRIES and ins.argval in want:
+            unit = ins.offset // 2
+            form = dis._all_opname[ctypes.c_uint8.from_address(code_unit_address(code, unit)).value]
+            sites[form] = code_unit_address(code, unit + 1)     # its first cache entry
+    if sorted(sites) != sorted(f for forms in want.values() for f in forms):
+        return False          # not specialized (a frame evaluator that traces?)
+
+    def cache_u16(form, unit):
+        return _u16(sites[form] + 2 * unit)
+
+    def cache_u32(form, unit):
+        return _u32(sites[form] + 2 * unit)
+
+    # Types: the version tag, and PyType_Modified resets it.
+    version = cache_u32("LOAD_ATTR_INSTANCE_VALUE", ATTR_CACHE_VERSION)
+    check("tp_version_tag", _u32(id(_Probe) + TP_VERSION_TAG), version)
+    check("tp_version_tag of a list", _u32(id(list) + TP_VERSION_TAG),
+          cache_u32("LOAD_METHOD_NO_DICT", METHOD_CACHE_TYPE_VERSION))
+    check("a type version is not 0", version != 0, True)
+    # Instance values: values->values[index] of a managed-dict instance; no dict yet.
+    values = _ptr(id(probe) + OBJ_VALUES)
+    index = cache_u16("LOAD_ATTR_INSTANCE_VALUE", ATTR_CACHE_INDEX)
+    check("instance values[index]", _ptr(values + 8 * index), id(items))
+    check("STORE_ATTR cache = LOAD_ATTR cache",
+          (cache_u32("STORE_ATTR_INSTANCE_VALUE", ATTR_CACHE_VERSION),
+           cache_u16("STORE_ATTR_INSTANCE_VALUE", ATTR_CACHE_INDEX)), (version, index))
+    check("insertion order of instance values (used size, order)",
+          (ctypes.c_uint8.from_address(values - 2).value,
+           ctypes.c_uint8.from_address(values - 3).value,
+           ctypes.c_uint8.from_address(values - 4).value), (2, 0, index))
+    check("no managed dict yet", _ptr(id(probe) + OBJ_MANAGED_DICT), 0)
+    other = _Probe(0)
+    materialized = other.__dict__
+    check("managed dict", _ptr(id(other) + OBJ_MANAGED_DICT), id(materialized))
+    check("no values once the dict exists", _ptr(id(other) + OBJ_VALUES), 0)
+    # Slots: the member's byte offset.
+    check("slot offset", _ptr(id(slotted) + cache_u16("LOAD_ATTR_SLOT", ATTR_CACHE_INDEX)),
+          id(items))
+    check("STORE_ATTR_SLOT cache", cache_u16("STORE_ATTR_SLOT", ATTR_CACHE_INDEX),
+          cache_u16("LOAD_ATTR_SLOT", ATTR_CACHE_INDEX))
+    # Methods: the borrowed descriptor; the class's shared keys and their version.
+    check("LOAD_METHOD descr", _ptr(sites["LOAD_METHOD_WITH_VALUES"] + 2 * METHOD_CACHE_DESCR),
+          id(_Probe.__dict__["method"]))
+    check("LOAD_METHOD_NO_DICT descr", _ptr(sites["LOAD_METHOD_NO_DICT"] + 2 * METHOD_CACHE_DESCR),
+          id(list.__dict__["append"]))
+    check("LOAD_METHOD type version",
+          cache_u32("LOAD_METHOD_WITH_VALUES", METHOD_CACHE_TYPE_VERSION), version)
+    cached_keys = _ptr(id(_Probe) + HT_CACHED_KEYS)
+    check("ht_cached_keys version", _u32(cached_keys + DK_VERSION),
+          cache_u32("LOAD_METHOD_WITH_VALUES", METHOD_CACHE_KEYS_VERSION))
+
+    # Globals: keys versions and the unicode entries of the globals and builtins dicts.
+    def entry(keys, index):
+        entries = keys + DK_INDICES + (1 << ctypes.c_uint8.from_address(
+            keys + DK_LOG2_INDEX_BYTES).value)
+        at = entries + DK_UNICODE_ENTRY_SIZE * index
+        return _ptr(at), _ptr(at + DK_UNICODE_ENTRY_VALUE)
+    gkeys = _ptr(id(globals()) + DICT_KEYS)
+    check("globals keys kind", ctypes.c_uint8.from_address(gkeys + DK_KIND).value,
+          DICT_KEYS_UNICODE)
+    check("globals keys version", _u32(gkeys + DK_VERSION),
+          cache_u32("LOAD_GLOBAL_MODULE", GLOBAL_CACHE_MODULE_VERSION))
+    check("LOAD_GLOBAL_BUILTIN module version",
+          cache_u32("LOAD_GLOBAL_BUILTIN", GLOBAL_CACHE_MODULE_VERSION),
+          _u32(gkeys + DK_VERSION))
+    check("global entry", entry(gkeys, cache_u16("LOAD_GLOBAL_MODULE", GLOBAL_CACHE_INDEX)),
+          (id("_PROBE_GLOBAL"), id(_PROBE_GLOBAL)))
+    import builtins
+    bkeys = _ptr(id(builtins.__dict__) + DICT_KEYS)
+    check("builtins keys version", _u32(bkeys + DK_VERSION),
+          cache_u16("LOAD_GLOBAL_BUILTIN", GLOBAL_CACHE_BUILTIN_VERSION))
+    check("builtin entry", entry(bkeys, cache_u16("LOAD_GLOBAL_BUILTIN", GLOBAL_CACHE_INDEX))[1],
+          id(len))
+    check("module md_dict", _ptr(id(sys) + MODULE_DICT), id(sys.__dict__))
+    mkeys = _ptr(id(sys.__dict__) + DICT_KEYS)
+    check("LOAD_ATTR_MODULE keys version", _u32(mkeys + DK_VERSION),
+          cache_u32("LOAD_ATTR_MODULE", ATTR_CACHE_VERSION))
+    check("LOAD_ATTR_MODULE entry",
+          entry(mkeys, cache_u16("LOAD_ATTR_MODULE", ATTR_CACHE_INDEX))[1], id(sys.maxsize))
+    check("LOAD_METHOD_MODULE entry",
+          entry(mkeys, cache_u16("LOAD_METHOD_MODULE", ATTR_CACHE_INDEX))[1],
+          id(sys.getrecursionlimit))
+    # A class attribute assigned: PyType_Modified drops the version (the guard then fails).
+    _Probe.marker = None
+    check("tp_version_tag after a type change", _u32(id(_Probe) + TP_VERSION_TAG), 0)
+    del _Probe.marker
+    return True

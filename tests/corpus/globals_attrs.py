@@ -1,5 +1,13 @@
-"""LOAD_GLOBAL (module globals, builtins, NameError), LOAD_ATTR / STORE_ATTR / LOAD_METHOD."""
+"""LOAD_GLOBAL (module globals, builtins, NameError), LOAD_ATTR / STORE_ATTR / LOAD_METHOD.
+
+The `cache_*` functions exercise the fast paths that read the interpreter's inline caches
+(coconut/lowering/caches.py): the harness warms a function up in the interpreter before
+compiling it, so its sites are specialized for what they saw first in a call, and the
+compiled calls then hit those caches and miss them (the other objects of a loop, types
+and namespaces modified by the function itself).
+"""
 import math
+import types
 
 G_INT = 40
 G_LIST = [1, 2, 3]
@@ -248,6 +256,227 @@ def attr_shape_changes(n):
     return out
 
 
+# -- inline caches ------------------------------------------------------------------------
+class Cached:
+    shadowed = "class value"
+
+    def __init__(self, a, b):
+        self.a = a
+        self.b = b
+        self.shadowed = "instance value"
+
+    def total(self):
+        return self.a + self.b
+
+
+class CachedSub(Cached):
+    def total(self):
+        return ("sub", self.a)
+
+
+class CachedSlots:
+    __slots__ = ("a", "b")
+
+    def __init__(self, a, b):
+        self.a = a
+        self.b = b
+
+    def total(self):
+        return self.a * self.b
+
+
+class Bag:
+    pass
+
+
+class Mutable:
+    def __init__(self, v):
+        self.v = v
+
+    def get(self):
+        return ("get", self.v)
+
+
+def _variants(i):
+    """Objects with attributes a, b, shadowed and a method total(): the first is the
+    plain Cached a site specializes for; each other one fails a guard of that cache."""
+    with_dict = Cached(i, 3)
+    with_dict.__dict__["extra"] = i          # the instance's __dict__ materialized
+    unshadowed = Cached(i, 4)
+    del unshadowed.shadowed                  # NULL in the values: the class attribute
+    overridden = Cached(i, 5)
+    vars(overridden)["total"] = lambda: ("instance method", i)
+    ns = types.SimpleNamespace(a=i, b=6, shadowed="namespace", total=lambda: "ns total")
+    return [Cached(i, 1), CachedSub(i, 2), with_dict, unshadowed, overridden,
+            CachedSlots(i, 7), ns, Cached(i, 8)]
+
+
+def cache_attr_loads(n):
+    out = []
+    for o in _variants(n):
+        out.append((o.a, o.b, o.shadowed, o.total()))
+    return out
+
+
+def cache_attr_stores(n):
+    out = []
+    for o in _variants(n):
+        o.a = o.a + 1
+        o.b = o.b * 10
+        out.append((o.a, o.b, o.total()))
+    return out
+
+
+def cache_slots(n):
+    out = []
+    objs = [CachedSlots(n, 1), CachedSlots(n, 2), Cached(n, 3), CachedSlots(n, 4)]
+    del objs[1].b                             # an empty slot
+    for o in objs:
+        o.a = o.a * 2                         # STORE_ATTR_SLOT, an old value to release
+        o.b = [-n]                            # into the empty slot: no old value
+        out.append((o.a, o.b, o.total()))
+    del objs[0].b
+    try:
+        return out, objs[0].b                 # LOAD_ATTR_SLOT of an empty slot: misses
+    except AttributeError as e:
+        return out, str(e)
+
+
+def cache_first_values(n):
+    # STORE_ATTR_INSTANCE_VALUE of a value not set yet: the insertion order of the
+    # instance's values (what __dict__ shows) must follow the stores
+    out = []
+    for i in range(n):
+        o = Bag()
+        if i % 2:
+            o.y = i
+            o.x = -i
+        else:
+            o.x = i
+            o.y = -i
+        o.z = i * 2
+        if i % 3 == 0:
+            del o.x
+            o.x = "again"                     # deleted then stored: last in the order
+        out.append(list(vars(o).items()))
+    return out
+
+
+def cache_type_modified(n):
+    # the class changes under the sites: a new version each time; a property that
+    # shadows the instance value, a replaced method, then back
+    out = []
+    o = Mutable(n)
+    for i in range(4):
+        out.append((o.v, o.get()))
+        if i == 0:
+            Mutable.v = property(lambda self: ("property", i))
+        elif i == 1:
+            del Mutable.v
+            Mutable.get = lambda self: ("replaced", self.v)
+        elif i == 2:
+            Mutable.get = _MUTABLE_GET
+    return out
+
+
+_MUTABLE_GET = Mutable.get
+
+
+def cache_methods_builtin_types(n):
+    # LOAD_METHOD_NO_DICT on builtin types: another type at the same site misses
+    out = []
+    for seq in ([n, 1], [2], (3, n), "ab"):
+        out.append((seq.count(n), seq.index(seq[0])))
+    lst = []
+    for i in range(n):
+        lst.append(i)
+    return out, lst
+
+
+G_CACHE = 10
+
+
+def cache_global_rebound(n):
+    # the value of a global changes, its dict's keys do not: the cached entry is read
+    # again at each load
+    g = globals()
+    out = []
+    for i in range(n):
+        out.append(G_CACHE)
+        g["G_CACHE"] = i
+    g["G_CACHE"] = 10
+    return out
+
+
+def cache_global_deleted(n):
+    g = globals()
+    g["G_CACHE_TEMP"] = "temp"
+    out = []
+    for i in range(n):
+        if i == 2:
+            del g["G_CACHE_TEMP"]
+        out.append(G_CACHE_TEMP)  # noqa: F821  NameError on the third iteration
+    return out
+
+
+def cache_builtin_shadowed(n):
+    g = globals()
+    out = []
+    try:
+        for i in range(n):
+            out.append((len("abc"), abs(-i)))
+            if i == 1:
+                g["len"] = lambda s: ("global len", s)
+    finally:
+        g.pop("len", None)
+    out.append(len("ab"))
+    return out
+
+
+def cache_other_globals(n):
+    # the same code under two globals dicts: the keys version of the other dict differs
+    f = types.FunctionType(cache_global_rebound.__code__,
+                           {"G_CACHE": "other", "globals": lambda: {}, "range": range})
+    return f(n), cache_global_rebound(n)
+
+
+def cache_module_attrs(n):
+    # LOAD_ATTR_MODULE (`math` is bound by an import), LOAD_METHOD_MODULE (a module in a
+    # local); another module at the same site; the module's keys change
+    out = []
+    for module in (math, math, types.ModuleType("fake"), math):
+        out.append((math.floor(n + 0.5), math.pi, module.__name__))
+        if module.__name__ == "fake":
+            math.coconut_corpus_attr = n
+        else:
+            out.append(module.floor(n * 1.5))
+    del math.coconut_corpus_attr
+    return out
+
+
+class ManyNames:
+    def __init__(self):
+        self.target = 1
+
+    def method(self):
+        return [self.target]
+
+
+_FILLER = ", ".join("filler_%d" % i for i in range(260))
+# Names used first in an exception handler: the target names get indices above 255,
+# so their instructions carry an EXTENDED_ARG prefix (the cache follows the instruction).
+exec(f"""
+def many_names(k):
+    o = ManyNames()
+    try:
+        x = o
+    except BaseException:
+        ({_FILLER})
+    o.target = o.target + k
+    return o.target + len(o.method()), G_CACHE, x is o
+""")
+
+
 CASES = [
     (read_globals, [(2,)]),
     (read_builtins, [("hello",)]),
@@ -276,4 +505,16 @@ CASES = [
     (attr_loop, [(50,)]),
     (attr_type_changes, [([1, 2.5, 3j, True, 10**20],), ([1, "s"],)]),
     (attr_shape_changes, [(13,)]),
+    (cache_attr_loads, [(1,)]),
+    (cache_attr_stores, [(2,)]),
+    (cache_slots, [(3,)]),
+    (cache_first_values, [(7,)]),
+    (cache_type_modified, [(4,)]),
+    (cache_methods_builtin_types, [(3,)]),
+    (cache_global_rebound, [(4,)]),
+    (cache_global_deleted, [(2,), (4,)]),
+    (cache_builtin_shadowed, [(4,)]),
+    (cache_other_globals, [(3,)]),
+    (cache_module_attrs, [(3,)]),
+    (many_names, [(5,)]),  # noqa: F821 (defined by exec)
 ]

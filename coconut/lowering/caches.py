@@ -1,0 +1,250 @@
+"""Fast paths that read CPython 3.11's inline caches at run time.
+
+A function is usually compiled after it ran in the interpreter, so its code's
+`co_code_adaptive` holds the instructions the interpreter specialized (PEP 659): a
+LOAD_ATTR may have become LOAD_ATTR_INSTANCE_VALUE, with the type version it is valid for
+and the index of the value in the instance's values array in the CACHE entries after it.
+
+What is compiled: for an instruction the interpreter has specialized to a form listed in
+FORMS when the function is compiled, a fast path for that form; for any other, nothing
+but the rule's generic path (code for what the interpreter saw run, none for the paths
+it did not see or could not specialize: gcc's time grows with the code).
+
+What runs: the fast path reads the instruction's opcode byte in `co_code_adaptive`
+(through `frame->f_code`) and, while it is still that form, the form's cache entries,
+and applies exactly the guards of the form's TARGET in ceval.c. A changed form and any
+failed guard go to the generic path, never to a deopt: the interpreter's own caches
+promise that the fast path computes what the generic path would.
+
+The cache entries are read when the code runs, not copied into the code: the code holds
+no process-specific value (the on-disk cache keeps working), and it follows the
+interpreter when it specializes the instruction again for another type version or keys
+version (the interpreter runs the rest of a call after a deopt, and the function's frames
+under a tracer).
+
+Each form helper emits into the builder's current block, jumps to `miss` when the cache
+does not serve, and otherwise goes on in the current block. The offsets and cache
+layouts are in `coconut/runtime/layout.py`, checked at import on instructions the
+interpreter specialized; `L.INLINE_CACHES` is False (no fast paths) when that check could
+not run, or with COCONUT_INLINE_CACHES=0.
+"""
+from __future__ import annotations
+
+import ctypes
+import dis
+import types
+
+from ..ir import ops
+from ..ir.ops import Cond, NULL
+from ..runtime import layout as L
+
+
+# The specialized forms with a fast path, by instruction.
+FORMS = {
+    "LOAD_ATTR": ("LOAD_ATTR_INSTANCE_VALUE", "LOAD_ATTR_SLOT", "LOAD_ATTR_MODULE"),
+    "STORE_ATTR": ("STORE_ATTR_INSTANCE_VALUE", "STORE_ATTR_SLOT"),
+    "LOAD_METHOD": ("LOAD_METHOD_WITH_VALUES", "LOAD_METHOD_NO_DICT", "LOAD_METHOD_MODULE"),
+    "LOAD_GLOBAL": ("LOAD_GLOBAL_MODULE", "LOAD_GLOBAL_BUILTIN"),
+}
+
+
+def specialized_form(code, ins) -> str | None:
+    """The form of `ins` in `code`'s co_code_adaptive now, if it has a fast path."""
+    opcode = ctypes.c_uint8.from_address(L.code_unit_address(code, _unit(ins))).value
+    form = dis._all_opname[opcode]
+    return form if form in FORMS.get(ins.name, ()) else None
+
+
+def snapshot(cfg) -> dict[int, str]:
+    """{instruction offset: form} of the instructions of `cfg` that the interpreter has
+    specialized to a form with a fast path, now. Taken once per compile: the lowering
+    emits from it and the on-disk cache keys the native code with it."""
+    if not L.INLINE_CACHES:
+        return {}
+    forms = {}
+    for ins in cfg.instructions:
+        if ins.name in FORMS:
+            form = specialized_form(cfg.code, ins)
+            if form is not None:
+                forms[ins.offset] = form
+    return forms
+
+
+def fast_path(b, ins, emit, join: str, dst) -> None:
+    """The fast path of the form the interpreter had specialized `ins` to when the
+    function was compiled (b.cache_forms, a snapshot): `dst = emit(form, miss)` then
+    `goto join`; the builder goes on in the miss block, where the rule emits its
+    generic path. An instruction that was not specialized to a form with a fast path
+    (it never ran, or the interpreter found nothing to specialize) gets only the
+    generic path: no code for what the interpreter did not see run."""
+    form = b.cache_forms.get(ins.offset)
+    if form is None:
+        return
+    miss = b.new_block("generic")
+    result = emit(form, miss.name)
+    if dst is not None:
+        b.emit(ops.Assign(dst, result))
+    b.terminate(ops.Jump(join))
+    b.current = miss
+
+
+# -- reading the instruction and its cache -------------------------------------------------
+def _unit(ins) -> int:
+    """The code unit of the instruction itself (after its EXTENDED_ARG prefixes)."""
+    return ins.offset + ins.size - 1 - L.CACHE_ENTRIES[ins.name]
+
+
+def _cache(b, ins, ctype: str, field: int):
+    """A cache field, `field` code units after the first CACHE entry (read_u32 and
+    read_obj read unaligned little-endian values: plain loads on x86-64)."""
+    return b.load(ctype, b.code_object(), L.CO_CODE_ADAPTIVE + 2 * (_unit(ins) + 1 + field))
+
+
+def _check_form(b, ins, form: str, miss: str) -> None:
+    """Miss when the instruction is no longer `form` (the interpreter may have gone
+    back to the adaptive form, or specialized it otherwise, since the code was
+    compiled); its cache entries then mean something else."""
+    opcode = b.load("byte", b.code_object(), L.CO_CODE_ADAPTIVE + 2 * _unit(ins))
+    b.split(Cond("!=", opcode, ops.IntConst(dis._all_opmap[form], "byte")), miss, hint="same_form")
+
+
+def _type_version_guard(b, ins, tp, field: int, miss: str) -> None:
+    """Miss when tp->tp_version_tag != read_u32(cache->version) (ceval's DEOPT_IF).
+    ceval asserts that a cached version is not 0; native code checks it, since
+    PyType_Modified sets a modified type's tag to 0 and a 0 would match them all."""
+    version = _cache(b, ins, "u32", field)
+    b.split(Cond("==", version, ops.IntConst(0, "u32")), miss, hint="versioned")
+    b.split(Cond("!=", b.load("u32", tp, L.TP_VERSION_TAG), version), miss, hint="type_ok")
+
+
+def _attr_address(b, form: str, owner, index, miss: str):
+    """(address of the attribute, values): `&values->values[index]` with `values =
+    *_PyObject_ValuesPointer(owner)`, NULL -> miss, for the *_INSTANCE_VALUE forms;
+    `(char *)owner + index` for the *_SLOT forms (values None)."""
+    addr = b.temp("ptr", "attr")
+    if form.endswith("_SLOT"):
+        b.emit(ops.PtrAdd(addr, owner, index))
+        return addr, None
+    values = b.load("ptr", owner, L.OBJ_VALUES)
+    b.split(Cond("==", values, NULL), miss, hint="has_values")
+    offset = b.temp("ssize")
+    b.emit(ops.BinArith(offset, "*", index, ops.IntConst(8, "ssize")))
+    b.emit(ops.PtrAdd(addr, values, offset))
+    return addr, values
+
+
+def _unicode_entry_value(b, keys, index):
+    """DK_UNICODE_ENTRIES(keys)[index].me_value: the entries follow the
+    (1 << dk_log2_index_bytes) bytes of indices."""
+    log2 = b.load("byte", keys, L.DK_LOG2_INDEX_BYTES)
+    indices, entry, offset = b.temp("ssize"), b.temp("ssize"), b.temp("ssize")
+    b.emit(ops.BinArith(indices, "<<", ops.IntConst(1, "ssize"), log2))
+    b.emit(ops.BinArith(entry, "*", index, ops.IntConst(L.DK_UNICODE_ENTRY_SIZE, "ssize")))
+    b.emit(ops.BinArith(offset, "+", indices, entry))
+    at = b.temp("ptr", "entry")
+    b.emit(ops.PtrAdd(at, keys, offset))
+    return b.load("obj", at, L.DK_INDICES + L.DK_UNICODE_ENTRY_VALUE)
+
+
+# -- the forms -----------------------------------------------------------------------------
+def load_attr(b, ins, form: str, owner, miss: str):
+    """TARGET(LOAD_ATTR_INSTANCE_VALUE) / TARGET(LOAD_ATTR_SLOT): the type version,
+    then `values->values[index]` (values not NULL) / `*(owner + index)`; a NULL value
+    misses. TARGET(LOAD_ATTR_MODULE): see _module_attr. Returns the value, borrowed."""
+    _check_form(b, ins, form, miss)
+    if form == "LOAD_ATTR_MODULE":
+        return _module_attr(b, ins, owner, miss)
+    _type_version_guard(b, ins, b.load("ptr", owner, L.OB_TYPE), L.ATTR_CACHE_VERSION, miss)
+    index = _cache(b, ins, "u16", L.ATTR_CACHE_INDEX)
+    addr, _ = _attr_address(b, form, owner, index, miss)
+    value = b.load("obj", addr, 0)
+    b.split(Cond("==", value, NULL), miss, hint="hit")
+    return value
+
+
+def store_attr(b, ins, form: str, owner, value, miss: str) -> None:
+    """TARGET(STORE_ATTR_INSTANCE_VALUE) / TARGET(STORE_ATTR_SLOT): the type version
+    (and values not NULL), then store `value` (the reference is stolen) and release the
+    old value. A first value in an instance's values array is added to its insertion
+    order (_PyDictValues_AddToInsertionOrder); the old value of a slot may be NULL
+    (Py_XDECREF). `owner` is left to the caller."""
+    _check_form(b, ins, form, miss)
+    _type_version_guard(b, ins, b.load("ptr", owner, L.OB_TYPE), L.ATTR_CACHE_VERSION, miss)
+    index = _cache(b, ins, "u16", L.ATTR_CACHE_INDEX)
+    addr, values = _attr_address(b, form, owner, index, miss)
+    old = b.load("obj", addr, 0)
+    b.emit(ops.Store(addr, 0, value))
+    if values is None:
+        b.xdecref(old)
+        return
+    release, done = b.new_block("release_old"), b.new_block("stored")
+    b.split(Cond("!=", old, NULL), release.name, hint="first_value")
+    # _PyDictValues_AddToInsertionOrder(values, index): size = ++values[-2] (a byte);
+    # ((uint8_t *)values)[-2 - size] = index.
+    size, delta, at = b.temp("ssize"), b.temp("ssize"), b.temp("ptr")
+    b.emit(ops.BinArith(size, "+", b.load("byte", values, -2), ops.IntConst(1, "ssize")))
+    b.emit(ops.BinArith(delta, "-", ops.IntConst(-2, "ssize"), size))
+    b.emit(ops.PtrAdd(at, values, delta))
+    b.emit(ops.Store(at, 0, index, "byte"))
+    b.emit(ops.Store(values, -2, size, "byte"))
+    b.terminate(ops.Jump(done.name))
+    release.ops.append(ops.Decref(old))
+    release.terminator = ops.Jump(done.name)
+    b.current = done
+
+
+def _module_attr(b, ins, owner, miss: str):
+    """LOAD_MODULE_ATTR_OR_METHOD (LOAD_ATTR_MODULE, LOAD_METHOD_MODULE): an exact
+    module whose md_dict has its keys at the cached version (that dict has no
+    __getattr__: specialization checked), then the value of the unicode entry at the
+    cached index, NULL -> miss. Both caches have _PyAttrCache's layout."""
+    b.split(Cond("!=", b.load("ptr", owner, L.OB_TYPE), b.const(types.ModuleType)), miss,
+            hint="module")
+    keys = b.load("ptr", b.load("obj", owner, L.MODULE_DICT), L.DICT_KEYS)
+    b.split(Cond("!=", b.load("u32", keys, L.DK_VERSION),
+                 _cache(b, ins, "u32", L.ATTR_CACHE_VERSION)), miss, hint="keys_ok")
+    value = _unicode_entry_value(b, keys, _cache(b, ins, "u16", L.ATTR_CACHE_INDEX))
+    b.split(Cond("==", value, NULL), miss, hint="hit")
+    return value
+
+
+def load_method(b, ins, form: str, owner, miss: str):
+    """TARGET(LOAD_METHOD_WITH_VALUES) / TARGET(LOAD_METHOD_NO_DICT): the type version;
+    WITH_VALUES also: no materialized __dict__, and the class's shared keys at the
+    cached version (no instance attribute can shadow the method). Returns the cached
+    method descriptor, borrowed (the caller pushes (descr, owner)).
+    TARGET(LOAD_METHOD_MODULE): the module attribute (see _module_attr), borrowed (the
+    caller pushes (NULL, attribute))."""
+    _check_form(b, ins, form, miss)
+    if form == "LOAD_METHOD_MODULE":
+        return _module_attr(b, ins, owner, miss)
+    tp = b.load("ptr", owner, L.OB_TYPE)
+    _type_version_guard(b, ins, tp, L.METHOD_CACHE_TYPE_VERSION, miss)
+    if form == "LOAD_METHOD_WITH_VALUES":
+        b.split(Cond("!=", b.load("ptr", owner, L.OBJ_MANAGED_DICT), NULL), miss, hint="no_dict")
+        keys = b.load("ptr", tp, L.HT_CACHED_KEYS)
+        b.split(Cond("!=", b.load("u32", keys, L.DK_VERSION),
+                     _cache(b, ins, "u32", L.METHOD_CACHE_KEYS_VERSION)), miss, hint="keys_ok")
+    return _cache(b, ins, "obj", L.METHOD_CACHE_DESCR)
+
+
+def load_global(b, ins, form: str, globals_, builtins, miss: str):
+    """TARGET(LOAD_GLOBAL_MODULE) / TARGET(LOAD_GLOBAL_BUILTIN) (both namespaces are
+    exact dicts here): the globals' keys at the cached version (for BUILTIN: the name is
+    not a global) and, for BUILTIN, the builtins' keys at theirs; then the value of the
+    unicode entry at the cached index, NULL -> miss. Keys of a given version have fixed
+    keys and kind (a change of keys drops the version to 0, a resize makes new keys,
+    specialization wants unicode keys): the entry is the name's, in a unicode table.
+    Returns the value, borrowed."""
+    _check_form(b, ins, form, miss)
+    keys = b.load("ptr", globals_, L.DICT_KEYS)
+    b.split(Cond("!=", b.load("u32", keys, L.DK_VERSION),
+                 _cache(b, ins, "u32", L.GLOBAL_CACHE_MODULE_VERSION)), miss, hint="module_ok")
+    if form == "LOAD_GLOBAL_BUILTIN":
+        keys = b.load("ptr", builtins, L.DICT_KEYS)
+        b.split(Cond("!=", b.load("u32", keys, L.DK_VERSION),
+                     _cache(b, ins, "u16", L.GLOBAL_CACHE_BUILTIN_VERSION)), miss,
+                hint="builtins_ok")
+    value = _unicode_entry_value(b, keys, _cache(b, ins, "u16", L.GLOBAL_CACHE_INDEX))
+    b.split(Cond("==", value, NULL), miss, hint="hit")
+    return value
