@@ -41,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="compile on the program's thread: the entry that reaches the "
                         "threshold waits for gcc and runs compiled (default: gcc runs "
                         "on a compile thread while the program goes on interpreted)")
+    p.add_argument("--native-count-only", action="store_true",
+                   help="with --stats/--stats-json: count only the instructions run "
+                        "natively, without the trace function that counts the "
+                        "interpreter's (it makes CPython create a frame object for "
+                        "every frame, which a program can notice)")
     p.add_argument("--no-subprocesses", action="store_true",
                    help="do not turn the JIT on in Python subprocesses")
     what = p.add_mutually_exclusive_group(required=True)
@@ -77,7 +82,8 @@ def main(argv: list[str] | None = None) -> None:
     threshold = startup.DEFAULT_THRESHOLD if opts.threshold is None else opts.threshold
     atexit.register(_exit_by_sigint)      # first registered: runs after every other
     startup.start(threshold, stats=opts.stats, stats_json=opts.stats_json,
-                  subprocesses=not opts.no_subprocesses, background=not opts.sync)
+                  subprocesses=not opts.no_subprocesses, background=not opts.sync,
+                  count_interpreted=not opts.native_count_only)
     if opts.module is not None:
         _run_module(opts.module, program_args)
     elif opts.command is not None:

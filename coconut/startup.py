@@ -29,11 +29,12 @@ ENV_BACKGROUND = "COCONUT_BACKGROUND"
 # entered this often can repay it.
 DEFAULT_THRESHOLD = 10000
 
-_report = {"stats": False, "json": None, "registered": False}
+_report = {"stats": False, "json": None, "registered": False, "count_interpreted": True}
 
 
 def start(threshold: int, stats: bool = False, stats_json: str | None = None,
-          subprocesses: bool = True, background: bool = True) -> None:
+          subprocesses: bool = True, background: bool = True,
+          count_interpreted: bool = True) -> None:
     """Whole-program compilation from now on, in this process (and its Python
     subprocesses). With stats/stats_json, statistics are reported at exit."""
     import coconut
@@ -43,8 +44,8 @@ def start(threshold: int, stats: bool = False, stats_json: str | None = None,
         os.environ[ENV_THRESHOLD] = str(threshold)
         os.environ[ENV_BACKGROUND] = "1" if background else "0"
     if stats or stats_json:
-        jit.runtime().count_instructions()
-        _report.update(stats=stats, json=stats_json)
+        jit.runtime().count_instructions(interpreted=count_interpreted)
+        _report.update(stats=stats, json=stats_json, count_interpreted=count_interpreted)
         if not _report["registered"]:
             atexit.register(finish)
             _report["registered"] = True
@@ -80,7 +81,10 @@ def finish() -> None:
 def summary(st: dict) -> dict:
     from .runtime import jit
     native, interpreted = jit.runtime().instruction_counts()
-    total = native + interpreted
+    counted = _report["count_interpreted"]
+    if not counted:
+        interpreted = None                 # --native-count-only: not counted
+    total = native + (interpreted or 0)
     reasons: dict[str, int] = {}
     for reason in st["not_compiled"].values():
         reasons[reason] = reasons.get(reason, 0) + 1
@@ -92,7 +96,7 @@ def summary(st: dict) -> dict:
         "not_compiled_code": st["not_compiled"],
         "instructions_native": native,
         "instructions_interpreted": interpreted,
-        "native_share": native / total if total else 0.0,
+        "native_share": native / total if total and counted else None,
         "compile_seconds_total": st["compile_seconds"],
         "compile_seconds_median": st["compile_median_seconds"],
         "compile_seconds_max": st["compile_max_seconds"],
@@ -109,9 +113,14 @@ def format_summary(s: dict) -> str:
     ]
     for reason, n in list(s["not_compiled_reasons"].items())[:15]:
         lines.append(f"    {n:6d}  {reason}")
+    if s["instructions_interpreted"] is None:
+        lines.append(f"  instructions run natively: {s['instructions_native']:,} "
+                     f"(the interpreter's were not counted)")
+    else:
+        lines.append(
+            f"  instructions run: {s['instructions_native'] + s['instructions_interpreted']:,}, "
+            f"natively {100 * s['native_share']:.1f}% (interpreter counted on the main thread)")
     lines += [
-        f"  instructions run: {s['instructions_native'] + s['instructions_interpreted']:,}, "
-        f"natively {100 * s['native_share']:.1f}% (interpreter counted on the main thread)",
         f"  compile time: total {s['compile_seconds_total']:.2f} s, median "
         f"{1000 * s['compile_seconds_median']:.0f} ms, max {1000 * s['compile_seconds_max']:.0f} ms",
     ]

@@ -272,3 +272,23 @@ def test_compiling_draws_nothing_from_the_programs_random(tmp_path, cache):
     plain = _run(["prog.py"], tmp_path)
     jit = _run(["-m", "coconut", "--threshold", "0", "prog.py"], tmp_path, env=env)
     assert plain == (0, "41 0\n", "") and jit == plain, (plain, jit)
+
+
+def test_native_count_only_installs_no_trace_function(tmp_path):
+    # A trace function makes CPython create a frame object for every frame (CPython's
+    # test_frame test_sneaky_frame_object noticed the statistics' counter).
+    (tmp_path / "prog.py").write_text(SCRIPT + textwrap.dedent("""\
+        import ctypes
+        ts = ctypes.pythonapi.PyThreadState_Get
+        ts.restype = ctypes.c_void_p
+        print("c_tracefunc", ctypes.c_void_p.from_address(ts() + 72).value)
+        """))
+    rc, out, err = _run(["-m", "coconut", "--threshold", "0", "--sync", "--stats-json",
+                         "s.json", "--native-count-only", "prog.py"], tmp_path)
+    assert rc == 0 and "c_tracefunc None" in out, (out, err)
+    s = json.loads((tmp_path / "s.json").read_text())
+    assert s["instructions_native"] > 0 and s["instructions_interpreted"] is None, s
+    assert s["native_share"] is None, s
+    rc, out, err = _run(["-m", "coconut", "--threshold", "0", "--sync", "--stats-json",
+                         "s.json", "prog.py"], tmp_path)
+    assert rc == 0 and "c_tracefunc None" not in out, (out, err)

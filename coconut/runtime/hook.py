@@ -552,12 +552,15 @@ class Runtime:
         _api.PyThreadState_Get.restype = ctypes.c_void_p
         self.control[_WORKER_TS] = _api.PyThreadState_Get()
 
-    def count_instructions(self) -> None:
-        """Statistics mode: count the interpreter's instructions on this thread with a
-        C trace function that native code does not take for tracing. Code compiled
-        from now on counts its own instructions (see lowering)."""
-        _api.PyEval_SetTrace.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-        _api.PyEval_SetTrace(self.control[_COUNTER_FUNC], None)
+    def count_instructions(self, interpreted: bool = True) -> None:
+        """Statistics mode: code compiled from now on counts its own instructions (see
+        lowering); with `interpreted`, the interpreter's are counted on this thread by
+        a C trace function that native code does not take for tracing. (A trace
+        function is not invisible: CPython then makes a frame object for every frame,
+        which CPython's test_frame notices.)"""
+        if interpreted:
+            _api.PyEval_SetTrace.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+            _api.PyEval_SetTrace(self.control[_COUNTER_FUNC], None)
         self.counting = True
 
     def instruction_counts(self) -> tuple[int, int]:
