@@ -127,13 +127,19 @@ class GccRun:
                     self.context.compile_to_file(gccjit.OutputKind.DYNAMIC_LIBRARY,
                                                  self.path.encode())
             return
+        if _EXTERNAL_DRIVER:           # (no Python frames beyond this on a compile thread)
+            self._run_raw()
+        else:
+            with preserved_signal_handlers():
+                self._run_raw()
+
+    def _run_raw(self) -> None:
         raw = raw_context(self.context)
-        with preserved_signal_handlers(enabled=not _EXTERNAL_DRIVER):
-            if self.path is None:
-                address = _raw.gcc_jit_context_compile(raw)
-                self.result = RawResult(address) if address else None
-            else:
-                _raw.gcc_jit_context_compile_to_file(raw, DYNAMIC_LIBRARY, self.path.encode())
+        if self.path is None:
+            address = _raw.gcc_jit_context_compile(raw)
+            self.result = RawResult(address) if address else None
+        else:
+            _raw.gcc_jit_context_compile_to_file(raw, DYNAMIC_LIBRARY, self.path.encode())
 
 
 def run_steps(steps):

@@ -23,10 +23,7 @@ _SIGNALS = [s for s in (signal.SIGINT, getattr(signal, "SIGHUP", None), signal.S
 
 
 @contextlib.contextmanager
-def preserved_signal_handlers(enabled: bool = True):
-    if not enabled:          # gcc runs with the external driver: nothing to put back
-        yield
-        return
+def preserved_signal_handlers():
     saved = []
     for sig in _SIGNALS:
         buf = _Sigaction()

@@ -337,12 +337,16 @@ class Runtime:
         # compiler's own calls (the callback runs Python), and never under a tracer or
         # profiler: it would see the compiler's frames (and could even jump in them).
         bool_t = c.get_type(gccjit.TypeKind.BOOL)
+        # Nor on the compile thread (its few Python frames are the compiler's).
+        worker_ts = c.new_array_access(c.new_cast(g_control, vp.get_pointer()),
+                                       c.new_rvalue_from_int(it, _WORKER_TS))
         B["not_entry"].end_with_conditional(
             c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, bool_t,
                             c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, bool_t,
                                             c.new_comparison(gccjit.Comparison.LT, threshold, c.zero(long_t)),
                                             c.new_comparison(ne, in_compiler, c.zero(long_t))),
-                            traced(ts)),
+                            c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, bool_t,
+                                            traced(ts), c.new_comparison(eq, ts, worker_ts))),
             B["interpreter"], B["count"])
         count_entry_ptr = c.new_array_access(
             c.new_cast(g_control, c.new_function_ptr_type(vp, [vp, vp]).get_pointer()),

@@ -358,7 +358,8 @@ def _start_worker() -> bool:
         return False
     rt = runtime()
     # Its few Python functions stay interpreted and uncounted: never compiled on it.
-    for code in (_compile_thread.__code__, GccRun.__call__.__code__, RawResult.__init__.__code__,
+    for code in (_compile_thread.__code__, GccRun.__call__.__code__, GccRun._run_raw.__code__,
+                 RawResult.__init__.__code__,
                  type(rt).finished.__code__, type(rt).set_worker_thread.__code__):
         rt.set_never(code)
     rt.on_finished(_finish_background)
