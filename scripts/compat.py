@@ -6,10 +6,11 @@ For every test module, run it twice, each in a fresh temporary working directory
   stock:  python3 -m test --junit-xml OUT.xml -v MODULE
   JIT:    python3 -m coconut --threshold 0 --sync --stats-json S.json --native-count-only \
               -m test --junit-xml OUT.xml -v MODULE          (PYTHONPATH=<repo>)
-  count:  python3 -m coconut --threshold 1000000000 --stats-json C.json -m test ... MODULE
+  count:  python3 -m coconut --threshold 0 --sync --stats-json C.json -m test ... MODULE
 
-The JIT run counts the instructions that ran natively; the count run (nothing
-compiled) counts every instruction with a C trace function, the total for the share.
+The compared JIT run counts only the instructions that ran natively (compiled-in
+counters); the count run, the same again on the cache the JIT run filled, also counts
+the interpreter's instructions with a C trace function, and gives the native share.
 They are two runs because a trace function is not invisible: CPython then creates a
 frame object for every frame, which test_frame's test_sneaky_frame_object notices.
 
@@ -111,21 +112,14 @@ def _jit_env() -> dict:
     return env
 
 
-COUNT_THRESHOLD = 10 ** 9          # the count run compiles nothing
-
-
 def _native_share(jit: dict, count: dict) -> None:
-    """The JIT run's share of instructions run natively: its native count over the
-    instructions the count run executed in all (the same tests, interpreted)."""
+    """The share of instructions run natively, from the count run (which counts the
+    interpreter's instructions too; the compared run counts only native ones)."""
     st, ct = jit.get("stats"), count.get("stats")
     if not st or not ct:
         return
-    total = (ct.get("instructions_interpreted") or 0) + (ct.get("instructions_native") or 0)
-    native = st.get("instructions_native") or 0
-    if total:
-        st["instructions_total_counted"] = total
-        st["instructions_interpreted"] = max(total - native, 0)
-        st["native_share"] = min(native / total, 1.0)
+    for k in ("instructions_native", "instructions_interpreted", "native_share"):
+        st[k] = ct.get(k)
 
 
 _procs_lock = threading.Lock()
@@ -149,7 +143,7 @@ def run_one(kind: str, module: str, args, logdir: str, timeout: float) -> dict:
         cmd = [args.python] + regrtest
         env = _clean_env()
     elif kind == "count":
-        cmd = [args.python, "-m", "coconut", "--threshold", str(COUNT_THRESHOLD),
+        cmd = [args.python, "-m", "coconut", "--threshold", str(args.threshold), "--sync",
                "--stats-json", stats_path] + regrtest
         env = _jit_env()
     else:
@@ -577,12 +571,12 @@ def render(results: list, argv: list, args, started: str, wall: float,
         "after the timeout) or writes no XML, all of the module's stock passes are lost. "
         "Times are wall-clock seconds with the modules run in parallel; the JIT times "
         "include compiling. The native share is the fraction of executed bytecode "
-        "instructions that ran in compiled code: the JIT run counts only its native "
-        "instructions (compiled-in counters, nothing the program could see), and a third "
-        "run of the module (`--threshold 1000000000 --stats-json C.json`: nothing "
-        "compiled, every instruction counted by a C trace function) gives the total; a "
-        "trace function makes CPython create a frame object for every frame, which "
-        "test_frame notices, so it is kept out of the run that is compared. Compiled / "
+        "instructions that ran in compiled code, from a third run of the module (the JIT "
+        "run again, on the compiled-code cache the compared run filled, with `--stats-json "
+        "C.json` alone: a C trace function also counts the interpreter's instructions, on "
+        "the main thread until the program replaces it). A trace function makes CPython "
+        "create a frame object for every frame, which test_frame notices, so the compared "
+        "run counts only native instructions (compiled-in counters). Compiled / "
         "not compiled counts code objects (in the test process only, not its "
         "subprocesses).",
         "",
