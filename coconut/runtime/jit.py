@@ -239,9 +239,7 @@ def _compile_in(rt, code, warn, auto, strict, background) -> bool:
         except Exception as exc:       # never take the user's program down
             reason = _failure_reason(exc, code, warn, strict)
     if reason is not None:
-        _failures[id(code)] = untrack((code, reason))    # as _compiled's entries
-        rt.set_never(code)
-        return False
+        return _fail(rt, code, reason)
     job = _Job(code, steps, warn, strict)
     job.seconds = time.perf_counter() - started
     while True:
@@ -256,6 +254,14 @@ def _compile_in(rt, code, warn, auto, strict, background) -> bool:
         started = time.perf_counter()
         job.run()                      # gcc, on this thread
         job.seconds += time.perf_counter() - started
+
+
+def _fail(rt, code: types.CodeType, reason: str) -> bool:
+    """Remember why `code` stays interpreted (untracked, as _compiled's entries) and
+    mark it NEVER: not retried."""
+    _failures[id(code)] = untrack((code, reason))
+    rt.set_never(code)
+    return False
 
 
 def _warning_stacklevel() -> int:
@@ -296,16 +302,12 @@ def _advance(job: _Job):
         rt.set_entry(code, None)
         return False
     except Exception as exc:           # never take the user's program down
-        _failures[id(code)] = untrack((code, _failure_reason(exc, code, job.warn, job.strict)))
-        rt.set_never(code)
-        return False
+        return _fail(rt, code, _failure_reason(exc, code, job.warn, job.strict))
     finally:
         job.seconds += time.perf_counter() - started
     entry = next(iter(module.addresses.values()))
     if entry & 1:                      # (unaligned: gccrun.prepare could not align it)
-        _failures[id(code)] = untrack((code, "the native entry is not 2-byte aligned"))
-        rt.set_never(code)
-        return False
+        return _fail(rt, code, "the native entry is not 2-byte aligned")
     # Compiling leaves no object for the cycle collector (a program may count
     # gc.get_objects(), as test_descr does): the module and its registry entry are
     # immortal, so untracked.
