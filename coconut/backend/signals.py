@@ -1,9 +1,11 @@
-"""libgccjit runs gcc's driver in-process to assemble and link, and the driver installs
-its own handlers for SIGINT, SIGHUP, SIGTERM and SIGPIPE (they delete temporary files,
-then kill the process) and resets SIGCHLD. Left there, a Ctrl-C would kill the
-program instead of raising KeyboardInterrupt, and a write to a closed pipe would
-kill it instead of raising BrokenPipeError (Python ignores SIGPIPE). So every gcc run
-is wrapped in `preserved_signal_handlers()`, which puts the process's handlers back.
+"""libgccjit's embedded driver (gcc's driver run in-process to assemble and link)
+installs its own handlers for SIGINT, SIGHUP, SIGTERM and SIGPIPE (they delete
+temporary files, then kill the process) and resets SIGCHLD. Left there, a Ctrl-C would
+kill the program instead of raising KeyboardInterrupt, and a write to a closed pipe
+would kill it instead of raising BrokenPipeError (Python ignores SIGPIPE). So a gcc
+run with the embedded driver is wrapped in `preserved_signal_handlers()`, which puts
+the process's handlers back. Normally gcc runs with the external driver, a process of
+its own, and nothing needs putting back (see gccrun.py).
 """
 from __future__ import annotations
 
