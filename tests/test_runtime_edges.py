@@ -146,3 +146,33 @@ def test_native_entries_are_aligned_at_every_opt_level():
         assert coconut.is_compiled(f), f
         module = jit._compiled[id(f.__code__)][1]
         assert all(a % 16 == 0 for a in module.addresses.values()), module.addresses
+
+
+EMBEDDED_DRIVER_SIGNALS = """\
+import os, signal, coconut
+from coconut.backend import gccrun
+assert not gccrun.background_safe()          # the embedded driver: gcc in-process
+def f(x):
+    return x + 1
+coconut.compile(f)
+assert coconut.is_compiled(f) and f(1) == 2
+try:
+    signal.raise_signal(signal.SIGINT)
+except KeyboardInterrupt:
+    print("KeyboardInterrupt")
+"""
+
+
+@pytest.mark.parametrize("driver", ["embedded", "external"])
+def test_signal_handlers_kept_with_either_gcc_driver(driver):
+    # With the embedded driver (no gcc-12 installed) gcc runs in-process and replaces
+    # the handlers: preserved_signal_handlers() puts them back around each run.
+    import subprocess
+    import sys
+    from tests.support import child_env
+    src = EMBEDDED_DRIVER_SIGNALS if driver == "embedded" else \
+        EMBEDDED_DRIVER_SIGNALS.replace("assert not gccrun", "assert gccrun")
+    proc = subprocess.run([sys.executable, "-c", src], text=True, timeout=300,
+                          env=child_env({"COCONUT_GCC_DRIVER": driver, "COCONUT_CACHE": "0"}),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert (proc.returncode, proc.stdout.strip()) == (0, "KeyboardInterrupt"), proc
