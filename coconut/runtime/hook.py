@@ -174,7 +174,6 @@ class Runtime:
         g_control = c.new_global(gccjit.GlobalKind.INTERNAL, long_t.get_pointer(), b"g_control")
         g_state = c.new_global(gccjit.GlobalKind.INTERNAL, vp.get_pointer(), b"g_resume_state")
         g_index = c.new_global(gccjit.GlobalKind.INTERNAL, long_t, b"g_extra_index")
-        self._state_global = g_state
         ip = [c.new_param(long_t.get_pointer(), b"control"), c.new_param(vp.get_pointer(), b"state"),
               c.new_param(long_t, b"index")]
         init = c.new_function(gccjit.FunctionKind.EXPORTED, c.get_type(gccjit.TypeKind.VOID),
@@ -407,10 +406,10 @@ class Runtime:
         count_it.add_assignment_op(interpreted_count, gccjit.BinaryOp.PLUS, c.one(long_t))
         count_it.end_with_jump(t_done)
         t_done.end_with_return(zero)
-        self._emit_resume(c, field, imported, traced, eval_default)
+        self._emit_resume(c, field, imported, traced, eval_default, g_state)
         return c
 
-    def _emit_resume(self, c, field, imported, traced, eval_default):
+    def _emit_resume(self, c, field, imported, traced, eval_default, state):
         """PyObject *coconut_resume(PyThreadState *ts, _PyInterpreterFrame *frame,
         int throwflag): native code hands its frame to the interpreter (a deopt, or an
         error to unwind) through this.
@@ -428,7 +427,6 @@ class Runtime:
         it = c.get_type(gccjit.TypeKind.INT)
         eq, ne = gccjit.Comparison.EQ, gccjit.Comparison.NE
         null = c.null(vp)
-        state = self._state_global
 
         def slot(i):
             return c.new_array_access(state, c.new_rvalue_from_int(it, i))
