@@ -267,9 +267,14 @@ class Deopt:
     resume: int
     stack: tuple
     reason: str
+    # The bytecode offset of the speculation whose guard failed (a site the optimizing
+    # tier chose to specialize: `lower(avoid={site})` compiles it without), or None for
+    # a deopt that is not a failed speculation (an opcode not lowered, an unbound local).
+    site: int | None = None
 
     def __str__(self):
-        return f"deopt @{self.resume} [{', '.join(map(str, self.stack))}] ({self.reason})"
+        at = "" if self.site is None else f" site {self.site}"
+        return f"deopt @{self.resume} [{', '.join(map(str, self.stack))}] ({self.reason}{at})"
 
     def successors(self): return []
 

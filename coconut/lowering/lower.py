@@ -260,14 +260,17 @@ def first_non_native(cfg: BytecodeCFG) -> Instruction | None:
 
 
 def lower(cfg: BytecodeCFG, count_at: int | None = None,
-          cache_forms: dict | None = None) -> IrCFG:
+          cache_forms: dict | None = None, avoid: frozenset = frozenset()) -> IrCFG:
     """count_at: the address of a counter of instructions run natively (statistics);
     cache_forms: the instructions with inline-cache fast paths, by offset (default:
-    caches.snapshot(cfg), the interpreter's specializations now)."""
+    caches.snapshot(cfg), the interpreter's specializations now); avoid: bytecode
+    offsets of speculation sites whose guards failed too often (`ops.Deopt.site`):
+    they get the generic path."""
     code = cfg.code
     ir = IrCFG(code.co_qualname, L.nlocalsplus(code), code)
     b = Builder(ir, cfg, caches.snapshot(cfg) if cache_forms is None else cache_forms)
     b.count_at = count_at
+    b.avoid = frozenset(avoid)
     entry = ir.new_block("entry")
     entry.terminator = ops.Jump(block_name(0))
     blocks = {start: ir.new_block(block_name(start), comment=f"bytecode block, depth {blk.depth}")
