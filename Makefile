@@ -24,3 +24,15 @@ compat:
 
 compat-quick:
 	PYTHONPATH=. $(PYTHON) scripts/compat.py --quick $(COMPAT_OPTS)
+
+# make bench-suite    the pyperformance benchmarks (benchmarks/pyperformance), plain
+#                     python3 vs coconut in three modes: python3 -m coconut.suite, about
+#                     25 minutes; rewrites its section of docs/benchmarks.md and
+#                     docs/benchmarks.png. Needs `bash scripts/install.sh --bench`.
+#                     make bench-suite SUITE_ARGS="--quick" is a smoke run.
+SUITE_ARGS ?=
+
+.PHONY: bench-suite
+
+bench-suite:
+	PYTHONPATH=. $(PYTHON) -m coconut.suite $(SUITE_ARGS)

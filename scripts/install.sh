@@ -1,8 +1,20 @@
 #!/usr/bin/env bash
 # Install everything coconut needs on Debian 12 with CPython 3.11 as `python3`.
 # Idempotent: when everything is present it only checks, which takes a second or two.
+#
+#   bash scripts/install.sh            coconut's dependencies
+#   bash scripts/install.sh --bench    and also those of the pyperformance suite
+#                                      (python3 -m coconut.suite): pyperf, pyaes,
+#                                      tomli, matplotlib
 set -euo pipefail
 PY=${PYTHON:-python3}
+BENCH=0
+for arg in "$@"; do
+  case "$arg" in
+    --bench) BENCH=1 ;;
+    *) echo "usage: bash scripts/install.sh [--bench]" >&2; exit 2 ;;
+  esac
+done
 
 if ! "$PY" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
   echo "install.sh: coconut needs CPython 3.11; $PY is $("$PY" -V 2>&1)" >&2
@@ -43,4 +55,15 @@ WANT=$(printf '%s\n%s\n' "$REPO" "$(cat "$REPO/coconut-jit.pth")")
 if [ ! -f "$PTH" ] || [ "$(cat "$PTH")" != "$WANT" ]; then
   SUDO=""; [ -w "$SITE" ] || SUDO=sudo
   printf '%s\n' "$WANT" | $SUDO tee "$PTH" >/dev/null
+fi
+
+# The pyperformance suite (benchmarks/pyperformance, python3 -m coconut.suite): pyperf
+# runs the benchmarks, crypto_pyaes needs pyaes and tomli_loads tomli (the versions of
+# their requirements.txt), the chart matplotlib. Not needed by the tests or CI.
+if [ "$BENCH" = 1 ]; then
+  if ! "$PY" -c 'import pyperf, pyaes, tomli, matplotlib' 2>/dev/null; then
+    pip_install pyperf pyaes==1.6.1 tomli==2.0.1 matplotlib
+  fi
+  "$PY" -c 'import pyperf, pyaes, tomli, matplotlib' || {
+    echo "install.sh: the benchmark packages did not import after installing" >&2; exit 1; }
 fi
