@@ -1,6 +1,6 @@
 """`python3 -m coconut`: run a whole program with the JIT on.
 
-    python3 -m coconut [--threshold N] [--stats] [--stats-json FILE] SCRIPT [ARGS...]
+    python3 -m coconut [--threshold N] [--stats] [--stats-json FILE] [--perf-map] SCRIPT [ARGS...]
     python3 -m coconut [options] -m MODULE [ARGS...]
     python3 -m coconut [options] -c COMMAND [ARGS...]
 
@@ -9,7 +9,8 @@ sys.path[0], `__main__` module, exit code, output and uncaught-exception traceba
 (the runner's own frames are cut from it). Every code object is compiled on its
 first entry after N entries. The options are also put in the environment
 (COCONUT_JIT, COCONUT_THRESHOLD), so Python subprocesses of the program run with the
-JIT too (see coconut/startup.py).
+JIT too (see coconut/startup.py). With --perf-map, perf names compiled code
+(COCONUT_PERF_MAP=1, also for subprocesses: see coconut/runtime/perfmap.py).
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python3 -m coconut",
         description="Run a Python program with every hot function compiled by coconut.",
-        usage="%(prog)s [--threshold N] [--sync] [--stats] [--stats-json FILE] "
+        usage="%(prog)s [--threshold N] [--sync] [--stats] [--stats-json FILE] [--perf-map] "
               "(SCRIPT | -m MODULE | -c COMMAND) [ARGS...]")
     p.add_argument("--threshold", type=int, default=None, metavar="N",
                    help=f"compile a code object on its first entry after N entries "
@@ -46,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
                         "natively, without the trace function that counts the "
                         "interpreter's (it makes CPython create a frame object for "
                         "every frame, which a program can notice)")
+    p.add_argument("--perf-map", action="store_true",
+                   help="write /tmp/perf-<pid>.map naming each compiled function for "
+                        "perf (also in subprocesses: COCONUT_PERF_MAP=1)")
     p.add_argument("--no-subprocesses", action="store_true",
                    help="do not turn the JIT on in Python subprocesses")
     what = p.add_mutually_exclusive_group(required=True)
@@ -81,6 +85,10 @@ def main(argv: list[str] | None = None) -> None:
         _parser().error("--threshold must be >= 0")
     threshold = startup.DEFAULT_THRESHOLD if opts.threshold is None else opts.threshold
     atexit.register(_exit_by_sigint)      # first registered: runs after every other
+    if opts.perf_map:                     # before the runtime is loaded
+        from .runtime import perfmap
+        os.environ[perfmap.ENV] = "1"
+        perfmap.enable()
     startup.start(threshold, stats=opts.stats, stats_json=opts.stats_json,
                   subprocesses=not opts.no_subprocesses, background=not opts.sync,
                   count_interpreted=not opts.native_count_only)

@@ -102,6 +102,10 @@ def summary(st: dict) -> dict:
         "compile_seconds_median": st["compile_median_seconds"],
         "compile_seconds_max": st["compile_max_seconds"],
         "deopts": dict(sorted(st["deopts"].items(), key=lambda kv: -kv[1])),
+        "deopt_sites": st["deopt_sites"][:50],
+        "recompiles": st["recompiles"],
+        "recompiled": st["recompiled"],
+        "recompile_failures": st["recompile_failures"],
         "code_bytes": st["code_bytes"],
         "slowest_compiles": st["slowest_compiles"],
     }
@@ -130,5 +134,15 @@ def format_summary(s: dict) -> str:
     lines.append(f"  deopts: {sum(s['deopts'].values()):,}")
     for reason, n in list(s["deopts"].items())[:15]:
         lines.append(f"    {n:9,d}  {reason}")
+    if s["deopt_sites"]:
+        lines.append("  deopt sites (most first; * speculation):")
+    for site in s["deopt_sites"][:10]:
+        lines.append(f"    {site['count']:9,d} {'*' if site['speculative'] else ' '} "
+                     f"{site['function']} @{site['offset']} {site['opcode']}: {site['reason']}")
+    lines.append(f"  recompiles: {s['recompiles']} (without speculations that failed)")
+    for what, r in list(s["recompiled"].items())[:10]:
+        lines.append(f"    {r['recompiles']}x  {what}, avoiding sites {r['avoid']}")
+    for what, reason in list(s["recompile_failures"].items())[:5]:
+        lines.append(f"    failed: {what}: {reason}")
     lines.append(f"  memory for compiled code: {s['code_bytes'] / 1024:.0f} KiB")
     return "\n".join(lines)

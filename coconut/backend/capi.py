@@ -67,6 +67,7 @@ CAPI = {
     # coconut's own runtime helpers (emitted by coconut.runtime, called by address)
     "coconut_eval_breaker": ("value", "int", ["ptr"]),
     "coconut_resume": ("new", "obj", ["ptr", "ptr", "int"]),
+    "coconut_deopt_check": ("value", "int", ["ptr"]),
     # namespaces, imports, unpacking (coconut.lowering.namespace_ops)
     "PyDict_New": ("new", "obj", []),
     "PyDict_DelItem": ("status", "int", ["obj", "obj"]),

@@ -33,6 +33,7 @@ import gccjit
 from ..ir import ops
 from ..ir.cfg import IrCFG
 from ..runtime import layout as L
+from ..runtime.stability import CHECK_EVERY
 from .capi import CAPI
 from .gccrun import GccRun, RawResult, prepare, run_steps
 from .signals import preserved_signal_handlers
@@ -72,35 +73,58 @@ class GccModule:
     `handle` (a gccjit.Result, or the int handle of a dlopen'ed file) keeps the code
     mapped; the link `values` are set into the code (coconut_fill_links) before the
     addresses are handed out. No ctypes objects: each would be a few GC-tracked
-    objects (and types) per compile."""
+    objects (and types) per compile.
 
-    __slots__ = ("handle", "addresses", "keepalive", "deopt_reasons", "counters")
+    Counters (a static `long` array of the module, at `counters`): one per `Deopt`
+    terminator, in the order of `deopt_reasons` / `deopt_sites` (the speculation site,
+    `ops.Deopt.site`, or None) / `deopt_offsets` (where it resumes), then one per
+    function counting its native entries (only in functions with a speculation site;
+    0 in the others). `window` is the stability policy's (runtime/stability.py)."""
+
+    __slots__ = ("handle", "addresses", "keepalive", "deopt_reasons", "deopt_sites",
+                 "deopt_offsets", "counters", "window")
 
     def __init__(self, handle, addresses: dict, fill_address: int, values: list,
-                 keepalive, deopt_reasons):
+                 keepalive, deopt_reasons, deopt_sites=None, deopt_offsets=None):
         self.handle = handle
         self.addresses = addresses           # {str: int}: a dict the GC never tracks
         self.keepalive = tuple(keepalive)
-        self.deopt_reasons = tuple(deopt_reasons)    # site index -> reason
+        self.deopt_reasons = tuple(deopt_reasons)    # counter index -> reason
+        n = len(self.deopt_reasons)
+        self.deopt_sites = tuple(deopt_sites) if deopt_sites is not None else (None,) * n
+        self.deopt_offsets = tuple(deopt_offsets) if deopt_offsets is not None else (-1,) * n
+        self.window = None
         # The fill function copies the values: a temporary (untracked) array will do.
         links = array.array("Q", [v & _WORD for v in values] or [0])
-        self.counters = _FILL_TYPE(fill_address)(links.buffer_info()[0])  # long[sites]
+        self.counters = _FILL_TYPE(fill_address)(links.buffer_info()[0])  # long[sites + functions]
 
     def make_immortal(self) -> None:
         """This module is never freed (jit.py keeps all): untrack it and its tuples
         (not their contents, the program's objects)."""
         untrack(self.keepalive)
         untrack(self.deopt_reasons)
+        untrack(self.deopt_sites)
+        untrack(self.deopt_offsets)
         if isinstance(self.handle, RawResult):
             untrack(self.handle)
         untrack(self)
 
+    def deopt_values(self) -> list[int]:
+        """The deopt counters, in the order of deopt_reasons."""
+        n = len(self.deopt_reasons)
+        if not n:
+            return []
+        return memoryview(ctypes.string_at(self.counters, 8 * n)).cast("l").tolist()
+
+    def entries(self, index: int = 0) -> int:
+        """Native entries of function `index` so far (counted only in a function with
+        a speculation site)."""
+        at = self.counters + 8 * (len(self.deopt_reasons) + index)
+        return int.from_bytes(ctypes.string_at(at, 8), "little", signed=True)
+
     def deopt_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
-        if not self.deopt_reasons:
-            return counts
-        raw = memoryview(ctypes.string_at(self.counters, 8 * len(self.deopt_reasons))).cast("l")
-        for reason, n in zip(self.deopt_reasons, raw):
+        for reason, n in zip(self.deopt_reasons, self.deopt_values()):
             if n:
                 counts[reason] = counts.get(reason, 0) + n
         return counts
@@ -245,6 +269,12 @@ class _FunctionEmitter:
                              cx.field(cframe, L.CFRAME_CURRENT_FRAME, "ptr"))
         entry.add_assignment(cx.field(cx.field(self.tstate, L.TS_CFRAME, "ptr"),
                                       L.CFRAME_CURRENT_FRAME, "ptr"), self.frame)
+        if any(isinstance(b.terminator, ops.Deopt) and b.terminator.site is not None
+               for b in self.ir.blocks.values()):
+            # Native entries, for the share of them that deopt (runtime/stability.py).
+            entries = c.new_array_access(self.state.counters,
+                                         cx.int(self.state.nsites + self.index))
+            entry.add_assignment_op(entries, gccjit.BinaryOp.PLUS, cx.int(1, "ssize"))
         remaining = cx.field(self.tstate, L.TS_RECURSION_REMAINING, "int")
         before = self.fn.new_local(cx.types["int"], b"recursion_remaining")
         entry.add_assignment(before, remaining)
@@ -298,10 +328,7 @@ class _FunctionEmitter:
             self.spill(blk, t.stack)
             if isinstance(t, ops.Deopt):
                 # Resume before `resume`: the interpreter runs prev_instr + 1 next.
-                site = len(self.state.deopt_reasons)
-                self.state.deopt_reasons.append(t.reason)
-                blk.add_assignment_op(self.c.new_array_access(self.state.counters, cx.int(site)),
-                                      gccjit.BinaryOp.PLUS, cx.int(1, "ssize"))
+                blk = self.count_deopt(blk, t)
                 prev, throwflag = self.unit_address(t.resume, -2), 0
             else:
                 prev, throwflag = self.unit_address(t.offset), 1
@@ -311,6 +338,28 @@ class _FunctionEmitter:
                                         [self.tstate, self.frame, cx.int(throwflag)]))
         else:
             raise BackendError(f"unknown terminator {t!r}")
+
+    def count_deopt(self, blk, t: ops.Deopt):
+        """Count the deopt in its own counter. At a speculation site (t.site), every
+        CHECK_EVERY-th deopt also calls coconut_deopt_check(frame), which has the
+        runtime look at the code's counters at its next entry (runtime/stability.py)."""
+        c, cx, state = self.c, self.cx, self.state
+        index = len(state.deopt_reasons)
+        state.deopt_reasons.append(t.reason)
+        state.deopt_sites.append(t.site)
+        state.deopt_offsets.append(t.resume)
+        counter = c.new_array_access(state.counters, cx.int(index))
+        blk.add_assignment_op(counter, gccjit.BinaryOp.PLUS, cx.int(1, "ssize"))
+        if t.site is None:
+            return blk
+        check, go_on = self.new_block("deopt_check"), self.new_block("deopt_counted")
+        due = c.new_binary_op(gccjit.BinaryOp.MODULO, cx.types["ssize"], counter,
+                              cx.int(CHECK_EVERY, "ssize"))
+        blk.end_with_conditional(c.new_comparison(CMP["=="], due, cx.int(0, "ssize")),
+                                 check, go_on)
+        check.add_eval(cx.call("coconut_deopt_check", [self.frame]))
+        check.end_with_jump(go_on)
+        return go_on
 
     def cond(self, cond: ops.Cond):
         a, b = self.rv(cond.a), self.rv(cond.b)
@@ -521,14 +570,18 @@ def resolve_link(desc, codes: list, helpers: dict, addresses: dict):
 
 
 class _ModuleState:
-    def __init__(self, cx: _Context, deopt_sites: int):
+    def __init__(self, cx: _Context, deopt_sites: int, functions: int = 1):
         # No reference to cx (cx.state is this): a cycle would be garbage per compile.
         self.ctx, self.ptr = cx.ctx, cx.types["ptr"]
+        self.nsites = deopt_sites
         self.counters = cx.ctx.new_global(   # zeroed, one per load of the module
-            gccjit.GlobalKind.INTERNAL, cx.ctx.new_array_type(cx.types["ssize"], max(1, deopt_sites)),
+            gccjit.GlobalKind.INTERNAL,
+            cx.ctx.new_array_type(cx.types["ssize"], max(1, deopt_sites + functions)),
             b"coconut_deopt_counters")
         self.keepalive: list = []
         self.deopt_reasons: list[str] = []
+        self.deopt_sites: list = []           # counter index -> ops.Deopt.site (or None)
+        self.deopt_offsets: list[int] = []    # counter index -> ops.Deopt.resume
         self.descs: list = []                 # link index -> description (None: none)
         self.values: list[int] = []           # link index -> value in this process
         self.globals: list = []               # link index -> gccjit global
@@ -568,7 +621,7 @@ def _build(irs: list[IrCFG], helpers: dict[str, int], opt_level: int):
     cx = _Context(opt_level)
     cx.helpers = helpers
     sites = sum(isinstance(b.terminator, ops.Deopt) for ir in irs for b in ir.blocks.values())
-    cx.state = state = _ModuleState(cx, sites)
+    cx.state = state = _ModuleState(cx, sites, len(irs))
     names = []
     for i, ir in enumerate(irs):
         name = f"coconut_{i}_{ir.code.co_name}" if ir.code.co_name.isidentifier() else f"coconut_{i}"
@@ -590,7 +643,8 @@ def build_module_steps(irs: list[IrCFG], helpers: dict[str, int], opt_level: int
         raise BackendError(f"libgccjit: {cx.ctx.get_first_error()}")
     return GccModule(result, {n: result.get_code(n.encode()) for n in names},
                      result.get_code(FILL_FUNCTION.encode()), state.values,
-                     state.keepalive, state.deopt_reasons)
+                     state.keepalive, state.deopt_reasons, state.deopt_sites,
+                     state.deopt_offsets)
 
 
 def build_module(irs: list[IrCFG], helpers: dict[str, int], opt_level: int = 2) -> GccModule:
@@ -607,12 +661,14 @@ class BuiltFile:
         self.values = state.values
         self.keepalive = state.keepalive
         self.deopt_reasons = state.deopt_reasons
+        self.deopt_sites = state.deopt_sites
+        self.deopt_offsets = state.deopt_offsets
         self.uncacheable = state.uncacheable
 
     def load(self) -> GccModule:
         """Load in this process, with the link values of this process."""
         return load_file(self.path, self.names, self.values, self.keepalive,
-                         self.deopt_reasons)
+                         self.deopt_reasons, self.deopt_sites, self.deopt_offsets)
 
 
 def build_to_file_steps(irs: list[IrCFG], helpers: dict[str, int], opt_level: int,
@@ -633,13 +689,14 @@ def build_to_file(irs: list[IrCFG], helpers: dict[str, int], opt_level: int,
 
 
 def load_file(path: str, names: list[str], values: list[int], keepalive,
-              deopt_reasons: list[str]) -> GccModule:
+              deopt_reasons: list[str], deopt_sites=None, deopt_offsets=None) -> GccModule:
     """dlopen a shared object written by build_to_file and fill its links. Raises
     OSError when it is not loadable. Never closed, as ctypes.CDLL (whose objects and
     per-library types this avoids)."""
     handle = _ctypes.dlopen(path, os.RTLD_NOW | os.RTLD_LOCAL)
     return GccModule(handle, {n: _ctypes.dlsym(handle, n) for n in names},
-                     _ctypes.dlsym(handle, FILL_FUNCTION), values, keepalive, deopt_reasons)
+                     _ctypes.dlsym(handle, FILL_FUNCTION), values, keepalive, deopt_reasons,
+                     deopt_sites, deopt_offsets)
 
 
 def dump_text(irs: list[IrCFG], helpers: dict[str, int], kind: str, opt_level: int = 2) -> str:

@@ -2,12 +2,13 @@
 loaded with dlopen the next time instead of running gcc again.
 
 An entry is `<key>.so` (written by gcc.build_to_file) and `<key>.json` (the function
-names, the link descriptions, the deopt reasons, the .so's sha256), in
+names, the link descriptions, the deopt reasons, speculation sites and resume offsets,
+the .so's sha256), in
 $COCONUT_CACHE_DIR or ~/.cache/coconut. The key is a sha256 over coconut's own sources,
 the Python build and struct layout, the optimization level, whether statistics count
 instructions, a canonical description of the code object, and which of its
 instructions the interpreter had specialized to a form with an inline-cache fast path
-(see `code_key`).
+and, for a recompile, the speculation sites it avoids (see `code_key`).
 Files are written under a temporary name and renamed, so concurrent processes are
 safe; the .json is renamed last and names the .so's hash, so a torn or corrupt entry
 is detected and compiled again. COCONUT_CACHE=0 disables the cache;
@@ -30,7 +31,8 @@ import gccjit
 from ..backend.gccrun import run_steps
 from . import layout as L
 
-FORMAT = 2                           # 2: counters inside the module, fill returns them
+FORMAT = 3                           # 2: counters inside the module, fill returns them
+                                     # 3: deopt sites and offsets; entry counters
 _counters = {"cache_hits": 0, "cache_misses": 0, "cache_stores": 0,
              "cache_uncacheable": 0, "cache_errors": 0}
 _lock = threading.Lock()
@@ -143,7 +145,8 @@ def _canon_code(code: types.CodeType, out: list) -> None:
 def code_key(code: types.CodeType, opt_level: int, counting: bool, variant=()) -> str:
     """The cache key of native code for `code` (not marshal: it varies with refcounts).
     `variant`: what else the code was made from (the interpreter's specializations
-    that got inline-cache fast paths), as a repr-able value."""
+    that got inline-cache fast paths, the speculation sites avoided), as a repr-able
+    value."""
     out: list = []
     _canon_code(code, out)
     h = hashlib.sha256(_environment_digest())
@@ -193,12 +196,14 @@ def _load(directory: str, key: str, code, rt):
                 with os.fdopen(fd, "wb") as f, open(so_path, "rb") as src:
                     shutil.copyfileobj(src, f)
                 module = gcc.load_file(copy, meta["names"], values, keepalive,
-                                       meta["deopt_reasons"])
+                                       meta["deopt_reasons"], meta["deopt_sites"],
+                                       meta["deopt_offsets"])
             finally:
                 os.unlink(copy)
         else:
             module = gcc.load_file(so_path, meta["names"], values, keepalive,
-                                   meta["deopt_reasons"])
+                                   meta["deopt_reasons"], meta["deopt_sites"],
+                                   meta["deopt_offsets"])
             _loaded.add(key)
         try:
             os.utime(meta_path)            # recently used: pruned last
@@ -228,7 +233,8 @@ def _store_steps(directory: str, key: str, build, code):
             data = f.read()
         meta = {"format": FORMAT, "key": key, "sha256": hashlib.sha256(data).hexdigest(),
                 "names": built.names, "links": built.descs,
-                "deopt_reasons": built.deopt_reasons, "function": code.co_qualname,
+                "deopt_reasons": built.deopt_reasons, "deopt_sites": built.deopt_sites,
+                "deopt_offsets": built.deopt_offsets, "function": code.co_qualname,
                 "file": code.co_filename, "line": code.co_firstlineno}
         os.replace(tmp_so, os.path.join(directory, key + ".so"))
         tmp_so = None

@@ -37,9 +37,15 @@ DEFAULT_EVAL = ctypes.cast(_api._PyEval_EvalFrameDefault, ctypes.c_void_p).value
 # even) or, while whole-program compilation counts entries, a tagged counter
 # `entries << 1 | 1` (odd; NULL means 0). NEVER (odd) marks code that is not compiled.
 NEVER = (1 << 64) - 1
+# RECOMPILE (odd) replaces the native entry of code whose native code asked for a
+# check of its deopt counters (coconut_deopt_check): its next entry calls the
+# recompile callback (see Runtime.on_recompile, runtime/stability.py).
+RECOMPILE = NEVER - 2
 # Indices into Runtime.control, a C array read by the hook.
 (_THRESHOLD, _IN_COMPILER, _CALLBACK, NATIVE_COUNT, INTERPRETED_COUNT, _COUNTER_FUNC,
- _COUNT_ENTRY_FUNC, _FINISHED, _FINISH_CALLBACK, _WORKER_TS) = range(10)
+ _COUNT_ENTRY_FUNC, _FINISHED, _FINISH_CALLBACK, _WORKER_TS, _RECOMPILE_CALLBACK) = range(11)
+_CONTROL_SIZE = 11
+HELPERS = ("coconut_eval_breaker", "coconut_resume", "coconut_deopt_check")
 # Indices into Runtime.resume_state (see _emit_resume).
 _SAVED_TRACE, _SAVED_PROFILE, _EXPECTED_FRAME, _TRACE_SHIM, _PROFILE_SHIM = range(5)
 _PYTRACE_CALL, _PYTRACE_OPCODE = 0, 7
@@ -108,23 +114,30 @@ class Runtime:
         #  only in statistics mode), address of coconut_count_trace, of coconut_count_entry]
         #  and for background compiles: compiles finished flag, PyObject *finish
         #  callback, the compile thread's PyThreadState * (see count_entries)]
-        self.control = (ctypes.c_long * 10)(-1, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        #  and the recompile callback (see on_recompile)]
+        self.control = (ctypes.c_long * _CONTROL_SIZE)(-1, *[0] * (_CONTROL_SIZE - 1))
         # coconut_resume's one-shot swap of the trace and profile functions.
         self.resume_state = (ctypes.c_void_p * 5)()
-        self._callback = self._finish_callback = None
+        self._callback = self._finish_callback = self._recompile_callback = None
         self._library = _load_runtime_library(self._emit)
         get = self._library.address
         _INIT_TYPE(get(b"coconut_runtime_init"))(ctypes.addressof(self.control),
                                                  ctypes.addressof(self.resume_state),
                                                  self.extra_index)
         self.hook_address = get(b"coconut_hook")
-        self.helpers = {name: get(name.encode()) for name in ("coconut_eval_breaker", "coconut_resume")}
+        self.helpers = {name: get(name.encode()) for name in HELPERS}
         self.resume_state[_TRACE_SHIM] = get(b"coconut_trace_shim")
         self.resume_state[_PROFILE_SHIM] = get(b"coconut_profile_shim")
         self.control[_COUNTER_FUNC] = get(b"coconut_count_trace")
         self.control[_COUNT_ENTRY_FUNC] = get(b"coconut_count_entry")
         self.counting = False
         self.previous = None
+        from . import perfmap
+        if perfmap.enabled():          # before any of the library's code can run
+            perfmap.register([(get(n), f"coconut:{n.decode()} (runtime)") for n in (
+                b"coconut_hook", b"coconut_count_entry", b"coconut_eval_breaker",
+                b"coconut_resume", b"coconut_deopt_check", b"coconut_count_trace",
+                b"coconut_trace_shim", b"coconut_profile_shim", b"coconut_runtime_init")])
 
     # -- emitted code ----------------------------------------------------------------
     def _emit(self):
@@ -234,10 +247,11 @@ class Runtime:
         code = cparam
         CB = {n: cf.new_block(n.encode()) for n in (
             "entry", "finish", "finish_done", "read", "slot", "found", "count", "store", "compile",
-            "compiled", "compile_failed", "reread", "reread_slot", "none")}
+            "recompile", "counting", "call", "compiled", "compile_failed", "reread", "reread_slot",
+            "none")}
         extra, target = cf.new_local(vp, b"extra"), cf.new_local(vp, b"target")
         count, bits = cf.new_local(ulong, b"count"), cf.new_local(ulong, b"bits")
-        result = cf.new_local(vp, b"result")
+        result, callee = cf.new_local(vp, b"result"), cf.new_local(vp, b"callee")
         saved = [cf.new_local(vp, n) for n in (b"exc_type", b"exc_value", b"exc_tb")]
         control_ptrs = c.new_cast(g_control, vp.get_pointer())
 
@@ -271,7 +285,16 @@ class Runtime:
         never = c.new_unary_op(gccjit.UnaryOp.BITWISE_NEGATE, ulong, c.zero(ulong))   # NEVER
         counted = cf.new_block(b"counted")
         CB["slot"].end_with_conditional(is_entry(bits), CB["found"], counted)   # just installed
-        counted.end_with_conditional(c.new_comparison(eq, bits, never), CB["none"], CB["count"])
+        not_never = cf.new_block(b"not_never")
+        counted.end_with_conditional(c.new_comparison(eq, bits, never), CB["none"], not_never)
+        recompile_mark = c.new_binary_op(gccjit.BinaryOp.MINUS, ulong, never,
+                                         c.new_rvalue_from_int(ulong, 2))     # RECOMPILE
+        not_never.end_with_conditional(c.new_comparison(eq, bits, recompile_mark),
+                                       CB["recompile"], CB["counting"])
+        # A recompile request is served even when entries are not counted (code
+        # compiled by coconut.compile, threshold -1); a plain counter only then.
+        CB["counting"].end_with_conditional(
+            c.new_comparison(gccjit.Comparison.LT, threshold, c.zero(long_t)), CB["none"], CB["count"])
         CB["count"].add_assignment(   # count = slot >> 1
             count, c.new_binary_op(_RSHIFT, ulong, bits, c.one(ulong)))
         CB["count"].end_with_conditional(
@@ -296,14 +319,17 @@ class Runtime:
         store_direct.end_with_jump(CB["none"])
         store_call.add_eval(c.new_call(set_extra, [code, index, tagged]))
         store_call.end_with_jump(CB["none"])
-        # The compile callback: a Python call made before the frame starts (it is not
-        # linked yet, so it is invisible to the callee), with any exception state saved.
-        cb = CB["compile"]
+        # The compile (or recompile) callback: a Python call made before the frame
+        # starts (it is not linked yet, so it is invisible to the callee), with any
+        # exception state saved.
+        CB["compile"].add_assignment(callee, control_ptr(_CALLBACK))
+        CB["compile"].end_with_jump(CB["call"])
+        CB["recompile"].add_assignment(callee, control_ptr(_RECOMPILE_CALLBACK))
+        CB["recompile"].end_with_conditional(c.new_comparison(eq, callee, null), CB["none"], CB["call"])
+        cb = CB["call"]
         cb.add_assignment(in_compiler, c.one(long_t))
         cb.add_eval(c.new_call(err_fetch, [s_.get_address() for s_ in saved]))
-        callback = c.new_array_access(c.new_cast(g_control, vp.get_pointer()),
-                                      c.new_rvalue_from_int(it, _CALLBACK))
-        cb.add_assignment(result, c.new_call(call_one, [callback, code]))
+        cb.add_assignment(result, c.new_call(call_one, [callee, code]))
         cb.add_assignment(in_compiler, c.zero(long_t))
         cb.end_with_conditional(c.new_comparison(eq, result, null), CB["compile_failed"], CB["compiled"])
         # The callback raised (it records real failures itself, and marks them NEVER):
@@ -339,10 +365,19 @@ class Runtime:
         # Nor on the compile thread (its few Python frames are the compiler's).
         worker_ts = c.new_array_access(c.new_cast(g_control, vp.get_pointer()),
                                        c.new_rvalue_from_int(it, _WORKER_TS))
+        # (A recompile request, RECOMPILE, goes to coconut_count_entry even when entries
+        # are not counted.)
+        not_counting = c.new_binary_op(
+            gccjit.BinaryOp.LOGICAL_AND, bool_t,
+            c.new_comparison(gccjit.Comparison.LT, threshold, c.zero(long_t)),
+            c.new_comparison(ne, bits, c.new_binary_op(gccjit.BinaryOp.MINUS, ulong,
+                                                       c.new_unary_op(gccjit.UnaryOp.BITWISE_NEGATE,
+                                                                      ulong, c.zero(ulong)),
+                                                       c.new_rvalue_from_int(ulong, 2))))
         B["not_entry"].end_with_conditional(
             c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, bool_t,
                             c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, bool_t,
-                                            c.new_comparison(gccjit.Comparison.LT, threshold, c.zero(long_t)),
+                                            not_counting,
                                             c.new_comparison(ne, in_compiler, c.zero(long_t))),
                             c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, bool_t,
                                             traced(ts), c.new_comparison(eq, ts, worker_ts))),
@@ -406,6 +441,30 @@ class Runtime:
         count_it.add_assignment_op(interpreted_count, gccjit.BinaryOp.PLUS, c.one(long_t))
         count_it.end_with_jump(t_done)
         t_done.end_with_return(zero)
+
+        # int coconut_deopt_check(_PyInterpreterFrame *frame): native code at a
+        # speculation site asks for a look at its deopt counters (every CHECK_EVERY-th
+        # deopt of an exit, runtime/stability.py). The code's native entry in co_extra
+        # becomes RECOMPILE, so its next entry calls the recompile callback; nothing
+        # else happens here (the frame is on its way to the interpreter).
+        dp = c.new_param(vp, b"frame")
+        df = c.new_function(gccjit.FunctionKind.EXPORTED, it, b"coconut_deopt_check", [dp])
+        d0, dslot, dmark, ddone = (df.new_block(n) for n in (b"entry", b"slot", b"mark", b"done"))
+        dcode, dextra, dtarget = (df.new_local(vp, n) for n in (b"code", b"extra", b"target"))
+        dbits = df.new_local(ulong, b"bits")
+        d0.add_assignment(dcode, field(dp, L.FRAME_CODE, vp))
+        read_slot(df, dcode, dextra, dbits, dtarget, d0, dslot, ddone)
+        dslot.end_with_conditional(is_entry(dbits), dmark, ddone)
+        dslots = c.new_cast(c.new_array_access(c.new_cast(dextra, char_p),
+                                               c.new_rvalue_from_int(it, 8)).get_address(),
+                            ulong.get_pointer())
+        dmark.add_assignment(c.new_array_access(dslots, g_index),
+                             c.new_binary_op(gccjit.BinaryOp.MINUS, ulong,
+                                             c.new_unary_op(gccjit.UnaryOp.BITWISE_NEGATE, ulong,
+                                                            c.zero(ulong)),
+                                             c.new_rvalue_from_int(ulong, 2)))   # RECOMPILE
+        dmark.end_with_jump(ddone)
+        ddone.end_with_return(zero)
         self._emit_resume(c, field, imported, traced, eval_default, g_state)
         return c
 
@@ -543,6 +602,20 @@ class Runtime:
         compile thread, once `finished()` was signalled."""
         self._finish_callback = callback
         self.control[_FINISH_CALLBACK] = id(callback) if callback is not None else 0
+
+    def on_recompile(self, callback) -> None:
+        """`callback(code)` is called at the entry of code marked RECOMPILE (by
+        coconut_deopt_check, or request_recompile): it puts a native entry back
+        (set_entry: the old one, or a new one) or leaves the mark to be called again at
+        the next entry. Called on any thread but the compile thread, whether or not
+        entries are counted."""
+        self._recompile_callback = callback
+        self.control[_RECOMPILE_CALLBACK] = id(callback) if callback is not None else 0
+
+    def request_recompile(self, code) -> None:
+        """What coconut_deopt_check does, from Python."""
+        if _api._PyCode_SetExtra(code, self.extra_index, RECOMPILE) != 0:
+            raise RuntimeError("coconut: _PyCode_SetExtra failed")
 
     def finished(self) -> None:
         """Called by the compile thread when a compile is ready to be installed."""

@@ -19,6 +19,7 @@ import threading
 import time
 import types
 import warnings
+from opcode import opname as _OPNAME, opmap as _OPMAP
 
 from typing import TYPE_CHECKING
 
@@ -41,6 +42,7 @@ def untrack(obj):
     from ..backend.gcc import untrack
     return untrack(obj)
 from .hook import Runtime, NATIVE_COUNT
+from . import perfmap, stability
 
 # Code flags for functions whose frames the interpreter runs (see design notes).
 _INTERPRETED_FLAGS = (inspect.CO_GENERATOR | inspect.CO_COROUTINE |
@@ -54,7 +56,12 @@ _lock = threading.RLock()
 # are still two objects, each needing its own native entry. Entries are never removed,
 # and are hidden from the cycle collector (see _compile_code).
 _compiled: dict[int, tuple[types.CodeType, object, float]] = {}  # id -> (code, GccModule, seconds)
-_stats = {"compiled": 0, "compile_seconds": 0.0}
+_stats = {"compiled": 0, "compile_seconds": 0.0, "recompiles": 0}
+# Recompiles (runtime/stability.py): the (code, GccModule, seconds) records a recompile
+# replaced (still mapped: a frame may be running them; counted in stats), and per code
+# object (id) how many recompiles were decided and the avoid set of the latest.
+_retired: list = []
+_recompiled: dict[int, tuple[int, tuple]] = {}
 _auto = {"threshold": None, "background": False}          # whole-program compilation (enable(threshold=N))
 # libgccjit's -O level: -O2 code is what the benchmarks measure; COCONUT_OPT overrides
 # it for every size. gcc's time grows faster than linearly with a function's size
@@ -93,6 +100,7 @@ def runtime() -> Runtime:
             # and compiling stops when the program exits.
             ctypes.pythonapi.Py_IncRef(ctypes.py_object(_runtime))
             ctypes.pythonapi.Py_IncRef(ctypes.py_object(_compiled))
+            _runtime.on_recompile(_on_recompile)
             atexit.register(_runtime.count_entries, None, None)
             atexit.register(_stop_background)
         return _runtime
@@ -105,14 +113,15 @@ def _check_function(func) -> types.FunctionType:
     return func
 
 
-def build_ir(cfg: BytecodeCFG, cache_forms: dict | None = None):
+def build_ir(cfg: BytecodeCFG, cache_forms: dict | None = None, avoid=frozenset()):
     """Lowering and the pass pipeline for one BytecodeCFG, verified. cache_forms: the
-    inline-cache fast paths to emit (default: caches.snapshot(cfg))."""
+    inline-cache fast paths to emit (default: caches.snapshot(cfg)); avoid: the
+    speculation sites to compile without (runtime/stability.py)."""
     rt = runtime()
     count_at = (ctypes.addressof(rt.control) + 8 * NATIVE_COUNT) if rt.counting else None
     from ..lowering import lower
     from ..passes import run_pipeline
-    ir = run_pipeline(lower(cfg, count_at, cache_forms), verify=VERIFY)
+    ir = run_pipeline(lower(cfg, count_at, cache_forms, avoid=frozenset(avoid)), verify=VERIFY)
     ir.verify()
     return ir
 
@@ -151,17 +160,19 @@ def _wait_for_background(code: types.CodeType) -> None:
         _finish_background()
 
 
-def _build_native_steps(code: types.CodeType, cfg: BytecodeCFG):
+def _build_native_steps(code: types.CodeType, cfg: BytecodeCFG, avoid: tuple = ()):
     """Native code for `code`, as steps (see gccrun.run_steps): a GccModule whose first
     address is its entry, loaded from the on-disk cache when it is there
     (coconut/runtime/cache.py). The code depends on how the interpreter had specialized
     the instructions (the fast paths of lowering/caches.py): one snapshot of that both
-    keys the cache entry and is lowered."""
+    keys the cache entry and is lowered; and on the speculation sites to avoid (a
+    recompile, runtime/stability.py), also in the key."""
     from . import cache
     from ..lowering import caches
     forms = caches.snapshot(cfg)
-    return cache.build_native_steps(code, lambda: build_ir(cfg, forms), runtime(),
-                                    opt_level_for(code), variant=sorted(forms.items()))
+    avoid = tuple(sorted(avoid))
+    return cache.build_native_steps(code, lambda: build_ir(cfg, forms, avoid), runtime(),
+                                    opt_level_for(code), variant=(sorted(forms.items()), avoid))
 
 
 _OWN_SOURCES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
@@ -193,32 +204,35 @@ def _not_worth_compiling(code: types.CodeType, cfg: BytecodeCFG) -> str | None:
 class _Job:
     """One compile of one code object: the build's steps (a generator that yields the
     gcc runs it needs and returns the GccModule) and the time spent on it."""
-    __slots__ = ("code", "steps", "run", "seconds", "warn", "strict")
+    __slots__ = ("code", "steps", "run", "seconds", "warn", "strict", "avoid")
 
-    def __init__(self, code, steps, warn, strict):
+    def __init__(self, code, steps, warn, strict, avoid=None):
         self.code, self.steps, self.run = code, steps, None
         self.seconds, self.warn, self.strict = 0.0, warn, strict
+        self.avoid = avoid             # a recompile: the speculation sites it avoids
 
 
 _MORE = object()                       # _advance: the job waits for a gcc run
 
 
 def _compile_code(code: types.CodeType, warn: bool, auto: bool = False,
-                  strict: bool = False, background: bool = False) -> bool:
+                  strict: bool = False, background: bool = False,
+                  avoid: tuple | None = None) -> bool:
     """Give `code` a native entry; on failure remember why, and mark it NEVER so the
     hook stops counting it. Returns whether it is compiled. Raises only when strict.
     With `background`, gcc runs on the compile thread and the code is installed later
-    (see _finish_background); this returns False then."""
-    if id(code) in _compiled:
+    (see _finish_background); this returns False then. With `avoid` (a recompile of
+    compiled code, see _reconsider), the new code replaces the old entry."""
+    if id(code) in _compiled and avoid is None:
         return True
     if id(code) in _failures or id(code) in _pending:
         return False                   # failed before (and was warned about), or queued
     rt = runtime()
     with rt.compiling():               # one stretch: no collection inside (see compiling)
-        return _compile_in(rt, code, warn, auto, strict, background)
+        return _compile_in(rt, code, warn, auto, strict, background, avoid)
 
 
-def _compile_in(rt, code, warn, auto, strict, background) -> bool:
+def _compile_in(rt, code, warn, auto, strict, background, avoid=None) -> bool:
     started = time.perf_counter()
     reason = None
     if code.co_flags & _INTERPRETED_FLAGS:
@@ -226,12 +240,14 @@ def _compile_in(rt, code, warn, auto, strict, background) -> bool:
     else:
         try:
             cfg = _frontend()(code)
-            reason = _not_worth_compiling(code, cfg) if auto else None
+            reason = _not_worth_compiling(code, cfg) if auto and avoid is None else None
             if reason is None and opt_level_for(code) is None:
                 reason = (f"too big to compile in bounded time ({len(code.co_code) // 2} "
                           f"code units, limit {SIZE_LIMITS[-1][0]})")
             if reason is None:
-                steps = _build_native_steps(code, cfg)
+                # (two arguments unless recompiling: tests replace this function)
+                steps = (_build_native_steps(code, cfg, avoid) if avoid
+                         else _build_native_steps(code, cfg))
         except RecursionError:
             if strict:
                 raise
@@ -240,7 +256,7 @@ def _compile_in(rt, code, warn, auto, strict, background) -> bool:
             reason = _failure_reason(exc, code, warn, strict)
     if reason is not None:
         return _fail(rt, code, reason)
-    job = _Job(code, steps, warn, strict)
+    job = _Job(code, steps, warn, strict, avoid)
     job.seconds = time.perf_counter() - started
     while True:
         outcome = _advance(job)
@@ -248,7 +264,10 @@ def _compile_in(rt, code, warn, auto, strict, background) -> bool:
             return outcome
         if background and _start_worker():
             _pending[id(code)] = job
-            rt.set_never(code)         # not counted while it compiles
+            if id(code) in _compiled:  # a recompile: the old code runs meanwhile
+                rt.set_entry(code, _entry_of(code))
+            else:
+                rt.set_never(code)     # not counted while it compiles
             _queue.put(job)
             return False
         started = time.perf_counter()
@@ -258,10 +277,23 @@ def _compile_in(rt, code, warn, auto, strict, background) -> bool:
 
 def _fail(rt, code: types.CodeType, reason: str) -> bool:
     """Remember why `code` stays interpreted (untracked, as _compiled's entries) and
-    mark it NEVER: not retried."""
+    mark it NEVER: not retried. A failed recompile keeps the code it had, and ends
+    its recompiles."""
+    if id(code) in _compiled:
+        avoid = _recompiled.get(id(code), (0, ()))[1]
+        _recompiled[id(code)] = untrack((stability.MAX_RECOMPILES, avoid))
+        _recompile_failures.append(untrack((code, reason)))
+        rt.set_entry(code, _entry_of(code))
+        return False
     _failures[id(code)] = untrack((code, reason))
     rt.set_never(code)
     return False
+
+
+def _entry_of(code: types.CodeType) -> int | None:
+    """The native entry `code` has (the latest, after recompiles), or None."""
+    record = _compiled.get(id(code))
+    return next(iter(record[1].addresses.values())) if record is not None else None
 
 
 def _warning_stacklevel() -> int:
@@ -298,8 +330,12 @@ def _advance(job: _Job):
         if job.strict:
             raise
         # Entered deep in a recursion: the compiler itself ran out of stack. Not the
-        # code's fault: it goes back to being counted, and a later entry tries again.
-        rt.set_entry(code, None)
+        # code's fault: it goes back to being counted (or to its old native code),
+        # and a later entry tries again.
+        rt.set_entry(code, _entry_of(code))
+        if id(code) in _recompiled:    # (a recompile: decided again later)
+            done, avoid = _recompiled[id(code)]
+            _recompiled[id(code)] = untrack((done - 1, avoid))
         return False
     except Exception as exc:           # never take the user's program down
         return _fail(rt, code, _failure_reason(exc, code, job.warn, job.strict))
@@ -312,12 +348,62 @@ def _advance(job: _Job):
     # gc.get_objects(), as test_descr does): the module and its registry entry are
     # immortal, so untracked.
     module.make_immortal()
+    replaced = _compiled.get(id(code))
+    if replaced is not None:           # a recompile: the old module stays mapped
+        _retired.append(replaced)
+        _stats["recompiles"] += 1
+    else:
+        _stats["compiled"] += 1
     _compiled[id(code)] = untrack((code, module, job.seconds))
+    if perfmap.enabled():              # before its code can run
+        perfmap.register_code(module.addresses, code)
     rt.set_entry(code, entry)
     rt.install()
-    _stats["compiled"] += 1
     _stats["compile_seconds"] += job.seconds
     return True
+
+
+# -- recompiles (runtime/stability.py) ---------------------------------------------------
+_recompile_failures: list = []         # (code, reason) of recompiles that failed
+
+
+def _on_recompile(code: types.CodeType) -> None:
+    """The hook's callback for code marked RECOMPILE: its native code asked for a look
+    at its deopt counters (coconut_deopt_check). Puts a native entry back, old or new;
+    when another thread holds the compiler, the mark stays and the next entry asks
+    again."""
+    if not _lock.acquire(blocking=False):
+        return
+    rt = runtime()
+    try:
+        with rt.compiling():
+            _reconsider(rt, code)
+    except KeyboardInterrupt:
+        _thread.interrupt_main()       # as _on_hot
+    finally:
+        _lock.release()
+
+
+def _reconsider(rt, code: types.CodeType) -> None:
+    """Apply the policy (stability.decide) to `code`'s current native code: keep it, or
+    recompile it without the speculation sites that fail."""
+    entry = _entry_of(code)
+    if entry is None:                  # (not ours: cannot happen) counted again
+        rt.set_entry(code, None)
+        return
+    if id(code) in _pending or _worker["stopping"]:
+        rt.set_entry(code, entry)      # a recompile is on its way (or the program exits)
+        return
+    done, avoid = _recompiled.get(id(code), (0, ()))
+    module = _compiled[id(code)][1]
+    new_avoid = stability.decide(module, done, avoid)
+    if new_avoid is None:
+        rt.set_entry(code, entry)
+        return
+    _recompiled[id(code)] = untrack((done + 1, untrack(new_avoid)))
+    # installs the new entry, or (background) queues it and puts the old one back, or
+    # (failure) puts the old one back and stops recompiling this code
+    _compile_code(code, warn=False, background=_auto["background"], avoid=new_avoid)
 
 
 # -- background compiles ---------------------------------------------------------------
@@ -464,7 +550,7 @@ def is_compiled(func) -> bool:
 def stats() -> dict:
     deopts: dict[str, int] = {}
     entries = list(_compiled.values())
-    for _, module, _ in entries:
+    for _, module, _ in entries + _retired:
         for reason, n in module.deopt_counts().items():
             deopts[reason] = deopts.get(reason, 0) + n
     slowest = sorted(((t, c) for c, _, t in entries), key=lambda tc: -tc[0])
@@ -476,7 +562,43 @@ def stats() -> dict:
             "compile_max_seconds": times[-1] if times else 0.0,
             "code_bytes": code_memory(),
             "slowest_compiles": [(_describe(c), len(c.co_code) // 2, t) for t, c in slowest[:5]],
-            "threshold": _auto["threshold"]}
+            "threshold": _auto["threshold"],
+            "deopt_sites": deopt_sites(entries + _retired),
+            "recompiled": {_describe(c): {"recompiles": _recompiled[id(c)][0],
+                                          "avoid": list(_recompiled[id(c)][1])}
+                           for c, _, _ in entries if id(c) in _recompiled},
+            "recompile_failures": {_describe(c): r for c, r in _recompile_failures}}
+
+
+def deopt_sites(records) -> list[dict]:
+    """Deopts by site, most first: for each (function, offset, reason) with deopts,
+    the offset being the speculation site (`speculative`) or else where the
+    interpreter resumed, and the opcode there."""
+    sites: dict = {}
+    for code, module, _ in records:
+        for i, n in enumerate(module.deopt_values()):
+            if not n:
+                continue
+            site = module.deopt_sites[i]
+            offset = site if site is not None else module.deopt_offsets[i]
+            key = (id(code), offset, module.deopt_reasons[i], site is not None)
+            if key in sites:
+                sites[key]["count"] += n
+            else:
+                sites[key] = {"function": _describe(code), "offset": offset,
+                              "opcode": _opcode_at(code, offset),
+                              "reason": module.deopt_reasons[i], "count": n,
+                              "speculative": site is not None}
+    return sorted(sites.values(), key=lambda s: -s["count"])
+
+
+def _opcode_at(code: types.CodeType, offset: int) -> str:
+    """The name of the instruction at code-unit `offset` (past an EXTENDED_ARG prefix,
+    which the front end folds into it)."""
+    raw, i = code.co_code, 2 * offset
+    while 0 <= i < len(raw) - 2 and raw[i] == _OPMAP["EXTENDED_ARG"]:
+        i += 2
+    return _OPNAME[raw[i]] if 0 <= i < len(raw) else "?"
 
 
 def _describe(code: types.CodeType) -> str:
@@ -498,7 +620,7 @@ def code_memory() -> int:
                     total += int(hi, 16) - int(lo, 16)
     except OSError:
         return 0
-    return total
+    return total + perfmap.anonymous_bytes()
 
 
 STAGES = ("bytecode", "ir", "c", "asm")

@@ -1,0 +1,98 @@
+"""Performance stability: when a speculation keeps failing, compile without it.
+
+The optimizing tier speculates (a guard on a type, a form, ...) and a failed guard
+deopts: `ops.Deopt(site=<bytecode offset of the speculation>)`. A speculation that
+fails often makes the function slower than no speculation at all, so:
+
+* **Counting** (backend/gcc.py). Each module counts, in a static `long` per Deopt
+  terminator, how often native code left through it, and per function how often it
+  was entered natively (only functions with a speculation site count entries).
+* **Asking** (native code, runtime/hook.py). At a speculation site, every
+  CHECK_EVERY-th deopt of a terminator calls `coconut_deopt_check(frame)`: it only
+  replaces the code's native entry in co_extra by the RECOMPILE mark. The next entry of
+  that code goes through the hook's slow path, which calls the driver
+  (`jit._on_recompile`, on the program's thread, before the frame starts).
+* **Deciding** (here, `decide`). A site *fails* when, over the stretch since its last
+  check, it deopted at least DEOPT_BOUND times and those deopts are at least MIN_SHARE
+  of the function's native entries over the same stretch (a site that deopts 100 times
+  in a million calls is worth keeping). A check that finds a site below the share
+  starts a new stretch for it. When some site fails, the code is recompiled with every
+  failing site added to its `avoid` set (`lower(..., avoid=...)`: those get the generic
+  path); else the old entry is put back.
+* **Never looping.** At most MAX_RECOMPILES recompiles per code object; the last one
+  avoids every speculation site of the module it replaces, and so does one whose
+  failing sites were all in `avoid` already (a lowering that speculated anyway). After
+  that, or when nothing is left to avoid, checks put the entry back.
+
+The new code replaces the old one for later calls (the old module stays mapped: a
+frame may be running it, and its counts stay in the statistics). Recompiles run like
+compiles: on a compile thread in background mode (the old code keeps running until the
+new one is installed), at once with --sync or coconut.compile; the avoid set is part of
+the on-disk cache key. `coconut.stats()` has "recompiles" and "deopt_sites".
+"""
+from __future__ import annotations
+
+import array
+
+CHECK_EVERY = 100       # native code asks for a check at every 100th deopt of an exit
+DEOPT_BOUND = 100       # deopts at one site over a stretch before it can fail ...
+MIN_SHARE = 0.05        # ... and the share of the native entries they must reach
+MAX_RECOMPILES = 3      # per code object; the last avoids every speculation site
+
+
+def failing_sites(module) -> list[int]:
+    """The speculation sites of `module` (a GccModule holding one function) that fail,
+    by the rule above; starts a new stretch for the sites checked and kept."""
+    sites = module.deopt_sites
+    if not any(s is not None for s in sites):
+        return []
+    counts = module.deopt_values()
+    entries = module.entries(0)
+    window = module.window
+    if window is None:
+        # per counter: [deopts, entries] when its stretch began (an array of numbers,
+        # hidden from the cycle collector as the module is)
+        from ..backend.gcc import untrack
+        window = module.window = untrack(array.array("q", bytes(16 * len(sites))))
+    stretch: dict = {}                 # site -> [deopts, entries, counter indices]
+    for i, site in enumerate(sites):
+        if site is None:
+            continue
+        acc = stretch.get(site)
+        if acc is None:
+            acc = stretch[site] = [0, entries - window[2 * i + 1], []]
+        acc[0] += counts[i] - window[2 * i]
+        acc[2].append(i)
+    failing = []
+    for site, (deopts, entered, indices) in stretch.items():
+        if deopts < DEOPT_BOUND:
+            continue
+        if deopts >= MIN_SHARE * entered:
+            failing.append(site)
+        else:
+            for i in indices:          # kept: a new stretch
+                window[2 * i], window[2 * i + 1] = counts[i], entries
+    return sorted(failing)
+
+
+def all_sites(module) -> list[int]:
+    return sorted({s for s in module.deopt_sites if s is not None})
+
+
+def decide(module, recompiles: int, avoid: tuple) -> tuple | None:
+    """The avoid set to recompile with (a sorted tuple), or None to keep `module`.
+    `recompiles`: how many times the code was recompiled already; `avoid`: the set
+    `module` was compiled with."""
+    if recompiles >= MAX_RECOMPILES:
+        return None
+    failing = failing_sites(module)
+    if not failing:
+        return None
+    new = set(avoid) | set(failing)
+    if recompiles + 1 == MAX_RECOMPILES or new == set(avoid):
+        # the last recompile, or one that would change nothing (a site failed that
+        # was to be avoided already): every speculation site goes
+        new |= set(all_sites(module))
+        if new == set(avoid):
+            return None
+    return tuple(sorted(new))
