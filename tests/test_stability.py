@@ -186,7 +186,10 @@ def test_whole_program_background():
     code = chain.__code__
     _until(lambda: _recompiles(code) == 3 and id(code) not in jit._pending, chain)
     _run_ints(chain, 1000)
-    assert [a for name, a in calls if name == "chain"] == [[], [3], [3, 6], [3, 6, 9, 12]]
+    # (warmed up by the interpreter first: the lowering's own speculations may join)
+    mine = [set(a) for name, a in calls if name == "chain"]
+    assert len(mine) == 4 and mine[0] == set() and mine[1] == {3}, mine
+    assert all(a < b for a, b in zip(mine, mine[1:])), mine
     assert len([r for r in jit._retired if r[0] is code]) == 3
 
 
@@ -287,3 +290,52 @@ def test_a_recompile_is_gc_clean():
     gc.enable()
     assert _recompiles(chain.__code__) == 3 and coconut.stats()["recompiles"] == 6
     assert after == before, after - before
+
+
+REAL = textwrap.dedent('''
+    import io, json, coconut
+
+    def mul(a, b):
+        return a * b + a
+
+    def scale(xs, k):
+        total = 0.0
+        for x in xs:
+            total += x * k
+        return total
+
+    for _ in range(100):                     # the interpreter specializes them for floats
+        assert mul(1.5, 2.0) == 4.5 and scale([1.5, 2.5], 2.0) == 8.0
+    coconut.compile(mul)
+    coconut.compile(scale)
+    ir = io.StringIO()
+    coconut.dump(mul, "ir", ir)
+    if " site " not in ir.getvalue():
+        print(json.dumps(None))              # this lowering does not speculate (yet)
+        raise SystemExit(0)
+    for i in range(3000):                    # now ints: the float guards fail
+        assert mul(i, 3) == i * 3 + i, i
+        assert scale([i, 2], 3) == 3.0 * i + 6, i
+        assert mul(0.5, 2.0) == 1.5
+    st = coconut.stats()
+    print(json.dumps({"recompiled": st["recompiled"], "sites": st["deopt_sites"],
+                      "compiled": [coconut.is_compiled(mul), coconut.is_compiled(scale)]}))
+''')
+
+
+def test_a_real_speculation_is_recompiled():
+    """The optimizing tier's own float speculation (lowering/types.py), warmed with
+    floats and then given ints: both functions are recompiled without it and stay
+    correct. Skipped while the lowering emits no Deopt with a site."""
+    res = run_code(REAL)
+    assert res.ok, res.describe()
+    out = json.loads(res.stdout.splitlines()[-1])
+    if out is None:
+        pytest.skip("the lowering does not speculate yet")
+    assert out["compiled"] == [True, True]
+    names = {what.split(" (")[0]: r for what, r in out["recompiled"].items()}
+    assert {"mul", "scale"} <= set(names), out
+    for r in names.values():
+        assert 1 <= r["recompiles"] <= 3 and r["avoid"], out
+    spec = [s for s in out["sites"] if s["speculative"]]
+    assert spec and all(s["opcode"] == "BINARY_OP" for s in spec), out["sites"]
