@@ -27,17 +27,20 @@ same run:
 ratio = plain time / coconut time (> 1: coconut is faster). Steady state: medians
 of all of pyperf's values of a mode over the rounds; first call: the median wall
 time. Runs are interleaved: every round runs every benchmark once in each mode (the
-order of the modes rotates from round to round). The range beside a ratio is the
-lowest and highest ratio of a single round (with one round: the ratio of the
-quartiles, Q1/Q3 to Q3/Q1). A benchmark with several pyperf benchmarks (scimark
-has five) gets the geometric mean of theirs.
+order of the modes rotates from round to round). The range beside a ratio comes
+from the interquartile ranges of the times: Q1(plain)/Q3(coconut) to
+Q3(plain)/Q1(coconut), over all rounds. A benchmark with several pyperf benchmarks
+(scimark has five) gets the geometric mean of theirs.
 
-Before a benchmark's first timed run in a JIT mode, one worker process runs it in
-that mode (pyperf's loop calibration, `--worker --calibrate-loops`; one loop of a
-slow benchmark): it fills the compile cache (COCONUT_CACHE_DIR or ~/.cache/coconut),
-so that the timed workers load compiled code instead of waiting for gcc, and that
-pyperf's loop calibration does not time gcc. A crash there or in a timed run is a
-compiler bug: the suite reports the command that reproduces it. Each benchmark's result is also checked: a small deterministic
+Before a benchmark's first timed run in a JIT mode, the compile cache
+(COCONUT_CACHE_DIR or ~/.cache/coconut) is filled, so that the timed workers load
+compiled code instead of timing gcc: in mode all by one worker process (pyperf's
+loop calibration, `--worker --calibrate-loops`; one loop of a slow benchmark), in
+mode default by a whole pyperf run whose values are discarded (what reaches the
+threshold, and the state of the interpreter's specialization that is part of the
+cache key, depend on how long a process has run). A crash there or in a timed run
+is a compiler bug: the suite reports the command that reproduces it. Each
+benchmark's result is also checked: a small deterministic
 computation of the benchmark's own functions (CHECKS) is printed under plain
 python3 and under `python3 -m coconut --threshold 0 --sync -c ...`; the outputs
 must be equal.
@@ -51,8 +54,9 @@ Default settings (about 25 minutes for the whole suite on 2 shared cores, with a
 cold compile cache, as after every change of coconut): 2 rounds of pyperf runs with
 1 process, 3 values, 1 warmup each (6 values per mode and pyperf benchmark, from 2
 processes, plus pyperf's loop calibration in a process of its own), first call
-twice; benchmarks whose loop takes more than 0.5 s (mdp, tomli_loads) 1 value of
-1 loop per process, without calibration. --quick: one round, 1 value, three small
+twice; benchmarks whose loop takes more than 0.5 s under plain python3 (here:
+barnes_hut, bpe_tokeniser, mdp, tomli_loads, pprint, async_tree) 1 value of 1 loop
+per process, without calibration. --quick: one round, 1 value, three small
 benchmarks unless named, and the JIT modes compile only the benchmarks' own code
 (COCONUT_ONLY), so that it takes a minute or two even with a cold cache: a smoke
 run, its numbers mean little.
@@ -340,24 +344,18 @@ def quartiles(values):
 
 
 def ratio_summary(plain_rounds, jit_rounds):
-    """Ratio plain / jit of medians over all rounds, and its range.
+    """Ratio plain / jit of the medians over all rounds, and its spread.
 
-    plain_rounds, jit_rounds: one list of times per round (rounds in which either
-    failed are None). Returns (ratio, low, high) or None: the range is the lowest
-    and highest ratio of a single round, or with one round the quartile ratios
-    Q1(plain)/Q3(jit) .. Q3(plain)/Q1(jit)."""
+    plain_rounds, jit_rounds: one list of times per round (a round in which either
+    failed is None, and left out of both). Returns (ratio, low, high) or None; the
+    spread is that of the interquartile ranges: Q1(plain)/Q3(jit) to
+    Q3(plain)/Q1(jit), over the values of all rounds (it always holds the ratio)."""
     pairs = [(p, j) for p, j in zip(plain_rounds, jit_rounds) if p and j]
     if not pairs:
         return None
-    plain = [v for p, _ in pairs for v in p]
-    jit = [v for _, j in pairs for v in j]
-    ratio = statistics.median(plain) / statistics.median(jit)
-    if len(pairs) > 1:
-        per_round = [statistics.median(p) / statistics.median(j) for p, j in pairs]
-        return ratio, min(per_round), max(per_round)
-    p1, _, p3 = quartiles(plain)
-    j1, _, j3 = quartiles(jit)
-    return ratio, p1 / j3, p3 / j1
+    p1, pm, p3 = quartiles([v for p, _ in pairs for v in p])
+    j1, jm, j3 = quartiles([v for _, j in pairs for v in j])
+    return pm / jm, p1 / j3, p3 / j1
 
 
 def combine(summaries):
@@ -543,8 +541,8 @@ class Runner:
 
     def prewarm(self, b, mode, loops1):
         """One worker run in a JIT mode, to fill the compile cache: pyperf's loop
-        calibration (as many entries as a timed worker makes, so that the default
-        threshold is reached by the same code), or one loop of a slow benchmark."""
+        calibration (it calls what a timed worker calls), or one loop of a slow
+        benchmark."""
         d = self.newdir("%s-prewarm-%s" % (b["name"], mode))
         stats_dir = os.path.join(d, "stats")
         os.makedirs(stats_dir)
@@ -650,9 +648,13 @@ class Runner:
                     loop = max((v[0] for v in plain_first["values"].values()), default=0)
                     r["loops1"] = loop >= SLOW_LOOP
                     for mode in JIT_MODES:
-                        rec = self.prewarm(b, mode, r["loops1"])
+                        if mode == "default":
+                            rec = self.steady(b, mode, r["loops1"])
+                            rec["values"] = {}          # discarded
+                        else:
+                            rec = self.prewarm(b, mode, r["loops1"])
                         r["prewarm"][mode] = rec
-                        self.log("[%5.1f min] %-24s %-7s worker run filling the cache %7.1f s%s" % (
+                        self.log("[%5.1f min] %-24s %-7s filling the compile cache %7.1f s%s" % (
                             self.elapsed(), name, mode, rec["seconds"],
                             "  FAILED" if rec["error"] else ""))
                     if o.check:
@@ -905,7 +907,8 @@ def table_rows(summary, counted):
     for name, s in summary.items():
         if s["counted"] != counted:
             continue
-        plain = fmt_time(s["plain"]) if s["nparts"] == 1 else "%d parts, below" % s["nparts"]
+        plain = (fmt_time(s["plain"]) if s["nparts"] == 1 else
+                 "%d parts, below" % s["nparts"] if s["nparts"] else "-")
         a, ac = _cells(s, "all")
         d, dc = _cells(s, "default")
         f, fc = _cells(s, "first")
@@ -996,8 +999,9 @@ def render_markdown(results, summary=None, png_name=None):
     out += [
         "",
         "- ratio = plain time / coconut time (> 1: coconut is faster), median over all "
-        "values of all rounds, and in parentheses the lowest and highest ratio of a single "
-        "round; several parts (pyperf benchmarks) of one benchmark: their geometric mean;",
+        "values of all rounds, and in parentheses its spread from the interquartile ranges: "
+        "Q1(plain)/Q3(coconut) to Q3(plain)/Q1(coconut); several parts (pyperf benchmarks) "
+        "of one benchmark: their geometric mean;",
         "- plain: plain `python3`, median time per loop (first run: wall time of the process);",
         "- all compiled: workers with `COCONUT_JIT=1 COCONUT_THRESHOLD=0 COCONUT_BACKGROUND=0` "
         "(as `python3 -m coconut --threshold 0 --sync` sets them): every code object compiled "
@@ -1067,6 +1071,7 @@ def write_chart(results, summary, path):
              ("first", "first call, cold cache", "#ff7f0e")]
     fig, ax = plt.subplots(figsize=(max(8, 0.75 * len(names) + 3), 5.5))
     width = 0.8 / len(modes)
+    shown = []
     for k, (mode, label, color) in enumerate(modes):
         xs, ys, lo, hi = [], [], [], []
         for i, n in enumerate(names):
@@ -1077,22 +1082,34 @@ def write_chart(results, summary, path):
             ys.append(r[0])
             lo.append(max(r[0] - r[1], 0))
             hi.append(max(r[2] - r[0], 0))
-        ax.bar(xs, ys, width, label=label, color=color, bottom=0,
+            shown += [r[1], r[2]]
+        # bars from 1.0: up when coconut is faster, down when it is slower
+        ax.bar(xs, [y - 1.0 for y in ys], width, bottom=1.0, label=label, color=color,
                yerr=[lo, hi], error_kw={"elinewidth": 0.8, "capsize": 2})
     ax.set_yscale("log")
+    low = min(shown + [0.5]) / 1.25
+    high = max(shown + [2.0]) * 1.25
+    ax.set_ylim(low, high)
+    ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0,
+                         5.0, 10.0, 20.0, 50.0) if low <= t <= high]
+    from matplotlib.ticker import FixedLocator, NullLocator
+    ax.yaxis.set_major_locator(FixedLocator(ticks))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.set_yticklabels(["%gx" % t for t in ticks])
     ax.axhline(1.0, color="black", linewidth=1)
     ax.set_xticks(range(len(names)))
     ax.set_xticklabels([n if summary[n]["counted"] else n + "*" for n in names],
                        rotation=40, ha="right")
-    ax.set_ylabel("plain time / coconut time (log scale; > 1: coconut faster)")
-    from matplotlib.ticker import FuncFormatter
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: "%gx" % v))
-    ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+    ax.set_xlim(-0.6, len(names) - 0.4)
+    ncounted = sum(1 for n in names if summary[n]["counted"])
+    if 0 < ncounted < len(names):
+        ax.axvline(ncounted - 0.5, color="grey", linewidth=0.8, linestyle="--")
+    ax.set_ylabel("plain time / coconut time\n(log scale; > 1: coconut is faster)")
     meta = results["meta"]
     ax.set_title("coconut on pyperformance benchmarks, %s (coconut %s)\n"
                  "* %s" % (meta["date"], meta["commit"], NOT_COUNTED_NOTE), fontsize=10)
     ax.legend(fontsize=9)
-    ax.grid(axis="y", which="both", alpha=0.3)
+    ax.grid(axis="y", which="major", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

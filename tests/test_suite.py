@@ -52,12 +52,16 @@ def test_geomean_and_ratios():
     assert suite.geomean([]) is None
     with pytest.raises(ValueError):
         suite.geomean([1.0, 0.0])
-    # two rounds: the median over all values; the range is the per-round ratios
+    # two rounds: the median over all values; the spread from the quartiles
     r, lo, hi = suite.ratio_summary([[2.0, 2.0], [4.0, 4.0]], [[1.0, 1.0], [1.0, 1.0]])
     assert (r, lo, hi) == (3.0, 2.0, 4.0)
     # a failed round (None) is left out
     assert suite.ratio_summary([[2.0], None], [[1.0], [9.0]]) == (2.0, 2.0, 2.0)
     assert suite.ratio_summary([None], [[1.0]]) is None
+    # the spread always holds the ratio, here outside both rounds' own ratios
+    r, lo, hi = suite.ratio_summary([[1.0, 1.0, 1.0], [3.0, 3.0, 3.0]], [[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]])
+    assert r == pytest.approx(2.0 / 1.5) and lo <= r <= hi
+    assert (lo, hi) == (pytest.approx(1.0 / 2.0), pytest.approx(3.0 / 1.0))
     # one round: quartile ratios
     r, lo, hi = suite.ratio_summary([[1.0, 2.0, 3.0, 4.0, 5.0]], [[1.0, 1.0, 1.0, 1.0, 1.0]])
     assert r == 3.0 and lo == 2.0 and hi == 4.0
