@@ -36,3 +36,16 @@ SUITE_ARGS ?=
 
 bench-suite:
 	PYTHONPATH=. $(PYTHON) -m coconut.suite $(SUITE_ARGS)
+
+# Differential fuzzing of the JIT (tests/fuzz/): N generated programs from seed SEED on,
+# each run interpreted and compiled and compared; prints every failing seed with its
+# program minimized. make fuzz N=5000 SEED=1 FUZZ_JOBS=2 FUZZ_ARGS="--size small --json f.json"
+N ?= 1000
+SEED ?= 0
+FUZZ_JOBS ?= $(JOBS)
+FUZZ_ARGS ?=
+
+.PHONY: fuzz
+
+fuzz:
+	PYTHONPATH=. $(PYTHON) -m tests.fuzz.run -n $(N) --seed $(SEED) -j $(FUZZ_JOBS) $(FUZZ_ARGS)

@@ -1,0 +1,123 @@
+"""Bugs found by the differential fuzzer (tests/fuzz/), minimized: one function each.
+
+CASES follow the corpus format (tests/corpus/__init__.py) and are checked by
+tests/test_differential.py like every corpus module. A case whose bug is not fixed yet
+is in KNOWN_FAILING instead, as (function, [argument tuples], what goes wrong):
+tests/test_fuzz.py checks those the same way (tests/harness.py: interpreted twin vs
+cold and warmed-up compiles, in a child process) and expects them to fail, strictly:
+once one passes, that test fails until the case is moved to CASES. Each function names
+the fuzz seed it was minimized from (`python3 -m tests.fuzz.run --seeds N --show`
+prints the original program, with the generator of the commit that added the case).
+"""
+import sys
+
+
+# ----------------------------------------------------------------------------- passing
+
+# seed 10326: an UnboundLocalError right after a loop whose last statement is a store.
+# Quickened, CPython 3.11 runs STORE_FAST dd + LOAD_FAST t0 as one superinstruction and
+# reports the error at the store's line; the compiled code deopts at the load (its own
+# line). The fuzzer accepts either line; here the reference is not quickened.
+def unbound_after_store_in_loop(c, b):
+    for j in range(2):
+        dd = c
+    t0 //= b  # noqa: F821 - unbound on purpose
+    return t0, dd
+
+
+_SNAPS = []
+
+
+class _Snap:
+    def __init__(self, n):
+        self.n = n
+
+    def __del__(self):
+        frame = sys._getframe(1)
+        _SNAPS.append((self.n, frame.f_code.co_name, frame.f_lineno,
+                       sorted((k, v) for k, v in frame.f_locals.items()
+                              if type(v) in (int, float))))
+
+
+# The shape of many fuzz programs: unboxed int and float locals in a range loop, an int
+# that overflows into a bigint mid-loop (deopt with the range iterator advanced in
+# place), and a __del__ that looks at the loop's frame at every rebinding of `d`.
+def overflow_in_typed_loop_with_del_snapshots(n, x):
+    _SNAPS.clear()
+    acc = 2**62 - 5
+    f = 0.5
+    d = _Snap(-1)
+    for i in range(n):
+        acc = acc + i * 3
+        f = f * 1.5 + x
+        d = _Snap(i)
+    del d
+    return acc, f, list(_SNAPS)
+
+
+# seed 10270. A local that the optimizing tier holds unboxed as a float
+# (z = z + 1.0, speculated from BINARY_OP_ADD_FLOAT after a generic `a * 1`) is then
+# stored an object (z = b): warmed up on (1.5, 7) and compiled, f(1.5, 7) returns the
+# stale float 2.5 instead of 7. Cold compiles (no feedback) and COCONUT_OPTIMIZE=0 are
+# right. (Fixed in the working tree since.)
+def store_after_unboxed_float(a, b):
+    z = a * 1
+    z = z + 1.0
+    z = b
+    return z
+
+
+CASES = [
+    (unbound_after_store_in_loop, [(1, 2), (0, 0)]),
+    (store_after_unboxed_float, [(1.5, 7), (0.5, "s")]),
+    (overflow_in_typed_loop_with_del_snapshots,
+     [(4, 0.25), (6, 2), (3, 2**62), (5, float("nan")), (0, -0.0), (4, "s")]),
+]
+
+
+# ----------------------------------------------------------------------------- failing
+
+# seed 20206. A tuple swap in a loop, after an unboxed int product: warmed up on
+# (10, 0) and compiled, f(10, 0) returns -10 instead of 0 (and f(10, 2): -10, not 2).
+# With values whose products are cached small ints (f(5, 3)) the result is right, and
+# so it is with the swap written through a temporary.
+def swap_in_loop_after_unboxed_mul(b, y):
+    x = b
+    for i in range(4):
+        x = x * -1
+        y, x = x, y
+    return y
+
+
+# seed 30017 (and ~6% of the generated programs: "cannot cast sNi/sNf from type:
+# long/double to type: char *"). A builtin call the interpreter specialized (isinstance,
+# len: PRECALL_NO_KW_ISINSTANCE / _LEN) on a local the optimizing tier holds unboxed:
+# libgccjit rejects the generated code, compile() warns CompileWarning and the function
+# stays interpreted, cold or warm.
+def builtin_call_on_unboxed_local(b):
+    y = b + 1.5
+    for i in range(b):
+        y = y + isinstance(i, int)
+    return isinstance(y, float), y
+
+
+# seed 30000 (and ~4% of the generated programs). A range loop variable rebound to a
+# float in a branch of the loop body, dead after the loop: the type analysis and the
+# lowering disagree (an AssertionError "(0, LocalState(kind='float', ...),
+# LocalState(kind='int', ...))"), compile() warns CompileWarning and the function stays
+# interpreted, cold or warm.
+def loop_variable_rebound_to_float(n):
+    for i in range(n):
+        if i:
+            i = 0.5
+    return n
+
+
+KNOWN_FAILING = [
+    (swap_in_loop_after_unboxed_mul, [(10, 0), (10, 2), (5, 3)],
+     "f(10, 0) returns -10 instead of 0 after `y, x = x, y` on an unboxed product"),
+    (builtin_call_on_unboxed_local, [(3,), (0,)],
+     "compile fails (libgccjit: cannot cast s2f from type: double to type: char *)"),
+    (loop_variable_rebound_to_float, [(3,), (0,)],
+     "compile fails (AssertionError on the LocalState of the loop variable)"),
+]
