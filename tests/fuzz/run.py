@@ -60,7 +60,7 @@ REF_CALL_SECONDS = 1.0     # an interpreted call slower than this: program skipp
 PROGRAM_TIMEOUT = float(os.environ.get("COCONUT_FUZZ_PROGRAM_TIMEOUT", "30"))
 MODULE_NAME = "fuzzprog"
 AS_LIMIT = int(os.environ.get("COCONUT_FUZZ_AS_LIMIT", str(3 << 30)))
-KEYS = ("ret", "exc", "tb", "stdout", "log", "args_after", "state", "args_raised")
+KEYS = ("ret", "exc", "tb", "stdout", "log", "args_after", "state", "args_raised", "refs")
 
 
 # ============================================================================ child side
@@ -91,6 +91,17 @@ def _state(ns):
     return out
 
 
+def _refcounts(args):
+    """Reference counts of the call's arguments that nothing else shares (lists,
+    instances), right after the call (its result still alive): a difference between the
+    two copies is a reference the compiled code leaked or released once too often (which
+    would crash later). Not for ints and floats (the compiled code may unbox one and box
+    an equal new object: their identity is not part of the language), nor for shared
+    objects (bools, None, interned strings)."""
+    return [sys.getrefcount(a) if type(a) not in (int, float, bool, str, type(None))
+            else None for a in args]
+
+
 def call_once(ns, func, argexprs, timed):
     """One call; everything observable about it, canonicalized."""
     try:
@@ -110,12 +121,14 @@ def call_once(ns, func, argexprs, timed):
             except _Slow:
                 raise
             except BaseException as e:  # noqa: BLE001
+                out["refs"] = _refcounts(args)
                 out["exc"] = canon_exception(e) + [
                     None if e.__context__ is None else canon_exception(e.__context__)]
                 out["tb"] = [[fs.name, fs.lineno]
                              for fs in traceback.extract_tb(e.__traceback__)
                              if fs.filename.startswith(PROGRAM_FILE_PREFIX)]
             else:
+                out["refs"] = _refcounts(args)
                 out["ret"] = canon(result)
                 del result
     finally:
