@@ -49,12 +49,15 @@ def stats() -> dict:
 
 
 def dump(func, stage: str = "ir", file=None) -> None:
-    """Print one stage of `func`'s compilation: bytecode, ir, c or asm."""
+    """Print one stage of `func`'s compilation: bytecode, ir, c or asm. "ir" is the IR
+    after the whole pass pipeline; "ir:before=<pass>" / "ir:after=<pass>" the IR at that
+    point of it (coconut.passes.PIPELINE names the passes)."""
     print(_jit.dump_stage(func, stage), file=file or _sys.stdout, end="")
 
 
 def write_dot(func, stage: str, path) -> None:
-    """Write the BytecodeCFG ('bytecode') or IrCFG ('ir') of `func` as Graphviz dot."""
+    """Write the BytecodeCFG ('bytecode') or IrCFG ('ir', or 'ir:after=<pass>' as in
+    dump) of `func` as Graphviz dot."""
     with open(path, "w") as f:
         f.write(_jit.dot_stage(func, stage))
 

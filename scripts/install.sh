@@ -33,8 +33,8 @@ fi
 pip_install() { "$PY" -m pip install -q --disable-pip-version-check "$@"; }
 
 # Pure-Python dependencies.
-if ! "$PY" -c 'import bytecode, networkx, pytest' 2>/dev/null; then
-  pip_install bytecode networkx pytest
+if ! "$PY" -c 'import bytecode, networkx, pytest, hypothesis' 2>/dev/null; then
+  pip_install bytecode networkx pytest hypothesis
 fi
 
 # gccjit 0.4 builds only with Cython<3 present and without build isolation.
@@ -42,7 +42,7 @@ if ! "$PY" -c 'import gccjit' 2>/dev/null; then
   pip_install 'Cython<3' wheel setuptools
   pip_install --no-build-isolation gccjit==0.4
 fi
-"$PY" -c 'import gccjit, bytecode, networkx, pytest' || {
+"$PY" -c 'import gccjit, bytecode, networkx, pytest, hypothesis' || {
   echo "install.sh: dependencies did not import after installing" >&2; exit 1; }
 
 # COCONUT_JIT=1 turns the JIT on in any Python process (python3 -m coconut sets it for

@@ -3,7 +3,8 @@
 All JIT execution happens in child processes (tests/support.py); this file only makes sure
 no child outlives the session and says in the header whether the stub is in use, and
 points the compiled-code cache (COCONUT_CACHE_DIR, inherited by every child) at a fresh
-temporary directory so the suite neither reads nor pollutes ~/.cache/coconut.
+temporary directory so the suite neither reads nor pollutes ~/.cache/coconut, and turns
+the IR verifier on between passes (COCONUT_VERIFY=1).
 """
 import atexit
 import os
@@ -11,6 +12,10 @@ import shutil
 import tempfile
 
 from tests import support
+
+# The IR verifier runs after every pass of the pipeline in every compile of the suite
+# (coconut.runtime.jit.VERIFY; children inherit the environment).
+os.environ.setdefault("COCONUT_VERIFY", "1")
 
 if not os.environ.get("COCONUT_TEST_KEEP_CACHE_DIR"):
     _CACHE_DIR = tempfile.mkdtemp(prefix="coconut-test-cache-")

@@ -60,6 +60,44 @@ class IrCFG:
                 g.add_edge(name, succ, kind=kind)
         return g
 
+    def reverse_postorder(self) -> list[str]:
+        """The blocks reachable from the entry, each after its predecessors except
+        along back edges (successors visited in terminator order: deterministic)."""
+        blocks = self.blocks
+        order, seen = [], {self.entry}
+        stack = [(self.entry, iter(self.successors(self.entry)))]
+        while stack:
+            name, it = stack[-1]
+            for succ in it:
+                if succ not in seen and succ in blocks:
+                    seen.add(succ)
+                    stack.append((succ, iter(self.successors(succ))))
+                    break
+            else:
+                stack.pop()
+                order.append(name)
+        order.reverse()
+        return order
+
+    def successors(self, name: str) -> list[str]:
+        """The distinct successors of block `name`, in terminator order."""
+        t = self.blocks[name].terminator
+        if isinstance(t, ops.Jump):
+            return [t.target]
+        if isinstance(t, ops.Branch):
+            return [t.if_true] if t.if_true == t.if_false else [t.if_true, t.if_false]
+        return list(dict.fromkeys(t.successors())) if t is not None else []
+
+    def predecessors(self, order: list[str] | None = None) -> dict[str, list[str]]:
+        """{block: its distinct predecessors among the reachable blocks}, in reverse
+        postorder (`order`: the reverse postorder, when the caller has it)."""
+        preds: dict[str, list[str]] = {}
+        for name in order if order is not None else self.reverse_postorder():
+            preds.setdefault(name, [])
+            for succ in self.successors(name):
+                preds.setdefault(succ, []).append(name)
+        return preds
+
     def variables(self) -> dict[str, ops.Var]:
         found: dict[str, ops.Var] = {}
         for block in self.blocks.values():
@@ -69,7 +107,12 @@ class IrCFG:
                         found.setdefault(value.name, value)
         return found
 
-    def verify(self) -> None:
+    def verify(self, dataflow: bool = True) -> None:
+        """Raise IrVerifyError unless: there is an entry; every block ends in one
+        terminator (and has none inside); edges go to existing blocks; each variable has
+        one known C type; Incref, Decref, Return and exit stacks take objects; every
+        block is reachable; and (`dataflow`) every variable read is written on every
+        path from the entry before (`tstate` and `frame` are the parameters)."""
         import networkx as nx
         if self.entry not in self.blocks:
             raise IrVerifyError(f"{self.name}: no entry block")
@@ -91,9 +134,48 @@ class IrCFG:
                         if types.setdefault(value.name, value.ctype) != value.ctype:
                             raise IrVerifyError(f"{value} used as {types[value.name]} "
                                                 f"and {value.ctype}")
+                for value in _objects(item):
+                    if getattr(value, "ctype", None) != "obj":
+                        raise IrVerifyError(f"{self.name}: {block.name}: `{item}` needs an "
+                                            f"object, {value} is {value.ctype}")
         unreachable = set(self.blocks) - nx.descendants(self.graph, self.entry) - {self.entry}
         if unreachable:
             raise IrVerifyError(f"{self.name}: unreachable blocks {sorted(unreachable)}")
+        if dataflow:
+            self._verify_defined()
+
+    def _verify_defined(self) -> None:
+        """Every variable read is written on every path from the entry before."""
+        order = self.reverse_postorder()
+        preds = self.predecessors(order)
+        everything = None                  # the top of the lattice: "all variables"
+        out: dict[str, set | None] = {name: everything for name in order}
+        changed = True
+        while changed:
+            changed = False
+            for name in order:
+                defined = self._defined_in(name, preds, out)
+                for item in self.blocks[name].ops:
+                    defined |= _writes(item)
+                if out[name] is None or defined != out[name]:
+                    out[name] = defined
+                    changed = True
+        for name in order:
+            defined = self._defined_in(name, preds, out)
+            block = self.blocks[name]
+            for item in [*block.ops, block.terminator]:
+                missing = sorted(_reads(item) - defined)
+                if missing:
+                    raise IrVerifyError(f"{self.name}: {block.name}: `{item}` reads "
+                                        f"{', '.join(missing)}, not written on every path "
+                                        f"from the entry")
+                defined |= _writes(item)
+
+    def _defined_in(self, name: str, preds: dict, out: dict) -> set:
+        if name == self.entry:
+            return set(PARAMETERS)
+        sets = [out[p] for p in preds[name] if out[p] is not None]
+        return set.intersection(*sets) if sets else set(PARAMETERS)
 
     def dump(self) -> str:
         lines = [f"IrCFG {self.name} (nlocalsplus {self.nlocalsplus}, "
@@ -120,18 +202,54 @@ def _dot_id(name: str) -> str:
 _VALUE_TYPES = (ops.Var, ops.IntConst, ops.ObjConst, ops.Address)
 
 
+PARAMETERS = ("tstate", "frame")
+
+
+def _reads(item) -> set:
+    """The variables an op or terminator reads (a variable passed by address is written,
+    by the callee, not read)."""
+    return {v.name for name, field in vars(item).items()
+            if not (name == "dst" and isinstance(field, ops.Var))
+            for v in field_values(field, by_address=False) if isinstance(v, ops.Var)}
+
+
+def _writes(item) -> set:
+    """The variables an op writes: its `dst`, and those passed by address."""
+    out = {v.var.name for v in _values(item) if isinstance(v, ops.AddressOf)}
+    dst = getattr(item, "dst", None)
+    if isinstance(dst, ops.Var):
+        out.add(dst.name)
+    return out
+
+
+def _objects(item) -> list:
+    """The operands that must be objects: of Incref, Decref, Return, and the stacks
+    that Deopt and ErrorExit spill."""
+    if isinstance(item, (ops.Incref, ops.Decref)):
+        return [item.value]
+    if isinstance(item, ops.Return):
+        return [item.value]
+    if isinstance(item, (ops.Deopt, ops.ErrorExit)):
+        return list(item.stack)
+    return []
+
+
 def _values(item) -> list:
     """Every operand of an op or terminator (for the verifier and the back end)."""
     if item is None:
         return []
-    out = []
-    for value in vars(item).values():
-        if isinstance(value, _VALUE_TYPES):
-            out.append(value)
-        elif isinstance(value, ops.AddressOf):
-            out.extend((value, value.var))
-        elif isinstance(value, tuple):
-            out.extend(v for v in value if isinstance(v, _VALUE_TYPES))
-        elif isinstance(value, ops.Cond):
-            out.extend(_values(value))
-    return out
+    return [v for field in vars(item).values() for v in field_values(field)]
+
+
+def field_values(value, by_address: bool = True) -> list:
+    """The values in one field of an op: a value, a tuple of values, a Cond's two; an
+    AddressOf and (`by_address`) its variable."""
+    if isinstance(value, _VALUE_TYPES):
+        return [value]
+    if isinstance(value, ops.AddressOf):
+        return [value, value.var] if by_address else [value]
+    if isinstance(value, tuple):
+        return [x for v in value for x in field_values(v, by_address)]
+    if isinstance(value, ops.Cond):
+        return field_values(value.a) + field_values(value.b)
+    return []

@@ -1,9 +1,14 @@
-"""Drop the blocks that cannot be reached from the entry (libgccjit rejects them)."""
+"""prune_unreachable: drop the blocks that cannot be reached from the entry.
+
+Required: libgccjit rejects unreachable blocks, and the lowering leaves exception
+handlers (native code never unwinds) and blocks reached only past a deopt behind.
+Invariant: the blocks kept, their ops and their edges are unchanged.
+"""
 
 
 def prune_unreachable(ir):
-    import networkx as nx   # lazily: start-up time of whole-program mode
-    live = nx.descendants(ir.graph, ir.entry) | {ir.entry}
+    """Drop the blocks that cannot be reached from the entry."""
+    live = set(ir.reverse_postorder())
     for name in [n for n in ir.blocks if n not in live]:
         del ir.blocks[name]
     return ir

@@ -113,16 +113,20 @@ def _check_function(func) -> types.FunctionType:
     return func
 
 
-def build_ir(cfg: BytecodeCFG, cache_forms: dict | None = None, avoid=frozenset()):
+def build_ir(cfg: BytecodeCFG, cache_forms: dict | None = None, avoid=frozenset(),
+             stop: tuple[str, str] | None = None):
     """Lowering and the pass pipeline for one BytecodeCFG, verified. cache_forms: the
     inline-cache fast paths to emit (default: caches.snapshot(cfg)); avoid: the
-    speculation sites to compile without (runtime/stability.py)."""
+    speculation sites to compile without (runtime/stability.py); stop: where to end the
+    pass pipeline, ("before" | "after", pass name) (a dump: not verified at the end)."""
     rt = runtime()
     count_at = (ctypes.addressof(rt.control) + 8 * NATIVE_COUNT) if rt.counting else None
     from ..lowering import lower
     from ..passes import run_pipeline
-    ir = run_pipeline(lower(cfg, count_at, cache_forms, avoid=frozenset(avoid)), verify=VERIFY)
-    ir.verify()
+    ir = run_pipeline(lower(cfg, count_at, cache_forms, avoid=frozenset(avoid)), verify=VERIFY,
+                      stop=stop)
+    if stop is None:
+        ir.verify(dataflow=VERIFY)
     return ir
 
 
@@ -626,6 +630,29 @@ def code_memory() -> int:
 STAGES = ("bytecode", "ir", "c", "asm")
 
 
+def parse_stage(stage: str, caller: str = "coconut.dump()") -> tuple[str, tuple | None]:
+    """(stage, where the pass pipeline stops) from "bytecode", "ir", "c", "asm",
+    "ir:before=<pass>" or "ir:after=<pass>"; ValueError otherwise."""
+    if not isinstance(stage, str):
+        raise TypeError(f"{caller}: the stage is a str, not {type(stage).__name__}")
+    base, colon, point = stage.partition(":")
+    if base not in STAGES:
+        raise ValueError(f"{caller}: stage must be one of {', '.join(STAGES)} "
+                         f"(or ir:before=<pass>, ir:after=<pass>), not {stage!r}")
+    if not colon:
+        return base, None
+    from ..passes import find_pass
+    when, equals, name = point.partition("=")
+    if base != "ir" or when not in ("before", "after") or not equals:
+        raise ValueError(f"{caller}: {stage!r}: a point in the pass pipeline is "
+                         f"ir:before=<pass> or ir:after=<pass>")
+    try:
+        find_pass(name)
+    except ValueError as exc:
+        raise ValueError(f"{caller}: {stage!r}: {exc}") from None
+    return base, (when, name)
+
+
 def dump_stage(func, stage: str) -> str:
     with _lock:
         return _dump_stage(func, stage)
@@ -633,12 +660,11 @@ def dump_stage(func, stage: str) -> str:
 
 def _dump_stage(func, stage: str) -> str:
     code = _check_function(func).__code__
-    if stage not in STAGES:
-        raise ValueError(f"coconut.dump(): stage must be one of {', '.join(STAGES)}, not {stage!r}")
+    stage, stop = parse_stage(stage)
     cfg = _frontend()(code)
     if stage == "bytecode":
         return cfg.dump()
-    ir = build_ir(cfg)
+    ir = build_ir(cfg, stop=stop)
     if stage == "ir":
         return ir.dump()
     from ..backend.gcc import dump_text
@@ -647,9 +673,10 @@ def _dump_stage(func, stage: str) -> str:
 
 def dot_stage(func, stage: str) -> str:
     code = _check_function(func).__code__
+    stage, stop = parse_stage(stage, "coconut.write_dot()")
     cfg = _frontend()(code)
     if stage == "bytecode":
         return cfg.to_dot()
     if stage == "ir":
-        return build_ir(cfg).to_dot()
+        return build_ir(cfg, stop=stop).to_dot()
     raise ValueError(f"coconut.write_dot(): stage must be 'bytecode' or 'ir', not {stage!r}")
