@@ -104,19 +104,6 @@ def loop_variable_rebound_to_float(n):
     return n
 
 
-CASES = [
-    (unbound_after_store_in_loop, [(1, 2), (0, 0)]),
-    (store_after_unboxed_float, [(1.5, 7), (0.5, "s")]),
-    (overflow_in_typed_loop_with_del_snapshots,
-     [(4, 0.25), (6, 2), (3, 2**62), (5, float("nan")), (0, -0.0), (4, "s")]),
-    (swap_in_loop_after_unboxed_mul, [(10, 0), (10, 2), (5, 3)]),
-    (builtin_call_on_unboxed_local, [(3,), (0,)]),
-    (loop_variable_rebound_to_float, [(3,), (0,)]),
-]
-
-
-# ----------------------------------------------------------------------------- failing
-
 def _bits(values):
     return [struct.pack("<d", v).hex() for v in values]
 
@@ -126,13 +113,48 @@ def _bits(values):
 # (sign included), and so does the interpreter; the compiled code returns a NaN with
 # the sign bit clear (bits 000000000000f87f instead of 000000000000f8ff) for z + n,
 # n + z and z - n (n - z, z * n, and NaNs that come from arguments are right), cold or
-# warm. (gcc folds `x + NaN` to a NaN of its own?)
+# warm. (Fixed: gcc folds `x + NaN` to a NaN of its own; NaN constants are now read
+# from their objects.)
 def nan_constant_sign_in_float_add(z):
     n = 1e309 - 1e309
     return _bits((z + n, n + z, z - n, n - z, z * n))
 
 
+CASES = [
+    (unbound_after_store_in_loop, [(1, 2), (0, 0)]),
+    (store_after_unboxed_float, [(1.5, 7), (0.5, "s")]),
+    (overflow_in_typed_loop_with_del_snapshots,
+     [(4, 0.25), (6, 2), (3, 2**62), (5, float("nan")), (0, -0.0), (4, "s")]),
+    (swap_in_loop_after_unboxed_mul, [(10, 0), (10, 2), (5, 3)]),
+    (builtin_call_on_unboxed_local, [(3,), (0,)]),
+    (loop_variable_rebound_to_float, [(3,), (0,)]),
+    (nan_constant_sign_in_float_add, [(0.5,), (-2.0,)]),
+]
+
+
+# ----------------------------------------------------------------------------- failing
+
+# seed 50107 (NaN signs, second way). x * -1.0 where x is a NaN: the hardware
+# multiplication returns x's NaN unchanged, the compiled code flips its sign bit (as
+# if gcc had folded x * -1.0 into -x), cold or warm.
+def nan_times_minus_one(x, y):
+    d = x - y
+    return _bits((d, d * -1.0))
+
+
+# seed 50174 (NaN signs, third way). a + b and b + a with two NaNs of different signs:
+# x86 returns the first operand's NaN, so the interpreter gives a's for a + b and b's
+# for b + a; the compiled code gives a's for both (gcc reorders the operands of the
+# commutative add), cold or warm.
+def nan_operand_order(a, b):
+    return _bits((a + b, b + a))
+
+
+_NAN = 1e309 - 1e309      # sign bit set (x86's default NaN)
+
 KNOWN_FAILING = [
-    (nan_constant_sign_in_float_add, [(0.5,), (-2.0,)],
-     "z + NaN-constant loses the NaN's sign bit"),
+    (nan_times_minus_one, [(float("inf"), float("inf")), (1.0, -_NAN)],
+     "NaN * -1.0 flips the NaN's sign bit"),
+    (nan_operand_order, [(-_NAN, _NAN), (_NAN, -_NAN)],
+     "b + a with two NaNs returns a's NaN"),
 ]
