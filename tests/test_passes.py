@@ -662,7 +662,7 @@ def test_dump_at_every_point_of_the_pipeline():
     assert dump("ir") == dump(f"ir:after={names[-1]}")
     for before, after in zip(names, names[1:]):
         assert dump(f"ir:after={before}") == dump(f"ir:before={after}")
-    assert dump("ir:before=refcount").count("incref") > dump("ir:after=refcount").count("incref")
+    assert dump("ir:before=refcount") != dump("ir:after=refcount")
     for bad in ("ir:after=nope", "ir:after", "ir:while=refcount", "c:after=refcount"):
         with pytest.raises(ValueError) as info:
             dump(bad)

@@ -208,11 +208,14 @@ class Machine:
                     self.env[a.var.name] = self.obj(Sym("out", self.calls, a.var.name))
             if op.dst is not None:
                 self.env[op.dst.name] = result
-        elif isinstance(op, (ops.CallVectorcall, ops.CallArray)):
-            args = [self.value(a) for a in effects.uses(op)]
-            self.env[op.dst.name] = self.call(type(op).__name__, args, op.dst)
-        else:
-            raise AssertionError(f"the machine does not know {op!r}")
+        elif isinstance(op, effects.PURE):        # an op computing a value, known pure
+            self.env[op.dst.name] = Sym(type(op).__name__, *map(self.value, effects.uses(op)))
+        else:     # CallVectorcall, CallArray, any other op: as a call that may run code
+            dst = getattr(op, "dst", None)
+            result = self.call(type(op).__name__, [self.value(a) for a in effects.uses(op)],
+                               dst if isinstance(dst, ops.Var) else None)
+            if isinstance(dst, ops.Var):
+                self.env[dst.name] = result
 
     def run(self):
         """The observable events of the path."""
