@@ -11,11 +11,15 @@
 
 Generated programs import ``snap`` from here; their file names start with ``<fuzz``.
 """
+import os
 import re
 import struct
 import types
 
 PROGRAM_FILE_PREFIX = "<fuzz"
+# COCONUT_FUZZ_LOOSE_NAN=1 (run.py --loose-nan): every NaN compares equal to every other,
+# whatever its sign and payload; for hunting other bugs while NaN-sign ones are open.
+LOOSE_NAN = os.environ.get("COCONUT_FUZZ_LOOSE_NAN", "") not in ("", "0")
 _ADDR = re.compile(r"0x[0-9a-fA-F]{6,}")
 
 
@@ -24,6 +28,8 @@ def _s(text):
 
 
 def fbits(x):
+    if LOOSE_NAN and x != x:
+        return "nan"
     return struct.pack("<d", x).hex()
 
 

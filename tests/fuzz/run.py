@@ -768,11 +768,16 @@ def main(argv=None):
                    "default: identity compile, nothing may fail; broken, crash:f, hang:f: "
                    "failures the fuzzer must report)")
     p.add_argument("--json", default=None, help="write the failures to this JSON file")
+    p.add_argument("--loose-nan", action="store_true",
+                   help="do not compare the sign and payload of NaNs (to look for other "
+                   "bugs while NaN-sign ones are open)")
     a = p.parse_args(argv)
 
     env = {"PYTHONHASHSEED": "0"}
     if a.stub:
         env["COCONUT_TEST_STUB"] = a.stub
+    if a.loose_nan:
+        env["COCONUT_FUZZ_LOOSE_NAN"] = "1"
     t0 = time.monotonic()
     if a.program:
         with open(a.program) as fh:
