@@ -25,8 +25,8 @@ from tests import support
 from tests.fuzz import gen, run
 
 SIZE = "small"
-N_PROGRAMS = 200
-BATCH = 25
+N_PROGRAMS = 176
+BATCH = 22
 FIRST_SEED = 1
 SEEDS = list(range(FIRST_SEED, FIRST_SEED + N_PROGRAMS))
 BATCHES = [SEEDS[i:i + BATCH] for i in range(0, len(SEEDS), BATCH)]

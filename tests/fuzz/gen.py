@@ -879,7 +879,7 @@ def generate(seed, size="normal"):
     source = g.module()
     warm, mixes = g.mixes()
     v = g.r.random()
-    variant = "cold" if v < 0.1 else "all" if v < 0.22 else "warm"
+    variant = "cold" if v < 0.1 else "all" if v < 0.18 else "warm"
     # storm: one argument mix is called STORM times right after the compile, so that a
     # failing speculation deopts often enough for the runtime to recompile without it
     storm = list(mixes[g.r.randrange(2, len(mixes))]) \

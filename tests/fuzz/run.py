@@ -205,15 +205,20 @@ def _superinstruction_quirk(code, exp, act):
     return False
 
 
-def _program_functions(ns, fname):
-    out = []
-    for v in list(ns.values()):
-        if isinstance(v, types.FunctionType) and v.__code__.co_filename == fname:
+def _program_functions(ns, fname, func):
+    """For the "all" variant: func, the program's functions it names, and the methods
+    (but __init__) of the program's classes, which run inside func as hooks."""
+    out = [func]
+    for name in func.__code__.co_names:
+        v = ns.get(name)
+        if isinstance(v, types.FunctionType) and v.__code__.co_filename == fname \
+                and v not in out:
             out.append(v)
-        elif isinstance(v, type) and v.__module__ == MODULE_NAME:
-            for m in vars(v).values():
+    for v in list(ns.values()):
+        if isinstance(v, type) and v.__module__ == MODULE_NAME:
+            for name, m in vars(v).items():
                 if isinstance(m, types.FunctionType) and m.__code__.co_filename == fname \
-                        and m not in out:
+                        and name != "__init__" and m not in out:
                     out.append(m)
     return out
 
@@ -266,8 +271,7 @@ def run_program(prog, coconut):
     except Exception:  # noqa: BLE001
         return {"status": "skip", "problems": ["module body failed:\n" + traceback.format_exc()]}
     variant = prog.get("variant", "warm")
-    targets = _program_functions(ns_jit, fname) if variant == "all" else [f_jit]
-    targets.sort(key=lambda fn: fn is not f_jit)
+    targets = _program_functions(ns_jit, fname, f_jit) if variant == "all" else [f_jit]
 
     compile_problems = []
     if variant == "cold":
@@ -361,12 +365,14 @@ def worker_main(argv):
     for i, prog in enumerate(programs):
         emit(event="start", index=i)
         faulthandler.dump_traceback_later(PROGRAM_TIMEOUT, exit=True)
+        t0 = time.monotonic()
         try:
             res = run_program(prog, coconut)
         except Exception:  # noqa: BLE001
             res = {"status": "error", "problems": ["fuzz runner error:\n"
                                                    + traceback.format_exc()]}
         faulthandler.cancel_dump_traceback_later()
+        res["seconds"] = round(time.monotonic() - t0, 3)
         emit(event="result", index=i, result=res)
     emit(event="done")
 
