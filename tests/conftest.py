@@ -16,6 +16,9 @@ from tests import support
 # The IR verifier runs after every pass of the pipeline in every compile of the suite
 # (coconut.runtime.jit.VERIFY; children inherit the environment).
 os.environ.setdefault("COCONUT_VERIFY", "1")
+# Whole-program tests compile at the threshold, warmed up or not (the warm-up wait,
+# jit.WARMUP, has tests of its own that turn it back on).
+os.environ.setdefault("COCONUT_WARMUP", "0")
 
 if not os.environ.get("COCONUT_TEST_KEEP_CACHE_DIR"):
     _CACHE_DIR = tempfile.mkdtemp(prefix="coconut-test-cache-")

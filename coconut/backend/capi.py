@@ -23,6 +23,13 @@ CAPI = {
     "PyNumber_Invert": ("new", "obj", ["obj"]),
     "PyLong_FromLong": ("new", "obj", ["ssize"]),
     "PyFloat_FromDouble": ("new", "obj", ["double"]),
+    "PyBool_FromLong": ("new", "obj", ["ssize"]),
+    "PyObject_Size": ("status", "ssize", ["obj"]),
+    "PyObject_IsInstance": ("status", "int", ["obj", "obj"]),
+    # libm (loaded with libpython), for math.sqrt/sin/cos on C doubles
+    "sqrt": ("value", "f64", ["f64"]),
+    "sin": ("value", "f64", ["f64"]),
+    "cos": ("value", "f64", ["f64"]),
     # objects
     "PyObject_RichCompare": ("new", "obj", ["obj", "obj", "int"]),
     "PyObject_IsTrue": ("status", "int", ["obj"]),

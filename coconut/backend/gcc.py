@@ -44,6 +44,7 @@ CMP = {"==": gccjit.Comparison.EQ, "!=": gccjit.Comparison.NE, "<": gccjit.Compa
 ARITH = {"+": gccjit.BinaryOp.PLUS, "-": gccjit.BinaryOp.MINUS, "*": gccjit.BinaryOp.MULT,
          "&": gccjit.BinaryOp.BITWISE_AND, "|": gccjit.BinaryOp.BITWISE_OR,
          "^": gccjit.BinaryOp.BITWISE_XOR, "/": gccjit.BinaryOp.DIVIDE,
+         "%": gccjit.BinaryOp.MODULO,
          "<<": 10, ">>": 11}   # the binding's enum lacks shifts; these are GCC_JIT_BINARY_OP_*
 
 
@@ -143,6 +144,8 @@ class _Context:
             "int": c.get_type(T.INT), "ssize": c.get_type(T.LONG),
             "byte": c.get_type(T.UNSIGNED_CHAR), "u16": c.get_type(T.UNSIGNED_SHORT),
             "u32": c.get_type(T.UNSIGNED_INT), "double": c.get_type(T.DOUBLE),
+            "u64": c.get_type(T.UNSIGNED_LONG), "f64": c.get_type(T.DOUBLE),
+            "i64": c.get_type(T.LONG), "cbool": c.get_type(T.INT),
         }
         self.size_t = c.get_type(T.SIZE_T)
         self.char_p = c.get_type(T.CHAR).get_pointer()
@@ -183,11 +186,18 @@ class _Context:
             return self.ctx.new_rvalue_from_ptr(self.types[ctype], value)
         if -2**31 <= value < 2**31:
             return self.ctx.new_rvalue_from_int(self.t(ctype), value)
-        # new_rvalue_from_int takes a C int: build wider constants from two halves.
-        hi = self.ctx.new_rvalue_from_int(self.t(ctype), value >> 32)
-        lo = self.ctx.new_rvalue_from_int(self.t(ctype), value & 0xFFFFFFFF)
-        shifted = self.ctx.new_binary_op(10, self.t(ctype), hi, self.ctx.new_rvalue_from_int(self.t(ctype), 32))
-        return self.ctx.new_binary_op(gccjit.BinaryOp.BITWISE_OR, self.t(ctype), shifted, lo)
+        # new_rvalue_from_int takes a C int: build wider constants from 16-bit pieces,
+        # in unsigned long (no signed shifts), then convert.
+        u = self.types["u64"]
+        word = value & _WORD
+        acc = None
+        for shift in (48, 32, 16, 0):
+            piece = self.ctx.new_rvalue_from_int(u, (word >> shift) & 0xFFFF)
+            if shift:
+                piece = self.ctx.new_binary_op(10, u, piece, self.ctx.new_rvalue_from_int(u, shift))
+            acc = piece if acc is None else self.ctx.new_binary_op(
+                gccjit.BinaryOp.BITWISE_OR, u, acc, piece)
+        return self.ctx.new_cast(acc, self.t(ctype))
 
     def field(self, base, offset: int, ctype: str):
         """The lvalue *(ctype *)((char *)base + offset)."""
@@ -235,6 +245,8 @@ class _FunctionEmitter:
             return self.var(v)
         if isinstance(v, ops.IntConst):
             return self.cx.int(v.value, v.ctype)
+        if isinstance(v, ops.FloatConst):
+            return self.c.new_rvalue_from_double(self.cx.types["f64"], v.value)
         if isinstance(v, ops.ObjConst):
             return self.state.link(describe_object(v.obj, self.code, self.index),
                                    id(v.obj), v.obj)
@@ -399,6 +411,10 @@ class _FunctionEmitter:
             blk.add_assignment(self.var(op.dst), c.new_binary_op(
                 ARITH[op.op], cx.t(op.dst.ctype), cx.cast(a, op.dst.ctype),
                 cx.cast(self.rv(op.b), op.dst.ctype)))
+        elif isinstance(op, (ops.Neg, ops.Abs)):
+            kind = gccjit.UnaryOp.MINUS if isinstance(op, ops.Neg) else gccjit.UnaryOp.ABS
+            blk.add_assignment(self.var(op.dst), c.new_unary_op(
+                kind, cx.t(op.dst.ctype), cx.cast(self.rv(op.a), op.dst.ctype)))
         elif isinstance(op, ops.CallC):
             call = cx.call(op.func, [self.rv(a) for a in op.args])
             if op.dst is None:
@@ -471,7 +487,11 @@ class _FunctionEmitter:
 
 _SINGLETONS = {"None": None, "True": True, "False": False, "Ellipsis": Ellipsis,
                "NotImplemented": NotImplemented, "empty_str": "", "empty_tuple": (),
-               "empty_bytes": b""}
+               "empty_bytes": b"",
+               # types the typed rules guard on that no module names
+               "range_iterator": type(iter(range(0))),
+               "list_iterator": type(iter([])), "tuple_iterator": type(iter(())),
+               "list.append": list.__dict__["append"]}
 _BUILTINS = dict(vars(builtins))      # as at import: resolved by name in any process
 _BUILTIN_NAMES = {}
 for _name, _obj in _BUILTINS.items():

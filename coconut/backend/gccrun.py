@@ -83,6 +83,9 @@ def prepare(ctx: gccjit.Context) -> None:
     # A native entry must be even (co_extra tags entry counters with the low bit):
     # -O2 aligns functions, -O1 and -O0 do not.
     _raw.gcc_jit_context_add_command_line_option(raw, b"-falign-functions=16")
+    # Python's float arithmetic is the processor's, NaN signs and payloads included:
+    # no folding of x * -1.0 into -x (which flips a NaN's sign) and the like.
+    _raw.gcc_jit_context_add_command_line_option(raw, b"-fsignaling-nans")
     if _EXTERNAL_DRIVER:
         _raw.gcc_jit_context_set_bool_use_external_driver(raw, 1)
 

@@ -199,7 +199,7 @@ def _dot_id(name: str) -> str:
     return '"' + name + '"'
 
 
-_VALUE_TYPES = (ops.Var, ops.IntConst, ops.ObjConst, ops.Address)
+_VALUE_TYPES = (ops.Var, ops.IntConst, ops.FloatConst, ops.ObjConst, ops.Address)
 
 
 PARAMETERS = ("tstate", "frame")

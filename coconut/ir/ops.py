@@ -16,8 +16,11 @@ from dataclasses import dataclass
 
 # C types a Var may have. "obj" is PyObject*, "ptr" an untyped pointer, "int" a C int,
 # "ssize" Py_ssize_t, "byte" an unsigned char, "u16" / "u32" uint16_t / uint32_t (fields
-# of inline caches and version tags), "double" a C double.
-CTYPES = ("obj", "ptr", "int", "ssize", "byte", "u16", "u32", "double")
+# of inline caches and version tags), "double" a C double, "u64" an unsigned long.
+# The optimizing tier's unboxed values have C types of their own, so that exits know
+# to box them: "f64" (a float, double), "i64" (an int, long), "cbool" (a bool, int).
+CTYPES = ("obj", "ptr", "int", "ssize", "byte", "u16", "u32", "double", "u64",
+          "f64", "i64", "cbool")
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,28 @@ class IntConst:
 
     def __str__(self) -> str:
         return str(self.value)
+
+
+@dataclass(frozen=True)
+class FloatConst:
+    """A C double constant (an unboxed float)."""
+    value: float
+    ctype: str = "f64"
+
+    def __str__(self) -> str:
+        return repr(self.value)
+
+    def __eq__(self, other):          # 0.0 and -0.0 differ; nan equals itself
+        return isinstance(other, FloatConst) and \
+            _float_bits(self.value) == _float_bits(other.value)
+
+    def __hash__(self):
+        return hash(_float_bits(self.value))
+
+
+def _float_bits(x: float) -> bytes:
+    import struct
+    return struct.pack("<d", x)
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,7 +97,7 @@ class AddressOf:
 
 
 NULL = IntConst(0, "obj")
-Value = Var | IntConst | ObjConst | Address | AddressOf
+Value = Var | IntConst | FloatConst | ObjConst | Address | AddressOf
 
 
 # -- plain ops ---------------------------------------------------------------------
@@ -204,13 +229,32 @@ class SetInstr:
 
 @dataclass
 class BinArith:
-    """dst = a <op> b on C integers ('+', '-', '^', '&', '|', '==' ...)."""
+    """dst = a <op> b on C numbers of dst's type ('+', '-', '*', '/', '%', '^', '&',
+    '|', '<<', '>>'), the operands converted to it."""
     dst: Var
     op: str
     a: Value
     b: Value
 
     def __str__(self): return f"{self.dst} = {self.a} {self.op} {self.b}"
+
+
+@dataclass
+class Neg:
+    """dst = -a (C negation: flips the sign of 0.0 and nan too)."""
+    dst: Var
+    a: Value
+
+    def __str__(self): return f"{self.dst} = -{self.a}"
+
+
+@dataclass
+class Abs:
+    """dst = |a| (fabs for a double: clears the sign of -0.0 too)."""
+    dst: Var
+    a: Value
+
+    def __str__(self): return f"{self.dst} = abs({self.a})"
 
 
 # -- terminators -------------------------------------------------------------------

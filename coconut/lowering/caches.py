@@ -86,6 +86,7 @@ def fast_path(b, ins, emit, join: str, dst) -> None:
         b.emit(ops.Assign(dst, result))
     b.terminate(ops.Jump(join))
     b.current = miss
+    b.observe_slow()                   # the generic path may run code
 
 
 # -- reading the instruction and its cache -------------------------------------------------

@@ -1,12 +1,19 @@
 """The lowering driver: walks the BytecodeCFG and calls each opcode's rule.
 
-Only this driver maps the value stack to IR values: slot `s<i>` holds stack entry i.
+Only this driver maps the value stack to IR values: slot `s<i>` holds stack entry i
+(`s<i>f` / `s<i>i` / `s<i>b` when it is an unboxed float / int / bool: see types.py).
 Rules get their inputs as values and return their outputs; the driver moves outputs
-into slots. Native code is entered only at the start of the function and never
+into slots. The optimizing tier's type analysis (types.py) gives every block its entry
+state (the kind of each local and stack entry); an instruction with a typed plan is
+lowered by typed.py, any other by its generic rule, after the driver has boxed its
+inputs and materialized every unboxed local into the frame (anything may look then).
+Edges convert the state at their source into the state their target expects. Native code is entered only at the start of the function and never
 unwinds, so exception handler blocks are unreachable in the IR: lowered like any
 block (most deopt at their first instruction), then pruned.
 """
 from __future__ import annotations
+
+import os
 
 from ..frontend import BytecodeCFG, Instruction
 from ..ir import ops
@@ -14,11 +21,38 @@ from ..ir.cfg import IrCFG
 from ..backend.capi import CAPI
 from ..runtime import layout as L
 from . import caches
+from . import types as T
 from .registry import OPCODES, NOT_NATIVE
 
+_SUFFIX = {T.OBJ: "", T.FLOAT: "f", T.INT: "i", T.BOOL: "b"}
+# Boxing an unboxed value: the C function and its argument's kind.
+BOX = {"f64": "PyFloat_FromDouble", "i64": "PyLong_FromLong", "cbool": "PyBool_FromLong"}
 
-def slot(i: int) -> ops.Var:
-    return ops.Var(f"s{i}")
+
+def slot(i: int, kind: str = T.OBJ) -> ops.Var:
+    return ops.Var(f"s{i}{_SUFFIX[kind]}", T.CTYPE[kind])
+
+
+def home(i: int, kind: str) -> ops.Var:
+    """The C variable holding local i while it is unboxed."""
+    return ops.Var(f"l{i}{_SUFFIX[kind]}", T.CTYPE[kind])
+
+
+def defined(i: int) -> ops.Var:
+    """1 while home(i) holds local i's value (only for locals that may be undefined)."""
+    return ops.Var(f"l{i}ok", "cbool")
+
+
+class _At:
+    def __init__(self, b, block):
+        self.b, self.block = b, block
+
+    def __enter__(self):
+        self.saved, self.b.current = self.b.current, self.block
+        return self.block
+
+    def __exit__(self, *exc):
+        self.b.current = self.saved
 
 
 def block_name(offset: int) -> str:
@@ -45,6 +79,14 @@ class Builder:
         # {offset: specialized form} with an inline-cache fast path (caches.snapshot)
         self.cache_forms = cache_forms or {}
         self.count_at: int | None = None
+        self.avoid = frozenset()
+        self.state: T.State | None = None         # kinds before the current instruction
+        self.entry_states: dict[int, T.State] = {}
+        self.jump_state: T.State | None = None     # after the current instruction's jump
+        self.tcx: T.Context | None = None
+        self.typed_ins = False                     # lowering a typed plan
+        self.undef_locals: set[int] = set()        # locals with a `defined` flag
+        self._tails: dict = {}
 
     # -- values --------------------------------------------------------------------
     def temp(self, ctype: str = "obj", hint: str = "t") -> ops.Var:
@@ -70,6 +112,9 @@ class Builder:
     def emit(self, op) -> None:
         self.current.ops.append(op)
 
+    def emit_all(self, ops_) -> None:
+        self.current.ops.extend(ops_)
+
     def call(self, func: str, *args) -> ops.Var:
         kind, ctype, params = CAPI[func]
         assert len(args) == len(params), f"{func} takes {len(params)} arguments"
@@ -91,18 +136,130 @@ class Builder:
 
     def decref(self, *values) -> None:
         for v in values:
-            self.emit(ops.Decref(v))
+            self._decref(v, False)
 
     def xdecref(self, value) -> None:
-        self.emit(ops.Decref(value, maybe_null=True))
+        self._decref(value, True)
+
+    def _decref(self, value, maybe_null: bool) -> None:
+        """Py_DECREF / Py_XDECREF. A deallocation may run Python code (__del__, weakref
+        callbacks) that looks at the frame: while locals are unboxed and not synced,
+        the dealloc path materializes them first."""
+        unsynced = self.state.unsynced() if self.state is not None else []
+        if not unsynced:
+            if self.typed_ins:                 # (typed rules set no prev_instr otherwise)
+                self.emit(ops.SetInstr(self.ins.offset, self.ins.name))
+            self.emit(ops.Decref(value, maybe_null))
+            return
+        after = self.new_block("decref_done")
+        if maybe_null:
+            self.split(ops.Cond("==", value, ops.NULL), after.name, hint="xdecref")
+        rc = self.load("ssize", value, L.OB_REFCNT)
+        self.emit(ops.BinArith(rc, "-", rc, ops.IntConst(1, "ssize")))
+        self.emit(ops.Store(value, L.OB_REFCNT, rc, "ssize"))
+        dealloc = self.new_block("dealloc")
+        self.terminate(ops.Branch(ops.Cond("==", rc, ops.IntConst(0, "ssize")),
+                                  dealloc.name, after.name))
+        self.current = dealloc
+        self.emit_materialize(unsynced)
+        self.emit(ops.SetInstr(self.ins.offset, self.ins.name))   # for __del__
+        self.emit(ops.CallC(None, "_Py_Dealloc", (value,)))
+        self.terminate(ops.Jump(after.name))
+        self.current = after
+
+    # -- unboxed locals ----------------------------------------------------------------
+    def emit_materialize(self, indices, state=None) -> None:
+        """Box each unboxed local in `indices` into its frame slot (the stale box there,
+        a float or an int or NULL, is released: no code runs). A local whose home may
+        be undefined (LocalState.undef) is boxed only when its `defined` flag is set
+        (otherwise the frame is exact already)."""
+        state = state or self.state
+        for i in indices:
+            ls = state.locals[i]
+            if ls.undef:
+                do, skip = self.new_block("materialize"), self.new_block("materialized")
+                self.current.terminator = ops.Branch(
+                    ops.Cond("!=", defined(i), ops.IntConst(0, "cbool")), do.name, skip.name)
+                self.current = do
+            box, old = self.temp("obj", "box"), self.temp("obj", "stale")
+            self.emit_all([ops.CallC(box, BOX[T.CTYPE[ls.kind]], (home(i, ls.kind),)),
+                           ops.LoadLocal(old, i), ops.StoreLocal(i, box), ops.Decref(old, True)])
+            if ls.undef:
+                self.current.terminator = ops.Jump(skip.name)
+                self.current = skip
+
+    def materialize_all(self) -> None:
+        """Make the frame exact before anything may look at it (the state says so)."""
+        unsynced = self.state.unsynced()
+        if unsynced:
+            self.emit_materialize(unsynced)
+            self.state = self.state.all_synced()
+
+    def observe_slow(self) -> None:
+        """On a slow path that may run code: name the instruction (f_lineno) and
+        materialize, but leave the state alone (the fast path did not)."""
+        self.emit(ops.SetInstr(self.ins.offset, self.ins.name))
+        if self.state is not None and self.state.unsynced():
+            self.emit_materialize(self.state.unsynced())
+
+    def define(self, local: int, kind: str, value) -> None:
+        """home(local) = value: the local is defined (its flag, where it has one)."""
+        self.emit(ops.Assign(home(local, kind), value))
+        if local in self.undef_locals:
+            self.emit(ops.Assign(defined(local), ops.IntConst(1, "cbool")))
+
+    def at(self, block):
+        """Emit into `block` for a while: `with b.at(blk): ...` (restores current)."""
+        return _At(self, block)
+
+    def stack_kind(self, i: int) -> str:
+        return self.state.stack[i].kind if self.state is not None else T.OBJ
+
+    def box(self, value, item: "T.Item"):
+        """A new reference to `value` (of `item`'s kind) as an object: the constant or
+        the frame's box when it is a copy of one (identity as in the interpreter)."""
+        if item.kind == T.OBJ:
+            return value
+        prov = item.prov
+        if prov and prov[0] == "const":
+            const = self.const(prov[1])
+            self.incref(const)
+            return const
+        if prov and prov[0] == "local":
+            ls = self.state.locals[prov[1]]
+            if ls.kind == item.kind and not ls.synced:
+                # Materialize it to lend its box (types.after marks it synced too).
+                self.emit_materialize([prov[1]])
+                self.state = self.state.with_local(prov[1], T.LocalState(ls.kind, True))
+                ls = self.state.locals[prov[1]]
+            if ls.kind == item.kind and ls.synced:
+                obj = self.temp()
+                self.emit(ops.LoadLocal(obj, prov[1]))
+                self.incref(obj)
+                return obj
+        return self.call(BOX[T.CTYPE[item.kind]], value)
 
     # -- control flow ----------------------------------------------------------------
     def new_block(self, hint: str):
         return self.ir.new_block(f"{block_name(self.ins.offset)}.{hint}")
 
     def terminate(self, terminator) -> None:
+        if isinstance(terminator, (ops.Deopt, ops.ErrorExit)):
+            self.emit_exit_materialize()
         self.current.terminator = terminator
         self.current = None
+
+    def emit_exit_materialize(self) -> None:
+        """Before leaving native code: materialize the unsynced locals (the unboxed
+        stack is boxed by `box_exit_stacks` once the function is lowered)."""
+        if self.state is not None and self.state.unsynced():
+            self.emit_materialize(self.state.unsynced())
+
+    def exit_block(self, hint: str, terminator) -> str:
+        blk = self.new_block(hint)
+        with self.at(blk):
+            self.terminate(terminator)
+        return blk.name
 
     def split(self, cond: ops.Cond, if_true: str, hint: str = "cont") -> None:
         """End the block with `if (cond) goto if_true`; go on in a new block."""
@@ -140,7 +297,7 @@ class Builder:
 
     def stack_below(self) -> tuple:
         """The stack under the current instruction's inputs."""
-        return tuple(slot(i) for i in range(self.base))
+        return tuple(slot(i, self.stack_kind(i)) for i in range(self.base))
 
     def assign_and_jump(self, dst, src, target: str) -> str:
         """A block doing `dst = src; goto target` (to join values from two paths)."""
@@ -158,7 +315,12 @@ class Builder:
                                  error_at, resume_at, cont.name)
         self.current = cont
 
-    def _eval_breaker_check(self, block, stack, error_at, resume_at, cont: str) -> None:
+    def _eval_breaker_check(self, block, stack, error_at, resume_at, cont: str,
+                            state=None) -> None:
+        """state: whose unsynced locals to materialize on the slow path (default: the
+        current state)."""
+        materialize_state = state or self.state
+        unsynced = materialize_state.unsynced() if materialize_state is not None else []
         flag = self.temp("int", "breaker")
         cframe = self.temp("ptr", "cframe")
         tracing = self.temp("byte", "tracing")
@@ -172,8 +334,11 @@ class Builder:
                                               slow.name, cont)
         verdict = self.temp("int", "verdict")
         leave = self.new_block("leave")
-        slow.ops.append(ops.CallC(verdict, "coconut_eval_breaker", (ops.Var("tstate", "ptr"),)))
-        slow.terminator = ops.Branch(ops.Cond("==", verdict, self.int(0)), cont, leave.name)
+        with self.at(slow):
+            self.emit_materialize(unsynced, materialize_state)   # signal handlers may look
+            self.emit(ops.CallC(verdict, "coconut_eval_breaker", (ops.Var("tstate", "ptr"),)))
+            self.current.terminator = ops.Branch(ops.Cond("==", verdict, self.int(0)), cont,
+                                                 leave.name)
         error = self.new_block("breaker_error")
         error.terminator = ops.ErrorExit(error_at, stack)
         deopt = self.new_block("breaker_deopt")
@@ -181,9 +346,12 @@ class Builder:
         leave.terminator = ops.Branch(ops.Cond("<", verdict, self.int(0)), error.name, deopt.name)
 
     def _exit_block(self, key, terminator) -> str:
+        unsynced = tuple(self.state.unsynced()) if self.state is not None else ()
+        key = key + (tuple(terminator.stack), unsynced)
         if key not in self._exits:
             blk = self.ir.new_block(f"{key[0]}{key[1]}_{key[2]}")
-            blk.terminator = terminator
+            with self.at(blk):
+                self.terminate(terminator)
             self._exits[key] = blk.name
         return self._exits[key]
 
@@ -192,9 +360,7 @@ class Builder:
         must be released (or listed in `keep`, which go back on the stack)."""
         stack = self.stack_below() + tuple(keep)
         if keep:
-            blk = self.new_block("error")
-            blk.terminator = ops.ErrorExit(self.ins.offset, stack)
-            target = blk.name
+            target = self.exit_block("error", ops.ErrorExit(self.ins.offset, stack))
         else:
             target = self._exit_block(("error", self.ins.offset, len(stack)),
                                       ops.ErrorExit(self.ins.offset, stack))
@@ -206,29 +372,92 @@ class Builder:
     def error_if_negative(self, value, keep: tuple = ()) -> None:
         self.error_if(ops.Cond("<", value, self.int(0)), keep)
 
-    def deopt_if(self, cond: ops.Cond, reason: str) -> None:
-        """If `cond`, resume the interpreter at this instruction (inputs untouched)."""
+    def deopt_if(self, cond: ops.Cond, reason: str, site: int | None = None) -> None:
+        """If `cond`, resume the interpreter at this instruction (inputs untouched);
+        `site`: the speculation this guard belongs to (ops.Deopt.site)."""
         stack = self.stack_below() + tuple(self.inputs)
         target = self._exit_block(("deopt", self.ins.offset, len(stack)),
-                                  ops.Deopt(self.ins.offset, stack, reason))
+                                  ops.Deopt(self.ins.offset, stack, reason, site))
         self.split(cond, target)
 
     def jump_edge(self, values: tuple = ()) -> str:
-        """A block that moves `values` into the stack slots and jumps to the target."""
+        """A block that moves `values` into the stack slots of the target (converted to
+        the kinds its entry state wants) and jumps to it."""
         target = self.ins.jump_target
         backward = target <= self.ins.offset and self.ins.name != "JUMP_BACKWARD_NO_INTERRUPT"
-        if not values and not backward:
+        state = self.jump_state
+        full = self.stack_below() + tuple(values)
+        if not backward and not self.needs_conversion(state, target, full):
             return block_name(target)
         blk = self.new_block("jump")
-        blk.ops.extend(_moves(self, self.base, values))
+        self._tails = {}
+        with self.at(blk):
+            self.convert(state, target, full)
+            self._tails[blk.name] = self.current
         if backward:
             # ceval checks the eval breaker after a backward jump: an error there has
             # prev_instr at the jump (its traceback line); a deopt resumes at the target.
-            stack = tuple(slot(i) for i in range(self.base + len(values)))
-            self._eval_breaker_check(blk, stack, self.ins.offset, target, block_name(target))
+            want = self.entry_state(target)
+            stack = tuple(slot(i, item.kind) for i, item in enumerate(want.stack))
+            self._eval_breaker_check(self.current_of(blk), stack, self.ins.offset, target,
+                                     block_name(target), state=want)
         else:
-            blk.terminator = ops.Jump(block_name(target))
+            self.current_of(blk).terminator = ops.Jump(block_name(target))
         return blk.name
+
+    def entry_state(self, start: int) -> "T.State":
+        state = self.entry_states.get(start)
+        if state is None:
+            state = T.generic_state(self.nlocalsplus, self.cfg.blocks[start].depth)
+        return state
+
+    def current_of(self, blk):
+        """The block where emission into `blk` (with b.at) ended."""
+        return self._tails.get(blk.name, blk)
+
+    def needs_conversion(self, state, target, values) -> bool:
+        want = self.entry_state(target)
+        if any(v != slot(i, w.kind) for i, (v, w) in enumerate(zip(values, want.stack))):
+            return True
+        return any((have.kind != T.OBJ and need.kind == T.OBJ and not have.synced) or
+                   (need.undef and have.kind == T.OBJ)
+                   for have, need in zip(state.locals, want.locals))
+
+    def convert(self, state: "T.State", target: int, values) -> None:
+        """Emit what takes the frame and the stack `values` (of `state`) to the entry
+        state of block `target`: box what it wants boxed, materialize the locals it
+        holds in the frame, clear the `defined` flags of locals it may find undefined,
+        move the stack into its slots."""
+        want = self.entry_state(target)
+        out = []
+        saved, self.state = self.state, state
+        try:
+            for i, (have, need) in enumerate(zip(state.locals, want.locals)):
+                if have.kind != T.OBJ and need.kind == T.OBJ and not have.synced:
+                    self.emit_materialize([i], state)
+                elif need.undef and have.kind == T.OBJ:
+                    self.emit(ops.Assign(defined(i), ops.IntConst(0, "cbool")))
+                else:
+                    assert have.kind == need.kind or have.kind == T.OBJ == need.kind or \
+                        (have.kind != T.OBJ and need.kind == T.OBJ), (i, have, need)
+                    assert need.kind == T.OBJ or have.synced or not need.synced, (i, have, need)
+                    assert need.kind == T.OBJ or need.undef or not have.undef, (i, have, need)
+            final = []
+            for i, (v, have, need) in enumerate(zip(values, state.stack, want.stack)):
+                if have.kind != need.kind:
+                    assert need.kind == T.OBJ, (i, have, need)
+                    box = self.temp()
+                    if have.prov and have.prov[0] == "const":
+                        out += [ops.Assign(box, self.const(have.prov[1])), ops.Incref(box)]
+                    else:
+                        out.append(ops.CallC(box, BOX[T.CTYPE[have.kind]], (v,)))
+                    v = box
+                final.append(v)
+            out += _moves_to(self, [slot(i, item.kind) for i, item in enumerate(want.stack)],
+                             final)
+            self.emit_all(out)
+        finally:
+            self.state = saved
 
     def branch_to_target(self, cond: ops.Cond, values: tuple = ()) -> None:
         """If `cond`, take the jump (with `values` on the stack); else fall through."""
@@ -238,13 +467,18 @@ class Builder:
         self.terminate(ops.Jump(self.jump_edge(values)))
 
 
-def _moves(b: Builder, base: int, values) -> list:
-    """Parallel move of `values` into slots base, base+1, ... (through temps when a
-    source is a slot that an earlier move would overwrite)."""
-    moves = [(slot(base + i), v) for i, v in enumerate(values) if v != slot(base + i)]
+def _moves(b: Builder, base: int, values, kinds=None) -> list:
+    """Parallel move of `values` into slots base, base+1, ... (of `kinds`, default
+    OBJ) (through temps when a source is a slot that an earlier move would overwrite)."""
+    kinds = kinds or [T.OBJ] * len(values)
+    return _moves_to(b, [slot(base + i, k) for i, k in enumerate(kinds)], values)
+
+
+def _moves_to(b: Builder, dsts_, values) -> list:
+    moves = [(d, v) for d, v in zip(dsts_, values) if v != d]
     dsts = {d for d, _ in moves}
     if any(src in dsts for _, src in moves):
-        temps = [(b.temp(), src) for _, src in moves]
+        temps = [(b.temp(d.ctype), src) for d, src in moves]
         return ([ops.Assign(t, src) for t, src in temps]
                 + [ops.Assign(d, t) for (d, _), (t, _) in zip(moves, temps)])
     return [ops.Assign(d, src) for d, src in moves]
@@ -260,30 +494,88 @@ def first_non_native(cfg: BytecodeCFG) -> Instruction | None:
 
 
 def lower(cfg: BytecodeCFG, count_at: int | None = None,
-          cache_forms: dict | None = None, avoid: frozenset = frozenset()) -> IrCFG:
+          cache_forms: dict | None = None, avoid: frozenset = frozenset(),
+          feedback: dict | None = None, optimize: bool | None = None) -> IrCFG:
     """count_at: the address of a counter of instructions run natively (statistics);
     cache_forms: the instructions with inline-cache fast paths, by offset (default:
     caches.snapshot(cfg), the interpreter's specializations now); avoid: bytecode
     offsets of speculation sites whose guards failed too often (`ops.Deopt.site`):
-    they get the generic path."""
+    they get the generic path; feedback: the quickened forms the typed rules speculate
+    from (default: types.feedback(cfg), now); optimize: the typed tier on (default:
+    OPTIMIZE, COCONUT_OPTIMIZE=0 turns it off)."""
     code = cfg.code
     ir = IrCFG(code.co_qualname, L.nlocalsplus(code), code)
     b = Builder(ir, cfg, caches.snapshot(cfg) if cache_forms is None else cache_forms)
     b.count_at = count_at
     b.avoid = frozenset(avoid)
+    fb = T.feedback(cfg) if feedback is None else feedback
+    b.tcx = T.Context(cfg, fb, b.avoid, OPTIMIZE if optimize is None else optimize,
+                      b.cache_forms)
+    b.entry_states = T.analyze(b.tcx, OPCODES)
+    b.undef_locals = {i for st in b.entry_states.values() for i in st.undef()}
     entry = ir.new_block("entry")
     entry.terminator = ops.Jump(block_name(0))
     blocks = {start: ir.new_block(block_name(start), comment=f"bytecode block, depth {blk.depth}")
               for start, blk in cfg.blocks.items() if blk.depth is not None}
     for start, ir_block in blocks.items():
         b.current = ir_block
+        b.state = b.entry_state(start)
+        if start not in b.entry_states:
+            # Not reached along normal edges from the entry (exception handlers, code
+            # after an instruction that always deopts): hand over to the interpreter.
+            b.ins = cfg.blocks[start].instructions[0]
+            b.terminate(ops.Deopt(start, tuple(slot(i) for i in range(len(b.state.stack))),
+                                  "not reached natively"))
+            continue
         for ins in cfg.blocks[start].instructions:
             if not _lower_instruction(b, ins):
                 break
         if b.current is not None:
             nxt = cfg.blocks[start].last.next_offset
+            values = tuple(slot(i, item.kind) for i, item in enumerate(b.state.stack))
+            b.convert(b.state, nxt, values)
             b.terminate(ops.Jump(block_name(nxt)))
+    box_exit_stacks(ir)
+    _initialize_homes(ir)
     return ir
+
+
+def _initialize_homes(ir: IrCFG) -> None:
+    """Homes of unboxed locals (and their `defined` flags) start as 0: a home is read
+    only where it holds the local (or behind its flag), but C and the verifier want
+    every read variable written on every path."""
+    import re
+    pattern = re.compile(r"l\d+(f|i|ok)$")
+    inits = [ops.Assign(v, ops.FloatConst(0.0) if v.ctype == "f64" else ops.IntConst(0, v.ctype))
+             for name, v in sorted(ir.variables().items()) if pattern.match(name)]
+    ir.blocks[ir.entry].ops[:0] = inits
+
+
+OPTIMIZE = os.environ.get("COCONUT_OPTIMIZE", "1") not in ("0", "", "no", "off", "false")
+
+
+def box_exit_stacks(ir: IrCFG) -> None:
+    """Exits hand the interpreter objects: box every unboxed value on their stacks
+    (new references, which the frame takes)."""
+    n = 0
+    for block in ir.blocks.values():
+        t = block.terminator
+        if not isinstance(t, (ops.Deopt, ops.ErrorExit)):
+            continue
+        if not any(isinstance(v, ops.Var) and v.ctype in BOX for v in t.stack):
+            continue
+        stack = []
+        for v in t.stack:
+            if isinstance(v, ops.Var) and v.ctype in BOX:
+                n += 1
+                boxed = ops.Var(f"exitbox{n}")
+                block.ops.append(ops.CallC(boxed, BOX[v.ctype], (v,)))
+                v = boxed
+            stack.append(v)
+        if isinstance(t, ops.Deopt):
+            block.terminator = ops.Deopt(t.resume, tuple(stack), t.reason, t.site)
+        else:
+            block.terminator = ops.ErrorExit(t.offset, tuple(stack))
 
 
 def _lower_instruction(b: Builder, ins: Instruction) -> bool:
@@ -291,8 +583,16 @@ def _lower_instruction(b: Builder, ins: Instruction) -> bool:
     rule = OPCODES.get(ins.name)
     depth = ins.depth_before
     b.ins = ins
-    b.emit(ops.SetInstr(ins.offset, ins.name))
-    if b.count_at is not None and rule is not None:
+    if rule is None:
+        b.emit(ops.SetInstr(ins.offset, ins.name))
+        reason = NOT_NATIVE.get(ins.name, "not lowered yet")
+        b.terminate(ops.Deopt(ins.offset, tuple(slot(i, b.stack_kind(i)) for i in range(depth)),
+                              f"{ins.name}: {reason}"))
+        return False
+    plan = T.plan(b.tcx, ins, b.state)
+    if not plan.typed:
+        b.emit(ops.SetInstr(ins.offset, ins.name))
+    if b.count_at is not None:
         # Statistics: one more instruction run natively (a guard that deopts later
         # in this instruction makes the interpreter count it again).
         n = b.temp("ssize", "count")
@@ -300,20 +600,29 @@ def _lower_instruction(b: Builder, ins: Instruction) -> bool:
         b.emit(ops.Load(n, counter, 0))
         b.emit(ops.BinArith(n, "+", n, ops.IntConst(1, "ssize")))
         b.emit(ops.Store(counter, 0, n, "ssize"))
-    if rule is None:
-        reason = NOT_NATIVE.get(ins.name, "not lowered yet")
-        b.terminate(ops.Deopt(ins.offset, tuple(slot(i) for i in range(depth)),
-                              f"{ins.name}: {reason}"))
-        return False
     n_in, n_out = rule.signature.counts(ins.arg)
     b.base = depth - n_in
-    b.inputs = [slot(i) for i in range(b.base, depth)]
-    outputs = rule.lower(b, ins, *rule.signature.split_inputs(b.inputs, ins.arg))
+    items = b.state.stack[b.base:]
+    fall, jump = T.after(b.tcx, ins, b.state, plan, rule)
+    b.jump_state = jump
+    b.typed_ins = plan.typed
+    if plan.typed:
+        from . import typed
+        b.inputs = [slot(i, b.stack_kind(i)) for i in range(b.base, depth)]
+        outputs = typed.lower(b, ins, plan, b.inputs, items)
+    else:
+        b.materialize_all()
+        b.inputs = [b.box(slot(i, item.kind), item) for i, item in zip(range(b.base, depth), items)]
+        if b.jump_state is not None:      # the generic rule's jump: the frame is exact
+            b.jump_state = T.State(b.state.locals, b.jump_state.stack)
+        outputs = rule.lower(b, ins, *rule.signature.split_inputs(b.inputs, ins.arg))
     if b.current is None:
         return False
     outputs = tuple(outputs or ())
     assert len(outputs) == n_out, f"{ins.name} returned {len(outputs)} values, not {n_out}"
     assert b.base + n_out == ins.depth_after, f"{ins}: stack signature disagrees with bytecode"
-    b.current.ops.extend(_moves(b, b.base, outputs))
+    assert fall is not None, f"{ins}: falls through where the analysis says it does not"
+    b.current.ops.extend(_moves(b, b.base, outputs,
+                                [item.kind for item in fall.stack[b.base:]]))
+    b.state = fall
     return True
-

@@ -35,19 +35,23 @@ def dead_code(ir):
 
 
 def _summary(block) -> tuple[set, set, list]:
-    """(variables the block reads before writing them, variables it writes, [(op, name
-    of the variable it writes or None, names of those it reads)] for ops and terminator)."""
+    """(variables the block reads before writing them, variables it writes, [ops and
+    terminator, the name of the variable each writes or None, the names each reads]).
+    Three parallel lists, not a tuple per op: a compile must not start the cycle
+    collector, and tuples freed into their free list leave the collector's allocation
+    count raised (tests/test_gc_clean.py)."""
     gen: set = set()
     kill: set = set()
-    items = []
-    for op in [*block.ops, block.terminator]:
+    items: list = [[*block.ops, block.terminator], [], []]
+    for op in items[0]:
         read = [v.name for v in uses(op)]
         gen.update(v for v in read if v not in kill)
         dst = getattr(op, "dst", None)
         written = dst.name if isinstance(dst, ops.Var) else None
         if written is not None:
             kill.add(written)
-        items.append((op, written, read))
+        items[1].append(written)
+        items[2].append(read)
     return gen, kill, items
 
 
@@ -77,7 +81,8 @@ def _remove_dead_values(ir) -> bool:
         for succ in succs[name]:
             live |= live_in[succ]
         kept = []
-        for op, written, read in reversed(summary[name][2]):
+        all_ops, writes, reads = summary[name][2]
+        for op, written, read in zip(reversed(all_ops), reversed(writes), reversed(reads)):
             if isinstance(op, PURE) and not reads_refcount(op) and (
                     (isinstance(op, ops.Assign) and op.dst == op.src)
                     or (written not in live and written not in _PARAMETERS)):

@@ -589,9 +589,17 @@ class Runtime:
         collecting = gc.isenabled()
         if collecting:
             gc.disable()
+        # The collector's allocation count as the program left it: restored on the way
+        # out. The compile's own garbage is gone by then, but objects freed into free
+        # lists (tuples, lists, dicts) leave the count raised, and a raised count would
+        # start a collection at the program's next allocation.
+        count = ctypes.c_int.from_address(L.gc_count_address()) if collecting else None
+        count_before = count.value if count is not None else 0
         try:
             yield
         finally:
+            if count is not None and count.value > count_before:
+                count.value = count_before
             if collecting:
                 gc.enable()
             self.control[_IN_COMPILER] = before

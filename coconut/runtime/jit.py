@@ -114,7 +114,7 @@ def _check_function(func) -> types.FunctionType:
 
 
 def build_ir(cfg: BytecodeCFG, cache_forms: dict | None = None, avoid=frozenset(),
-             stop: tuple[str, str] | None = None):
+             feedback: dict | None = None, stop: tuple[str, str] | None = None):
     """Lowering and the pass pipeline for one BytecodeCFG, verified. cache_forms: the
     inline-cache fast paths to emit (default: caches.snapshot(cfg)); avoid: the
     speculation sites to compile without (runtime/stability.py); stop: where to end the
@@ -123,8 +123,8 @@ def build_ir(cfg: BytecodeCFG, cache_forms: dict | None = None, avoid=frozenset(
     count_at = (ctypes.addressof(rt.control) + 8 * NATIVE_COUNT) if rt.counting else None
     from ..lowering import lower
     from ..passes import run_pipeline
-    ir = run_pipeline(lower(cfg, count_at, cache_forms, avoid=frozenset(avoid)), verify=VERIFY,
-                      stop=stop)
+    ir = run_pipeline(lower(cfg, count_at, cache_forms, avoid=frozenset(avoid),
+                            feedback=feedback), verify=VERIFY, stop=stop)
     if stop is None:
         ir.verify(dataflow=VERIFY)
     return ir
@@ -172,11 +172,14 @@ def _build_native_steps(code: types.CodeType, cfg: BytecodeCFG, avoid: tuple = (
     keys the cache entry and is lowered; and on the speculation sites to avoid (a
     recompile, runtime/stability.py), also in the key."""
     from . import cache
-    from ..lowering import caches
+    from ..lowering import caches, types as typeinfo
     forms = caches.snapshot(cfg)
+    feedback = typeinfo.feedback(cfg)          # the optimizing tier's speculations
     avoid = tuple(sorted(avoid))
-    return cache.build_native_steps(code, lambda: build_ir(cfg, forms, avoid), runtime(),
-                                    opt_level_for(code), variant=(sorted(forms.items()), avoid))
+    return cache.build_native_steps(code, lambda: build_ir(cfg, forms, avoid, feedback),
+                                    runtime(), opt_level_for(code),
+                                    variant=(sorted(forms.items()), avoid,
+                                             sorted(feedback.items())))
 
 
 _OWN_SOURCES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
@@ -509,8 +512,25 @@ os.register_at_fork(before=lambda: _running.acquire(),
                     after_in_child=_after_fork_in_child)
 
 
+# Whole-program mode compiles a code object once the interpreter has quickened it (its
+# specializations are the optimizing tier's type feedback, lowering/types.py): at the
+# first entry after the threshold at which the code is quickened. COCONUT_WARMUP=0
+# compiles at the threshold whatever the interpreter has seen (for coverage runs).
+WARMUP = os.environ.get("COCONUT_WARMUP", "1") not in ("0", "", "no", "off", "false")
+
+
+def _warmed_up(code: types.CodeType) -> bool:
+    if not WARMUP:
+        return True
+    from ..lowering.types import quickened
+    return quickened(code)
+
+
 def _on_hot(code: types.CodeType) -> None:
-    """The hook's callback: `code` was entered `threshold` times."""
+    """The hook's callback: `code` was entered `threshold` times (called again at each
+    entry until it is compiled or marked never)."""
+    if not _warmed_up(code):
+        return                         # the interpreter warms it up first
     if not _lock.acquire(blocking=False):
         return                         # another thread is compiling: count on
     try:

@@ -23,6 +23,16 @@ CELL_REF = 16
 # PyFloatObject.ob_fval
 LONG_DIGIT0 = 24
 FLOAT_VALUE = 16
+# rangeiterobject (Objects/rangeobject.c): long index, start, step, len
+RANGEITER_INDEX = 16
+RANGEITER_START = 24
+RANGEITER_STEP = 32
+RANGEITER_LEN = 40
+# listiterobject / tupleiterobject: Py_ssize_t it_index, it_seq (NULL when exhausted)
+SEQITER_INDEX = 16
+SEQITER_SEQ = 24
+# PyASCIIObject.length (every str); PyDictObject.ma_used is DICT_USED below
+STR_LENGTH = 16
 # PyTypeObject
 TP_FLAGS = 168
 # PyFunctionObject
@@ -40,6 +50,7 @@ FRAME_FUNC = 0
 FRAME_GLOBALS = 8
 FRAME_BUILTINS = 16
 FRAME_CODE = 32
+FRAME_FRAME_OBJ = 40
 FRAME_PREVIOUS = 48
 FRAME_PREV_INSTR = 56
 FRAME_STACKTOP = 64
@@ -61,6 +72,10 @@ CFRAME_CURRENT_FRAME = 8
 # PyInterpreterState.ceval (struct _ceval_state) and its eval_breaker
 INTERP_CEVAL = 96
 INTERP_EVAL_BREAKER = INTERP_CEVAL + 4
+# PyInterpreterState.gc.generations[0]: threshold, count (the cycle collector's
+# allocation count: tracked allocations minus deallocations; see gc_count_address)
+INTERP_GC_GEN0_THRESHOLD = 688
+INTERP_GC_GEN0_COUNT = 692
 
 # Type flags
 TPFLAGS_BASE_EXC_SUBCLASS = 1 << 30
@@ -140,6 +155,12 @@ def code_unit_address(code, offset: int) -> int:
     return id(code) + CO_CODE_ADAPTIVE + 2 * offset
 
 
+def gc_count_address() -> int:
+    """The address of the cycle collector's generation-0 allocation count (an int):
+    the compiler leaves it as it found it (runtime/hook.py Runtime.compiling)."""
+    return _api.PyInterpreterState_Get() + INTERP_GC_GEN0_COUNT
+
+
 def eval_breaker_address() -> int:
     return _api.PyInterpreterState_Get() + INTERP_EVAL_BREAKER
 
@@ -154,7 +175,29 @@ def verify() -> None:
                               f"(got {got!r}, expected {want!r}); this CPython build "
                               f"is not the 3.11 layout coconut supports")
 
+    interp = _api.PyInterpreterState_Get()
+    gc_thresholds = tuple(ctypes.c_int.from_address(interp + INTERP_GC_GEN0_THRESHOLD + 24 * g).value
+                          for g in range(3))
+    import gc as _gc
+    check("gc generation thresholds", gc_thresholds, _gc.get_threshold())
+    _count = ctypes.c_int.from_address(gc_count_address())
+    for _ in range(3):                 # (get_count reads the counts, then allocates)
+        check("gc generation 0 count", _count.value, _gc.get_count()[0])
+        _made = [{i: i} for i in range(7)]
     obj = (1, "two", 3.0)
+    it = iter(range(5, 100, 3))
+    next(it)
+    check("rangeiterobject", tuple(ctypes.c_long.from_address(id(it) + off).value for off in
+                                   (RANGEITER_INDEX, RANGEITER_START, RANGEITER_STEP,
+                                    RANGEITER_LEN)), (1, 5, 3, 32))
+    lit = iter([1, 2, 3])
+    next(lit)
+    check("listiterobject", (ctypes.c_ssize_t.from_address(id(lit) + SEQITER_INDEX).value,
+                             ctypes.c_void_p.from_address(id(lit) + SEQITER_SEQ).value is not None),
+          (1, True))
+    check("ma_used", ctypes.c_ssize_t.from_address(id({1: 2, 3: 4}) + DICT_USED).value, 2)
+    check("str length", ctypes.c_ssize_t.from_address(id("h\u00e9llo\u2603") + STR_LENGTH).value, 6)
+    check("ob_digit[1]", ctypes.c_uint32.from_address(id(2**30 * 3 + 7) + LONG_DIGIT0 + 4).value, 3)
     check("ob_digit", ctypes.c_uint32.from_address(id(12345) + LONG_DIGIT0).value, 12345)
     check("ob_size of -7", ctypes.c_ssize_t.from_address(id(-7) + OB_SIZE).value, -1)
     check("ob_fval", ctypes.c_double.from_address(id(obj[2]) + FLOAT_VALUE).value, 3.0)

@@ -1,0 +1,886 @@
+"""The typed rules of the optimizing tier: instructions lowered on unboxed values.
+
+`lower(b, ins, plan, inputs, items)` emits one instruction whose plan (types.plan) is
+typed. Inputs arrive in their kinds (a FLOAT input is a C double variable, an OBJ one
+an owned reference); outputs leave in the kinds the plan gives. Each rule follows the
+CPython 3.11 `ceval.c` TARGET (and the `Objects/*.c` function it calls) of its
+instruction for the values it handles, and where it cannot be exact it deopts before
+the instruction (the interpreter then raises the exact error):
+
+* float + - * / on C doubles (float_add & co.: IEEE, as CPython), x / 0.0 deopts;
+* int + - * // % & | ^ on 64-bit words (long_add & co.), an overflow deopts (the
+  interpreter makes the big int), // and % by 0 deopt, / of ints up to 2**53 is the
+  correctly rounded double of long_true_divide;
+* int with float (float_add's CONVERT_TO_DOUBLE: the int's nearest double);
+* comparisons give a C truth value, which POP_JUMP_IF_* branches on directly;
+* `for i in range(...)`: the range iterator's fields are read and advanced in place;
+* list/tuple subscripts by an unboxed int (list_subscript/tuple_subscript), stores
+  into lists (list_ass_subscript), with a generic slow path.
+
+Guards on boxed operands deopt with `site` = the instruction (see types.py), unless
+the rule has a generic slow path. Nothing here runs Python code except on slow paths,
+which materialize the unboxed locals first (`b.observe_slow()`); decrefs of objects of
+unknown type go through `b.decref`, whose dealloc path does the same.
+"""
+from __future__ import annotations
+
+import dis
+
+from ..ir import ops
+from ..ir.ops import Cond, NULL
+from ..runtime import layout as L
+from . import types as T
+from .registry import OPCODES
+
+F64, I64, CBOOL, U64 = "f64", "i64", "cbool", "u64"
+_RANGE_ITER = type(iter(range(1)))
+TWO53 = 1 << 53
+
+
+def lower(b, ins, plan: T.Plan, inputs: list, items: tuple) -> list:
+    return _RULES[plan.op](b, ins, plan, inputs, items)
+
+
+def _f(value: float) -> ops.FloatConst:
+    return ops.FloatConst(value)
+
+
+def _i(value: int, ctype: str = I64) -> ops.IntConst:
+    return ops.IntConst(value, ctype)
+
+
+def _type_of(b, v):
+    return b.load("ptr", v, L.OB_TYPE)
+
+
+def _deopt_site(b, plan) -> int | None:
+    return plan.site
+
+
+# -- frame and stack ---------------------------------------------------------------------
+def _nop(b, ins, plan, inputs, items):
+    return []
+
+
+def _resume(b, ins, plan, inputs, items):
+    return OPCODES["RESUME"].lower(b, ins)
+
+
+def _jump(b, ins, plan, inputs, items):
+    b.goto_target()
+    return []
+
+
+def _swap(b, ins, plan, inputs, items):
+    values = list(inputs)
+    values[0], values[-1] = values[-1], values[0]
+    return values
+
+
+def _load_fast(b, ins, plan, inputs, items):
+    ls = b.state.locals[ins.arg]
+    if ls.kind != T.OBJ:
+        from .lower import home
+        return [home(ins.arg, ls.kind)]
+    return OPCODES["LOAD_FAST"].lower(b, ins)
+
+
+def _load_const(b, ins, plan, inputs, items):
+    kind = plan.outs[0].kind
+    value = b.code.co_consts[ins.arg]
+    if kind == T.FLOAT:
+        if value != value:
+            # A NaN is read from its object: gcc folds arithmetic with a NaN constant
+            # to a NaN of its own (the sign bit lost), the processor keeps the operand's.
+            return [b.load(F64, b.const(value), L.FLOAT_VALUE)]
+        return [_f(value)]
+    if kind == T.INT:
+        return [_i(value)]
+    return OPCODES["LOAD_CONST"].lower(b, ins)
+
+
+def _store_fast(b, ins, plan, inputs, items):
+    """STORE_FAST: an unboxed value goes to the local's home; the frame's slot is
+    written where the interpreter's object identity must be kept (a constant, a copy of
+    another local) or where the old value may be of any type (its release may run code:
+    the new value is in the frame first, as SETLOCAL does)."""
+    local, item = plan.store
+    value = inputs[0]
+    before = b.state.locals[local]
+    if local in b.tcx.unboxable and item.kind in (T.FLOAT, T.INT):
+        b.define(local, item.kind, value)
+        prov = item.prov
+        if (prov and prov[0] in ("const", "local")) or \
+                (before.kind == T.OBJ and not before.null) or \
+                not b.tcx.stores_virtually(ins, local):
+            obj = b.box(value, item if prov and prov[0] in ("const", "local")
+                        else T.Item(item.kind))
+            _set_frame_local(b, local, obj, T.LocalState(item.kind, True))
+        return []
+    obj = b.box(value, item)
+    _set_frame_local(b, local, obj, T.OBJ_LOCAL)
+    return []
+
+
+def _set_frame_local(b, local, obj, now: "T.LocalState") -> None:
+    """SETLOCAL: store, then release the old value. Its release may run code that looks
+    at the frame: the other locals are materialized on that path, this one is `now`
+    (in the frame already)."""
+    old = b.temp()
+    b.emit(ops.LoadLocal(old, local))
+    b.emit(ops.StoreLocal(local, obj))
+    b.state = b.state.with_local(local, now)
+    b.xdecref(old)
+
+
+def _return(b, ins, plan, inputs, items):
+    """RETURN_VALUE: the caller clears the frame (its stale boxes go with it); only a
+    frame object that outlives the call keeps the locals, so they are materialized
+    when there is one."""
+    value = b.box(inputs[0], items[0])
+    if b.state.unsynced():
+        kept, done = b.new_block("frame_object"), b.new_block("return")
+        frame_obj = b.load("ptr", ops.Var("frame", "ptr"), L.FRAME_FRAME_OBJ)
+        b.terminate(ops.Branch(Cond("!=", frame_obj, NULL), kept.name, done.name))
+        b.current = kept
+        b.emit_materialize(b.state.unsynced())
+        b.terminate(ops.Jump(done.name))
+        b.current = done
+    b.emit(ops.SetInstr(ins.offset, ins.name))
+    b.terminate(ops.Return(value))
+    return []
+
+
+def _copy(b, ins, plan, inputs, items):
+    b.incref(inputs[0])
+    return [*inputs, inputs[0]]
+
+
+def _pop_top(b, ins, plan, inputs, items):
+    if items[0].kind == T.OBJ:
+        b.decref(inputs[0])
+    return []
+
+
+def _cached(b, ins, plan, inputs, items):
+    """An instruction with an inline-cache fast path (LOAD_ATTR, STORE_ATTR,
+    LOAD_METHOD, LOAD_GLOBAL): its own rule, whose generic path materializes the
+    locals (caches.fast_path calls b.observe_slow())."""
+    boxed = [b.box(v, item) for v, item in zip(inputs, items)]
+    b.inputs = boxed
+    rule = OPCODES[ins.name]
+    return rule.lower(b, ins, *rule.signature.split_inputs(boxed, ins.arg))
+
+
+# -- unboxing ------------------------------------------------------------------------------
+def _guards(b, plan, inputs, items, wants) -> None:
+    """Deopt unless each OBJ input can be unboxed to the kind it is wanted in. A copy
+    of a local the plan refines must be exactly of that kind; another value wanted as
+    a float may also be a small int (float ops convert it)."""
+    for k, (v, item, want) in enumerate(zip(inputs, items, wants)):
+        if item.kind != T.OBJ or want not in (T.FLOAT, T.INT):
+            continue
+        tp = _type_of(b, v)
+        if want == T.FLOAT and _lenient(items, k, plan):
+            ok = b.new_block("is_float")
+            b.split(Cond("==", tp, b.const(float)), ok.name, hint="not_float")
+            b.deopt_if(Cond("!=", tp, b.const(int)), "guard: not a float or an int", plan.site)
+            size = b.load("ssize", v, L.OB_SIZE)
+            b.deopt_if(Cond(">", size, b.int(1, "ssize")), "guard: int too big", plan.site)
+            b.deopt_if(Cond("<", size, b.int(-1, "ssize")), "guard: int too big", plan.site)
+            b.terminate(ops.Jump(ok.name))
+            b.current = ok
+        else:
+            pytype = float if want == T.FLOAT else int
+            b.deopt_if(Cond("!=", tp, b.const(pytype)), f"guard: not {pytype.__name__}",
+                       plan.site)
+            if want == T.INT:
+                size = b.load("ssize", v, L.OB_SIZE)
+                b.deopt_if(Cond(">", size, b.int(2, "ssize")), "guard: int beyond 60 bits",
+                           plan.site)
+                b.deopt_if(Cond("<", size, b.int(-2, "ssize")), "guard: int beyond 60 bits",
+                           plan.site)
+
+
+def _lenient(items, k, plan) -> bool:
+    """Whether boxed input k, wanted as a float, may also be a small int converted to a
+    double: only where Python converts it too, next to an operand known to be a float
+    (float_add & co.) or as the one argument of math.sqrt/sin/cos; never for a local the
+    plan refines. (Two ints under a float speculation must stay ints: a deopt.)"""
+    if _strict(items[k], plan):
+        return False
+    if len(items) == 1:
+        return True
+    return items[1 - k].kind == T.FLOAT
+
+
+def _strict(item, plan) -> bool:
+    """A boxed copy of a local the plan refines must be exactly of its kind; other
+    values wanted as floats may be small ints too."""
+    return item.prov is not None and item.prov[0] == "local" and item.prov[1] in plan.refine
+
+
+def _unbox(b, v, item, want, refine_local: int | None, lenient: bool = False):
+    """The C value of input `v` (already guarded) as `want` (a float that may be a
+    small int where `lenient`); refines a local."""
+    from .lower import home
+    if item.kind == want:
+        return v
+    if item.kind == T.INT and want == T.FLOAT:
+        d = b.temp(F64, "d")
+        b.emit(ops.Assign(d, v))
+        return d
+    assert item.kind == T.OBJ, (item, want)
+    if want == T.FLOAT:
+        d = b.temp(F64, "d")
+        if not lenient:
+            b.emit(ops.Load(d, v, L.FLOAT_VALUE))
+        else:
+            is_float, is_int, join = b.new_block("unbox_float"), b.new_block("unbox_int"), \
+                b.new_block("unboxed")
+            b.terminate(ops.Branch(Cond("==", _type_of(b, v), b.const(float)),
+                                   is_float.name, is_int.name))
+            is_float.ops.append(ops.Load(d, v, L.FLOAT_VALUE))
+            is_float.terminator = ops.Jump(join.name)
+            b.current = is_int
+            n = _small_int_value(b, v, one_digit=True)
+            b.emit(ops.Assign(d, n))
+            b.terminate(ops.Jump(join.name))
+            b.current = join
+        value = d
+    else:
+        value = _small_int_value(b, v, one_digit=False)
+    if refine_local is not None:
+        b.define(refine_local, want, value)
+    return value
+
+
+def _small_int_value(b, v, one_digit: bool):
+    """The value of an exact int of at most two 30-bit digits (guarded) as an i64."""
+    size = b.load("ssize", v, L.OB_SIZE)
+    d0 = b.load("u32", v, L.LONG_DIGIT0)
+    mag = b.temp(I64, "mag")
+    b.emit(ops.Assign(mag, d0))
+    if not one_digit:
+        d1 = b.load("u32", v, L.LONG_DIGIT0 + 4)
+        hi = b.temp(I64, "hi")
+        b.emit(ops.Assign(hi, d1))
+        b.emit(ops.BinArith(hi, "<<", hi, _i(30)))
+        two = b.temp(I64, "two")           # 1 when the int has two digits
+        absz = b.temp(I64, "abs")
+        b.emit(ops.Assign(absz, size))
+        b.emit(ops.BinArith(absz, "*", absz, absz))          # 0, 1 or 4
+        b.emit(ops.BinArith(two, ">>", absz, _i(2)))
+        b.emit(ops.BinArith(hi, "*", hi, two))
+        b.emit(ops.BinArith(mag, "+", mag, hi))
+    # value = sign(size) * magnitude (the magnitude of 0 is 0)
+    sign = b.select(Cond("<", size, b.int(0, "ssize")), _i(-1), _i(1), I64)
+    out = b.temp(I64, "n")
+    b.emit(ops.BinArith(out, "*", mag, sign))
+    return out
+
+
+def _operands(b, plan, inputs, items):
+    """Guard, then unbox both operands: (values, release), where `release()` emits
+    the release of the boxed operands (exact floats and ints: no code runs). Until
+    then a deopt still has the instruction's inputs."""
+    _guards(b, plan, inputs, items, plan.want)
+    want_all = T.FLOAT if T.FLOAT in plan.want else plan.want[0]
+    values = []
+    for v, item in zip(inputs, items):
+        local = item.prov[1] if item.prov and item.prov[0] == "local" and \
+            item.prov[1] in plan.refine and item.kind == T.OBJ else None
+        values.append(_unbox(b, v, item, want_all, local,
+                             want_all == T.FLOAT and _lenient(items, len(values), plan)))
+
+    def release():
+        for v, item in zip(inputs, items):
+            if item.kind == T.OBJ:
+                b.emit(ops.Decref(v))
+    return values, release
+
+
+# -- arithmetic --------------------------------------------------------------------------------
+def _binary_op(b, ins, plan, inputs, items):
+    symbol = dis._nb_ops[ins.arg][1].rstrip("=")
+    res_kind = plan.outs[0].kind
+    (x, y), release = _operands(b, plan, inputs, items)
+    if res_kind == T.FLOAT and T.FLOAT not in plan.want:
+        # int / int: long_true_divide is the correctly rounded double up to 2**53
+        _deopt_unless_53_bits(b, plan, x)
+        _deopt_unless_53_bits(b, plan, y)
+        res = _float_arith(b, plan, "/", x, y)
+    elif res_kind == T.FLOAT:
+        res = _float_arith(b, plan, symbol, x, y)
+    else:
+        res = _int_arith(b, plan, symbol, x, y)
+    release()
+    return [res]
+
+
+def _deopt_unless_53_bits(b, plan, v):
+    """Deopt unless |v| <= 2**53 for an unboxed int v (exact as a double)."""
+    b.deopt_if(Cond(">", v, _i(TWO53)), "int beyond 2**53", plan.site)
+    b.deopt_if(Cond("<", v, _i(-TWO53)), "int beyond 2**53", plan.site)
+
+
+def _float_arith(b, plan, symbol, x, y):
+    if symbol == "/":
+        b.deopt_if(Cond("==", y, _f(0.0)), "float division by zero")
+    r = b.temp(F64, "f")
+    b.emit(ops.BinArith(r, symbol, x, y))
+    return r
+
+
+def _int_arith(b, plan, symbol, x, y):
+    r = b.temp(I64, "n")
+    if symbol in ("&", "|", "^"):
+        b.emit(ops.BinArith(r, symbol, x, y))
+        return r
+    if symbol in ("+", "-"):
+        ux, uy, ur = b.temp(U64, "u"), b.temp(U64, "u"), b.temp(U64, "u")
+        b.emit(ops.Assign(ux, x))
+        b.emit(ops.Assign(uy, y))
+        b.emit(ops.BinArith(ur, symbol, ux, uy))
+        b.emit(ops.Assign(r, ur))
+        # Overflow: for +, x and y of one sign and r of the other; for -, x and y of
+        # different signs and r's sign not x's.
+        t1, t2 = b.temp(I64, "ov"), b.temp(I64, "ov")
+        if symbol == "+":
+            b.emit(ops.BinArith(t1, "^", x, r))
+            b.emit(ops.BinArith(t2, "^", y, r))
+        else:
+            b.emit(ops.BinArith(t1, "^", x, y))
+            b.emit(ops.BinArith(t2, "^", x, r))
+        b.emit(ops.BinArith(t1, "&", t1, t2))
+        b.deopt_if(Cond("<", t1, _i(0)), "int overflow", plan.site)
+        return r
+    if symbol == "*":
+        # The product fits 64 bits when its double does not exceed 2**62 (the double's
+        # relative error is 2**-53).
+        dx, dy, dp = b.temp(F64, "d"), b.temp(F64, "d"), b.temp(F64, "d")
+        b.emit(ops.Assign(dx, x))
+        b.emit(ops.Assign(dy, y))
+        b.emit(ops.BinArith(dp, "*", dx, dy))
+        b.deopt_if(Cond(">", dp, _f(4611686018427387904.0)), "int overflow", plan.site)
+        b.deopt_if(Cond("<", dp, _f(-4611686018427387904.0)), "int overflow", plan.site)
+        ux, uy, ur = b.temp(U64, "u"), b.temp(U64, "u"), b.temp(U64, "u")
+        b.emit(ops.Assign(ux, x))
+        b.emit(ops.Assign(uy, y))
+        b.emit(ops.BinArith(ur, "*", ux, uy))
+        b.emit(ops.Assign(r, ur))
+        return r
+    if symbol in ("//", "%"):
+        b.deopt_if(Cond("==", y, _i(0)), "integer division or modulo by zero")
+        minus_one = b.new_block("minus_one")
+        ok = b.new_block("divisor_ok")
+        b.terminate(ops.Branch(Cond("==", y, _i(-1)), minus_one.name, ok.name))
+        b.current = minus_one
+        b.deopt_if(Cond("==", x, _i(T.INT64_MIN)), "int overflow", plan.site)
+        b.terminate(ops.Jump(ok.name))
+        b.current = ok
+        q, m = b.temp(I64, "q"), b.temp(I64, "m")
+        b.emit(ops.BinArith(q, "/", x, y))
+        b.emit(ops.BinArith(m, "%", x, y))
+        # Floor: when the remainder is not 0 and its sign differs from y's.
+        signs = b.temp(I64, "signs")
+        b.emit(ops.BinArith(signs, "^", m, y))
+        adjust = b.select(Cond("<", signs, _i(0)), _i(1), _i(0), I64)
+        adjust = b.select(Cond("==", m, _i(0)), _i(0), adjust, I64)
+        if symbol == "//":
+            b.emit(ops.BinArith(r, "-", q, adjust))
+        else:
+            t = b.temp(I64, "t")
+            b.emit(ops.BinArith(t, "*", adjust, y))
+            b.emit(ops.BinArith(r, "+", m, t))
+        return r
+    raise AssertionError(f"no int rule for {symbol}")
+
+
+_CMP = {0: "<", 1: "<=", 2: "==", 3: "!=", 4: ">", 5: ">="}
+
+
+def _compare_op(b, ins, plan, inputs, items):
+    (x, y), release = _operands(b, plan, inputs, items)
+    if T.FLOAT in plan.want:
+        # float_richcompare compares an int with a float exactly: as doubles while the
+        # int is exact as a double.
+        for v, item in zip(inputs, items):
+            if item.kind == T.INT:
+                _deopt_unless_53_bits(b, plan, v)
+    res = b.select(Cond(_CMP[ins.arg], x, y), _i(1, CBOOL), _i(0, CBOOL), CBOOL)
+    release()
+    return [res]
+
+
+def _is(b, ins, plan, inputs, items):
+    """IS_OP: identity of two objects, as a C truth value (inverted when oparg is 1)."""
+    left, right = inputs
+    res = b.select(Cond("!=" if ins.arg else "==", left, right), _i(1, CBOOL), _i(0, CBOOL),
+                   CBOOL)
+    b.decref(left)
+    b.decref(right)
+    return [res]
+
+
+def _negative(b, ins, plan, inputs, items):
+    (x,) = inputs
+    r = b.temp(T.CTYPE[items[0].kind], "neg")
+    if items[0].kind == T.INT:
+        b.deopt_if(Cond("==", x, _i(T.INT64_MIN)), "int overflow", plan.site)
+        b.emit(ops.BinArith(r, "-", _i(0), x))
+    else:
+        b.emit(ops.Neg(r, x))                      # float_neg: the sign of 0.0 and nan too
+    return [r]
+
+
+def _not(b, ins, plan, inputs, items):
+    return [b.select(Cond("==", inputs[0], _i(0, CBOOL)), _i(1, CBOOL), _i(0, CBOOL), CBOOL)]
+
+
+# -- branches ------------------------------------------------------------------------------------
+def _truth(b, ins, plan, inputs, items):
+    """POP_JUMP_IF_TRUE / FALSE: a C truth value branches directly; an object is tested
+    as PyObject_IsTrue does (True and False inline, the rest on a slow path)."""
+    (v,), kind = inputs, items[0].kind
+    jump_if_true = ins.name.endswith("TRUE")
+    if kind in (T.BOOL, T.INT, T.FLOAT):
+        zero = _f(0.0) if kind == T.FLOAT else _i(0, T.CTYPE[kind])
+        b.branch_to_target(Cond("!=" if jump_if_true else "==", v, zero))
+        return []
+    truth = b.temp("int")
+    join, slow = b.new_block("truth"), b.new_block("is_true_call")
+    b.split(Cond("==", v, b.const(True)), b.assign_and_jump(truth, b.int(1), join.name),
+            hint="not_true")
+    b.split(Cond("==", v, b.const(False)), b.assign_and_jump(truth, b.int(0), join.name),
+            hint="not_bool")
+    b.terminate(ops.Jump(slow.name))
+    b.current = slow
+    b.observe_slow()
+    b.emit(ops.Assign(truth, b.call("PyObject_IsTrue", v)))
+    b.terminate(ops.Jump(join.name))
+    b.current = join
+    b.decref(v)
+    b.error_if_negative(truth)
+    b.branch_to_target(Cond("!=" if jump_if_true else "==", truth, b.int(0)))
+    return []
+
+
+def _none(b, ins, plan, inputs, items):
+    (v,), kind = inputs, items[0].kind
+    if_none = "NOT_NONE" not in ins.name
+    if kind != T.OBJ:                      # an unboxed value is never None
+        if not if_none:
+            b.goto_target()
+        return []
+    b.decref(v)
+    b.branch_to_target(Cond("==" if if_none else "!=", v, b.const(None)))
+    return []
+
+
+# -- iteration ----------------------------------------------------------------------------------
+def _range(b, ins, plan, inputs, items):
+    if ins.name == "GET_ITER":
+        return _get_iter_range(b, ins, plan, inputs, items)
+    return _for_iter_range(b, ins, plan, inputs, items)
+
+
+def _get_iter_range(b, ins, plan, inputs, items):
+    """GET_ITER of what `range(...)` returned: range_iter runs no code; anything else
+    (range was rebound) takes the generic path, which materializes."""
+    (iterable,) = inputs
+    it = b.temp()
+    fast, slow, join = b.new_block("range"), b.new_block("not_range"), b.new_block("got_iter")
+    b.terminate(ops.Branch(Cond("==", _type_of(b, iterable), b.const(range)), fast.name, slow.name))
+    fast.ops.append(ops.CallC(it, "PyObject_GetIter", (iterable,)))
+    fast.terminator = ops.Jump(join.name)
+    b.current = slow
+    b.observe_slow()
+    b.emit(ops.CallC(it, "PyObject_GetIter", (iterable,)))
+    b.terminate(ops.Jump(join.name))
+    b.current = join
+    b.decref(iterable)
+    b.emit(ops.SetInstr(ins.offset, ins.name))
+    b.error_if_null(it)
+    return [it]
+
+
+def _for_iter_range(b, ins, plan, inputs, items):
+    """FOR_ITER over a range iterator (rangeiter_next): index < len gives
+    start + index * step (unsigned arithmetic, as rangeiter_next) and advances index;
+    any other iterator deopts (the site)."""
+    (it,) = inputs
+    b.deopt_if(Cond("!=", _type_of(b, it), b.const(_RANGE_ITER)), "FOR_ITER: not a range iterator",
+               plan.site)
+    index = b.load(I64, it, L.RANGEITER_INDEX)
+    length = b.load(I64, it, L.RANGEITER_LEN)
+    got = b.new_block("next")
+    b.split(Cond("<", index, length), got.name, hint="exhausted")
+    b.emit(ops.Decref(it))                 # a range iterator: no code runs
+    b.goto_target()
+    b.current = got
+    start = b.load(U64, it, L.RANGEITER_START)
+    step = b.load(U64, it, L.RANGEITER_STEP)
+    uindex, value, nxt = b.temp(U64, "u"), b.temp(U64, "u"), b.temp(I64, "idx")
+    b.emit(ops.Assign(uindex, index))
+    b.emit(ops.BinArith(value, "*", uindex, step))
+    b.emit(ops.BinArith(value, "+", value, start))
+    b.emit(ops.BinArith(nxt, "+", index, _i(1)))
+    b.emit(ops.Store(it, L.RANGEITER_INDEX, nxt, I64))
+    out = b.temp(I64, "i")
+    b.emit(ops.Assign(out, value))
+    return [it, out]
+
+
+# -- containers ------------------------------------------------------------------------------
+def _index_in(b, idx, size, miss: str):
+    """idx adjusted for a negative index (idx + size), or miss when out of range."""
+    adj = b.temp(I64, "idx")
+    neg = b.select(Cond("<", idx, _i(0)), size, _i(0), I64)
+    b.emit(ops.BinArith(adj, "+", idx, neg))
+    uidx, usize = b.temp(U64, "u"), b.temp(U64, "u")
+    b.emit(ops.Assign(uidx, adj))
+    b.emit(ops.Assign(usize, size))
+    b.split(Cond(">=", uidx, usize), miss, hint="in_range")
+    return adj
+
+
+def _items_address(b, container, is_list: bool, adj):
+    byte = b.temp(I64, "off")
+    b.emit(ops.BinArith(byte, "*", adj, _i(8)))
+    base = b.load("ptr", container, L.LIST_ITEMS) if is_list else container
+    addr = b.temp("ptr", "item")
+    if is_list:
+        b.emit(ops.PtrAdd(addr, base, byte))
+    else:
+        b.emit(ops.PtrAdd(addr, base, byte))
+    return addr, (0 if is_list else L.TUPLE_ITEMS)
+
+
+def _int_index(b, plan, inputs, items):
+    """The index operand (the last input) as an unboxed int: an OBJ one (the
+    interpreter had specialized the subscript to an int index) is guarded, unboxed
+    and released (exact ints: no code runs); (index, the inputs as the slow path
+    wants them: the index boxed again)."""
+    if items[-1].kind == T.INT:
+        return inputs[-1]
+    _guards(b, plan, inputs[-1:], items[-1:], (T.INT,))
+    local = items[-1].prov[1] if _strict(items[-1], plan) else None
+    idx = _unbox(b, inputs[-1], items[-1], T.INT, local)
+    b.emit(ops.Decref(inputs[-1]))
+    return idx
+
+
+def _subscr_int(b, ins, plan, inputs, items):
+    """BINARY_SUBSCR of a list or tuple by an int (list_subscript, tuple_subscript:
+    negative indexes count from the end); anything else, and an index out of range,
+    takes PyObject_GetItem (materialized first: it may run code)."""
+    container = inputs[0]
+    idx = _int_index(b, plan, inputs, items)
+    b.inputs = [container, idx]
+    res, join, slow = b.temp(), b.new_block("got_item"), b.new_block("getitem")
+    tp = _type_of(b, container)
+    for pytype in (list, tuple):
+        other = b.new_block("not_" + pytype.__name__)
+        b.split(Cond("!=", tp, b.const(pytype)), other.name, hint=pytype.__name__)
+        size = b.load(I64, container, L.OB_SIZE)
+        adj = _index_in(b, idx, size, slow.name)
+        addr, offset = _items_address(b, container, pytype is list, adj)
+        item = b.load("obj", addr, offset)
+        b.incref(item)
+        b.emit(ops.Assign(res, item))
+        b.terminate(ops.Jump(join.name))
+        b.current = other
+    b.terminate(ops.Jump(slow.name))
+    b.current = slow
+    b.observe_slow()
+    boxed = b.call("PyLong_FromLong", idx)
+    b.error_if_null(boxed, keep=(container, idx))
+    b.emit(ops.Assign(res, b.call("PyObject_GetItem", container, boxed)))
+    b.emit(ops.Decref(boxed))
+    b.terminate(ops.Jump(join.name))
+    b.current = join
+    b.decref(container)
+    b.emit(ops.SetInstr(ins.offset, ins.name))
+    b.error_if_null(res)
+    return [res]
+
+
+def _store_subscr_int(b, ins, plan, inputs, items):
+    """STORE_SUBSCR into a list by an unboxed int (list_ass_subscript); anything else
+    (and an index out of range: IndexError) takes PyObject_SetItem."""
+    value, container = inputs[:2]
+    idx = _int_index(b, plan, inputs, items)
+    value = b.box(value, items[0])
+    b.inputs = [value, container, idx]
+    err, join, slow = b.temp("int"), b.new_block("stored"), b.new_block("setitem")
+    b.split(Cond("!=", _type_of(b, container), b.const(list)), slow.name, hint="list")
+    size = b.load(I64, container, L.OB_SIZE)
+    adj = _index_in(b, idx, size, slow.name)
+    addr, offset = _items_address(b, container, True, adj)
+    old = b.load("obj", addr, offset)
+    b.emit(ops.Store(addr, offset, value))
+    b.emit(ops.Assign(err, b.int(0)))
+    b.decref(old)
+    b.terminate(ops.Jump(join.name))
+    b.current = slow
+    b.observe_slow()
+    boxed = b.call("PyLong_FromLong", idx)
+    b.error_if_null(boxed, keep=(value, container, idx))
+    b.emit(ops.Assign(err, b.call("PyObject_SetItem", container, boxed, value)))
+    b.emit(ops.Decref(boxed))
+    b.decref(value)
+    b.terminate(ops.Jump(join.name))
+    b.current = join
+    b.decref(container)
+    b.emit(ops.SetInstr(ins.offset, ins.name))
+    b.error_if(Cond("!=", err, b.int(0)))
+    return []
+
+
+# -- iteration over lists and tuples ---------------------------------------------------------
+_LIST_ITER, _TUPLE_ITER = type(iter([])), type(iter(()))
+
+
+def _for_iter_seq(b, ins, plan, inputs, items):
+    """FOR_ITER: a list or tuple iterator is advanced inline (listiter_next,
+    tupleiter_next: at the end it drops its sequence); any other iterator's tp_iternext
+    runs on a slow path (PyIter_Next, which clears StopIteration), after the locals are
+    materialized."""
+    (it,) = inputs
+    item, got, done = b.temp(), b.new_block("next"), b.new_block("exhausted")
+    tp = _type_of(b, it)
+    slow = b.new_block("iternext")
+    for pytype, is_list in ((_LIST_ITER, True), (_TUPLE_ITER, False)):
+        other = b.new_block("not_" + pytype.__name__)
+        b.split(Cond("!=", tp, b.const(pytype)), other.name, hint=pytype.__name__)
+        seq = b.load("obj", it, L.SEQITER_SEQ)
+        b.split(Cond("==", seq, NULL), done.name, hint="has_seq")
+        index = b.load(I64, it, L.SEQITER_INDEX)
+        size = b.load(I64, seq, L.OB_SIZE)
+        end = b.new_block("seq_end")
+        b.split(Cond(">=", index, size), end.name, hint="in_seq")
+        addr, offset = _items_address(b, seq, is_list, index)
+        b.emit(ops.Load(item, addr, offset))
+        b.incref(item)
+        nxt = b.temp(I64, "idx")
+        b.emit(ops.BinArith(nxt, "+", index, _i(1)))
+        b.emit(ops.Store(it, L.SEQITER_INDEX, nxt, I64))
+        b.terminate(ops.Jump(got.name))
+        b.current = end
+        b.emit(ops.Store(it, L.SEQITER_SEQ, NULL))
+        b.decref(seq)
+        b.terminate(ops.Jump(done.name))
+        b.current = other
+    b.terminate(ops.Jump(slow.name))
+    b.current = slow
+    b.observe_slow()
+    b.emit(ops.Assign(item, b.call("PyIter_Next", it)))
+    b.split(Cond("!=", item, NULL), got.name, hint="stopped")
+    b.error_if(Cond("!=", b.call("PyErr_Occurred"), NULL), keep=(it,))
+    b.terminate(ops.Jump(done.name))
+    b.current = done
+    b.decref(it)
+    b.goto_target()
+    b.current = got
+    return [it, item]
+
+
+# -- calls of builtins ---------------------------------------------------------------------------
+def _callee_guard(b, plan, callee, expected, what: str) -> None:
+    b.deopt_if(Cond("!=", callee, b.const(expected)), f"CALL: {what} rebound", plan.site)
+
+
+def _builtin_call(b, ins, plan, inputs, items):
+    """CALL of len, abs, min, max, float, int or isinstance (builtins): the callee is
+    guarded to be the builtin (else deopt), then it is computed inline (bltinmodule.c:
+    len -> PyObject_Size with lists, tuples, dicts and strs inline; min/max of two keep
+    the first of equals; int() of a float truncates, deopt when it does not fit)."""
+    import builtins
+    null, callee, *args = inputs
+    name = items[1].prov[1]
+    _callee_guard(b, plan, callee, getattr(builtins, name), name)
+    kinds = [it.kind for it in items[2:]]
+    if name in ("len", "isinstance"):          # they take objects
+        args = [b.box(v, item) for v, item in zip(args, items[2:])]
+    if name == "int" and kinds[0] == T.FLOAT:
+        x = args[0]
+        b.deopt_if(Cond("!=", x, x), "int() of nan", plan.site)
+        b.deopt_if(Cond(">=", x, _f(9223372036854775808.0)), "int() beyond 64 bits", plan.site)
+        b.deopt_if(Cond("<", x, _f(-9223372036854775808.0)), "int() beyond 64 bits", plan.site)
+    if name == "abs" and kinds[0] == T.INT:
+        b.deopt_if(Cond("==", args[0], _i(T.INT64_MIN)), "int overflow", plan.site)
+    b.emit(ops.Decref(callee))                 # the builtin: kept alive by the code
+    if name == "len":
+        return [_len(b, ins, args[0])]
+    if name == "isinstance":
+        return [_isinstance(b, ins, *args)]
+    if name == "abs":
+        r = b.temp(T.CTYPE[kinds[0]], "abs")
+        if kinds[0] == T.FLOAT:
+            b.emit(ops.Abs(r, args[0]))
+        else:
+            neg = b.temp(I64, "neg")
+            b.emit(ops.BinArith(neg, "-", _i(0), args[0]))
+            r = b.select(Cond("<", args[0], _i(0)), neg, args[0], I64)
+        return [r]
+    if name in ("min", "max"):
+        x, y = args
+        return [b.select(Cond("<" if name == "min" else ">", y, x), y, x, T.CTYPE[kinds[0]])]
+    if name == "float":
+        r = b.temp(F64, "d")
+        b.emit(ops.Assign(r, args[0]))
+        return [r]
+    r = b.temp(I64, "n")                       # int()
+    b.emit(ops.Assign(r, args[0]))
+    return [r]
+
+
+def _len(b, ins, x):
+    res, join, slow = b.temp(I64, "len"), b.new_block("got_len"), b.new_block("len_call")
+    tp = _type_of(b, x)
+    for pytype, offset in ((list, L.OB_SIZE), (tuple, L.OB_SIZE), (str, L.STR_LENGTH),
+                           (dict, L.DICT_USED)):
+        other = b.new_block("not_" + pytype.__name__)
+        b.split(Cond("!=", tp, b.const(pytype)), other.name, hint=pytype.__name__)
+        b.emit(ops.Load(res, x, offset))
+        b.terminate(ops.Jump(join.name))
+        b.current = other
+    b.terminate(ops.Jump(slow.name))
+    b.current = slow
+    b.observe_slow()
+    b.emit(ops.Assign(res, b.call("PyObject_Size", x)))
+    b.terminate(ops.Jump(join.name))
+    b.current = join
+    b.decref(x)
+    b.error_if(Cond("<", res, _i(0)))
+    return res
+
+
+def _isinstance(b, ins, x, cls):
+    res, join, slow = b.temp("int", "inst"), b.new_block("got_inst"), b.new_block("inst_call")
+    b.split(Cond("!=", _type_of(b, x), cls), slow.name, hint="exact")
+    b.emit(ops.Assign(res, b.int(1)))
+    b.terminate(ops.Jump(join.name))
+    b.current = slow
+    b.observe_slow()
+    b.emit(ops.Assign(res, b.call("PyObject_IsInstance", x, cls)))
+    b.terminate(ops.Jump(join.name))
+    b.current = join
+    b.decref(x)
+    b.decref(cls)
+    b.error_if(Cond("<", res, b.int(0)))
+    return b.select(Cond("!=", res, b.int(0)), _i(1, CBOOL), _i(0, CBOOL), CBOOL)
+
+
+def _math_call(b, ins, plan, inputs, items):
+    """CALL of math.sqrt / sin / cos (the module's attribute, guarded) on a C double
+    (mathmodule.c math_1: libm's result; sqrt of a negative and sin/cos of inf deopt,
+    the interpreter raises ValueError)."""
+    import math
+    meth, callee, arg = inputs
+    name = items[1].prov[1]
+    b.deopt_if(Cond("!=", meth, NULL), f"CALL: {name} is a method", plan.site)
+    _callee_guard(b, plan, callee, getattr(math, name), f"math.{name}")
+    sub = T.Plan(True, "float", want=(plan.want[2],), site=plan.site)   # (an int: converted)
+    (x,), release = _operands(b, sub, [arg], items[2:])
+    if items[2].kind == T.INT or plan.want[2] == T.INT:
+        d = b.temp(F64, "d")
+        b.emit(ops.Assign(d, x))
+        x = d
+    if name == "sqrt":
+        b.deopt_if(Cond("<", x, _f(0.0)), "math domain error", plan.site)
+    else:
+        t = b.temp(F64, "d")
+        b.emit(ops.BinArith(t, "-", x, x))       # nan unless x is finite
+        b.deopt_if(Cond("!=", t, _f(0.0)), "math domain error", plan.site)
+    r = b.temp(F64, "f")
+    b.emit(ops.CallC(r, name, (x,)))
+    release()
+    b.emit(ops.Decref(callee))
+    return [r]
+
+
+_LIST_APPEND = list.__dict__["append"]
+
+
+def _list_append(b, ins, plan, inputs, items):
+    """CALL of list.append on an exact list (PRECALL_NO_KW_LIST_APPEND: PyList_Append);
+    any other `x.append(v)` is the generic call, on a slow path."""
+    meth, obj, value = inputs
+    value = b.box(value, items[2])
+    res, join = b.temp(), b.new_block("appended")
+    fast, slow = b.new_block("list_append"), b.new_block("append_call")
+    b.split(Cond("!=", meth, b.const(_LIST_APPEND)), slow.name, hint="is_append")
+    b.split(Cond("!=", _type_of(b, obj), b.const(list)), slow.name, hint="is_list")
+    b.terminate(ops.Jump(fast.name))
+    b.current = fast
+    err = b.call("PyList_Append", obj, value)
+    b.emit(ops.Decref(meth))                    # the descriptor: kept alive by list
+    b.decref(value)
+    b.decref(obj)
+    b.error_if(Cond("<", err, b.int(0)))
+    none = b.const(None)
+    b.incref(none)
+    b.emit(ops.Assign(res, none))
+    b.terminate(ops.Jump(join.name))
+    b.current = slow
+    b.observe_slow()
+    b.inputs = [meth, obj, value]
+    out = OPCODES["CALL"].lower(b, ins, meth, obj, [value])
+    b.emit(ops.Assign(res, out[0]))
+    b.terminate(ops.Jump(join.name))
+    b.current = join
+    return [res]
+
+
+def _subscr_dict(b, ins, plan, inputs, items):
+    """BINARY_SUBSCR of an exact dict whose keys are all strs by an exact str
+    (BINARY_SUBSCR_DICT; dict_subscript: such a lookup compares strs only, no code
+    runs); a missing key and anything else take PyObject_GetItem, materialized first
+    (KeyError, __missing__, __eq__ of other keys)."""
+    d, key = inputs
+    res, join, slow = b.temp(), b.new_block("got_item"), b.new_block("getitem")
+    b.split(Cond("!=", _type_of(b, d), b.const(dict)), slow.name, hint="dict")
+    b.split(Cond("!=", _type_of(b, key), b.const(str)), slow.name, hint="str_key")
+    keys = b.load("ptr", d, L.DICT_KEYS)
+    kind = b.load("byte", keys, L.DK_KIND)
+    b.split(Cond("==", kind, ops.IntConst(0, "byte")), slow.name, hint="str_keys")  # GENERAL
+    got = b.call("PyDict_GetItemWithError", d, key)
+    b.split(Cond("==", got, NULL), slow.name, hint="found")   # (no error: strs compare)
+    b.incref(got)
+    b.emit(ops.Assign(res, got))
+    b.terminate(ops.Jump(join.name))
+    b.current = slow
+    b.observe_slow()
+    b.emit(ops.Assign(res, b.call("PyObject_GetItem", d, key)))
+    b.terminate(ops.Jump(join.name))
+    b.current = join
+    b.decref(d)
+    b.decref(key)
+    b.emit(ops.SetInstr(ins.offset, ins.name))
+    b.error_if_null(res)
+    return [res]
+
+
+_RULES = {
+    "nop": _nop, "precall": _nop, "resume": _resume, "jump": _jump, "swap": _swap,
+    "load_fast": _load_fast, "load_const": _load_const, "store_fast": _store_fast,
+    "pop_top": _pop_top, "cached": _cached,
+    "float": None, "int": None, "mixed": None,
+    "negative": _negative, "not": _not, "truth": _truth, "none": _none, "range": _range,
+    "subscr_int": _subscr_int, "store_subscr_int": _store_subscr_int,
+    "for_iter_seq": _for_iter_seq, "builtin_call": _builtin_call, "math_call": _math_call,
+    "list_append": _list_append, "is": _is, "return": _return, "copy": _copy,
+    "subscr_dict": _subscr_dict,
+}
+
+
+def _numeric(b, ins, plan, inputs, items):
+    if ins.name == "COMPARE_OP":
+        return _compare_op(b, ins, plan, inputs, items)
+    return _binary_op(b, ins, plan, inputs, items)
+
+
+for _name in ("float", "int", "mixed"):
+    _RULES[_name] = _numeric

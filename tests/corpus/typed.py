@@ -1,0 +1,362 @@
+"""The optimizing tier: unboxed ints and floats, locals kept in C variables, guards.
+
+Every function here runs loops the typed rules lower on unboxed values, and makes a
+speculation fail part-way (a float loop fed an int, an int that outgrows 64 bits, a
+list replaced by a tuple, a global rebound, a local rebound to a string), or looks at
+the frame while locals are unboxed (a __del__, an __eq__, a callee reading
+f_locals), or hits the edges of the arithmetic (floor division and modulo of negative
+numbers, -0.0 and nan, ints near 2**53 and 2**63, division by zero)."""
+import math
+import sys
+
+SCALE = 0.5
+
+
+def _snapshot(frame, names):
+    return sorted((k, v) for k, v in frame.f_locals.items() if k in names)
+
+
+class Snoop:
+    """Records its caller's locals when it is freed."""
+
+    def __init__(self, log, names=("s", "k", "i", "x")):
+        self.log, self.names = log, names
+
+    def __del__(self):
+        self.log.append(_snapshot(sys._getframe(1), self.names))
+
+
+class EqSnoop:
+    def __init__(self, log):
+        self.log = log
+
+    def __eq__(self, other):
+        self.log.append(("eq", other, _snapshot(sys._getframe(1), ("s", "i", "t"))))
+        return other == 3
+
+    __hash__ = None
+
+
+def float_accumulate(n, start):
+    s = start
+    for i in range(n):
+        s = s * 0.5 + i
+    return s
+
+
+def float_loop_fed_int_midway(n):
+    x = 1.5
+    for i in range(n):
+        x = x * 1.25 - i
+        if i == n // 2:
+            x = int(x)              # an int flows into a float loop
+    return x
+
+
+def int_overflow_mid_loop(n):
+    x = 1
+    for i in range(n):
+        x = x * 3 + i               # outgrows 64 bits after ~40 rounds
+    return x
+
+
+def int_add_overflow(n, step):
+    s = 0
+    for i in range(n):
+        s += step
+    return s
+
+
+def int_sub_mul_edges(a, b):
+    out = []
+    for i in range(-3, 4):
+        out.append(a - i * b)
+        out.append(a * i - b)
+        out.append(-a + i)
+    return out
+
+
+def floor_div_mod(a, b):
+    out = []
+    for i in range(-4, 5):
+        for j in (b, -b):
+            out.append((a + i) // j)
+            out.append((a + i) % j)
+            out.append((a + i) / j)
+    return out
+
+
+def int_division_by_zero(n):
+    total = 0
+    for i in range(n):
+        total += 100 // (i - 3)     # ZeroDivisionError at i == 3
+    return total
+
+
+def float_division_by_zero(n):
+    total = 0.0
+    for i in range(n):
+        total += 1.0 / (i - 2.0)    # ZeroDivisionError at i == 2
+    return total
+
+
+def true_division_of_ints(a, b):
+    out = []
+    for i in range(4):
+        out.append((a + i) / b)
+        out.append(b / (a + i))
+    return out
+
+
+def mixed_compare(a, n):
+    out = []
+    f = float(a)
+    for i in range(n):
+        out.append((a + i < f + 1.0, a + i == f + i, f - i >= a - i))
+    return out
+
+
+def negative_zero_and_nan(x):
+    y = x * 0.0
+    z = -y
+    w = 0.0 - y
+    n = (x * 1e308) * 1e308 - (x * 1e308) * 1e308
+    m = -n
+    return [math.copysign(1.0, v) for v in (y, z, w)] + [str(n), str(m), math.copysign(1.0, m)]
+
+
+def range_edges(start, stop, step):
+    out = []
+    for i in range(start, stop, step):
+        out.append(i * 2 - 1)
+    return out
+
+
+def loop_var_after_loop(n):
+    for i in range(n):
+        pass
+    return i                        # UnboundLocalError when n == 0
+
+
+def loop_var_rebound_inside(n):
+    total = 0
+    for i in range(n):
+        i += 10
+        total += i
+    return total, i
+
+
+def local_rebound_to_str(n):
+    x = 0
+    out = []
+    for i in range(n):
+        x = x + i
+        if i == 3:
+            x = str(x)
+            out.append(x)
+            x = len(x)
+    return x, out
+
+
+def list_replaced_by_tuple(n):
+    data = [float(i) for i in range(n)]
+    total = 0.0
+    for i in range(n):
+        total += data[i] * 2.0
+        if i == n // 2:
+            data = tuple(data)
+    return total
+
+
+def subscripts_negative_and_out_of_range(n):
+    data = list(range(10))
+    tup = tuple(data)
+    total = 0
+    for i in range(n):
+        total += data[i - 5] + tup[-1 - i]
+    return total                    # IndexError once i - 5 >= 10 or -1 - i < -10
+
+
+def store_subscripts(n):
+    data = [0.0] * 8
+    for i in range(n):
+        data[i % 8] = data[i % 8] + i * 0.25
+        data[-1] = i
+    data[n] = 1.0                   # IndexError when n >= 8
+    return data
+
+
+def global_rebound_mid_loop(n):
+    global SCALE
+    total = 0.0
+    for i in range(n):
+        total += i * SCALE
+        if i == 3:
+            SCALE = 2               # an int now
+    SCALE = 0.5
+    return total
+
+
+def del_sees_unboxed_locals(n):
+    log = []
+    s = 0.0
+    k = 0
+    for i in range(n):
+        s += i * 0.5
+        k += i
+        d = Snoop(log)
+        d = None                    # __del__ runs here and reads this frame's locals
+    return s, k, log
+
+
+def del_in_typed_store(n):
+    log = []
+    objs = [Snoop(log) for _ in range(n)]
+    s = 0.0
+    k = 0
+    for i in range(n):
+        s += i * 0.5
+        k += i
+        objs[i] = k                 # the old item's __del__ runs inside the typed store
+    return s, k, objs, log
+
+
+def eq_sees_unboxed_locals(n):
+    log = []
+    s = 0.0
+    t = EqSnoop(log)
+    for i in range(n):
+        s = s + i * 1.5
+        if t == i:                  # __eq__ runs Python and reads this frame
+            s = -s
+    return s, log
+
+
+def _peek_caller():
+    return _snapshot(sys._getframe(1), ("acc", "i", "f"))
+
+
+def callee_reads_locals(n):
+    acc = 0
+    f = 0.0
+    seen = []
+    for i in range(n):
+        acc += i * i
+        f = f * 0.5 + acc
+        if i % 3 == 0:
+            seen.append(_peek_caller())
+    return acc, f, seen
+
+
+def float_identity(x):
+    y = x
+    z = x * 1.0
+    w = z
+    return y is x, w is z, z == x
+
+
+def bools_from_compares(a, b):
+    out = []
+    for i in range(5):
+        c = a + i < b
+        d = not (a * i >= b)
+        out.append((c, d, c is True, type(c).__name__))
+    return out
+
+
+def while_loop_break_continue(n):
+    i = 0
+    s = 0.0
+    while i < n:
+        i += 1
+        if i % 3 == 0:
+            continue
+        if i > 50:
+            break
+        s += i / 4
+    return i, s
+
+
+def traceback_in_typed_loop(n):
+    x = 1.0
+    for i in range(n):
+        x = x * 2.0
+        if i == 5:
+            x = x + "no"            # TypeError with this line in the traceback
+    return x
+
+
+class StrKey(str):
+    def __hash__(self):
+        return str.__hash__(self)
+
+    def __eq__(self, other):
+        G_EQ_LOG.append(("eq", str(self), other))
+        return str.__eq__(self, other)
+
+
+G_EQ_LOG = []
+
+
+def dict_lookups(d, keys):
+    G_EQ_LOG.clear()
+    total = 0
+    for k in keys:
+        total += d[k]
+    return total, len(G_EQ_LOG)
+
+
+def index_from_a_list(lst, idxs):
+    s = 0
+    for j in idxs:
+        s += lst[j]
+        lst[j] = s % 7
+    return s, lst
+
+
+def nested_float_loops(n):
+    grid = [[float(i * j) for j in range(n)] for i in range(n)]
+    total = 0.0
+    for i in range(1, n - 1):
+        row = grid[i]
+        for j in range(1, n - 1):
+            total += (row[j - 1] + row[j + 1] + grid[i - 1][j] + grid[i + 1][j]) * 0.25
+    return total
+
+
+CASES = [
+    (float_accumulate, [(10, 1.0), (10, 3), (10, True), (5, 2**70), (3, "x")]),
+    (float_loop_fed_int_midway, [(10,), (3,)]),
+    (int_overflow_mid_loop, [(10,), (50,), (100,)]),
+    (int_add_overflow, [(3, 2**62), (3, -2**62), (4, 2**61), (10, 7)]),
+    (int_sub_mul_edges, [(2**62, 2**61), (-2**63, 1), (2**63 - 1, -1), (5, 7)]),
+    (floor_div_mod, [(7, 3), (-7, 2), (0, 5), (2**62, 3), (-2**63, 1)]),
+    (int_division_by_zero, [(3,), (5,)]),
+    (float_division_by_zero, [(2,), (4,)]),
+    (true_division_of_ints, [(7, 3), (2**53, 3), (2**60, 7), (-5, 2)]),
+    (mixed_compare, [(3, 4), (2**53, 3), (2**60, 2), (-2**53 - 1, 2)]),
+    (negative_zero_and_nan, [(1.0,), (-1.0,), (0.0,)]),
+    (range_edges, [(0, 10, 1), (10, -10, -3), (2**62, 2**62 + 5, 2), (2**63 - 3, 2**63 + 2, 1),
+                   (-2**63, -2**63 + 3, 1), (5, 0, 1)]),
+    (loop_var_after_loop, [(0,), (3,)]),
+    (loop_var_rebound_inside, [(5,)]),
+    (local_rebound_to_str, [(6,), (2,)]),
+    (list_replaced_by_tuple, [(10,), (1,)]),
+    (subscripts_negative_and_out_of_range, [(10,), (16,)]),
+    (store_subscripts, [(7,), (12,)]),
+    (global_rebound_mid_loop, [(6,), (2,)]),
+    (del_sees_unboxed_locals, [(4,)]),
+    (del_in_typed_store, [(4,)]),
+    (eq_sees_unboxed_locals, [(6,)]),
+    (callee_reads_locals, [(7,)]),
+    (float_identity, [(1.5,), (3,)]),
+    (bools_from_compares, [(1, 3), (2.5, 4.0), (0, 0)]),
+    (while_loop_break_continue, [(10,), (100,)]),
+    (traceback_in_typed_loop, [(3,), (8,)]),
+    (nested_float_loops, [(6,), (2,)]),
+    (dict_lookups, [({"a": 1, "b": 2}, ["a", "b", "a"]), ({1: 2, "a": 3}, [1, "a"]),
+                    ({"a": 1}, ["a", "zz"]), ({StrKey("a"): 5}, ["a", "a"]),
+                    ({"a": 1}, [StrKey("a")])]),
+    (index_from_a_list, [(list(range(10)), [1, 3, -2, 9]), (list(range(5)), [1, 7]),
+                         ([1, 2], [True, 1]), ((1, 2, 3), [0, 2]), (list(range(4)), [2**70])]),
+]

@@ -1,0 +1,180 @@
+"""The optimizing tier's own properties (lowering/types.py, lowering/typed.py).
+
+The differential corpus (tests/corpus/typed.py) checks its results against the
+interpreter; these tests check what it is made of: that a float loop really runs on
+unboxed values (no boxing in the loop), that the analysis and the lowering agree on
+every corpus function, that the tier can be turned off, that a failed speculation is
+recorded at its site, and that whole-program mode waits for the interpreter's warm-up."""
+import glob
+import importlib
+import os
+
+from tests import harness
+from tests.support import in_subprocess, get_coconut, run_python, REPO_ROOT
+
+
+def _ir(func, avoid=frozenset()):
+    from coconut.frontend import BytecodeCFG
+    from coconut.lowering import lower
+    from coconut.passes import run_pipeline
+    ir = run_pipeline(lower(BytecodeCFG(func.__code__), avoid=avoid), verify=True)
+    ir.verify()
+    return ir
+
+
+def _loop_blocks(ir):
+    """The IR blocks on a cycle that does not pass through the eval breaker's slow
+    path (the call of coconut_eval_breaker: signals, other threads, tracing)."""
+    import networkx as nx
+    from coconut.ir import ops
+    g = ir.graph
+    g.remove_nodes_from([name for name, blk in ir.blocks.items()
+                         if any(isinstance(op, ops.CallC) and op.func == "coconut_eval_breaker"
+                                for op in blk.ops)])
+    return {n for comp in nx.strongly_connected_components(g) if len(comp) > 1 for n in comp}
+
+
+def _calls_in(ir, names, blocks):
+    from coconut.ir import ops
+    return [(name, op.func) for name in blocks for op in ir.blocks[name].ops
+            if isinstance(op, ops.CallC) and op.func in names]
+
+
+BOXING = {"PyFloat_FromDouble", "PyLong_FromLong", "PyBool_FromLong",
+          "PyNumber_Add", "PyNumber_Multiply", "PyNumber_InPlaceAdd",
+          "PyNumber_TrueDivide", "PyObject_RichCompare"}
+
+
+def integrate(n):
+    h = 1.0 / n
+    s = 0.0
+    for i in range(n):
+        x = (i + 0.5) * h
+        s += 4.0 / (1.0 + x * x)
+    return s * h
+
+
+def sum_squares(n):
+    total = 0
+    i = 0
+    while i < n:
+        total += i * i
+        i += 1
+    return total
+
+
+def test_float_and_int_loops_box_nothing():
+    """The hot paths of these loops neither box nor call the generic number protocol:
+    boxing happens only on the eval breaker's slow path and the exits, which are not on
+    the loop's cycle."""
+    for func in (integrate, sum_squares):
+        for _ in range(10):
+            func(100)                          # feedback
+        ir = _ir(func)
+        loop = _loop_blocks(ir)
+        assert loop, func
+        assert _calls_in(ir, BOXING, loop) == [], func
+
+
+def test_analysis_and_lowering_agree_on_the_corpus():
+    """Lowering every corpus function (cold and warmed up) asserts at each instruction
+    and each edge that the driver's state is the analysis' (lower.py); and the IR
+    verifies."""
+    count = 0
+    for path in sorted(glob.glob(os.path.join(REPO_ROOT, "tests", "corpus", "*.py"))):
+        name = os.path.basename(path)[:-3]
+        if name.startswith("_"):
+            continue
+        module = importlib.import_module("tests.corpus." + name)
+        for func, args in harness.corpus_cases(module).values():
+            _ir(func)
+            harness.warm_up(func, args)
+            _ir(func)
+            count += 1
+    assert count > 400
+
+
+def test_speculation_sites_and_avoid():
+    """A guard that speculates records its site; lowering with that site avoided
+    emits no speculation there."""
+    from coconut.ir import ops
+
+    def f(x, y):
+        return x * y + 1.5
+    for _ in range(10):
+        f(1.5, 2.5)
+    ir = _ir(f)
+    sites = {b.terminator.site for b in ir.blocks.values()
+             if isinstance(b.terminator, ops.Deopt) and b.terminator.site is not None}
+    assert sites
+    ir2 = _ir(f, avoid=frozenset(sites))
+    assert not any(isinstance(b.terminator, ops.Deopt) and b.terminator.site in sites
+                   for b in ir2.blocks.values())
+
+
+@in_subprocess()
+def test_tier_off_still_compiles_and_matches():
+    import os
+    os.environ["COCONUT_OPTIMIZE"] = "0"
+    from coconut.lowering import lower as lower_module
+    lower_module.OPTIMIZE = False
+    co = get_coconut()
+    from tests.corpus import typed
+    for func, args in harness.corpus_cases(typed).values():
+        ref = harness.record(harness.clone_function(func), args, 1)
+        clone = harness.clone_function(func)
+        co.compile(clone)
+        assert co.is_compiled(clone), func
+        problems = harness.compare(ref, harness.record(clone, args, 1), args, "off")
+        assert not problems, problems
+    ir = _ir(integrate)
+    assert _calls_in(ir, {"PyNumber_Add", "PyNumber_InPlaceAdd"}, ir.blocks)
+
+
+@in_subprocess()
+def test_failed_speculation_is_counted_at_its_site():
+    co = get_coconut()
+
+    def f(x, n):
+        s = 0.0
+        for i in range(n):
+            s += x * 2.0
+        return s
+    for _ in range(10):
+        f(1.5, 10)
+    co.compile(f)
+    assert f("ab", 0) == 0.0
+    try:
+        f("ab", 3)
+    except TypeError as e:
+        assert "can't multiply" in str(e) or "unsupported" in str(e) or "must be" in str(e), e
+    sites = co.stats()["deopt_sites"]
+    assert any(s["speculative"] and s["count"] >= 1 for s in sites), sites
+
+
+WARMUP_PROGRAM = '''
+import coconut
+def hot(x):
+    return x * 2.5
+def rarely(x):
+    return x + 1
+for i in range(3):
+    rarely(i)
+for i in range(200):
+    hot(float(i))
+import time
+t = time.monotonic()
+while not coconut.is_compiled(hot) and time.monotonic() - t < 30:
+    hot(1.0)
+print(coconut.is_compiled(hot), coconut.is_compiled(rarely))
+'''
+
+
+def test_whole_program_mode_waits_for_the_warmup(tmp_path):
+    script = tmp_path / "prog.py"
+    script.write_text(WARMUP_PROGRAM)
+    for warmup, want in (("1", "True False"), ("0", "True True")):
+        res = run_python(["-m", "coconut", "--threshold", "0", "--sync", str(script)],
+                         env={"COCONUT_WARMUP": warmup}, timeout=300)
+        assert res.ok, res.describe()
+        assert res.stdout.strip() == want, (warmup, res.stdout)
