@@ -556,7 +556,9 @@ OPTIMIZE = os.environ.get("COCONUT_OPTIMIZE", "1") not in ("0", "", "no", "off",
 
 def box_exit_stacks(ir: IrCFG) -> None:
     """Exits hand the interpreter objects: box every unboxed value on their stacks
-    (new references, which the frame takes)."""
+    (new references, which the frame takes). Known limit: a box that fails (MemoryError
+    from PyFloat_FromDouble/PyLong_FromLong) is spilled as NULL, here and when a local
+    is materialized; only memory exhaustion reaches it."""
     n = 0
     for block in ir.blocks.values():
         t = block.terminator
