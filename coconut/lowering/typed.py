@@ -53,10 +53,6 @@ def _type_of(b, v):
     return b.load("ptr", v, L.OB_TYPE)
 
 
-def _deopt_site(b, plan) -> int | None:
-    return plan.site
-
-
 # -- frame and stack ---------------------------------------------------------------------
 def _nop(b, ins, plan, inputs, items):
     return []
@@ -867,7 +863,6 @@ _RULES = {
     "nop": _nop, "precall": _nop, "resume": _resume, "jump": _jump, "swap": _swap,
     "load_fast": _load_fast, "load_const": _load_const, "store_fast": _store_fast,
     "pop_top": _pop_top, "cached": _cached,
-    "float": None, "int": None, "mixed": None,
     "negative": _negative, "not": _not, "truth": _truth, "none": _none, "range": _range,
     "subscr_int": _subscr_int, "store_subscr_int": _store_subscr_int,
     "for_iter_seq": _for_iter_seq, "builtin_call": _builtin_call, "math_call": _math_call,

@@ -477,10 +477,6 @@ def _call_plan(cx: Context, ins, stack) -> Plan | None:
     return None
 
 
-def _inputs(ins, rule) -> int:
-    return rule.signature.counts(ins.arg)[0]
-
-
 def after(cx: Context, ins, state: State, p: Plan, rule) -> tuple[State | None, State | None]:
     """(state on fall-through, state when the jump is taken) after `ins` ran with
     plan `p` (None where that way is not taken)."""
@@ -496,7 +492,7 @@ def after(cx: Context, ins, state: State, p: Plan, rule) -> tuple[State | None, 
         if ins.is_jump and ins.depth_jump is not None:
             jump = State(st.locals, (below + (OBJ_ITEM,) * (ins.depth_jump - len(below)))
                          [:ins.depth_jump])
-        return _kill(fall, ins), _kill(jump, ins)
+        return _kill(fall, ins), jump
     st = state
     # An unboxed copy of a local that the rule boxes: the local is materialized to lend
     # its box (the same object, as in the interpreter).
