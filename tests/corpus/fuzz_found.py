@@ -161,12 +161,37 @@ def float_speculation_on_int_temporaries(a, b):
     return a[0] - b[0], (a[0] + 0) * (b[0] + 0)
 
 
+_EVENTS = []
+
+
+class _Noisy:
+    def __del__(self):
+        frame = sys._getframe(1)
+        _EVENTS.append(("del", frame.f_code.co_name, frame.f_lineno))
+
+
+# seeds 80250, 80524. A number stored (unboxed) into a local that holds an object: the
+# interpreter's STORE_FAST releases the old object at once (its __del__ runs on the
+# store's line); the compiled code keeps it until the next point where it materializes
+# the frame (here the call on the next line; without one, until the function returns,
+# and then __del__ no longer sees the function's frame).
+def unboxed_store_releases_old_object(b):
+    _EVENTS.clear()
+    d = _Noisy()
+    for j in range(1):
+        d = b * b
+        _EVENTS.append(("after the store", j))
+    return list(_EVENTS)
+
+
 _NAN = 1e309 - 1e309      # sign bit set (x86's default NaN)
 
 CASES.append((nan_times_minus_one, [(float("inf"), float("inf")), (1.0, -_NAN)]))
 CASES.append((float_speculation_on_int_temporaries, [([3], [1]), ([1.5], [0.5])]))
 
 KNOWN_FAILING = [
+    (unboxed_store_releases_old_object, [(1.5,), (2,)],
+     "the object a store overwrites is released at the next materialization, not at once"),
     (nan_operand_order, [(-_NAN, _NAN), (_NAN, -_NAN)],
      "b + a with two NaNs returns a's NaN"),
 ]

@@ -49,7 +49,8 @@ FLOATS = ["0.0", "-0.0", "0.5", "1.5", "-2.25", "3.0", "0.1", "1e16", "2.0**53",
 TYPED_CONSTS = {
     "int": ["0", "1", "2", "3", "5", "7", "-1", "-3", "10", "100", "-2**63", "2**63 - 1",
             "2**62", "-2**62", "2**31", "2**53", "2**53 + 1", "-2**53 - 1", "2**32 - 1",
-            "2**30", "-2**30", "0x7FFFFFFF"],
+            "2**30", "-2**30", "0x7FFFFFFF", "2**60 - 1", "-2**60 + 1", "2**60", "2**30 - 1",
+            "-2**31"],
     "float": ["0.5", "-0.0", "0.0", "1.5", "0.1", "1e308", "1e309", "-1e309", "2.0**53",
               "1e-320", "3.0", "-2.5", "1.0", "4.5e15", "-7.25", "2.0**63", "9007199254740993.0",
               "(1e309 - 1e309)", "-(1e309 - 1e309)"],
@@ -60,7 +61,7 @@ MODULI = ["18446744073709551629", "2**61 - 1", "1000003", "2**63 + 5", "7.5"]
 
 ARG_KINDS = {
     "int": ["0", "1", "2", "3", "5", "7", "-1", "-3", "10", "12"],
-    "edge": EDGE_INTS[7:] + ["2**62 - 1", "2**63 - 1"],
+    "edge": EDGE_INTS[7:] + ["2**62 - 1", "2**63 - 1", "2**60 - 1", "-2**60", "2**60"],
     "float": ["0.5", "1.5", "-2.25", "3.0", "0.1", "7.0", "-0.0", "2.5", "0.0"],
     "fedge": ["float('inf')", "-float('inf')", "float('nan')", "-0.0", "1e308", "5e-324",
               "2.0**53", "-1e16", "-float('nan')"],
@@ -497,6 +498,8 @@ class _Gen:
         """One simple statement (or a small if-guarded one)."""
         r = self.r
         kinds = ["assign"] * 6 + ["aug"] * 4 + ["log", "swap", "swap", "chain", "walrus"]
+        if self.r.random() < 0.15:
+            kinds += ["comp"]
         if self.loops:
             kinds += ["retype", "retype", "overflow", "brk", "temp"]
         if self.typed:
@@ -514,7 +517,7 @@ class _Gen:
             if self.loops:
                 kinds += ["swap_fn"]
         if self.feat["hd"]:
-            kinds += ["hnew", "dnew", "dnew", "hadd"]
+            kinds += ["hnew", "dnew", "dnew", "hadd", "dkill", "dround"]
         if self.feat["print"]:
             kinds += ["print"]
         k = r.choice(kinds)
@@ -558,6 +561,16 @@ class _Gen:
             else:
                 a, b = r.sample(self.nums, 2)
                 self.emit("%s, %s = %s, %s" % (a, b, self.expr(1), a))
+        elif k == "comp":
+            # nested code: a comprehension or lambda that reads a local of f makes it a
+            # cell (never unboxed); one that does not reads only its own arguments
+            t, v = r.sample(self.nums, 2)
+            self.emit(r.choice([
+                "%s = sum([q * 2 for q in (%s, 1, 2.5)])" % (t, v),
+                "%s = max([q + %s for q in range(3)])" % (t, v),
+                "%s = (lambda q: q * %s)(%s)" % (t, v, self.leaf()),
+                "%s = len([q for q in range(4) if q != %s])" % (t, v),
+            ]))
         elif k == "chain":
             a, b = r.sample(self.nums, 2)
             kind = self.kinds.get(a) or "int"
@@ -643,6 +656,16 @@ class _Gen:
             self.emit("hk = H(%s)" % self.leaf())
         elif k == "dnew":
             self.emit("dd = D(%s)" % self.leaf())
+        elif k == "dkill":
+            # the D dies when a number is stored over it: its __del__ sees the frame with
+            # the number already stored (STORE_FAST stores, then releases the old value)
+            self.emit("dd = %s" % (self.texpr(r.choice(["int", "float"]), 1) if self.typed
+                                   else self.expr(1)))
+        elif k == "dround":
+            # a numeric local holds a D for a moment; the D dies at the next store
+            v = self.choice(self.nums)
+            self.emit("%s = D(%s)" % (v, v))
+            self.emit("%s = %s.n" % (v, v))
         elif k == "hadd":
             self.emit("%s = %s" % (self.target(), r.choice(["hk + %s", "%s + hk"])
                                    % self._paren(self.leaf())))
