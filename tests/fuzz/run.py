@@ -3,7 +3,13 @@
     python3 -m tests.fuzz.run -n 500 --seed 1000        # seeds 1000..1499, 2 jobs
     python3 -m tests.fuzz.run --seeds 17,4242 --show     # print the programs too
     python3 -m tests.fuzz.run --program case.json        # one program (dict as in gen.py)
+    python3 -m tests.fuzz.run --stub broken -n 20        # check the fuzzer itself
     make fuzz N=5000 SEED=1                              # the same through make
+
+Options: --size small|normal (default normal; tests/test_fuzz.py uses small), -j JOBS
+children at once, --batch programs per child, --no-minimize, --minimize-seconds,
+--loose-nan (NaN signs and payloads not compared), --json FILE (the failures, with
+their programs, for --program).
 
 Protocol for one program (``run_program``, in a child process):
 
@@ -11,15 +17,22 @@ Protocol for one program (``run_program``, in a child process):
    *interpreted twin*, which is never compiled;
 2. both are warmed up, interpreted, by WARM_CALLS calls with the program's warm-up mix of
    argument types, so that 3.11 quickens the code and records those types;
-3. ``coconut.compile`` compiles the copy's ``f`` (variant "all": every function and
-   method of the program; variant "cold": before the warm-up instead of after it);
-4. both are called with every mix of ``prog["mixes"]`` (the warm-up mix, other values of
-   the same types, and mixes that break the speculations), twice each, alternately,
-   and every pair of calls is compared: return value, exception type and message,
-   traceback (function, line) inside the program, stdout, what the call appended to the
-   program's LOG (values, and the f_locals snapshots the hooks took), the arguments
-   afterwards, and the program's globals and class attributes afterwards. Values are
-   compared through ``rt.canon``: type-exact, floats bit for bit.
+3. ``coconut.compile`` compiles the copy's ``f`` (variant "all": also the helpers ``f``
+   names and the hook methods; variant "cold": before the warm-up instead of after it);
+4. both are called with the program's "storm" mix gen.STORM times if it has one (the
+   runtime then recompiles without the speculations that keep failing), then with every
+   mix of ``prog["mixes"]`` (the warm-up mix, other values of the same types, and mixes
+   that break the speculations), twice each, alternately, and every pair of calls is
+   compared: return value, exception type and message (and its context), traceback
+   (function, line) inside the program, stdout, what the call appended to the program's
+   LOG (values, and the f_locals snapshots, with line numbers, that the __del__/__eq__/
+   __add__ hooks took), the arguments afterwards and their reference counts, and the
+   program's globals and class attributes afterwards. Values are compared through
+   ``rt.canon``: type-exact, floats bit for bit.
+
+One difference is not reported: CPython 3.11's superinstructions report an
+UnboundLocalError raised by their second half at the line of their first half, in
+quickened code only (see ``_superinstruction_quirk``).
 
 Every batch of programs runs in a child process (tests/support.run_python): a crash or a
 hang fails the program that was running (it is then re-run alone to tell whether it
@@ -28,7 +41,7 @@ crashes by itself) and the rest of the batch goes on in a new child.
 A failing program is minimized (``--minimize``, the default on the command line): argument
 mixes are dropped, then statements and sub-expressions of the source are removed or
 simplified (through ``ast``) as long as the failure keeps its signature (crash / hang /
-mismatch of the same field / compile error).
+mismatch of the same field / compile error of the same kind).
 """
 import argparse
 import ast
@@ -762,12 +775,16 @@ def main(argv=None):
     p.add_argument("--seeds", default=None, help="comma-separated seeds instead of -n/--seed")
     p.add_argument("--size", default="normal", choices=sorted(gen.SIZES),
                    help="size of the generated functions (default normal; the test: small)")
-    p.add_argument("--program", default=None, help="a JSON file holding one program dict")
+    p.add_argument("--program", default=None,
+                   help="run the programs of a JSON file: one program (a dict as gen.py "
+                   "makes), a list of them, or a --json report")
     p.add_argument("-j", "--jobs", type=int, default=2, help="child processes at once")
     p.add_argument("--batch", type=int, default=20, help="programs per child process")
-    p.add_argument("--minimize", dest="minimize", action="store_true", default=True)
+    p.add_argument("--minimize", dest="minimize", action="store_true", default=True,
+                   help="minimize every failing program (the default)")
     p.add_argument("--no-minimize", dest="minimize", action="store_false")
-    p.add_argument("--minimize-seconds", type=float, default=300)
+    p.add_argument("--minimize-seconds", type=float, default=300,
+                   help="time budget of one minimization (default 300)")
     p.add_argument("--show", action="store_true", help="print every program run")
     p.add_argument("--stub", nargs="?", const="1", default=None, metavar="MODE",
                    help="use tests/_stub_coconut.py instead of coconut (MODE 1, the "
@@ -787,9 +804,13 @@ def main(argv=None):
     t0 = time.monotonic()
     if a.program:
         with open(a.program) as fh:
-            prog = json.load(fh)
-        res = run_programs([prog], env=env)[0]
-        results = {prog.get("seed"): (prog, res)}
+            data = json.load(fh)
+        # one program, a list of them, or a --json report (entries holding "program")
+        progs = [data] if isinstance(data, dict) else \
+            [d.get("program", d) if "source" not in d else d for d in data]
+        results = {}
+        for k, (prog, res) in enumerate(zip(progs, run_programs(progs, env=env))):
+            results[prog.get("seed", k)] = (prog, res)
     else:
         seeds = ([int(s) for s in a.seeds.split(",") if s] if a.seeds
                  else list(range(a.seed, a.seed + a.n)))
