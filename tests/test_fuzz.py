@@ -40,7 +40,12 @@ def fuzz_results():
 
     def one(batch):
         progs = [gen.generate(s, SIZE) for s in batch]
-        return list(zip(progs, run.run_programs(progs, env={"PYTHONHASHSEED": "0"})))
+        # NaN signs and payloads are not compared here: with two NaN operands gcc may
+        # reorder a commutative operation (IEEE leaves the result's NaN open); that known
+        # difference is its own case (tests/corpus/fuzz_found.py KNOWN_FAILING), and the
+        # NaN-sign bugs fixed so far are strict corpus cases. The batches look for the rest.
+        return list(zip(progs, run.run_programs(
+            progs, env={"PYTHONHASHSEED": "0", "COCONUT_FUZZ_LOOSE_NAN": "1"})))
 
     futures = {tuple(b): pool.submit(one, b) for b in BATCHES}
     yield futures
@@ -93,7 +98,8 @@ def test_generator_covers_the_features():
                    "len(", "isinstance(", ".append(", "lst[", "tup[", "dct[", " = tup",
                    "o.v", "P.k", "o.__class__ = ", "patch(", "morph(", "bump(", "retype(",
                    "swap()", "hk ==", "hk +", "dd = D(", "try:", "except ", "print(", "break",
-                   "continue", "str(", " & ", " ^ ", " | ", "return "]:
+                   "continue", "str(", " & ", " ^ ", " | ", "return ", "shadow(True)",
+                   "lambda q", " := ", "IntS(", ".n\n"]:
         assert needle in text, needle
 
 

@@ -174,6 +174,16 @@ def scale(x):
 def swap():
     global scale
     scale = lambda x: x - 1.5
+
+
+def shadow(on):
+    # a module global named like a builtin hides it (LOAD_GLOBAL caches must notice)
+    if on:
+        globals()["len"] = lambda s: -1
+        globals()["isinstance"] = lambda v, t: "shadowed"
+    else:
+        globals().pop("len", None)
+        globals().pop("isinstance", None)
 '''
 
 HELPERS_PQ = '''
@@ -651,7 +661,7 @@ class _Gen:
             self.emit("retype(%s)" % r.choice([guard, "1", "2", "3"]))
         elif k == "swap_fn":
             self.emit(self.mid_loop_guard())
-            self.emit("    swap()")
+            self.emit("    " + r.choice(["swap()", "swap()", "shadow(True)", "shadow(False)"]))
         elif k == "hnew":
             self.emit("hk = H(%s)" % self.leaf())
         elif k == "dnew":
