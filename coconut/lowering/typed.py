@@ -104,6 +104,20 @@ def _store_fast(b, ins, plan, inputs, items):
     value = inputs[0]
     before = b.state.locals[local]
     if local in b.tcx.unboxable and item.kind in (T.FLOAT, T.INT):
+        if before.kind != T.OBJ and before.undef:
+            # The home may be undefined: then the frame holds the local (any object,
+            # e.g. one assigned before the loop), which this store releases now, as
+            # SETLOCAL does (its __del__ sees this line).
+            from .lower import defined
+            frame_held, join = b.new_block("frame_held"), b.new_block("stored")
+            b.terminate(ops.Branch(Cond("==", defined(local), _i(0, CBOOL)),
+                                   frame_held.name, join.name))
+            b.current = frame_held
+            _set_frame_local(b, local, b.box(value, T.Item(item.kind)),
+                             T.LocalState(item.kind, True))
+            b.state = b.state.with_local(local, before)
+            b.terminate(ops.Jump(join.name))
+            b.current = join
         b.define(local, item.kind, value)
         prov = item.prov
         if (prov and prov[0] in ("const", "local")) or \
