@@ -75,6 +75,8 @@ CAPI = {
     "coconut_eval_breaker": ("value", "int", ["ptr"]),
     "coconut_resume": ("new", "obj", ["ptr", "ptr", "int"]),
     "coconut_deopt_check": ("value", "int", ["ptr"]),
+    # PyObject_Vectorcall's contract, with the thread state first (runtime/calls.py)
+    "coconut_call": ("new", "obj", ["ptr", "obj", "ptr", "u64", "obj"]),
     # namespaces, imports, unpacking (coconut.lowering.namespace_ops)
     "PyDict_New": ("new", "obj", []),
     "PyDict_DelItem": ("status", "int", ["obj", "obj"]),

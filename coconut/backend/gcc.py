@@ -451,10 +451,14 @@ class _FunctionEmitter:
                                       c.new_rvalue_from_int(self.cx.size_t, 63))
         nargsf = c.new_binary_op(gccjit.BinaryOp.BITWISE_OR, self.cx.size_t,
                                  c.new_cast(nargs, self.cx.size_t), offset_flag)
-        fn = self.vectorcall_function()
-        blk.add_assignment(self.var(op.dst), c.new_call(fn, [
-            cx.cast(self.rv(op.callable), "obj"), c.new_cast(argv, cx.types["ptr"]), nargsf,
-            cx.cast(self.rv(op.kwnames), "obj")]))
+        callable_ = cx.cast(self.rv(op.callable), "obj")
+        kwnames = cx.cast(self.rv(op.kwnames), "obj")
+        argv = c.new_cast(argv, cx.types["ptr"])
+        if "coconut_call" in cx.helpers:       # direct calls (runtime/calls.py)
+            call = cx.call("coconut_call", [self.tstate, callable_, argv, nargsf, kwnames])
+        else:
+            call = c.new_call(self.vectorcall_function(), [callable_, argv, nargsf, kwnames])
+        blk.add_assignment(self.var(op.dst), call)
 
     def vectorcall_function(self):
         cx = self.cx

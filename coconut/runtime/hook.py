@@ -19,6 +19,7 @@ import os
 import gccjit
 
 from . import layout as L
+from .calls import emit_call
 from ..backend.gccrun import GccRun, prepare
 
 _api = ctypes.pythonapi
@@ -43,9 +44,10 @@ NEVER = (1 << 64) - 1
 RECOMPILE = NEVER - 2
 # Indices into Runtime.control, a C array read by the hook.
 (_THRESHOLD, _IN_COMPILER, _CALLBACK, NATIVE_COUNT, INTERPRETED_COUNT, _COUNTER_FUNC,
- _COUNT_ENTRY_FUNC, _FINISHED, _FINISH_CALLBACK, _WORKER_TS, _RECOMPILE_CALLBACK) = range(11)
-_CONTROL_SIZE = 11
-HELPERS = ("coconut_eval_breaker", "coconut_resume", "coconut_deopt_check")
+ _COUNT_ENTRY_FUNC, _FINISHED, _FINISH_CALLBACK, _WORKER_TS, _RECOMPILE_CALLBACK,
+ _FUNCTION_VECTORCALL) = range(12)
+_CONTROL_SIZE = 12
+HELPERS = ("coconut_eval_breaker", "coconut_resume", "coconut_deopt_check", "coconut_call")
 # Indices into Runtime.resume_state (see _emit_resume).
 _SAVED_TRACE, _SAVED_PROFILE, _EXPECTED_FRAME, _TRACE_SHIM, _PROFILE_SHIM = range(5)
 _PYTRACE_CALL, _PYTRACE_OPCODE = 0, 7
@@ -130,13 +132,14 @@ class Runtime:
         self.resume_state[_PROFILE_SHIM] = get(b"coconut_profile_shim")
         self.control[_COUNTER_FUNC] = get(b"coconut_count_trace")
         self.control[_COUNT_ENTRY_FUNC] = get(b"coconut_count_entry")
+        self.control[_FUNCTION_VECTORCALL] = ctypes.cast(_api._PyFunction_Vectorcall, ctypes.c_void_p).value
         self.counting = False
         self.previous = None
         from . import perfmap
         if perfmap.enabled():          # before any of the library's code can run
             perfmap.register([(get(n), f"coconut:{n.decode()} (runtime)") for n in (
                 b"coconut_hook", b"coconut_count_entry", b"coconut_eval_breaker",
-                b"coconut_resume", b"coconut_deopt_check", b"coconut_count_trace",
+                b"coconut_resume", b"coconut_deopt_check", b"coconut_call", b"coconut_count_trace",
                 b"coconut_trace_shim", b"coconut_profile_shim", b"coconut_runtime_init")])
 
     # -- emitted code ----------------------------------------------------------------
@@ -466,6 +469,9 @@ class Runtime:
         dmark.end_with_jump(ddone)
         ddone.end_with_return(zero)
         self._emit_resume(c, field, imported, traced, eval_default, g_state)
+        emit_call(c, field, imported, fn,          # coconut_call: see calls.py
+                  c.new_array_access(c.new_cast(g_control, vp.get_pointer()),
+                                     c.new_rvalue_from_int(it, _FUNCTION_VECTORCALL)))
         return c
 
     def _emit_resume(self, c, field, imported, traced, eval_default, state):

@@ -77,6 +77,33 @@ INTERP_EVAL_BREAKER = INTERP_CEVAL + 4
 INTERP_GC_GEN0_THRESHOLD = 688
 INTERP_GC_GEN0_COUNT = 692
 
+# Read by coconut_call (runtime/calls.py), which pushes a callee's frame as
+# _PyEvalFramePushAndInit does and clears it as _PyEvalFrameClearAndPop does:
+# PyFunctionObject, PyCodeObject's counts, PyThreadState's data stack (the chunk,
+# its top and limit; _PyStackChunk.data), _PyInterpreterFrame.is_entry/owner,
+# PyFrameObject.f_back and its frame data, PyMethodObject.im_func/im_self
+FUNC_GLOBALS = 16
+FUNC_BUILTINS = 24
+FUNC_CODE = 48
+FUNC_VECTORCALL = 120
+CO_FLAGS = 48
+CO_ARGCOUNT = 56
+CO_KWONLYARGCOUNT = 64
+CO_STACKSIZE = 68
+TS_DATASTACK_CHUNK = 296
+TS_DATASTACK_TOP = 304
+TS_DATASTACK_LIMIT = 312
+CHUNK_DATA = 24
+FRAME_IS_ENTRY = 68
+FRAME_OWNER = 69
+FRAME_SPECIALS_SIZE = 9            # words: (sizeof(_PyInterpreterFrame) - 1) / 8
+FRAMEOBJ_BACK = 16
+FRAMEOBJ_DATA = 48
+METHOD_FUNC = 16
+METHOD_SELF = 24
+GC_HEAD_NEXT = -16                 # PyGC_Head._gc_next, before the object: 0 = untracked
+OWNED_BY_THREAD, OWNED_BY_GENERATOR, OWNED_BY_FRAME_OBJECT = 0, 1, 2
+
 # Type flags
 TPFLAGS_BASE_EXC_SUBCLASS = 1 << 30
 # _PyInterpreterFrame.f_locals (NULL in function frames), PyTypeObject.tp_iter,
@@ -227,8 +254,44 @@ def verify() -> None:
     check("co_code_adaptive", ctypes.string_at(code_unit_address(code, 0), len(code.co_code)),
           code.co_code)
 
+    check("func_code", _ptr(id(sample) + FUNC_CODE), id(code))
+    check("func_globals", _ptr(id(sample) + FUNC_GLOBALS), id(sample.__globals__))
+    check("func_builtins", _ptr(id(sample) + FUNC_BUILTINS), id(sample.__builtins__))
+    check("vectorcall", _ptr(id(sample) + FUNC_VECTORCALL),
+          ctypes.cast(_api._PyFunction_Vectorcall, ctypes.c_void_p).value)
+    check("co_flags, co_argcount, co_kwonlyargcount, co_stacksize",
+          tuple(_int(id(code) + o) for o in (CO_FLAGS, CO_ARGCOUNT, CO_KWONLYARGCOUNT, CO_STACKSIZE)),
+          (code.co_flags, code.co_argcount, code.co_kwonlyargcount, code.co_stacksize))
+    bound = _Probe(0).method
+    check("im_func, im_self", (_ptr(id(bound) + METHOD_FUNC), _ptr(id(bound) + METHOD_SELF)),
+          (id(bound.__func__), id(bound.__self__)))
+
     frame_obj = sys._getframe()
     iframe = _ptr(id(frame_obj) + FRAMEOBJ_FRAME)
+    # read inline (a Python call would push a frame): this frame is the top one
+    ts_ = _api.PyThreadState_Get()
+    top = ctypes.c_void_p.from_address(ts_ + TS_DATASTACK_TOP).value
+    chunk = ctypes.c_void_p.from_address(ts_ + TS_DATASTACK_CHUNK).value
+    limit = ctypes.c_void_p.from_address(ts_ + TS_DATASTACK_LIMIT).value
+    fcode = frame_obj.f_code
+    check("datastack_top", (top - iframe) // 8,
+          nlocalsplus(fcode) + fcode.co_stacksize + FRAME_SPECIALS_SIZE)
+    check("datastack_chunk, datastack_limit", (chunk + CHUNK_DATA <= iframe < limit,
+                                               ctypes.c_size_t.from_address(chunk + 8).value),
+          (True, limit - chunk))
+    check("frame owner, is_entry", (ctypes.c_uint8.from_address(iframe + FRAME_OWNER).value,
+                                    ctypes.c_uint8.from_address(iframe + FRAME_IS_ENTRY).value in (0, 1)),
+          (OWNED_BY_THREAD, True))
+    check("f_back", _ptr(id(frame_obj) + FRAMEOBJ_BACK), 0)
+
+    def owned():
+        return sys._getframe()
+    done = owned()
+    check("frame object's own frame data", (_ptr(id(done) + FRAMEOBJ_FRAME),
+                                            ctypes.c_uint8.from_address(id(done) + FRAMEOBJ_DATA + FRAME_OWNER).value,
+                                            _ptr(id(done) + FRAMEOBJ_BACK),
+                                            _ptr(id(done) + GC_HEAD_NEXT) != 0),
+          (id(done) + FRAMEOBJ_DATA, OWNED_BY_FRAME_OBJECT, id(frame_obj), True))
     check("frame f_code", _ptr(iframe + FRAME_CODE), id(frame_obj.f_code))
     check("frame f_globals", _ptr(iframe + FRAME_GLOBALS), id(frame_obj.f_globals))
     check("frame f_builtins", _ptr(iframe + FRAME_BUILTINS), id(frame_obj.f_builtins))
