@@ -53,10 +53,6 @@ class Slots:
         self.y = y
 
 
-G_ONE = "one"
-G_TWO = "two"
-
-
 def read_x(p):
     return p.x
 
@@ -79,22 +75,6 @@ def call_norm(p):
 
 def list_count(seq):
     return seq.count(1)
-
-
-def read_g_one():
-    return G_ONE
-
-
-def read_g_two():
-    return G_TWO
-
-
-def builtin_len(s):
-    return len(s)
-
-
-def builtin_repr(s):
-    return repr(s)
 
 
 def module_attr():
@@ -298,54 +278,6 @@ def test_load_method():
     with patched(descr, id(other)):
         assert call_norm(Point(1, 2)) == ("norm", 1)
         assert call_norm(shadowing) == "instance attribute"
-
-
-@in_subprocess()
-def test_load_global():
-    from coconut.runtime import layout as L
-    warm(read_g_one)
-    warm(read_g_two)
-    warm(builtin_len, "abc")
-    warm(builtin_repr, "abc")
-    assert form_at(read_g_one, "LOAD_GLOBAL", "G_ONE") == "LOAD_GLOBAL_MODULE"
-    assert form_at(builtin_len, "LOAD_GLOBAL", "len") == "LOAD_GLOBAL_BUILTIN"
-    compiled(read_g_one, builtin_len)
-    g = globals()
-    index = cache_field(read_g_one, "LOAD_GLOBAL", "G_ONE", L.GLOBAL_CACHE_INDEX,
-                        ctypes.c_uint16)
-    two = cache_field(read_g_two, "LOAD_GLOBAL", "G_TWO", L.GLOBAL_CACHE_INDEX,
-                      ctypes.c_uint16).value
-    len_index = cache_field(builtin_len, "LOAD_GLOBAL", "len", L.GLOBAL_CACHE_INDEX,
-                            ctypes.c_uint16)
-    repr_index = cache_field(builtin_repr, "LOAD_GLOBAL", "repr", L.GLOBAL_CACHE_INDEX,
-                             ctypes.c_uint16).value
-    with patched(index, two), patched(len_index, repr_index):
-        assert read_g_one() == "two"                  # the fast paths, entries read now
-        assert builtin_len("abc") == "'abc'"
-    g["G_ONE"] = "uno"                                # a new value, the same keys
-    assert read_g_one() == "uno"
-    import builtins
-    with patched(index, two), patched(len_index, repr_index):
-        builtins.coconut_test_builtin = None           # the builtins' keys change
-        try:
-            assert builtin_len("abc") == 3
-        finally:
-            del builtins.coconut_test_builtin
-        g["len"] = lambda s: "shadowed"               # the globals' keys change
-        try:
-            assert builtin_len("abc") == "shadowed"
-        finally:
-            del g["len"]
-        assert builtin_len("abc") == 3
-        del g["G_ONE"]
-        try:
-            read_g_one()
-        except NameError as e:
-            assert "G_ONE" in str(e)
-        else:
-            raise AssertionError("a deleted global was found")
-        g["G_ONE"] = "again"
-        assert read_g_one() == "again"
 
 
 @in_subprocess()

@@ -228,7 +228,8 @@ def _check_no_leak(name, specialized):
         if co.__name__ == "coconut":
             from coconut.frontend import BytecodeCFG
             from coconut.lowering import caches
-            assert len(caches.snapshot(BytecodeCFG(func.__code__))) >= 6
+            # (LOAD_METHOD forms: LOAD_GLOBAL has its own site caches, not the snapshot's)
+            assert len(caches.snapshot(BytecodeCFG(func.__code__))) >= 2
     co.compile(func)
     assert co.is_compiled(func)
     objs, mem, refs = measure(func, obj)

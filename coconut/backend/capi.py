@@ -77,6 +77,8 @@ CAPI = {
     "coconut_deopt_check": ("value", "int", ["ptr"]),
     # PyObject_Vectorcall's contract, with the thread state first (runtime/calls.py)
     "coconut_call": ("new", "obj", ["ptr", "obj", "ptr", "u64", "obj"]),
+    # LOAD_GLOBAL's lookup, refilling the site's cache (runtime/namespaces.py)
+    "coconut_load_global": ("borrowed", "obj", ["obj", "obj", "obj", "ptr"]),
     # namespaces, imports, unpacking (coconut.lowering.namespace_ops)
     "PyDict_New": ("new", "obj", []),
     "PyDict_DelItem": ("status", "int", ["obj", "obj"]),

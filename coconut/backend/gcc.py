@@ -254,6 +254,10 @@ class _FunctionEmitter:
             return self.state.link(("address", v.name), v.value)
         if isinstance(v, ops.AddressOf):
             return self.c.new_cast(self.var(v.var).get_address(), self.cx.types["ptr"])
+        if isinstance(v, ops.SiteCache):
+            slot = self.c.new_array_access(self.state.site_caches,
+                                           self.cx.int(ops.SITE_CACHE_WORDS * (self.state.site_cache_base[self.index] + v.index)))
+            return self.c.new_cast(slot.get_address(), self.cx.types["ptr"])
         raise BackendError(f"not a value: {v!r}")
 
     def new_block(self, hint: str):
@@ -612,6 +616,15 @@ class _ModuleState:
         self._index: dict = {}
         self.uncacheable: str | None = None   # why the module only works in this process
 
+    def add_site_caches(self, cx: _Context, counts: list[int]) -> None:
+        """SITE_CACHE_WORDS zeroed words per ops.SiteCache of each function
+        (site_cache_base: where each function's start), a static array of the module:
+        process-local state."""
+        self.site_cache_base = [sum(counts[:i]) for i in range(len(counts))]
+        self.site_caches = cx.ctx.new_global(
+            gccjit.GlobalKind.INTERNAL, cx.ctx.new_array_type(cx.types["ssize"], max(1, ops.SITE_CACHE_WORDS * sum(counts))),
+            b"coconut_site_caches")
+
     def link(self, desc, value: int, obj=None):
         """The global holding the link `desc` (value `value` in this process)."""
         key = desc if desc is not None else ("object", id(obj))
@@ -646,6 +659,7 @@ def _build(irs: list[IrCFG], helpers: dict[str, int], opt_level: int):
     cx.helpers = helpers
     sites = sum(isinstance(b.terminator, ops.Deopt) for ir in irs for b in ir.blocks.values())
     cx.state = state = _ModuleState(cx, sites, len(irs))
+    state.add_site_caches(cx, [ir.site_caches for ir in irs])
     names = []
     for i, ir in enumerate(irs):
         name = f"coconut_{i}_{ir.code.co_name}" if ir.code.co_name.isidentifier() else f"coconut_{i}"

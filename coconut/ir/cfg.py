@@ -37,6 +37,7 @@ class IrCFG:
         self.nlocalsplus = nlocalsplus
         self.blocks: dict[str, IrBlock] = {}
         self.entry: str | None = None
+        self.site_caches = 0       # ops.SiteCache slots the code uses
 
     def new_block(self, name: str, comment: str = "") -> IrBlock:
         base, n = name, 1
@@ -199,7 +200,7 @@ def _dot_id(name: str) -> str:
     return '"' + name + '"'
 
 
-_VALUE_TYPES = (ops.Var, ops.IntConst, ops.FloatConst, ops.ObjConst, ops.Address)
+_VALUE_TYPES = (ops.Var, ops.IntConst, ops.FloatConst, ops.ObjConst, ops.Address, ops.SiteCache)
 
 
 PARAMETERS = ("tstate", "frame")

@@ -96,8 +96,24 @@ class AddressOf:
         return f"&{self.var}"
 
 
+SITE_CACHE_WORDS = 3
+
+
+@dataclass(frozen=True)
+class SiteCache:
+    """The address of cache slot `index` of the function: SITE_CACHE_WORDS
+    zero-initialized words of the compiled module that only this function's code reads
+    and writes (a LOAD_GLOBAL site's own cache: runtime/namespaces.py).
+    IrCFG.site_caches counts them."""
+    index: int
+    ctype = "ptr"
+
+    def __str__(self) -> str:
+        return f"&site_cache[{self.index}]"
+
+
 NULL = IntConst(0, "obj")
-Value = Var | IntConst | FloatConst | ObjConst | Address | AddressOf
+Value = Var | IntConst | FloatConst | ObjConst | Address | AddressOf | SiteCache
 
 
 # -- plain ops ---------------------------------------------------------------------

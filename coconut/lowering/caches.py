@@ -44,7 +44,6 @@ FORMS = {
     "LOAD_ATTR": ("LOAD_ATTR_INSTANCE_VALUE", "LOAD_ATTR_SLOT", "LOAD_ATTR_MODULE"),
     "STORE_ATTR": ("STORE_ATTR_INSTANCE_VALUE", "STORE_ATTR_SLOT"),
     "LOAD_METHOD": ("LOAD_METHOD_WITH_VALUES", "LOAD_METHOD_NO_DICT", "LOAD_METHOD_MODULE"),
-    "LOAD_GLOBAL": ("LOAD_GLOBAL_MODULE", "LOAD_GLOBAL_BUILTIN"),
 }
 
 
@@ -229,23 +228,52 @@ def load_method(b, ins, form: str, owner, miss: str):
     return _cache(b, ins, "obj", L.METHOD_CACHE_DESCR)
 
 
-def load_global(b, ins, form: str, globals_, builtins, miss: str):
-    """TARGET(LOAD_GLOBAL_MODULE) / TARGET(LOAD_GLOBAL_BUILTIN) (both namespaces are
-    exact dicts here): the globals' keys at the cached version (for BUILTIN: the name is
-    not a global) and, for BUILTIN, the builtins' keys at theirs; then the value of the
-    unicode entry at the cached index, NULL -> miss. Keys of a given version have fixed
-    keys and kind (a change of keys drops the version to 0, a resize makes new keys,
-    specialization wants unicode keys): the entry is the name's, in a unicode table.
-    Returns the value, borrowed."""
-    _check_form(b, ins, form, miss)
-    keys = b.load("ptr", globals_, L.DICT_KEYS)
-    b.split(Cond("!=", b.load("u32", keys, L.DK_VERSION),
-                 _cache(b, ins, "u32", L.GLOBAL_CACHE_MODULE_VERSION)), miss, hint="module_ok")
-    if form == "LOAD_GLOBAL_BUILTIN":
-        keys = b.load("ptr", builtins, L.DICT_KEYS)
-        b.split(Cond("!=", b.load("u32", keys, L.DK_VERSION),
-                     _cache(b, ins, "u16", L.GLOBAL_CACHE_BUILTIN_VERSION)), miss,
-                hint="builtins_ok")
-    value = _unicode_entry_value(b, keys, _cache(b, ins, "u16", L.GLOBAL_CACHE_INDEX))
+# -- compiled code's own LOAD_GLOBAL cache (runtime/namespaces.py) -------------------------
+def global_hint(b, globals_, builtins, name, slot, miss: str):
+    """The value `slot` (the site's ops.SiteCache, filled by coconut_load_global) says
+    where to find, checked: `slot[0] = i + 1`: entry i of the globals' keys;
+    `slot[0] = -(i + 1)`: entry i of the builtins' keys while the name is still not a
+    global: the globals' keys still have version `slot[1]` (not 0), or the globals dict
+    still has version tag `slot[2]`. The entry must be in a unicode table, hold this
+    name object as key and a value: else `miss`. Returns the value, borrowed (no code
+    runs here)."""
+    hint = b.load("ssize", slot, 0)
+    keys, index = b.temp("ptr", "keys"), b.temp("ssize", "index")
+    module, builtin, check = b.new_block("module_hint"), b.new_block("builtin_hint"), b.new_block("check_hint")
+    absent, by_tag = b.new_block("not_global"), b.new_block("by_tag")
+    b.split(Cond("==", hint, ops.IntConst(0, "ssize")), miss, hint="has_hint")
+    b.split(Cond(">", hint, ops.IntConst(0, "ssize")), module.name, hint="not_module")
+    b.terminate(ops.Jump(builtin.name))
+    b.current = module
+    b.emit(ops.Assign(keys, b.load("ptr", globals_, L.DICT_KEYS)))
+    b.emit(ops.BinArith(index, "-", hint, ops.IntConst(1, "ssize")))
+    b.terminate(ops.Jump(check.name))
+    b.current = builtin
+    version = b.load("u32", slot, 8)
+    b.split(Cond("==", version, ops.IntConst(0, "u32")), by_tag.name, hint="keys_versioned")
+    b.split(Cond("==", b.load("u32", b.load("ptr", globals_, L.DICT_KEYS), L.DK_VERSION), version),
+            absent.name, hint="keys_changed")
+    b.terminate(ops.Jump(by_tag.name))
+    b.current = by_tag
+    b.split(Cond("!=", b.load("u64", globals_, L.DICT_VERSION_TAG), b.load("u64", slot, 16)),
+            miss, hint="same_globals")
+    b.terminate(ops.Jump(absent.name))
+    b.current = absent
+    b.emit(ops.Assign(keys, b.load("ptr", builtins, L.DICT_KEYS)))
+    b.emit(ops.BinArith(index, "-", ops.IntConst(-1, "ssize"), hint))
+    b.terminate(ops.Jump(check.name))
+    b.current = check
+    b.split(Cond("!=", b.load("byte", keys, L.DK_KIND), ops.IntConst(L.DICT_KEYS_UNICODE, "byte")),
+            miss, hint="unicode")
+    b.split(Cond(">=", index, b.load("ssize", keys, L.DK_NENTRIES)), miss, hint="in_range")
+    log2 = b.load("byte", keys, L.DK_LOG2_INDEX_BYTES)
+    indices, entry, offset = b.temp("ssize"), b.temp("ssize"), b.temp("ssize")
+    b.emit(ops.BinArith(indices, "<<", ops.IntConst(1, "ssize"), log2))
+    b.emit(ops.BinArith(entry, "*", index, ops.IntConst(L.DK_UNICODE_ENTRY_SIZE, "ssize")))
+    b.emit(ops.BinArith(offset, "+", indices, entry))
+    at = b.temp("ptr", "entry")
+    b.emit(ops.PtrAdd(at, keys, offset))
+    b.split(Cond("!=", b.load("obj", at, L.DK_INDICES), name), miss, hint="same_key")
+    value = b.load("obj", at, L.DK_INDICES + L.DK_UNICODE_ENTRY_VALUE)
     b.split(Cond("==", value, NULL), miss, hint="hit")
     return value

@@ -193,9 +193,10 @@ def store_deref(b, ins, value):
 @op("LOAD_GLOBAL", sig="-- null[oparg&1] value")
 def load_global(b, ins):
     """LOAD_GLOBAL: globals, then builtins (both exact dicts, else deopt); a missing
-    name deopts so the interpreter raises the NameError. Where the interpreter
-    specialized it (LOAD_GLOBAL_MODULE / LOAD_GLOBAL_BUILTIN), the dict entry its cache
-    names is read while the keys versions match (caches.load_global)."""
+    name deopts so the interpreter raises the NameError. The site's own cache says
+    which dict entry holds the name (caches.global_hint, checked inline, no code runs);
+    when it does not, coconut_load_global looks the name up as ceval does and refills
+    that cache (runtime/namespaces.py: why not 3.11's own LOAD_GLOBAL_* caches)."""
     frame = ops.Var("frame", "ptr")
     name = b.const(b.code.co_names[ins.arg >> 1])
     globals_ = b.load("obj", frame, L.FRAME_GLOBALS)
@@ -203,13 +204,16 @@ def load_global(b, ins):
     b.deopt_if(Cond("!=", _type_of(b, globals_), b.const(dict)), "globals not a dict")
     b.deopt_if(Cond("!=", _type_of(b, builtins), b.const(dict)), "builtins not a dict")
     value = b.temp()
-    found = b.new_block("found")
-    caches.fast_path(b, ins, lambda form, miss: caches.load_global(
-        b, ins, form, globals_, builtins, miss), found.name, value)
-    for namespace in (globals_, builtins):
-        got = b.call("PyDict_GetItemWithError", namespace, name)
-        b.split(_not_null(got), b.assign_and_jump(value, got, found.name), hint="missing")
-        b.error_if(_not_null(b.call("PyErr_Occurred")))
+    found, miss = b.new_block("found"), b.new_block("global_miss")
+    slot = ops.SiteCache(b.ir.site_caches)
+    b.ir.site_caches += 1
+    b.emit(ops.Assign(value, caches.global_hint(b, globals_, builtins, name, slot, miss.name)))
+    b.terminate(ops.Jump(found.name))
+    b.current = miss
+    b.observe_slow()                       # a lookup may run a key's __eq__
+    got = b.call("coconut_load_global", globals_, builtins, name, slot)
+    b.split(_not_null(got), b.assign_and_jump(value, got, found.name), hint="missing")
+    b.error_if(_not_null(b.call("PyErr_Occurred")))
     b.terminate(ops.Deopt(ins.offset, b.stack_below(), "global name not found"))
     b.current = found
     b.incref(value)

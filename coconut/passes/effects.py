@@ -43,6 +43,8 @@ def key(value):
         return ("addr", value.name)
     if isinstance(value, ops.AddressOf):
         return ("addressof", value.var.name)
+    if isinstance(value, ops.SiteCache):
+        return ("site_cache", value.index)
     return ("other", id(value))
 
 

@@ -20,6 +20,7 @@ import gccjit
 
 from . import layout as L
 from .calls import emit_call
+from .namespaces import emit_load_global
 from ..backend.gccrun import GccRun, prepare
 
 _api = ctypes.pythonapi
@@ -45,9 +46,10 @@ RECOMPILE = NEVER - 2
 # Indices into Runtime.control, a C array read by the hook.
 (_THRESHOLD, _IN_COMPILER, _CALLBACK, NATIVE_COUNT, INTERPRETED_COUNT, _COUNTER_FUNC,
  _COUNT_ENTRY_FUNC, _FINISHED, _FINISH_CALLBACK, _WORKER_TS, _RECOMPILE_CALLBACK,
- _FUNCTION_VECTORCALL) = range(12)
-_CONTROL_SIZE = 12
-HELPERS = ("coconut_eval_breaker", "coconut_resume", "coconut_deopt_check", "coconut_call")
+ _FUNCTION_VECTORCALL, GLOBAL_LOOKUPS) = range(13)
+_CONTROL_SIZE = 13
+HELPERS = ("coconut_eval_breaker", "coconut_resume", "coconut_deopt_check", "coconut_call",
+           "coconut_load_global")
 # Indices into Runtime.resume_state (see _emit_resume).
 _SAVED_TRACE, _SAVED_PROFILE, _EXPECTED_FRAME, _TRACE_SHIM, _PROFILE_SHIM = range(5)
 _PYTRACE_CALL, _PYTRACE_OPCODE = 0, 7
@@ -139,7 +141,7 @@ class Runtime:
         if perfmap.enabled():          # before any of the library's code can run
             perfmap.register([(get(n), f"coconut:{n.decode()} (runtime)") for n in (
                 b"coconut_hook", b"coconut_count_entry", b"coconut_eval_breaker",
-                b"coconut_resume", b"coconut_deopt_check", b"coconut_call", b"coconut_count_trace",
+                b"coconut_resume", b"coconut_deopt_check", b"coconut_call", b"coconut_load_global", b"coconut_count_trace",
                 b"coconut_trace_shim", b"coconut_profile_shim", b"coconut_runtime_init")])
 
     # -- emitted code ----------------------------------------------------------------
@@ -472,6 +474,8 @@ class Runtime:
         emit_call(c, field, imported, fn,          # coconut_call: see calls.py
                   c.new_array_access(c.new_cast(g_control, vp.get_pointer()),
                                      c.new_rvalue_from_int(it, _FUNCTION_VECTORCALL)))
+        emit_load_global(c, field, imported,       # see namespaces.py
+                         c.new_array_access(control, c.new_rvalue_from_int(it, GLOBAL_LOOKUPS)))
         return c
 
     def _emit_resume(self, c, field, imported, traced, eval_default, state):
@@ -651,6 +655,11 @@ class Runtime:
             _api.PyEval_SetTrace.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
             _api.PyEval_SetTrace(self.control[_COUNTER_FUNC], None)
         self.counting = True
+
+    def global_lookups(self) -> int:
+        """LOAD_GLOBALs of compiled code that their site's cache did not serve so far
+        (coconut_load_global's calls: runtime/namespaces.py)."""
+        return self.control[GLOBAL_LOOKUPS]
 
     def instruction_counts(self) -> tuple[int, int]:
         """(native, interpreted) instructions counted so far."""

@@ -128,10 +128,12 @@ OBJ_MANAGED_DICT = -24
 # DK_UNICODE_ENTRIES = dk_indices + (1 << dk_log2_index_bytes)); PyDictUnicodeEntry
 # {me_key, me_value}
 DICT_KEYS = 32
+DICT_VERSION_TAG = 24              # uint64_t ma_version_tag (PEP 509): new on every change
 DK_LOG2_INDEX_BYTES = 9
 DK_KIND = 10
 DK_VERSION = 12
 DK_INDICES = 32
+DK_NENTRIES = 24                   # Py_ssize_t: entries used (deleted ones included)
 DK_UNICODE_ENTRY_SIZE = 16
 DK_UNICODE_ENTRY_VALUE = 8
 DICT_KEYS_UNICODE = 1
@@ -223,6 +225,16 @@ def verify() -> None:
                              ctypes.c_void_p.from_address(id(lit) + SEQITER_SEQ).value is not None),
           (1, True))
     check("ma_used", ctypes.c_ssize_t.from_address(id({1: 2, 3: 4}) + DICT_USED).value, 2)
+    probe_dict = {"first": 1, "second": 2, "third": 3}
+    del probe_dict["second"]
+    probe_keys = _ptr(id(probe_dict) + DICT_KEYS)
+    check("dk_nentries, dk_kind", (ctypes.c_ssize_t.from_address(probe_keys + DK_NENTRIES).value,
+                                   ctypes.c_uint8.from_address(probe_keys + DK_KIND).value),
+          (3, DICT_KEYS_UNICODE))
+    tag = ctypes.c_uint64.from_address(id(probe_dict) + DICT_VERSION_TAG).value
+    probe_dict["first"] = 0
+    check("ma_version_tag", ctypes.c_uint64.from_address(id(probe_dict) + DICT_VERSION_TAG).value > tag,
+          True)
     check("str length", ctypes.c_ssize_t.from_address(id("h\u00e9llo\u2603") + STR_LENGTH).value, 6)
     check("ob_digit[1]", ctypes.c_uint32.from_address(id(2**30 * 3 + 7) + LONG_DIGIT0 + 4).value, 3)
     check("ob_digit", ctypes.c_uint32.from_address(id(12345) + LONG_DIGIT0).value, 12345)
