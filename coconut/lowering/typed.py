@@ -187,11 +187,20 @@ def _guards(b, plan, inputs, items, wants) -> None:
     """Deopt unless each OBJ input can be unboxed to the kind it is wanted in. A copy
     of a local the plan refines must be exactly of that kind; another value wanted as
     a float may also be a small int (float ops convert it)."""
+    if _pair_unknown(items, wants, plan):
+        # float op float, float op int, int op float: as float_add & co. compute them;
+        # int op int is int arithmetic, not this speculation's
+        one_float = b.new_block("one_float")
+        b.split(Cond("==", _type_of(b, inputs[0]), b.const(float)), one_float.name, hint="first_not_float")
+        b.deopt_if(Cond("!=", _type_of(b, inputs[1]), b.const(float)),
+                   "guard: two ints under a float speculation", plan.site)
+        b.terminate(ops.Jump(one_float.name))
+        b.current = one_float
     for k, (v, item, want) in enumerate(zip(inputs, items, wants)):
         if item.kind != T.OBJ or want not in (T.FLOAT, T.INT):
             continue
         tp = _type_of(b, v)
-        if want == T.FLOAT and _lenient(items, k, plan):
+        if want == T.FLOAT and _lenient(items, k, plan, wants):
             ok = b.new_block("is_float")
             b.split(Cond("==", tp, b.const(float)), ok.name, hint="not_float")
             b.deopt_if(Cond("!=", tp, b.const(int)), "guard: not a float or an int", plan.site)
@@ -212,7 +221,7 @@ def _guards(b, plan, inputs, items, wants) -> None:
                            plan.site)
 
 
-def _lenient(items, k, plan) -> bool:
+def _lenient(items, k, plan, wants=None) -> bool:
     """Whether boxed input k, wanted as a float, may also be a small int converted to a
     double: only where Python converts it too, next to an operand known to be a float
     (float_add & co.) or as the one argument of math.sqrt/sin/cos; never for a local the
@@ -221,7 +230,18 @@ def _lenient(items, k, plan) -> bool:
         return False
     if len(items) == 1:
         return True
-    return items[1 - k].kind == T.FLOAT
+    other = items[1 - k]
+    # Two boxed operands both wanted as floats: see _pair_unknown.
+    return other.kind == T.FLOAT or (other.kind == T.OBJ and not _strict(other, plan)
+                                     and wants is not None and tuple(wants) == (T.FLOAT, T.FLOAT))
+
+
+def _pair_unknown(items, wants, plan) -> bool:
+    """Two boxed operands, both lenient: each may be a float or a small int, and
+    _guards checks that one of them is a float where it runs."""
+    return (len(items) == 2 and all(it.kind == T.OBJ for it in items)
+            and all(w == T.FLOAT for w in wants)
+            and all(_lenient(items, k, plan, wants) for k in range(2)))
 
 
 def _strict(item, plan) -> bool:
@@ -301,7 +321,7 @@ def _operands(b, plan, inputs, items):
         local = item.prov[1] if item.prov and item.prov[0] == "local" and \
             item.prov[1] in plan.refine and item.kind == T.OBJ else None
         values.append(_unbox(b, v, item, want_all, local,
-                             want_all == T.FLOAT and _lenient(items, len(values), plan)))
+                             want_all == T.FLOAT and _lenient(items, len(values), plan, plan.want)))
 
     def release():
         for v, item in zip(inputs, items):

@@ -324,7 +324,52 @@ def nested_float_loops(n):
     return total
 
 
+def _force(k):
+    """A float, or the int 0 / 1 (an empty node's force), or a big int, a bool, a str."""
+    return (0, 1, 2.5, -0.25, 1.5e300, 10**20, True, "s")[k % 8] if k >= 0 else 0.0
+
+
+def sum_forces_mixed(codes):
+    """Float sums fed ints now and then (both operands boxed, each a float or an int:
+    one must be a float for the float speculation; int + int stays int)."""
+    fx, fy = 0, 0
+    out = []
+    for k in codes:
+        a = _force(k)
+        b = _force(k + 1)
+        fx += a
+        fy = fy - b
+        out.append((fx, fy, a * b, a < b, a / 2 if k % 2 else b / 4))
+    return out
+
+
+class _Vec:
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+
+def products_of_attributes(pairs):
+    """Operands straight from attributes and calls (not locals): each a float or an
+    int under a float speculation."""
+    total = 0.0
+    out = []
+    for p, q in pairs:
+        out.append((p.x * q.y - p.y * q.x, _force(len(out)) + p.x, p.x < q.x, p.y + q.y))
+        total = total + p.x * q.x
+    return total, out
+
+
+def _vecs(*xs):
+    return [(_Vec(a, b), _Vec(c, d)) for a, b, c, d in xs]
+
+
 CASES = [
+    (products_of_attributes, [(_vecs((1.5, 2.5, 0.5, 4.0), (2.0, 1.0, 3.0, 0.25)),),
+                              (_vecs((1, 2.5, 0.5, 4), (2, 1, 3, 0)),),
+                              (_vecs((1, 2, 3, 4)),), (_vecs((1.5, 2**70, 3.0, 4.0)),),
+                              (_vecs((1.5, "s", 3.0, 4.0)),), (_vecs((True, 2.0, 3.0, 1.0)),)]),
+    (sum_forces_mixed, [([2, 3, 0, 2, 3],), ([0, 0, 0],), ([2, 2, 1, 6, 2],), ([2, 5, 2],),
+                        ([3, 4, 3],), ([2, 7],), ([-1, 2, 3, 0],)]),
     (float_accumulate, [(10, 1.0), (10, 3), (10, True), (5, 2**70), (3, "x")]),
     (float_loop_fed_int_midway, [(10,), (3,)]),
     (int_overflow_mid_loop, [(10,), (50,), (100,)]),
