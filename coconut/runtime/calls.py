@@ -43,12 +43,15 @@ _LSHIFT, _RSHIFT = 10, 11
 CO_OPTIMIZED, CO_VARARGS, CO_VARKEYWORDS = 0x1, 0x4, 0x8
 
 
-def emit_call(c, field, imported, hook_fn, function_vectorcall) -> None:
+def emit_call(c, field, imported, hook_fn, function_vectorcall, object_new, slot_tp_init,
+              init_name, empty_tuple) -> None:
     """Add coconut_call to the runtime's context `c` (see the module docstring).
     `field(base, offset, type)` is an lvalue at a byte offset, `imported(name, ret,
     params)` a C-API function, `hook_fn` the hook (coconut_hook) of the same context,
     `function_vectorcall` a void * rvalue holding &_PyFunction_Vectorcall (libgccjit
-    takes no function's address)."""
+    takes no function's address), `object_new` and `slot_tp_init` the tp_new of
+    `object` and the tp_init of a class with a Python __init__ (both static in
+    typeobject.c), `init_name` the interned "__init__", `empty_tuple` ()."""
     T = gccjit.TypeKind
     vp, it = c.get_type(T.VOID_PTR), c.get_type(T.INT)
     long_t, ulong, u8 = c.get_type(T.LONG), c.get_type(T.UNSIGNED_LONG), c.get_type(T.UNSIGNED_CHAR)
@@ -95,14 +98,17 @@ def emit_call(c, field, imported, hook_fn, function_vectorcall) -> None:
              "flags_ok", "simple", "few", "defaults", "count_ok", "has_top", "push",
              "nulls", "fill", "call", "has_frame_obj", "shared_frame_obj", "own_frame_obj",
              "copied", "complete", "back", "untracked", "linked", "clear", "cleared", "pop",
-             "restore_generic", "restore_done")
+             "restore_generic", "restore_done", "maybe_type", "type_slots", "type_enter",
+             "type_recursion", "type_new", "type_made", "type_init", "init_slow", "init_generic",
+             "init_done", "init_result", "init_not_none", "init_failed", "init_leave")
     B = {n: fn.new_block(n.encode()) for n in names}
 
     def local(type_, name):
         return fn.new_local(type_, name.encode())
     nargs, func, argv, n, saved = (local(ulong, "nargs"), local(vp, "func"), local(vpp, "argv"),
                                    local(long_t, "n"), local(vp, "saved"))
-    is_method = local(it, "is_method")
+    kind = local(it, "kind")       # 0: a function, 1: a bound method, 2: a class's __init__
+    self_obj, init_status = local(vp, "self_obj"), local(it, "init_status")
     code, argcount, ndef, defaults = (local(vp, "code"), local(long_t, "argcount"),
                                       local(long_t, "ndef"), local(vp, "defaults"))
     nlp, size, top, frame = (local(long_t, "nlocalsplus"), local(long_t, "size"),
@@ -133,17 +139,17 @@ def emit_call(c, field, imported, hook_fn, function_vectorcall) -> None:
     top_bit = binop(_LSHIFT, ulong, c.one(ulong), num(63, ulong))   # PY_VECTORCALL_ARGUMENTS_OFFSET
     e.add_assignment(nargs, binop(gccjit.BinaryOp.BITWISE_AND, ulong, nargsf,
                                   c.new_unary_op(gccjit.UnaryOp.BITWISE_NEGATE, ulong, top_bit)))
-    e.add_assignment(is_method, c.zero(it))
+    e.add_assignment(kind, c.zero(it))
     e.add_assignment(argv, args)
     e.add_assignment(n, c.new_cast(nargs, long_t))
     e.add_assignment(func, callable_)
     type_of = field(callable_, L.OB_TYPE, vp)
     e.end_with_conditional(both(cmp(eq, kwnames, null), cmp(eq, type_of, c.new_cast(function_type, vp))),
                            B["function"], B["not_function"])
+    offset_flag = cmp(ne, binop(gccjit.BinaryOp.BITWISE_AND, ulong, nargsf, top_bit), c.zero(ulong))
     B["not_function"].end_with_conditional(
-        both(both(cmp(eq, kwnames, null), cmp(eq, type_of, c.new_cast(method_type, vp))),
-             cmp(ne, binop(gccjit.BinaryOp.BITWISE_AND, ulong, nargsf, top_bit), c.zero(ulong))),
-        B["method"], B["generic"])
+        both(both(cmp(eq, kwnames, null), cmp(eq, type_of, c.new_cast(method_type, vp))), offset_flag),
+        B["method"], B["maybe_type"])
     B["generic"].end_with_return(c.new_call(vectorcall, [callable_, args, nargsf, kwnames]))
     # A bound method: its function with self in the free slot before the arguments,
     # as method_vectorcall does (the slot is given back before returning).
@@ -156,11 +162,13 @@ def emit_call(c, field, imported, hook_fn, function_vectorcall) -> None:
     mf.add_assignment(saved, word(argv, num(0)))
     mf.add_assignment(word(argv, num(0)), field(callable_, L.METHOD_SELF, vp))
     mf.add_assignment(n, binop(gccjit.BinaryOp.PLUS, long_t, n, c.one(long_t)))
-    mf.add_assignment(is_method, c.one(it))
+    mf.add_assignment(kind, c.one(it))
     mf.end_with_jump(B["function"])
     # Anything but the simple case after that: the slot back, then PyObject_Vectorcall.
     rg = B["restore_generic"]
-    rg.end_with_conditional(cmp(ne, is_method, c.zero(it)), B["restore_done"], B["generic"])
+    not_method = fn.new_block(b"restore_not_method")
+    rg.end_with_conditional(cmp(eq, kind, c.one(it)), B["restore_done"], not_method)
+    not_method.end_with_conditional(cmp(eq, kind, num(2)), B["init_generic"], B["generic"])
     B["restore_done"].add_assignment(word(argv, num(0)), saved)
     B["restore_done"].end_with_jump(B["generic"])
 
@@ -326,8 +334,121 @@ def emit_call(c, field, imported, hook_fn, function_vectorcall) -> None:
     release.end_with_jump(done)
     give_back = fn.new_block(b"give_back")
     ret = fn.new_block(b"return")
-    done.end_with_conditional(cmp(ne, is_method, c.zero(it)), give_back, ret)
+    not_bound = fn.new_block(b"not_bound")
+    done.end_with_conditional(cmp(eq, kind, c.one(it)), give_back, not_bound)
+    not_bound.end_with_conditional(cmp(eq, kind, num(2)), B["init_done"], ret)
     give_back.add_assignment(word(argv, num(0)), saved)
     give_back.end_with_jump(ret)
     ret.end_with_return(result)
+
+    # -- a class whose instances are made by object.__new__ and set up by a Python
+    # __init__: what type_call does (tp_new, then tp_init = slot_tp_init: __init__ called
+    # with the instance in front), under _PyObject_MakeTpCall's recursion count ---------
+    pytype = c.new_global(gccjit.GlobalKind.IMPORTED, u8, b"PyType_Type").get_address()
+    type_lookup = imported("_PyType_Lookup", vp, [vp, vp])
+    check_recursion = imported("_Py_CheckRecursiveCall", it, [vp, char_p])
+    tuple_new = imported("PyTuple_New", vp, [long_t])
+    err_format = c.new_function(gccjit.FunctionKind.IMPORTED, vp, b"PyErr_Format",
+                                [c.new_param(vp, b"exc"), c.new_param(char_p, b"format")],
+                                is_variadic=True)
+    type_error = c.new_global(gccjit.GlobalKind.IMPORTED, vp, b"PyExc_TypeError")
+    slot_fn = c.new_function_ptr_type(vp, [vp, vp, vp])           # tp_new
+    init_fn = c.new_function_ptr_type(it, [vp, vp, vp])           # tp_init
+    B["maybe_type"].end_with_conditional(
+        both(both(cmp(eq, kwnames, null), cmp(eq, type_of, c.new_cast(pytype, vp))), offset_flag),
+        B["type_slots"], B["generic"])
+    not_abstract = cmp(eq, binop(gccjit.BinaryOp.BITWISE_AND, ulong, field(callable_, L.TP_FLAGS, ulong),
+                                 binop(_LSHIFT, ulong, c.one(ulong), num(20, ulong))), c.zero(ulong))
+    B["type_slots"].end_with_conditional(
+        both(both(cmp(eq, field(callable_, L.TP_NEW, vp), object_new),
+                  cmp(eq, field(callable_, L.TP_INIT, vp), slot_tp_init)), not_abstract),
+        B["type_enter"], B["generic"])
+    # _Py_EnterRecursiveCallTstate(ts, " while calling a Python object")
+    te = B["type_enter"]
+    before = local(it, "before")
+    te.add_assignment(before, remaining)
+    te.add_assignment(remaining, binop(gccjit.BinaryOp.MINUS, it, before, c.one(it)))
+    te.end_with_conditional(cmp(gccjit.Comparison.LE, before, c.zero(it)), B["type_recursion"], B["type_new"])
+    recursion_error = fn.new_block(b"type_recursion_error")
+    B["type_recursion"].end_with_conditional(
+        cmp(ne, c.new_call(check_recursion, [ts, c.new_string_literal(b" while calling a Python object")]),
+            c.zero(it)), recursion_error, B["type_new"])
+    recursion_error.end_with_return(null)          # (the check gave the count back)
+    # obj = type->tp_new(type, (), NULL): object_new checks excess arguments only for an
+    # error that cannot happen here (its tp_init is slot_tp_init), allocates and sets up
+    # the instance's dict or inline values.
+    tn = B["type_new"]
+    tn.add_assignment(self_obj, c.new_call_through_ptr(c.new_cast(field(callable_, L.TP_NEW, vp), slot_fn),
+                                                       [callable_, empty_tuple, null]))
+    new_failed = fn.new_block(b"type_new_failed")
+    tn.end_with_conditional(cmp(eq, self_obj, null), new_failed, B["type_made"])
+    new_failed.add_assignment_op(remaining, gccjit.BinaryOp.PLUS, c.one(it))
+    new_failed.end_with_return(null)
+    # slot_tp_init: __init__ from the type (a function: called with the instance in the
+    # free slot before the arguments; anything else: the type's tp_init on a tuple).
+    tm = B["type_made"]
+    tm.add_assignment(func, c.new_call(type_lookup, [callable_, init_name]))
+    tm.add_assignment(kind, num(2))
+    tm.add_assignment(argv, c.new_array_access(args, num(-1)).get_address())
+    tm.add_assignment(saved, word(argv, num(0)))
+    tm.add_assignment(n, binop(gccjit.BinaryOp.PLUS, long_t, n, c.one(long_t)))
+    tm.end_with_conditional(both(cmp(ne, func, null), cmp(eq, field(func, L.OB_TYPE, vp),
+                                                         c.new_cast(function_type, vp))),
+                            B["type_init"], B["init_slow"])
+    ti = B["type_init"]
+    incref(ti, func)                               # lookup_method's reference
+    ti.add_assignment(word(argv, num(0)), self_obj)
+    ti.end_with_jump(B["function"])
+    # The general case: tp_init(obj, args tuple, NULL).
+    sl = B["init_slow"]
+    tup = local(vp, "args_tuple")
+    sl.add_assignment(tup, c.new_call(tuple_new, [nargs_long := c.new_cast(nargs, long_t)]))
+    tuple_failed, fill = fn.new_block(b"init_tuple_failed"), fn.new_block(b"init_fill")
+    sl.end_with_conditional(cmp(eq, tup, null), tuple_failed, fill)
+    tuple_failed.add_assignment(init_status, num(-1))
+    tuple_failed.end_with_jump(B["init_leave"])
+
+    def tuple_item(blk):
+        blk.add_assignment(obj, word(args, i))
+        incref(blk, obj)
+        blk.add_assignment(word(at(tup, L.TUPLE_ITEMS), i), obj)
+        return blk
+    call_init = fn.new_block(b"init_call_slot")
+    counted_loop(fill, c.zero(long_t), nargs_long, "tuple", tuple_item, call_init)
+    call_init.add_assignment(init_status, c.new_call_through_ptr(
+        c.new_cast(field(callable_, L.TP_INIT, vp), init_fn), [self_obj, tup, null]))
+    call_init = decref(call_init, tup, "args_tuple")
+    call_init.end_with_jump(B["init_leave"])
+    # __init__ as a function whose arguments do not bind simply: vectorcall it.
+    B["init_generic"].add_assignment(result, c.new_call(vectorcall, [func, argv, c.new_cast(n, ulong), null]))
+    B["init_generic"].end_with_jump(B["init_done"])
+    # After __init__ ran: its result must be None (slot_tp_init), else TypeError.
+    idn = B["init_done"]
+    idn.add_assignment(word(argv, num(0)), saved)
+    idn = decref(idn, func, "init_func")
+    idn.end_with_conditional(cmp(eq, result, null), B["init_failed"], B["init_result"])
+    none = c.new_global(gccjit.GlobalKind.IMPORTED, u8, b"_Py_NoneStruct").get_address()
+    init_none = fn.new_block(b"init_none")
+    B["init_result"].end_with_conditional(cmp(eq, result, c.new_cast(none, vp)),
+                                          init_none, B["init_not_none"])
+    init_none = decref(init_none, result, "init_none_result")
+    init_none.add_assignment(init_status, c.zero(it))
+    init_none.end_with_jump(B["init_leave"])
+    inn = B["init_not_none"]
+    inn.add_eval(c.new_call(err_format, [
+        type_error, c.new_string_literal(b"__init__() should return None, not '%.200s'"),
+        field(field(result, L.OB_TYPE, vp), L.TP_NAME, char_p)]))
+    inn = decref(inn, result, "init_bad_result")
+    inn.end_with_jump(B["init_failed"])
+    B["init_failed"].add_assignment(init_status, num(-1))
+    B["init_failed"].end_with_jump(B["init_leave"])
+    # type_call: the instance (or NULL, the instance released), then the recursion count.
+    lv = B["init_leave"]
+    bad, good = fn.new_block(b"init_bad"), fn.new_block(b"init_good")
+    lv.end_with_conditional(cmp(lt, init_status, c.zero(it)), bad, good)
+    bad = decref(bad, self_obj, "init_instance")
+    bad.add_assignment_op(remaining, gccjit.BinaryOp.PLUS, c.one(it))
+    bad.end_with_return(null)
+    good.add_assignment_op(remaining, gccjit.BinaryOp.PLUS, c.one(it))
+    good.end_with_return(self_obj)
     return fn

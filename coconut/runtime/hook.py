@@ -15,6 +15,7 @@ import contextlib
 import ctypes
 import gc
 import os
+import sys
 
 import gccjit
 
@@ -46,8 +47,9 @@ RECOMPILE = NEVER - 2
 # Indices into Runtime.control, a C array read by the hook.
 (_THRESHOLD, _IN_COMPILER, _CALLBACK, NATIVE_COUNT, INTERPRETED_COUNT, _COUNTER_FUNC,
  _COUNT_ENTRY_FUNC, _FINISHED, _FINISH_CALLBACK, _WORKER_TS, _RECOMPILE_CALLBACK,
- _FUNCTION_VECTORCALL, GLOBAL_LOOKUPS) = range(13)
-_CONTROL_SIZE = 13
+ _FUNCTION_VECTORCALL, GLOBAL_LOOKUPS, _OBJECT_NEW, _SLOT_TP_INIT, _INIT_NAME,
+ _EMPTY_TUPLE) = range(17)
+_CONTROL_SIZE = 17
 HELPERS = ("coconut_eval_breaker", "coconut_resume", "coconut_deopt_check", "coconut_call",
            "coconut_load_global")
 # Indices into Runtime.resume_state (see _emit_resume).
@@ -135,6 +137,17 @@ class Runtime:
         self.control[_COUNTER_FUNC] = get(b"coconut_count_trace")
         self.control[_COUNT_ENTRY_FUNC] = get(b"coconut_count_entry")
         self.control[_FUNCTION_VECTORCALL] = ctypes.cast(_api._PyFunction_Vectorcall, ctypes.c_void_p).value
+        # For coconut_call's class instantiation (calls.py): object's tp_new, the
+        # tp_init of classes with a Python __init__ (slot_tp_init), "__init__", ().
+        class _WithInit:
+            def __init__(self):
+                pass
+        slot = ctypes.c_void_p.from_address
+        self.control[_OBJECT_NEW] = slot(id(object) + L.TP_NEW).value
+        self.control[_SLOT_TP_INIT] = slot(id(_WithInit) + L.TP_INIT).value
+        self._init_name = sys.intern("__init__")
+        self.control[_INIT_NAME] = id(self._init_name)
+        self.control[_EMPTY_TUPLE] = id(())
         self.counting = False
         self.previous = None
         from . import perfmap
@@ -471,9 +484,11 @@ class Runtime:
         dmark.end_with_jump(ddone)
         ddone.end_with_return(zero)
         self._emit_resume(c, field, imported, traced, eval_default, g_state)
+        def control_word(i):
+            return c.new_array_access(c.new_cast(g_control, vp.get_pointer()), c.new_rvalue_from_int(it, i))
         emit_call(c, field, imported, fn,          # coconut_call: see calls.py
-                  c.new_array_access(c.new_cast(g_control, vp.get_pointer()),
-                                     c.new_rvalue_from_int(it, _FUNCTION_VECTORCALL)))
+                  *(control_word(i) for i in (_FUNCTION_VECTORCALL, _OBJECT_NEW, _SLOT_TP_INIT,
+                                              _INIT_NAME, _EMPTY_TUPLE)))
         emit_load_global(c, field, imported,       # see namespaces.py
                          c.new_array_access(control, c.new_rvalue_from_int(it, GLOBAL_LOOKUPS)))
         return c

@@ -100,6 +100,11 @@ FRAME_SPECIALS_SIZE = 9            # words: (sizeof(_PyInterpreterFrame) - 1) / 
 FRAMEOBJ_BACK = 16
 FRAMEOBJ_DATA = 48
 METHOD_FUNC = 16
+TP_NAME = 24                       # PyTypeObject: tp_name (const char *), tp_init, tp_new
+TP_INIT = 296
+TP_NEW = 312
+TP_ALLOC = 304
+TP_FREE = 320
 METHOD_SELF = 24
 GC_HEAD_NEXT = -16                 # PyGC_Head._gc_next, before the object: 0 = untracked
 OWNED_BY_THREAD, OWNED_BY_GENERATOR, OWNED_BY_FRAME_OBJECT = 0, 1, 2
@@ -274,6 +279,18 @@ def verify() -> None:
     check("co_flags, co_argcount, co_kwonlyargcount, co_stacksize",
           tuple(_int(id(code) + o) for o in (CO_FLAGS, CO_ARGCOUNT, CO_KWONLYARGCOUNT, CO_STACKSIZE)),
           (code.co_flags, code.co_argcount, code.co_kwonlyargcount, code.co_stacksize))
+    class WithInit:
+        def __init__(self):
+            pass
+    check("tp_alloc, tp_free (so tp_init and tp_new before them)",
+          (_ptr(id(WithInit) + TP_ALLOC), _ptr(id(WithInit) + TP_FREE)),
+          (ctypes.cast(_api.PyType_GenericAlloc, ctypes.c_void_p).value,
+           ctypes.cast(_api.PyObject_GC_Del, ctypes.c_void_p).value))
+    check("tp_init, tp_new inherited and not", (_ptr(id(WithInit) + TP_NEW) == _ptr(id(object) + TP_NEW),
+                                               _ptr(id(WithInit) + TP_INIT) != _ptr(id(object) + TP_INIT),
+                                               _ptr(id(_Probe) + TP_INIT) == _ptr(id(WithInit) + TP_INIT)),
+          (True, True, True))
+    check("tp_name", ctypes.string_at(_ptr(id(WithInit) + TP_NAME)), b"WithInit")
     bound = _Probe(0).method
     check("im_func, im_self", (_ptr(id(bound) + METHOD_FUNC), _ptr(id(bound) + METHOD_SELF)),
           (id(bound.__func__), id(bound.__self__)))

@@ -6,6 +6,7 @@ interpreted ones. Recursion at the limit, exceptions through several compiled fr
 `__defaults__`), frames seen from the callee (`sys._getframe(1)`, `f_back`, a frame
 object that outlives the call), generators made by a direct call, a tracer set in a
 callee, KeyboardInterrupt and a thread switch deep in a chain, bound methods."""
+import abc
 import signal
 import sys
 import threading
@@ -240,6 +241,168 @@ def wrong_arguments(x):
     return out
 
 
+# -- classes made by coconut_call (object.__new__, then a Python __init__) -------------
+class Plain:
+    def __init__(self, x, y=2):
+        self.x, self.y = x, y
+
+
+class Inherits(Plain):
+    pass
+
+
+class Starred:
+    def __init__(self, *args, **kwargs):
+        self.args, self.kwargs = args, sorted(kwargs.items())
+
+
+class ReturnsValue:
+    def __init__(self, v):
+        return v
+
+
+class InitRaises:
+    log = []
+
+    def __init__(self, v):
+        if v < 0:
+            raise ValueError("negative: %d" % v)
+        self.v = v
+
+    def __del__(self):
+        InitRaises.log.append(("del", getattr(self, "v", None)))
+
+
+class Abstract(abc.ABC):
+    @abc.abstractmethod
+    def area(self):
+        pass
+
+    def __init__(self):
+        self.made = True
+
+
+class WithNew:
+    def __new__(cls, v):
+        obj = super().__new__(cls)
+        obj.from_new = v
+        return obj
+
+    def __init__(self, v):
+        self.from_init = v
+
+
+class Meta(type):
+    def __call__(cls, *args):
+        return ("meta", args)
+
+
+class WithMeta(metaclass=Meta):
+    def __init__(self, v):
+        self.v = v
+
+
+class CallableInit:
+    def __init__(self, v):
+        self.v = v
+
+
+class _InitObject:
+    def __call__(self, obj, v):
+        obj.v = ("callable", v)
+
+
+class NotAFunctionInit:
+    __init__ = _InitObject()
+
+
+class Slotted:
+    __slots__ = ("a", "b")
+
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+
+
+class Nested:
+    made = [0]
+
+    def __init__(self, depth):
+        Nested.made[0] += 1
+        self.child = Nested(depth - 1) if depth else None
+
+
+def construct_classes(v):
+    out = []
+    p = Plain(v)
+    out.append((p.x, p.y, Plain(v, 5).y, Plain(y=1, x=v).x))
+    i = Inherits(v)
+    out.append((type(i).__name__, i.x, i.y))
+    st = Starred(v, v, k=v)
+    out.append((st.args, st.kwargs, Starred().args))
+    w = WithNew(v)
+    out.append((w.from_new, w.from_init))
+    out.append(WithMeta(v))
+    out.append(NotAFunctionInit(v).v)
+    sl = Slotted(v, [v])
+    out.append((sl.a, sl.b))
+    return out
+
+
+def constructor_errors(v):
+    out = []
+    for make in (lambda: ReturnsValue(v), lambda: ReturnsValue(None), lambda: InitRaises(v),
+                 lambda: Abstract(), lambda: Plain(), lambda: Plain(1, 2, 3), lambda: Slotted(v),
+                 lambda: Inherits(v, v, v)):
+        try:
+            made = make()
+            out.append(("made", type(made).__name__))
+        except (TypeError, ValueError) as e:
+            out.append((type(e).__name__, str(e),
+                        [(f.name, f.lineno) for f in traceback.extract_tb(e.__traceback__)][1:]))
+    del made
+    log = list(InitRaises.log)
+    InitRaises.log.clear()
+    return out, log
+
+
+def init_changed_midway(n):
+    out = []
+    saved = CallableInit.__init__
+    try:
+        for i in range(n):
+            if i == n // 2:
+                CallableInit.__init__ = lambda self, v: setattr(self, "v", ("new", v))
+            out.append(CallableInit(i).v)
+        del CallableInit.__init__
+        try:
+            CallableInit(1)
+        except TypeError as e:
+            out.append(str(e))
+        out.append(type(CallableInit()).__name__)
+    finally:
+        CallableInit.__init__ = saved
+    return out
+
+
+def _construct(depth, out):
+    Nested.made[0] = 0
+    try:
+        out.append(Nested(depth).child is not None)
+    except RecursionError as e:
+        out.append(("RecursionError", str(e)))
+    out.append(Nested.made[0])
+
+
+def construct_until_recursion_error(depth):
+    """In a thread of its own: the depth it starts at is the same in every run (which
+    check fails first, the call's or the frame's, and so the message, depend on it)."""
+    out = []
+    t = threading.Thread(target=_construct, args=(depth, out))
+    t.start()
+    t.join()
+    return out
+
+
 CASES = [
     (countdown, [(0,), (30,)]),
     (raise_at, [(0,), (3,)]),
@@ -266,4 +429,10 @@ CASES = [
     (thread_switch_mid_chain, [(3,)]),
     (bound_methods, [(2,)]),
     (wrong_arguments, [(3,)]),
+    (construct_classes, [(1,), ("s",)]),
+    (constructor_errors, [(1,), (-1,)]),
+    (init_changed_midway, [(6,)]),
+    (Nested.__init__, [(Plain(1), 0)]),        # compiled: every level through coconut_call
+    (_construct, [(3, [])]),
+    (construct_until_recursion_error, [(10,), (100000,)]),
 ]
