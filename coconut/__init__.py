@@ -13,11 +13,12 @@ import sys as _sys
 if _sys.implementation.name != "cpython" or _sys.version_info[:2] != (3, 11):
     raise ImportError(f"coconut supports CPython 3.11 only; this is "
                       f"{_sys.implementation.name} {_sys.version.split()[0]} — run it with python3.11")
-try:
-    import gccjit as _gccjit  # noqa: F401
-except ImportError as _exc:
+# The binding is imported at the first compile (importing it loads libgccjit: ~7 MB and
+# a few ms a process whose code is all in the cache never needs); here only found.
+from importlib.util import find_spec as _find_spec
+if _find_spec("gccjit") is None:
     raise ImportError("coconut needs libgccjit and its Python binding: run "
-                      "`bash scripts/install.sh` (Debian libgccjit-12-dev and gccjit==0.4)") from _exc
+                      "`bash scripts/install.sh` (Debian libgccjit-12-dev and gccjit==0.4)")
 
 from .runtime import layout as _layout
 

@@ -18,6 +18,14 @@ import json
 import os
 import sys
 
+# Bound at import (at start-up, before the program runs): the report at exit must not
+# go through a print, open, json.dump, sys.stderr or builtins.__import__ the program
+# has replaced since.
+from builtins import print as _print
+from importlib import import_module as _import_module
+from io import open as _open
+_dump, _stderr = json.dump, sys.stderr
+
 ENV_JIT = "COCONUT_JIT"
 ENV_THRESHOLD = "COCONUT_THRESHOLD"
 ENV_BACKGROUND = "COCONUT_BACKGROUND"
@@ -68,19 +76,18 @@ def finish() -> None:
     """Report the statistics (an atexit handler; runs once)."""
     if not (_report["stats"] or _report["json"]):
         return
-    import coconut
-    s = summary(coconut.stats())
+    s = summary(_import_module(".runtime.jit", __package__).stats())
     _report["stats"], path = False, _report["json"]
     _report["json"] = None
     if path:
-        with open(path, "w") as f:
-            json.dump(s, f, indent=1)
+        with _open(path, "w") as f:
+            _dump(s, f, indent=1)
     else:
-        print(format_summary(s), file=sys.stderr)
+        _print(format_summary(s), file=_stderr)
 
 
 def summary(st: dict) -> dict:
-    from .runtime import jit
+    jit = _import_module(".runtime.jit", __package__)
     native, interpreted = jit.runtime().instruction_counts()
     counted = _report["count_interpreted"]
     if not counted:

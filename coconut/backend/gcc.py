@@ -22,11 +22,17 @@ import _ctypes
 import array
 import builtins
 import ctypes
-import importlib
 import sys
 import os
 import tempfile
 import types
+# Called while compiling and loading cached code, so bound here: a program may patch
+# os.path.exists, importlib.import_module ... and must not see the compiler's calls.
+# Taken from the modules that define them: this module is imported at the first
+# compile, and the program may have patched os's and importlib's names by then.
+from importlib._bootstrap import _gcd_import as _import_module   # import_module's core
+from posix import F_OK as _F_OK, access as _access
+from sys import intern as _intern
 
 import gccjit
 
@@ -582,10 +588,10 @@ def resolve_link(desc, codes: list, helpers: dict, addresses: dict):
         elif kind == "varname":
             obj = codes[desc[1]]._varname_from_oparg(desc[2])
         elif kind == "global":
-            module = sys.modules.get(desc[1]) or importlib.import_module(desc[1])
+            module = sys.modules.get(desc[1]) or _import_module(desc[1])
             obj = _getattr_path(module, desc[2])
         elif kind == "str":
-            obj = sys.intern(desc[1])
+            obj = _intern(desc[1])
         elif kind == "helper":
             return helpers[desc[1]], None
         elif kind == "address":
@@ -716,7 +722,7 @@ def build_to_file_steps(irs: list[IrCFG], helpers: dict[str, int], opt_level: in
     cx, state, names = _build(irs, helpers, opt_level)
     yield GccRun(cx.ctx, path)
     error = cx.ctx.get_first_error()
-    if error or not os.path.exists(path):
+    if error or not _access(path, _F_OK):
         raise BackendError(f"libgccjit: {error or 'no output written'}")
     return BuiltFile(path, names, state)
 

@@ -28,6 +28,9 @@ import gccjit
 from .signals import preserved_signal_handlers
 
 DYNAMIC_LIBRARY = int(gccjit.OutputKind.DYNAMIC_LIBRARY)
+# Bound at import: a program may replace ctypes' names and must not see each compile's
+# calls (the compiler's work is invisible to the program).
+_void_p_at = ctypes.c_void_p.from_address
 
 
 def _load_raw():
@@ -72,7 +75,7 @@ _EXTERNAL_DRIVER = _driver_name() if os.environ.get("COCONUT_GCC_DRIVER", "exter
 
 
 def raw_context(ctx: gccjit.Context) -> int:
-    return ctypes.c_void_p.from_address(id(ctx) + 16).value
+    return _void_p_at(id(ctx) + 16).value
 
 
 def prepare(ctx: gccjit.Context) -> None:

@@ -17,19 +17,31 @@ COCONUT_CACHE_MAX_BYTES bounds its size (default 1 GB; the oldest entries go fir
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import json
 import os
 import platform
-import shutil
 import sys
 import threading
 import types
 
-import gccjit
-
-from ..backend.gccrun import run_steps
 from . import layout as L
+from .hook import NATIVE_COUNT
+
+# Bound at import (coconut imports this module with itself), not looked up when called:
+# a program may replace builtins.open, os.replace, json.dumps, hashlib.sha256 ... and
+# must not see the compiler read and write its cache (its work is invisible).
+from importlib import import_module as _import_module
+from io import open as _open
+from json import dumps as _dumps, loads as _loads
+from os import (access as _access, close as _close, environ as _environ, mkdir as _mkdir,
+                open as _os_open, replace as _replace, scandir as _scandir,
+                unlink as _unlink, urandom as _urandom, utime as _utime)
+from os.path import (dirname as _dirname, expanduser as _expanduser, join as _join,
+                     splitext as _splitext)
+try:
+    from _sha256 import sha256 as _sha256   # as random.py does: no OpenSSL to load
+except ImportError:
+    from hashlib import sha256 as _sha256
+_addressof = ctypes.addressof
 
 FORMAT = 3                           # 2: counters inside the module, fill returns them
                                      # 3: deopt sites and offsets; entry counters
@@ -40,6 +52,62 @@ _env_digest: bytes | None = None
 _known_addresses = ("eval_breaker", "native_instructions")
 _stored_bytes: list[int | None] = [None]     # directory size as last scanned + stored
 _loaded: set[str] = set()            # keys whose <key>.so this process has dlopen'ed
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # coconut/
+_MACHINE = platform.machine()
+
+def _binding_identity() -> str:
+    """The gccjit binding's file, size and time, found without importing it (that loads
+    libgccjit: start-up time and memory a process whose code is all in the cache never
+    needs; importlib.metadata would cost ~10 ms)."""
+    try:
+        from importlib.util import find_spec
+        package = os.path.dirname(find_spec("gccjit").origin)
+        return ";".join(f"{e.name}:{e.stat().st_size}:{e.stat().st_mtime_ns}"
+                        for e in sorted(os.scandir(package), key=lambda e: e.name)
+                        if e.name.startswith("_gccjit") and e.is_file())
+    except Exception:                # noqa: BLE001
+        return "?"
+
+
+_GCCJIT_IDENTITY = _binding_identity()
+
+
+def _gcc():
+    """The back end, imported at the first compile (by import_module: an import
+    statement calls builtins.__import__)."""
+    return _import_module("..backend.gcc", __package__)
+
+
+def _makedirs(path: str) -> None:
+    """os.makedirs(path, exist_ok=True), which looks up os.mkdir and os.path.exists
+    when called."""
+    try:
+        _mkdir(path)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        parent = _dirname(path.rstrip("/"))
+        if not parent or parent == path:
+            raise
+        _makedirs(parent)
+        try:
+            _mkdir(path)
+        except FileExistsError:
+            pass
+
+
+def _sources(directory: str) -> list[str]:
+    """The .py files under `directory`, outside __pycache__ (os.walk looks up
+    os.scandir when called)."""
+    paths = []
+    with _scandir(directory) as it:
+        for e in it:
+            if e.is_dir(follow_symlinks=False):
+                if e.name != "__pycache__":
+                    paths += _sources(e.path)
+            elif e.name.endswith(".py"):
+                paths.append(e.path)
+    return paths
 
 
 def _private_file(directory: str, key: str, suffix: str) -> tuple[int, str]:
@@ -49,25 +117,25 @@ def _private_file(directory: str, key: str, suffix: str) -> tuple[int, str]:
     that patches or seeds `random.Random` (test_random mocks `Random.random`) must
     not see the compiler draw numbers from it. os.urandom is nobody's state."""
     while True:
-        path = os.path.join(directory, f".{key[:16]}-{os.urandom(8).hex()}{suffix}")
+        path = _join(directory, f".{key[:16]}-{_urandom(8).hex()}{suffix}")
         try:
-            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), path
+            return _os_open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), path
         except FileExistsError:
             continue
 
 
 def enabled() -> bool:
-    return os.environ.get("COCONUT_CACHE", "1") not in ("0", "", "no", "false", "off")
+    return _environ.get("COCONUT_CACHE", "1") not in ("0", "", "no", "false", "off")
 
 
 def cache_dir() -> str:
-    return os.environ.get("COCONUT_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "coconut")
+    return _environ.get("COCONUT_CACHE_DIR") or _join(
+        _environ.get("XDG_CACHE_HOME") or _expanduser("~/.cache"), "coconut")
 
 
 def max_bytes() -> int:
     try:
-        return int(os.environ.get("COCONUT_CACHE_MAX_BYTES", 1 << 30))
+        return int(_environ.get("COCONUT_CACHE_MAX_BYTES", 1 << 30))
     except ValueError:
         return 1 << 30
 
@@ -89,19 +157,14 @@ def _environment_digest() -> bytes:
     """coconut's sources, the Python build, the layout: computed once per process."""
     global _env_digest
     if _env_digest is None:
-        h = hashlib.sha256(b"coconut-cache-%d\0" % FORMAT)
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        paths = []
-        for d, dirs, files in os.walk(root):
-            dirs[:] = sorted(x for x in dirs if x != "__pycache__")
-            paths += [os.path.join(d, f) for f in files if f.endswith(".py")]
-        for p in sorted(paths):
-            h.update(os.path.relpath(p, root).encode() + b"\0")
-            with open(p, "rb") as f:
-                h.update(hashlib.sha256(f.read()).digest())
+        h = _sha256(b"coconut-cache-%d\0" % FORMAT)
+        for p in sorted(_sources(_ROOT)):
+            h.update(p[len(_ROOT) + 1:].encode() + b"\0")     # the path under coconut/
+            with _open(p, "rb") as f:
+                h.update(_sha256(f.read()).digest())
         layout = sorted((k, v) for k, v in vars(L).items() if k.isupper() and isinstance(v, int))
-        h.update(repr((sys.version, sys.hexversion, sys.abiflags, platform.machine(),
-                       getattr(gccjit, "__version__", "?"), layout)).encode())
+        h.update(repr((sys.version, sys.hexversion, sys.abiflags, _MACHINE,
+                       _GCCJIT_IDENTITY, layout)).encode())
         _env_digest = h.digest()
     return _env_digest
 
@@ -149,7 +212,7 @@ def code_key(code: types.CodeType, opt_level: int, counting: bool, variant=()) -
     value."""
     out: list = []
     _canon_code(code, out)
-    h = hashlib.sha256(_environment_digest())
+    h = _sha256(_environment_digest())
     h.update(repr((opt_level, bool(counting), variant)).encode())
     h.update("".join(out).encode("utf-8", "surrogatepass"))
     return h.hexdigest()
@@ -157,18 +220,17 @@ def code_key(code: types.CodeType, opt_level: int, counting: bool, variant=()) -
 
 # -- load, store -----------------------------------------------------------------------
 def _addresses(rt) -> dict[str, int]:
-    from .hook import NATIVE_COUNT
     return {"eval_breaker": L.eval_breaker_address(),
-            "native_instructions": ctypes.addressof(rt.control) + 8 * NATIVE_COUNT}
+            "native_instructions": _addressof(rt.control) + 8 * NATIVE_COUNT}
 
 
 def _load(directory: str, key: str, code, rt):
     """The cached module for `key`, or None (missing, unreadable, not resolvable)."""
-    from ..backend import gcc
-    meta_path = os.path.join(directory, key + ".json")
+    gcc = _gcc()
+    meta_path = _join(directory, key + ".json")
     try:
-        with open(meta_path, "rb") as f:
-            meta = json.loads(f.read())
+        with _open(meta_path, "rb") as f:
+            meta = _loads(f.read())
     except FileNotFoundError:
         return None
     except (OSError, ValueError):
@@ -177,10 +239,11 @@ def _load(directory: str, key: str, code, rt):
     try:
         if meta.get("format") != FORMAT or meta.get("key") != key:
             raise ValueError("stale entry")
-        so_path = os.path.join(directory, key + ".so")
-        with open(so_path, "rb") as f:
-            if hashlib.sha256(f.read()).hexdigest() != meta["sha256"]:
-                raise ValueError("shared object does not match its hash")
+        so_path = _join(directory, key + ".so")
+        with _open(so_path, "rb") as f:
+            data = f.read()
+        if _sha256(data).hexdigest() != meta["sha256"]:
+            raise ValueError("shared object does not match its hash")
         helpers, addresses = rt.helpers, _addresses(rt)
         values, keepalive = [], []
         for desc in meta["links"]:
@@ -193,20 +256,20 @@ def _load(directory: str, key: str, code, rt):
             # belong to the other code object: load a private copy instead.
             fd, copy = _private_file(directory, key, ".so")
             try:
-                with os.fdopen(fd, "wb") as f, open(so_path, "rb") as src:
-                    shutil.copyfileobj(src, f)
+                with _open(fd, "wb") as f:
+                    f.write(data)              # the bytes checked above
                 module = gcc.load_file(copy, meta["names"], values, keepalive,
                                        meta["deopt_reasons"], meta["deopt_sites"],
                                        meta["deopt_offsets"])
             finally:
-                os.unlink(copy)
+                _unlink(copy)
         else:
             module = gcc.load_file(so_path, meta["names"], values, keepalive,
                                    meta["deopt_reasons"], meta["deopt_sites"],
                                    meta["deopt_offsets"])
             _loaded.add(key)
         try:
-            os.utime(meta_path)            # recently used: pruned last
+            _utime(meta_path)              # recently used: pruned last
         except OSError:
             pass
         return module
@@ -219,7 +282,7 @@ def _store_steps(directory: str, key: str, build, code):
     """Compile with the steps `build(path)` -> gcc.BuiltFile into the cache and load
     it; as steps (yields gcc runs, returns the module)."""
     fd, tmp_so = _private_file(directory, key, ".so")
-    os.close(fd)
+    _close(fd)
     try:
         built = yield from build(tmp_so)
         module = built.load()              # loaded before the rename: the code we run
@@ -229,23 +292,23 @@ def _store_steps(directory: str, key: str, build, code):
         if reason is not None:
             _counters["cache_uncacheable"] += 1
             return module
-        with open(tmp_so, "rb") as f:
+        with _open(tmp_so, "rb") as f:
             data = f.read()
-        meta = {"format": FORMAT, "key": key, "sha256": hashlib.sha256(data).hexdigest(),
+        meta = {"format": FORMAT, "key": key, "sha256": _sha256(data).hexdigest(),
                 "names": built.names, "links": built.descs,
                 "deopt_reasons": built.deopt_reasons, "deopt_sites": built.deopt_sites,
                 "deopt_offsets": built.deopt_offsets, "function": code.co_qualname,
                 "file": code.co_filename, "line": code.co_firstlineno}
-        os.replace(tmp_so, os.path.join(directory, key + ".so"))
+        _replace(tmp_so, _join(directory, key + ".so"))
         tmp_so = None
         _loaded.add(key)                   # that file (inode) is loaded now
         fd, tmp_meta = _private_file(directory, key, ".json")
         try:
-            with os.fdopen(fd, "w") as f:
-                f.write(json.dumps(meta))      # not json.dump: its encoder is closures in cycles
-            os.replace(tmp_meta, os.path.join(directory, key + ".json"))
+            with _open(fd, "w") as f:
+                f.write(_dumps(meta))          # not json.dump: its encoder is closures in cycles
+            _replace(tmp_meta, _join(directory, key + ".json"))
         except BaseException:
-            os.unlink(tmp_meta)
+            _unlink(tmp_meta)
             raise
         _counters["cache_stores"] += 1
         _account(directory, len(data))
@@ -253,7 +316,7 @@ def _store_steps(directory: str, key: str, build, code):
     finally:
         if tmp_so is not None:
             try:
-                os.unlink(tmp_so)          # still mapped if loaded: fine on POSIX
+                _unlink(tmp_so)            # still mapped if loaded: fine on POSIX
             except OSError:
                 pass
 
@@ -275,9 +338,9 @@ def prune(directory: str | None = None, limit: int | None = None) -> int:
     entries: dict[str, list] = {}          # key -> [mtime of .json, bytes, paths]
     total = 0
     try:
-        with os.scandir(directory) as it:
+        with _scandir(directory) as it:
             for e in it:
-                stem, ext = os.path.splitext(e.name)
+                stem, ext = _splitext(e.name)
                 if ext not in (".so", ".json"):
                     continue
                 try:
@@ -298,7 +361,7 @@ def prune(directory: str | None = None, limit: int | None = None) -> int:
                 break
             for p in sorted(paths, key=lambda p: not p.endswith(".json")):   # .json first
                 try:
-                    os.unlink(p)
+                    _unlink(p)
                 except OSError:
                     pass
             total -= size
@@ -311,7 +374,7 @@ def build_native_steps(code: types.CodeType, make_ir, rt, opt_level: int, varian
     compiled with the IR from make_ir() (and stored when it can be). As steps: yields
     the gcc runs to execute (see gccrun.run_steps), returns the module. `variant`: see
     code_key."""
-    from ..backend import gcc
+    gcc = _gcc()
     if not enabled():
         return (yield from gcc.build_module_steps([make_ir()], rt.helpers, opt_level))
     directory = cache_dir()
@@ -323,8 +386,8 @@ def build_native_steps(code: types.CodeType, make_ir, rt, opt_level: int, varian
     _counters["cache_misses"] += 1
     ir = make_ir()
     try:
-        os.makedirs(directory, exist_ok=True)
-        usable = os.access(directory, os.W_OK)
+        _makedirs(directory)
+        usable = _access(directory, os.W_OK)
     except OSError:
         usable = False
     if not usable:
@@ -341,4 +404,5 @@ def build_native_steps(code: types.CodeType, make_ir, rt, opt_level: int, varian
 
 
 def build_native(code: types.CodeType, make_ir, rt, opt_level: int, variant=()):
-    return run_steps(build_native_steps(code, make_ir, rt, opt_level, variant))
+    return _import_module("..backend.gccrun", __package__).run_steps(
+        build_native_steps(code, make_ir, rt, opt_level, variant))

@@ -13,16 +13,21 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import gc
 import os
 import sys
 
-import gccjit
-
 from . import layout as L
-from .calls import emit_call
-from .namespaces import emit_load_global
-from ..backend.gccrun import GccRun, prepare
+# Bound at import: a program may replace these names and must not see the runtime's
+# calls (the compiler's work is invisible to the program).
+from importlib import import_module as _import_module
+from os import close as _close, replace as _replace, stat as _stat, unlink as _unlink
+from os import RTLD_LOCAL as _RTLD_LOCAL, RTLD_NOW as _RTLD_NOW
+from os.path import join as _join
+from gc import disable as _gc_disable, enable as _gc_enable, isenabled as _gc_isenabled
+_CDLL = ctypes.CDLL
+# libgccjit (gccjit, backend/gccrun.py) and the emitters are imported only to build the
+# runtime library: a process whose library is in the on-disk cache never loads them
+# (start-up time and memory: see _load_runtime_library).
 
 _api = ctypes.pythonapi
 _api._PyEval_RequestCodeExtraIndex.argtypes = [ctypes.c_void_p]
@@ -73,36 +78,38 @@ def _load_runtime_library(emit) -> _Library:
     """The runtime built by `emit()` (a libgccjit context): loaded from the on-disk
     cache (coconut/runtime/cache.py: same directory, key and switches) when it is
     there, else compiled (~40 ms of gcc per process start otherwise) and stored."""
-    from . import cache
+    cache = _import_module("coconut.runtime.cache")
 
     def opened(path):
-        lib = ctypes.CDLL(path, mode=os.RTLD_NOW | os.RTLD_LOCAL)
+        lib = _CDLL(path, mode=_RTLD_NOW | _RTLD_LOCAL)
         return _Library(lib, lambda name: ctypes.cast(getattr(lib, name.decode()), ctypes.c_void_p).value)
     if cache.enabled():
         directory = cache.cache_dir()
         key = "runtime-" + cache.environment_key()[:32]
-        path = os.path.join(directory, key + ".so")
+        path = _join(directory, key + ".so")
         try:
             return opened(path)
         except OSError:
             pass
         try:
-            os.makedirs(directory, exist_ok=True)
+            cache._makedirs(directory)
             fd, tmp = cache._private_file(directory, key, ".so")
-            os.close(fd)
+            _close(fd)
             try:
                 ctx = emit()
-                GccRun(ctx, tmp)()
-                if ctx.get_first_error() is None and os.path.getsize(tmp) > 0:
-                    os.replace(tmp, path)
+                _import_module("coconut.backend.gccrun").GccRun(ctx, tmp)()
+                if ctx.get_first_error() is None and _stat(tmp).st_size > 0:
+                    _replace(tmp, path)
                     return opened(path)
             finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
+                try:
+                    _unlink(tmp)
+                except OSError:
+                    pass
         except OSError:
             pass                            # no cache here: build in memory
     ctx = emit()
-    run = GccRun(ctx, None)
+    run = _import_module("coconut.backend.gccrun").GccRun(ctx, None)
     run()
     if run.result is None:
         raise RuntimeError(f"coconut: libgccjit could not build the runtime: {ctx.get_first_error()}")
@@ -150,7 +157,7 @@ class Runtime:
         self.control[_EMPTY_TUPLE] = id(())
         self.counting = False
         self.previous = None
-        from . import perfmap
+        perfmap = _import_module("coconut.runtime.perfmap")
         if perfmap.enabled():          # before any of the library's code can run
             perfmap.register([(get(n), f"coconut:{n.decode()} (runtime)") for n in (
                 b"coconut_hook", b"coconut_count_entry", b"coconut_eval_breaker",
@@ -163,6 +170,10 @@ class Runtime:
         (the control block's and resume state's addresses, the co_extra index) is read
         from globals that coconut_runtime_init sets after loading: the built library
         is cached on disk like compiled code (see _load_runtime_library)."""
+        gccjit = _import_module("gccjit")
+        prepare = _import_module("coconut.backend.gccrun").prepare
+        emit_call = _import_module("coconut.runtime.calls").emit_call
+        emit_load_global = _import_module("coconut.runtime.namespaces").emit_load_global
         c = gccjit.Context()
         prepare(c)
         c.set_int_option(gccjit.IntOption.OPTIMIZATION_LEVEL, 2)
@@ -507,6 +518,7 @@ class Runtime:
         ceval's entry event (the GIL is held), so one saved slot per function is
         enough; if ceval unwinds before that event (a RecursionError at entry) the
         swap is undone here, and a shim that fires for another frame forwards."""
+        gccjit = _import_module("gccjit")
         vp = c.get_type(gccjit.TypeKind.VOID_PTR)
         it = c.get_type(gccjit.TypeKind.INT)
         eq, ne = gccjit.Comparison.EQ, gccjit.Comparison.NE
@@ -611,9 +623,9 @@ class Runtime:
         finalizers) at the first call of a function, where the interpreter would not."""
         before = self.control[_IN_COMPILER]
         self.control[_IN_COMPILER] = 1
-        collecting = gc.isenabled()
+        collecting = _gc_isenabled()
         if collecting:
-            gc.disable()
+            _gc_disable()
         # The collector's allocation count as the program left it: restored on the way
         # out. The compile's own garbage is gone by then, but objects freed into free
         # lists (tuples, lists, dicts) leave the count raised, and a raised count would
@@ -626,7 +638,7 @@ class Runtime:
             if count is not None and count.value > count_before:
                 count.value = count_before
             if collecting:
-                gc.enable()
+                _gc_enable()
             self.control[_IN_COMPILER] = before
 
     def on_finished(self, callback) -> None:

@@ -6,43 +6,58 @@ be running on some thread's stack at any time) and found through co_extra.
 from __future__ import annotations
 
 import inspect
-import statistics
 import os
 import re
 import sys
-import _thread
-import atexit
 import collections
-import queue
 import ctypes
 import threading
-import time
 import types
-import warnings
 from opcode import opname as _OPNAME, opmap as _OPMAP
 
 from typing import TYPE_CHECKING
 
 from ..errors import CompileError, CompileWarning
-from ..backend.gccrun import GccRun, RawResult, background_safe
 if TYPE_CHECKING:
     from ..frontend import BytecodeCFG
+
+# Bound at import, not looked up when called: a program may replace time.perf_counter,
+# atexit.register, builtins.open, builtins.__import__ ... after importing coconut and
+# must not see the compiler's calls (its work is invisible). warnings.warn is the
+# original too: a CompileWarning still goes through the program's filters.
+from atexit import register as _atexit_register
+from importlib import import_module as _import_module
+from io import open as _open
+from os import close as _close, open as _os_open, readlink as _readlink
+from os.path import join as _join
+from queue import Empty as _Empty, SimpleQueue as _SimpleQueue
+from statistics import median as _median
+from time import perf_counter as _perf_counter, sleep as _sleep
+from warnings import warn as _warn
+from _thread import (allocate_lock as _allocate_lock, interrupt_main as _interrupt_main,
+                     start_new_thread as _start_new_thread)
+_addressof, _getframe = ctypes.addressof, sys._getframe
+_Py_IncRef, _py_object = ctypes.pythonapi.Py_IncRef, ctypes.py_object
 
 # The compiler proper (frontend, lowering, passes, back end: half of coconut's import
 # time) is imported at the first compile: a process whose code never gets hot does
 # not pay for it.
 
 
+def _compiler(name: str):
+    """coconut's module `name` (relative to coconut.runtime), imported at its first
+    use by import_module: an import statement calls builtins.__import__."""
+    return _import_module(name, __package__)
+
+
 def _frontend():
-    from ..frontend import BytecodeCFG
-    return BytecodeCFG
+    return _compiler("..frontend").BytecodeCFG
 
 
 def untrack(obj):
-    from ..backend.gcc import untrack
-    return untrack(obj)
+    return _compiler("..backend.gcc").untrack(obj)
 from .hook import Runtime, NATIVE_COUNT
-from . import perfmap, stability
+from . import cache, perfmap, stability
 
 # Code flags for functions whose frames the interpreter runs (see design notes).
 _INTERPRETED_FLAGS = (inspect.CO_GENERATOR | inspect.CO_COROUTINE |
@@ -98,11 +113,11 @@ def runtime() -> Runtime:
             # then, and the hook reads the runtime's control block. So the runtime
             # and every compiled module are never freed (one reference is leaked),
             # and compiling stops when the program exits.
-            ctypes.pythonapi.Py_IncRef(ctypes.py_object(_runtime))
-            ctypes.pythonapi.Py_IncRef(ctypes.py_object(_compiled))
+            _Py_IncRef(_py_object(_runtime))
+            _Py_IncRef(_py_object(_compiled))
             _runtime.on_recompile(_on_recompile)
-            atexit.register(_runtime.count_entries, None, None)
-            atexit.register(_stop_background)
+            _atexit_register(_runtime.count_entries, None, None)
+            _atexit_register(_stop_background)
         return _runtime
 
 
@@ -120,9 +135,8 @@ def build_ir(cfg: BytecodeCFG, cache_forms: dict | None = None, avoid=frozenset(
     speculation sites to compile without (runtime/stability.py); stop: where to end the
     pass pipeline, ("before" | "after", pass name) (a dump: not verified at the end)."""
     rt = runtime()
-    count_at = (ctypes.addressof(rt.control) + 8 * NATIVE_COUNT) if rt.counting else None
-    from ..lowering import lower
-    from ..passes import run_pipeline
+    count_at = (_addressof(rt.control) + 8 * NATIVE_COUNT) if rt.counting else None
+    lower, run_pipeline = _compiler("..lowering").lower, _compiler("..passes").run_pipeline
     ir = run_pipeline(lower(cfg, count_at, cache_forms, avoid=frozenset(avoid),
                             feedback=feedback), verify=VERIFY, stop=stop)
     if stop is None:
@@ -135,7 +149,7 @@ def _check_strict(code: types.CodeType) -> None:
     if code.co_flags & _INTERPRETED_FLAGS:
         raise CompileError(f"{code.co_qualname}: generators and coroutines run in the "
                            f"interpreter")
-    from ..lowering import first_non_native
+    first_non_native = _compiler("..lowering").first_non_native
     cfg = _frontend()(code)
     ins = first_non_native(cfg)
     if ins is not None:
@@ -160,7 +174,7 @@ def _wait_for_background(code: types.CodeType) -> None:
     """An explicit compile of code the compile thread has queued: wait for it."""
     while id(code) in _pending:
         if not _done:
-            time.sleep(0.001)
+            _sleep(0.001)
         _finish_background()
 
 
@@ -171,8 +185,7 @@ def _build_native_steps(code: types.CodeType, cfg: BytecodeCFG, avoid: tuple = (
     the instructions (the fast paths of lowering/caches.py): one snapshot of that both
     keys the cache entry and is lowered; and on the speculation sites to avoid (a
     recompile, runtime/stability.py), also in the key."""
-    from . import cache
-    from ..lowering import caches, types as typeinfo
+    caches, typeinfo = _compiler("..lowering.caches"), _compiler("..lowering.types")
     forms = caches.snapshot(cfg)
     feedback = typeinfo.feedback(cfg)          # the optimizing tier's speculations
     avoid = tuple(sorted(avoid))
@@ -202,8 +215,7 @@ def _not_worth_compiling(code: types.CodeType, cfg: BytecodeCFG) -> str | None:
     first = next((ins for ins in cfg.instructions
                   if ins.name not in ("RESUME", "NOP", "MAKE_CELL", "COPY_FREE_VARS", "CACHE")),
                  None)
-    from ..lowering import OPCODES
-    if first is not None and first.name not in OPCODES:
+    if first is not None and first.name not in _compiler("..lowering").OPCODES:
         return f"would deopt at its first instruction ({first.name})"
     return None
 
@@ -240,7 +252,7 @@ def _compile_code(code: types.CodeType, warn: bool, auto: bool = False,
 
 
 def _compile_in(rt, code, warn, auto, strict, background, avoid=None) -> bool:
-    started = time.perf_counter()
+    started = _perf_counter()
     reason = None
     if code.co_flags & _INTERPRETED_FLAGS:
         reason = "generators and coroutines run in the interpreter"
@@ -264,7 +276,7 @@ def _compile_in(rt, code, warn, auto, strict, background, avoid=None) -> bool:
     if reason is not None:
         return _fail(rt, code, reason)
     job = _Job(code, steps, warn, strict, avoid)
-    job.seconds = time.perf_counter() - started
+    job.seconds = _perf_counter() - started
     while True:
         outcome = _advance(job)
         if outcome is not _MORE:
@@ -277,9 +289,9 @@ def _compile_in(rt, code, warn, auto, strict, background, avoid=None) -> bool:
                 rt.set_never(code)     # not counted while it compiles
             _queue.put(job)
             return False
-        started = time.perf_counter()
+        started = _perf_counter()
         job.run()                      # gcc, on this thread
-        job.seconds += time.perf_counter() - started
+        job.seconds += _perf_counter() - started
 
 
 def _fail(rt, code: types.CodeType, reason: str) -> bool:
@@ -306,7 +318,7 @@ def _entry_of(code: types.CodeType) -> int | None:
 def _warning_stacklevel() -> int:
     """warnings.warn's stacklevel, called from _failure_reason, for the first frame
     outside coconut: the program's call of coconut.compile."""
-    frame, level = sys._getframe(1), 1
+    frame, level = _getframe(1), 1
     while frame is not None and frame.f_code.co_filename.startswith(_OWN_SOURCES):
         frame, level = frame.f_back, level + 1
     return level
@@ -316,8 +328,8 @@ def _failure_reason(exc: Exception, code: types.CodeType, warn: bool, strict: bo
     if strict:
         raise CompileError(f"{code.co_qualname}: {exc}") from exc
     if warn:
-        warnings.warn(f"coconut: {code.co_qualname} stays interpreted: {exc}",
-                      CompileWarning, stacklevel=_warning_stacklevel())
+        _warn(f"coconut: {code.co_qualname} stays interpreted: {exc}",
+              CompileWarning, stacklevel=_warning_stacklevel())
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -325,7 +337,7 @@ def _advance(job: _Job):
     """Run the job's Python part up to its next gcc run (_MORE) or to its end: install
     the module (True) or record the failure (False)."""
     rt, code = runtime(), job.code
-    started = time.perf_counter()
+    started = _perf_counter()
     try:
         with rt.compiling():
             try:
@@ -347,7 +359,7 @@ def _advance(job: _Job):
     except Exception as exc:           # never take the user's program down
         return _fail(rt, code, _failure_reason(exc, code, job.warn, job.strict))
     finally:
-        job.seconds += time.perf_counter() - started
+        job.seconds += _perf_counter() - started
     entry = next(iter(module.addresses.values()))
     if entry & 1:                      # (unaligned: gccrun.prepare could not align it)
         return _fail(rt, code, "the native entry is not 2-byte aligned")
@@ -386,7 +398,7 @@ def _on_recompile(code: types.CodeType) -> None:
         with rt.compiling():
             _reconsider(rt, code)
     except KeyboardInterrupt:
-        _thread.interrupt_main()       # as _on_hot
+        _interrupt_main()              # as _on_hot
     finally:
         _lock.release()
 
@@ -423,9 +435,9 @@ def _reconsider(rt, code: types.CodeType) -> None:
 # started with _thread (threading.enumerate() does not list it).
 _pending: dict[int, _Job] = {}         # id(code) -> job queued or compiling
 _done: collections.deque = collections.deque()      # jobs whose gcc run finished
-_queue = queue.SimpleQueue()
+_queue = _SimpleQueue()
 _worker = {"ident": None, "stopping": False}
-_running = _thread.allocate_lock()     # held by the compile thread while gcc runs
+_running = _allocate_lock()            # held by the compile thread while gcc runs
 
 
 def _compile_thread(rt) -> None:
@@ -437,9 +449,9 @@ def _compile_thread(rt) -> None:
         with _running:
             if _worker["stopping"]:
                 continue
-            started = time.perf_counter()
+            started = _perf_counter()
             job.run()
-            job.seconds += time.perf_counter() - started
+            job.seconds += _perf_counter() - started
             _done.append(job)
             rt.finished()
 
@@ -449,16 +461,18 @@ def _start_worker() -> bool:
     beside the program (see gccrun.background_safe)."""
     if _worker["ident"] is not None:
         return True
-    if _worker["stopping"] or not background_safe():
+    gccrun = _compiler("..backend.gccrun")
+    if _worker["stopping"] or not gccrun.background_safe():
         return False
     rt = runtime()
+    GccRun, RawResult = gccrun.GccRun, gccrun.RawResult
     # Its few Python functions stay interpreted and uncounted: never compiled on it.
     for code in (_compile_thread.__code__, GccRun.__call__.__code__, GccRun._run_raw.__code__,
                  RawResult.__init__.__code__,
                  type(rt).finished.__code__, type(rt).set_worker_thread.__code__):
         rt.set_never(code)
     rt.on_finished(_finish_background)
-    _worker["ident"] = _thread.start_new_thread(_compile_thread, (rt,))
+    _worker["ident"] = _start_new_thread(_compile_thread, (rt,))
     return True
 
 
@@ -493,13 +507,13 @@ def _stop_background() -> None:
 def _after_fork_in_child() -> None:
     """The compile thread is gone: queued jobs go to a new one, started on demand."""
     global _queue, _running
-    _running = _thread.allocate_lock()
+    _running = _allocate_lock()
     _worker["ident"] = None
-    old, _queue = _queue, queue.SimpleQueue()
+    old, _queue = _queue, _SimpleQueue()
     while True:
         try:
             job = old.get_nowait()
-        except queue.Empty:
+        except _Empty:
             break
         if job is not None:
             _queue.put(job)
@@ -522,8 +536,7 @@ WARMUP = os.environ.get("COCONUT_WARMUP", "1") not in ("0", "", "no", "off", "fa
 def _warmed_up(code: types.CodeType) -> bool:
     if not WARMUP:
         return True
-    from ..lowering.types import quickened
-    return quickened(code)
+    return _compiler("..lowering.types").quickened(code)
 
 
 def _on_hot(code: types.CodeType) -> None:
@@ -537,7 +550,7 @@ def _on_hot(code: types.CodeType) -> None:
         _compile_code(code, warn=False, auto=True, background=_auto["background"])
     except KeyboardInterrupt:
         # A signal that arrived while compiling: deliver it to the program again.
-        _thread.interrupt_main()
+        _interrupt_main()
     finally:
         _lock.release()
 
@@ -555,8 +568,8 @@ def enable(threshold: int | None = None, background: bool = False) -> None:
             rt.count_entries(threshold, _on_hot)
             _auto["threshold"] = threshold
             _auto["background"] = bool(background)
-            if background:
-                _start_worker()
+            # (the compile thread starts with the first background compile: a program
+            # that never gets hot never loads libgccjit)
         if threshold is not None or _compiled:
             rt.install()
 
@@ -579,10 +592,9 @@ def stats() -> dict:
             deopts[reason] = deopts.get(reason, 0) + n
     slowest = sorted(((t, c) for c, _, t in entries), key=lambda tc: -tc[0])
     times = sorted(t for t, _ in slowest)
-    from . import cache
     return {**_stats, **cache.counters(), "failed": len(_failures), "deopts": deopts,
             "not_compiled": {_describe(c): r for c, r in list(_failures.values())},
-            "compile_median_seconds": statistics.median(times) if times else 0.0,
+            "compile_median_seconds": _median(times) if times else 0.0,
             "compile_max_seconds": times[-1] if times else 0.0,
             "code_bytes": code_memory(),
             "slowest_compiles": [(_describe(c), len(c.co_code) // 2, t) for t, c in slowest[:5]],
@@ -633,11 +645,10 @@ def code_memory() -> int:
     """Bytes of memory mapped for compiled code: each module is a shared object (a
     deleted temporary file of libgccjit's, or a file in the cache), counted here from
     /proc/self/maps."""
-    from . import cache
     total = 0
-    cached = os.path.join(os.path.realpath(cache.cache_dir()), "")
+    cached = _join(_kernel_path(cache.cache_dir()), "")
     try:
-        with open("/proc/self/maps") as maps:
+        with _open("/proc/self/maps") as maps:
             for line in maps:
                 if ("libgccjit" in line and "fake.so" in line) or cached in line:
                     lo, hi = line.split(None, 1)[0].split("-")
@@ -645,6 +656,21 @@ def code_memory() -> int:
     except OSError:
         return 0
     return total + perfmap.anonymous_bytes()
+
+
+def _kernel_path(directory: str) -> str:
+    """The directory's path as /proc/self/maps names files in it (os.path.realpath's,
+    but realpath looks up os.lstat when called); `directory` when it cannot be opened."""
+    try:
+        fd = _os_open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return directory
+    try:
+        return _readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return directory
+    finally:
+        _close(fd)
 
 
 STAGES = ("bytecode", "ir", "c", "asm")
@@ -661,7 +687,7 @@ def parse_stage(stage: str, caller: str = "coconut.dump()") -> tuple[str, tuple 
                          f"(or ir:before=<pass>, ir:after=<pass>), not {stage!r}")
     if not colon:
         return base, None
-    from ..passes import find_pass
+    find_pass = _compiler("..passes").find_pass
     when, equals, name = point.partition("=")
     if base != "ir" or when not in ("before", "after") or not equals:
         raise ValueError(f"{caller}: {stage!r}: a point in the pass pipeline is "
@@ -687,8 +713,7 @@ def _dump_stage(func, stage: str) -> str:
     ir = build_ir(cfg, stop=stop)
     if stage == "ir":
         return ir.dump()
-    from ..backend.gcc import dump_text
-    return dump_text([ir], runtime().helpers, stage)
+    return _compiler("..backend.gcc").dump_text([ir], runtime().helpers, stage)
 
 
 def dot_stage(func, stage: str) -> str:

@@ -32,7 +32,10 @@ the on-disk cache key. `coconut.stats()` has "recompiles" and "deopt_sites".
 """
 from __future__ import annotations
 
-import array
+# Bound at import: a program may replace array.array or builtins.__import__ (which an
+# import statement calls) and must not see the compiler's calls.
+from array import array as _array
+from importlib import import_module as _import_module
 
 CHECK_EVERY = 100       # native code asks for a check at every 100th deopt of an exit
 DEOPT_BOUND = 100       # deopts at one site over a stretch before it can fail ...
@@ -52,8 +55,8 @@ def failing_sites(module) -> list[int]:
     if window is None:
         # per counter: [deopts, entries] when its stretch began (an array of numbers,
         # hidden from the cycle collector as the module is)
-        from ..backend.gcc import untrack
-        window = module.window = untrack(array.array("q", bytes(16 * len(sites))))
+        untrack = _import_module("..backend.gcc", __package__).untrack
+        window = module.window = untrack(_array("q", bytes(16 * len(sites))))
     stretch: dict = {}                 # site -> [deopts, entries, counter indices]
     for i, site in enumerate(sites):
         if site is None:
