@@ -188,6 +188,52 @@ BENCHMARKS = [
                 total += d[k] % 7
             return total + len(s) + len(d)
         """, "dicts_strings", (1_200_000,), (1000,)),
+
+    Benchmark("small_methods", "objects made and used through small methods", """
+        class Shape:
+            def __init__(self, name):
+                self.name = name
+                self.moves = 0
+
+            def area(self):
+                return 0
+
+            def scaled(self, k):
+                return self.area() * k
+
+            def move(self):
+                self.moves += 1
+                return self
+
+        class Rect(Shape):
+            def __init__(self, w, h):
+                super().__init__("rect")
+                self.w = w
+                self.h = h
+
+            def area(self):
+                return self.w * self.h
+
+        class Square(Rect):
+            def __init__(self, side):
+                super().__init__(side, side)
+
+            @property
+            def side(self):
+                return self.w
+
+        def small_methods(n):
+            total = 0
+            shapes = [Rect(2, 3), Square(4), Shape("dot")]
+            for i in range(n):
+                s = Square(i % 7 + 1) if i % 3 else Rect(i % 5, 2)
+                total += s.move().scaled(2) + s.area()
+                for t in shapes:
+                    total += t.scaled(3)
+                if isinstance(s, Square):
+                    total += s.side
+            return total + sum(t.moves for t in shapes)
+        """, "small_methods", (140_000,), (300,)),
 ]
 
 
@@ -445,6 +491,7 @@ PROGRAM_ARGS = {
     "float_integrate": ((90_000,), (30_000,)),
     "float_orbit": ((45_000,), (15_000,)),
     "fib": ((24, 1), (20, 1)),
+    "small_methods": ((5_500,), (2_000,)),
     "call_helper": ((95_000,), (30_000,)),
     "attributes": ((38_000,), (12_000,)),
     "lists": ((24_000,), (8_000,)),

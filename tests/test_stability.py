@@ -121,6 +121,34 @@ def test_recompiled_without_the_failing_sites():
     assert coconut.is_compiled(chain)
 
 
+def branchy(x, y, which):
+    if which:
+        return x * y               # offset 3 (`which` true)
+    return y * x                   # offset 9
+
+
+def _sites_of_branchy():
+    return _sites_of(branchy)
+
+
+@in_subprocess()
+def test_sites_that_deopted_go_with_the_failing_one():
+    # One path fails past the bound, the other deopted too (below it): one recompile
+    # avoids both, not one recompile per site.
+    coconut = get_coconut()
+    _setup("^branchy ")
+    calls = speculate()
+    coconut.compile(branchy)
+    first, second = _sites_of_branchy()
+    for i in range(30):
+        assert branchy(i, 2, False) == 2 * i          # the second site deopts 30 times
+    for i in range(150):
+        assert branchy(i, 2, True) == 2 * i           # the first fails
+    mine = [a for name, a in calls if name == "branchy"]
+    assert mine == [[], [first, second]], mine
+    assert coconut.stats()["recompiles"] == 1
+
+
 @in_subprocess()
 def test_recompiles_stop_at_three():
     coconut = get_coconut()

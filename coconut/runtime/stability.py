@@ -17,8 +17,9 @@ fails often makes the function slower than no speculation at all, so:
   of the function's native entries over the same stretch (a site that deopts 100 times
   in a million calls is worth keeping). A check that finds a site below the share
   starts a new stretch for it. When some site fails, the code is recompiled with every
-  failing site added to its `avoid` set (`lower(..., avoid=...)`: those get the generic
-  path); else the old entry is put back.
+  failing site, and every other site that deopted at all in its stretch, added to its
+  `avoid` set (`lower(..., avoid=...)`: those get the generic path); else the old
+  entry is put back.
 * **Never looping.** At most MAX_RECOMPILES recompiles per code object; the last one
   avoids every speculation site of the module it replaces, and so does one whose
   failing sites were all in `avoid` already (a lowering that speculated anyway). After
@@ -43,9 +44,10 @@ MIN_SHARE = 0.05        # ... and the share of the native entries they must reac
 MAX_RECOMPILES = 3      # per code object; the last avoids every speculation site
 
 
-def failing_sites(module) -> list[int]:
+def failing_sites(module, touched: list | None = None) -> list[int]:
     """The speculation sites of `module` (a GccModule holding one function) that fail,
-    by the rule above; starts a new stretch for the sites checked and kept."""
+    by the rule above; starts a new stretch for the sites checked and kept. `touched`
+    (a list) gets every site that deopted at all in its stretch."""
     sites = module.deopt_sites
     if not any(s is not None for s in sites):
         return []
@@ -68,6 +70,8 @@ def failing_sites(module) -> list[int]:
         acc[2].append(i)
     failing = []
     for site, (deopts, entered, indices) in stretch.items():
+        if touched is not None and deopts > 0:
+            touched.append(site)
         if deopts < DEOPT_BOUND:
             continue
         if deopts >= MIN_SHARE * entered:
@@ -88,10 +92,14 @@ def decide(module, recompiles: int, avoid: tuple) -> tuple | None:
     `module` was compiled with."""
     if recompiles >= MAX_RECOMPILES:
         return None
-    failing = failing_sites(module)
+    touched: list = []
+    failing = failing_sites(module, touched)
     if not failing:
         return None
-    new = set(avoid) | set(failing)
+    # A recompile costs a compile (a second for a big function): the sites that deopted
+    # at all go with the failing ones (they usually fail for the same values, on other
+    # paths: SubPattern.getwidth of re._parser and its int subclass did three rounds).
+    new = set(avoid) | set(failing) | set(touched)
     if recompiles + 1 == MAX_RECOMPILES or new == set(avoid):
         # the last recompile, or one that would change nothing (a site failed that
         # was to be avoided already): every speculation site goes
