@@ -19,6 +19,9 @@ Installing the JIT's frame-evaluation hook (at the first compile) slows the
 interpreter down as well, so every benchmark's interpreted variant is also timed
 once before this run compiles anything: "plain" (vs plain = plain / compiled).
 
+``python3 -m coconut.bench --startup`` measures start-up: ``python3 -m coconut -c pass``
+against ``python3 -c pass``, wall time and peak memory, interleaved.
+
 ``python3 -m coconut.bench --programs [--thresholds 0,10,...] [--repeat N] [--quick]
 [--markdown] [--docs FILE] [NAME ...]`` measures whole programs instead: every
 benchmark as a standalone script (its entry called PROGRAM_CALLS times, about 1 s
@@ -1140,6 +1143,43 @@ def update_docs(path, section_body):
         f.write(text)
 
 
+def measure_startup(runs: int) -> dict:
+    import subprocess
+    """Wall time and peak RSS (ru_maxrss of the child) of `python3 -c pass` and
+    `python3 -m coconut -c pass`, interleaved, medians. .pyc files are written (a user's
+    installation has them), and coconut's runtime library is in its cache after the
+    first run (the first runs of each are not counted)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(coconut.__file__)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    commands = {"plain": [sys.executable, "-c", "pass"],
+                "coconut": [sys.executable, "-m", "coconut", "-c", "pass"]}
+    # (peak memory: VmHWM, reported by the program itself as its last statement; the
+    # rusage of a child counts the pages of the parent it was forked from)
+    report = ("import sys; sys.stdout.write([l.split()[1] for l in open('/proc/self/status') "
+              "if l.startswith('VmHWM:')][0])")
+    times = {k: [] for k in commands}
+    peaks = {k: [] for k in commands}
+    for i in range(runs + 1):
+        for name, cmd in commands.items():
+            t = time.perf_counter()
+            subprocess.run(cmd, env=env, check=True)
+            elapsed = time.perf_counter() - t
+            if i:
+                times[name].append(elapsed)
+                out = subprocess.run(cmd[:-1] + [report], env=env, check=True,
+                                     capture_output=True, text=True).stdout
+                peaks[name].append(int(out))
+    return {k: (statistics.median(times[k]), statistics.median(peaks[k]), runs) for k in commands}
+
+
+def format_startup(result: dict) -> str:
+    (pt, pm, runs), (ct, cm, _) = result["plain"], result["coconut"]
+    return ("start-up (%d interleaved runs, medians): python3 -c pass %.1f ms, "
+            "python3 -m coconut -c pass %.1f ms (+%.1f ms); peak memory %.1f MB vs %.1f MB "
+            "(%.2fx)" % (runs, pt * 1e3, ct * 1e3, (ct - pt) * 1e3, cm / 1024, pm / 1024, cm / pm))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python3 -m coconut.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1174,8 +1214,14 @@ def main(argv=None):
                           "\"%s\" (replaced if present, appended otherwise)" % DOCS_SECTION)
     programs.add_argument("-v", "--verbose", action="store_true",
                           help="log every run to stderr")
+    parser.add_argument("--startup", action="store_true",
+                        help="start-up time and peak memory of `python3 -m coconut -c pass` "
+                        "against `python3 -c pass` (20 interleaved runs; 5 with --quick)")
     opts = parser.parse_args(argv)
     faulthandler.enable()   # a JIT bug that crashes the process still shows where
+    if opts.startup:
+        print(format_startup(measure_startup(5 if opts.quick else 20)))
+        return 0
     if opts.programs:
         return _main_programs(parser, opts, argv)
     repeat = opts.repeat if opts.repeat is not None else (1 if opts.quick else 5)

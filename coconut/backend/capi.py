@@ -42,6 +42,8 @@ CAPI = {
     "PyObject_GetIter": ("new", "obj", ["obj"]),
     "PyIter_Next": ("new", "obj", ["obj"]),
     "PySequence_Contains": ("status", "int", ["obj", "obj"]),
+    "PySequence_GetItem": ("new", "obj", ["obj", "ssize"]),
+    "PySequence_SetItem": ("status", "int", ["obj", "ssize", "obj"]),
     "PyObject_Format": ("new", "obj", ["obj", "obj"]),
     "PyObject_Str": ("new", "obj", ["obj"]),
     "PyObject_Repr": ("new", "obj", ["obj"]),

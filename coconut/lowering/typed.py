@@ -621,7 +621,11 @@ def _subscr_int(b, ins, plan, inputs, items):
         b.emit(ops.Assign(res, item))
         b.terminate(ops.Jump(join.name))
         b.current = other
-    b.terminate(ops.Jump(slow.name))
+    # an array.array: array_item (in range: the typecode's getitem, C only)
+    b.split(Cond("!=", tp, b.const(_ARRAY)), slow.name, hint="array")
+    adj = _index_in(b, idx, b.load(I64, container, L.OB_SIZE), slow.name)
+    b.emit(ops.Assign(res, b.call("PySequence_GetItem", container, adj)))
+    b.terminate(ops.Jump(join.name))
     b.current = slow
     b.observe_slow()
     boxed = b.call("PyLong_FromLong", idx)
@@ -644,7 +648,8 @@ def _store_subscr_int(b, ins, plan, inputs, items):
     value = b.box(value, items[0])
     b.inputs = [value, container, idx]
     err, join, slow = b.temp("int"), b.new_block("stored"), b.new_block("setitem")
-    b.split(Cond("!=", _type_of(b, container), b.const(list)), slow.name, hint="list")
+    not_list = b.new_block("not_list")
+    b.split(Cond("!=", _type_of(b, container), b.const(list)), not_list.name, hint="list")
     size = b.load(I64, container, L.OB_SIZE)
     adj = _index_in(b, idx, size, slow.name)
     addr, offset = _items_address(b, container, True, adj)
@@ -652,6 +657,18 @@ def _store_subscr_int(b, ins, plan, inputs, items):
     b.emit(ops.Store(addr, offset, value))
     b.emit(ops.Assign(err, b.int(0)))
     b.decref(old)
+    b.terminate(ops.Jump(join.name))
+    # an exact float or int into an array.array: array_ass_item (C only, or it raises)
+    b.current = not_list
+    value_ok = b.new_block("array_value")
+    vt = _type_of(b, value)
+    b.split(Cond("==", vt, b.const(float)), value_ok.name, hint="not_float_value")
+    b.split(Cond("!=", vt, b.const(int)), slow.name, hint="int_value")
+    b.terminate(ops.Jump(value_ok.name))
+    b.current = value_ok
+    b.split(Cond("!=", _type_of(b, container), b.const(_ARRAY)), slow.name, hint="array")
+    adj = _index_in(b, idx, b.load(I64, container, L.OB_SIZE), slow.name)
+    b.emit(ops.Assign(err, b.call("PySequence_SetItem", container, adj, value)))
     b.terminate(ops.Jump(join.name))
     b.current = slow
     b.observe_slow()
@@ -893,6 +910,75 @@ def _subscr_dict(b, ins, plan, inputs, items):
     return [res]
 
 
+# -- array.array -----------------------------------------------------------------------------
+_ARRAY = __import__("array").array
+
+
+def _array_index(b, container, index, miss: str):
+    """The in-range index (negative ones counted from the end) of an exact
+    array.array `container` by an exact int `index` of one digit, else miss:
+    array_subscr with such an index runs no code (no __index__)."""
+    b.split(Cond("!=", _type_of(b, container), b.const(_ARRAY)), miss, hint="array")
+    b.split(Cond("!=", _type_of(b, index), b.const(int)), miss, hint="int_index")
+    size = b.load("ssize", index, L.OB_SIZE)
+    b.split(Cond(">", size, b.int(1, "ssize")), miss, hint="small_index")
+    b.split(Cond("<", size, b.int(-1, "ssize")), miss, hint="small_index")
+    return _index_in(b, _small_int_value(b, index, one_digit=True),
+                     b.load(I64, container, L.OB_SIZE), miss)
+
+
+def _subscr_array(b, ins, plan, inputs, items):
+    """BINARY_SUBSCR that the interpreter does not specialize: an array.array by an
+    int is array_item (PySequence_GetItem, in range: the typecode's getitem, C only);
+    anything else PyObject_GetItem, materialized first (it may run code)."""
+    container, index = inputs
+    res, join, slow = b.temp(), b.new_block("got_item"), b.new_block("getitem")
+    adj = _array_index(b, container, index, slow.name)
+    b.emit(ops.Assign(res, b.call("PySequence_GetItem", container, adj)))
+    b.terminate(ops.Jump(join.name))
+    b.current = slow
+    b.observe_slow()
+    b.emit(ops.Assign(res, b.call("PyObject_GetItem", container, index)))
+    b.terminate(ops.Jump(join.name))
+    b.current = join
+    b.decref(container)
+    b.decref(index)
+    b.emit(ops.SetInstr(ins.offset, ins.name))
+    b.error_if_null(res)
+    return [res]
+
+
+def _store_subscr_array(b, ins, plan, inputs, items):
+    """STORE_SUBSCR that the interpreter does not specialize: an exact float or int
+    into an array.array by an int is array_ass_item (PySequence_SetItem, in range: the
+    typecode's setitem converts a float or an int without running code, or raises);
+    anything else PyObject_SetItem, materialized first."""
+    value, container, index = inputs
+    value = b.box(value, items[0])
+    b.inputs = [value, container, index]
+    err, join, slow = b.temp("int"), b.new_block("stored"), b.new_block("setitem")
+    value_ok = b.new_block("array_value")
+    tp = _type_of(b, value)
+    b.split(Cond("==", tp, b.const(float)), value_ok.name, hint="not_float_value")
+    b.split(Cond("!=", tp, b.const(int)), slow.name, hint="int_value")
+    b.terminate(ops.Jump(value_ok.name))
+    b.current = value_ok
+    adj = _array_index(b, container, index, slow.name)
+    b.emit(ops.Assign(err, b.call("PySequence_SetItem", container, adj, value)))
+    b.terminate(ops.Jump(join.name))
+    b.current = slow
+    b.observe_slow()
+    b.emit(ops.Assign(err, b.call("PyObject_SetItem", container, index, value)))
+    b.terminate(ops.Jump(join.name))
+    b.current = join
+    b.decref(value)
+    b.decref(container)
+    b.decref(index)
+    b.emit(ops.SetInstr(ins.offset, ins.name))
+    b.error_if(Cond("!=", err, b.int(0)))
+    return []
+
+
 _RULES = {
     "nop": _nop, "precall": _nop, "resume": _resume, "jump": _jump, "swap": _swap,
     "load_fast": _load_fast, "load_const": _load_const, "store_fast": _store_fast,
@@ -901,7 +987,8 @@ _RULES = {
     "subscr_int": _subscr_int, "store_subscr_int": _store_subscr_int,
     "for_iter_seq": _for_iter_seq, "builtin_call": _builtin_call, "math_call": _math_call,
     "list_append": _list_append, "is": _is, "return": _return, "copy": _copy,
-    "subscr_dict": _subscr_dict,
+    "subscr_dict": _subscr_dict, "subscr_array": _subscr_array,
+    "store_subscr_array": _store_subscr_array,
 }
 
 

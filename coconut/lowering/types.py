@@ -385,6 +385,14 @@ def plan(cx: Context, ins, state: State) -> Plan:
                         site=site)
         if name == "BINARY_SUBSCR" and sub.kind == OBJ and form == "BINARY_SUBSCR_DICT":
             return Plan(True, "subscr_dict", want=(OBJ, OBJ), outs=(OBJ_ITEM,))
+        if sub.kind == OBJ and form in ("BINARY_SUBSCR_ADAPTIVE", "STORE_SUBSCR_ADAPTIVE"):
+            # What the interpreter did not specialize (it ran the function: the code is
+            # quickened; a cold compile keeps the generic path, no code for a guess):
+            # an array.array by an int is read and written without running code (no
+            # materialization); anything else takes the generic path.
+            if name == "BINARY_SUBSCR":
+                return Plan(True, "subscr_array", want=(OBJ, OBJ), outs=(OBJ_ITEM,))
+            return Plan(True, "store_subscr_array", want=(OBJ, OBJ, OBJ))
     if name == "SWAP":
         return Plan(True, "swap")
     if name == "RETURN_VALUE":

@@ -8,6 +8,7 @@ f_locals), or hits the edges of the arithmetic (floor division and modulo of neg
 numbers, -0.0 and nan, ints near 2**53 and 2**63, division by zero)."""
 import math
 import sys
+from array import array
 
 SCALE = 0.5
 
@@ -363,7 +364,63 @@ def _vecs(*xs):
     return [(_Vec(a, b), _Vec(c, d)) for a, b, c, d in xs]
 
 
+class ArraySub(array):
+    def __getitem__(self, i):
+        return ("sub", array.__getitem__(self, i))
+
+
+def sparse_rows(n, vals, cols, x):
+    """array('d') and array('i') subscripts in a float loop (the accumulator stays
+    unboxed): by a range int, by an item of another array, negative, out of range."""
+    out = array("d", [0.0]) * n
+    for r in range(n):
+        sa = 0.0
+        for i in range(len(vals)):
+            sa += x[cols[i]] * vals[i] + r
+        out[r] = sa
+        out[-1 - r] = out[-1 - r] + 0.5
+    return list(out)
+
+
+def array_stores(kind, values):
+    """Stores into arrays of each kind: floats and ints convert, other values take the
+    generic path (TypeError, OverflowError messages), indexes out of range raise."""
+    a = array(kind, [0] * 4)
+    out = []
+    for k, v in enumerate(values):
+        try:
+            a[k % 6 - 1] = v
+            out.append(a[k % 4])
+        except (TypeError, OverflowError, IndexError) as e:
+            out.append((type(e).__name__, str(e)))
+    idx = [0, -4, 3, True, 2**70, "x"]
+    for i in idx:
+        try:
+            out.append(a[i])
+        except (TypeError, IndexError) as e:
+            out.append((type(e).__name__, str(e)))
+    return out, list(a)
+
+
+def array_or_not(containers):
+    total = 0.0
+    for c in containers:
+        for i in range(2):
+            total += c[i] if not isinstance(c[i], tuple) else c[i][1]
+    return total
+
+
 CASES = [
+    (sparse_rows, [(3, array("d", [0.5, 1.5, -2.0]), array("i", [2, 0, 1]), array("d", [1.0, 2.0, 4.0])),
+                   (2, array("d", [1.0]), array("i", [5]), array("d", [1.0, 2.0])),
+                   (2, array("d", [1.0]), array("i", [-3]), array("d", [1.0, 2.0, 3.0])),
+                   (1, [1.5, 2.5], [1, 0], array("d", [3.0, 4.0]))]),
+    (array_stores, [("d", [1.5, 2, 2**70, "s", None, -0.0, 10**400 if False else 1e308]),
+                    ("i", [1, 2.5, 2**40, -7, "s", True]),
+                    ("b", [127, 128, -129, 3.0]),
+                    ("q", [2**63 - 1, 2**63, -2**63])]),
+    (array_or_not, [([array("d", [1.0, 2.0]), [3.0, 4.0], (5.0, 6.0)],),
+                    ([ArraySub("d", [1.0, 2.0]), array("l", [7, 8])],)]),
     (products_of_attributes, [(_vecs((1.5, 2.5, 0.5, 4.0), (2.0, 1.0, 3.0, 0.25)),),
                               (_vecs((1, 2.5, 0.5, 4), (2, 1, 3, 0)),),
                               (_vecs((1, 2, 3, 4)),), (_vecs((1.5, 2**70, 3.0, 4.0)),),
