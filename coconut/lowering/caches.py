@@ -133,8 +133,9 @@ def _attr_address(b, form: str, owner, index, miss: str):
     return addr, values
 
 
-def _unicode_entry_value(b, keys, index):
-    """DK_UNICODE_ENTRIES(keys)[index].me_value: the entries follow the
+def _unicode_entry(b, keys, index):
+    """&DK_UNICODE_ENTRIES(keys)[index] - DK_INDICES (its me_key is at DK_INDICES, its
+    me_value at DK_INDICES + DK_UNICODE_ENTRY_VALUE): the entries follow the
     (1 << dk_log2_index_bytes) bytes of indices."""
     log2 = b.load("byte", keys, L.DK_LOG2_INDEX_BYTES)
     indices, entry, offset = b.temp("ssize"), b.temp("ssize"), b.temp("ssize")
@@ -143,7 +144,12 @@ def _unicode_entry_value(b, keys, index):
     b.emit(ops.BinArith(offset, "+", indices, entry))
     at = b.temp("ptr", "entry")
     b.emit(ops.PtrAdd(at, keys, offset))
-    return b.load("obj", at, L.DK_INDICES + L.DK_UNICODE_ENTRY_VALUE)
+    return at
+
+
+def _unicode_entry_value(b, keys, index):
+    """DK_UNICODE_ENTRIES(keys)[index].me_value."""
+    return b.load("obj", _unicode_entry(b, keys, index), L.DK_INDICES + L.DK_UNICODE_ENTRY_VALUE)
 
 
 # -- the forms -----------------------------------------------------------------------------
@@ -266,13 +272,7 @@ def global_hint(b, globals_, builtins, name, slot, miss: str):
     b.split(Cond("!=", b.load("byte", keys, L.DK_KIND), ops.IntConst(L.DICT_KEYS_UNICODE, "byte")),
             miss, hint="unicode")
     b.split(Cond(">=", index, b.load("ssize", keys, L.DK_NENTRIES)), miss, hint="in_range")
-    log2 = b.load("byte", keys, L.DK_LOG2_INDEX_BYTES)
-    indices, entry, offset = b.temp("ssize"), b.temp("ssize"), b.temp("ssize")
-    b.emit(ops.BinArith(indices, "<<", ops.IntConst(1, "ssize"), log2))
-    b.emit(ops.BinArith(entry, "*", index, ops.IntConst(L.DK_UNICODE_ENTRY_SIZE, "ssize")))
-    b.emit(ops.BinArith(offset, "+", indices, entry))
-    at = b.temp("ptr", "entry")
-    b.emit(ops.PtrAdd(at, keys, offset))
+    at = _unicode_entry(b, keys, index)
     b.split(Cond("!=", b.load("obj", at, L.DK_INDICES), name), miss, hint="same_key")
     value = b.load("obj", at, L.DK_INDICES + L.DK_UNICODE_ENTRY_VALUE)
     b.split(Cond("==", value, NULL), miss, hint="hit")

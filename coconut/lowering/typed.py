@@ -660,12 +660,7 @@ def _store_subscr_int(b, ins, plan, inputs, items):
     b.terminate(ops.Jump(join.name))
     # an exact float or int into an array.array: array_ass_item (C only, or it raises)
     b.current = not_list
-    value_ok = b.new_block("array_value")
-    vt = _type_of(b, value)
-    b.split(Cond("==", vt, b.const(float)), value_ok.name, hint="not_float_value")
-    b.split(Cond("!=", vt, b.const(int)), slow.name, hint="int_value")
-    b.terminate(ops.Jump(value_ok.name))
-    b.current = value_ok
+    _float_or_int(b, value, slow.name)
     b.split(Cond("!=", _type_of(b, container), b.const(_ARRAY)), slow.name, hint="array")
     adj = _index_in(b, idx, b.load(I64, container, L.OB_SIZE), slow.name)
     b.emit(ops.Assign(err, b.call("PySequence_SetItem", container, adj, value)))
@@ -897,13 +892,19 @@ def _subscr_dict(b, ins, plan, inputs, items):
     b.split(Cond("==", got, NULL), slow.name, hint="found")   # (no error: strs compare)
     b.incref(got)
     b.emit(ops.Assign(res, got))
+    return _getitem_slow_path(b, ins, res, join, slow, d, key)
+
+
+def _getitem_slow_path(b, ins, res, join, slow, container, key):
+    """The end of a BINARY_SUBSCR fast path (the current block, `res` set): the slow
+    block takes PyObject_GetItem, materialized first (it may run code); both join."""
     b.terminate(ops.Jump(join.name))
     b.current = slow
     b.observe_slow()
-    b.emit(ops.Assign(res, b.call("PyObject_GetItem", d, key)))
+    b.emit(ops.Assign(res, b.call("PyObject_GetItem", container, key)))
     b.terminate(ops.Jump(join.name))
     b.current = join
-    b.decref(d)
+    b.decref(container)
     b.decref(key)
     b.emit(ops.SetInstr(ins.offset, ins.name))
     b.error_if_null(res)
@@ -912,6 +913,17 @@ def _subscr_dict(b, ins, plan, inputs, items):
 
 # -- array.array -----------------------------------------------------------------------------
 _ARRAY = __import__("array").array
+
+
+def _float_or_int(b, value, miss: str) -> None:
+    """Go on where `value` is an exact float or int (an array's setitem converts it
+    without running code), else miss."""
+    value_ok = b.new_block("array_value")
+    tp = _type_of(b, value)
+    b.split(Cond("==", tp, b.const(float)), value_ok.name, hint="not_float_value")
+    b.split(Cond("!=", tp, b.const(int)), miss, hint="int_value")
+    b.terminate(ops.Jump(value_ok.name))
+    b.current = value_ok
 
 
 def _array_index(b, container, index, miss: str):
@@ -935,17 +947,7 @@ def _subscr_array(b, ins, plan, inputs, items):
     res, join, slow = b.temp(), b.new_block("got_item"), b.new_block("getitem")
     adj = _array_index(b, container, index, slow.name)
     b.emit(ops.Assign(res, b.call("PySequence_GetItem", container, adj)))
-    b.terminate(ops.Jump(join.name))
-    b.current = slow
-    b.observe_slow()
-    b.emit(ops.Assign(res, b.call("PyObject_GetItem", container, index)))
-    b.terminate(ops.Jump(join.name))
-    b.current = join
-    b.decref(container)
-    b.decref(index)
-    b.emit(ops.SetInstr(ins.offset, ins.name))
-    b.error_if_null(res)
-    return [res]
+    return _getitem_slow_path(b, ins, res, join, slow, container, index)
 
 
 def _store_subscr_array(b, ins, plan, inputs, items):
@@ -957,12 +959,7 @@ def _store_subscr_array(b, ins, plan, inputs, items):
     value = b.box(value, items[0])
     b.inputs = [value, container, index]
     err, join, slow = b.temp("int"), b.new_block("stored"), b.new_block("setitem")
-    value_ok = b.new_block("array_value")
-    tp = _type_of(b, value)
-    b.split(Cond("==", tp, b.const(float)), value_ok.name, hint="not_float_value")
-    b.split(Cond("!=", tp, b.const(int)), slow.name, hint="int_value")
-    b.terminate(ops.Jump(value_ok.name))
-    b.current = value_ok
+    _float_or_int(b, value, slow.name)
     adj = _array_index(b, container, index, slow.name)
     b.emit(ops.Assign(err, b.call("PySequence_SetItem", container, adj, value)))
     b.terminate(ops.Jump(join.name))
