@@ -115,6 +115,9 @@ def summary(st: dict) -> dict:
         "recompile_failures": st["recompile_failures"],
         "code_bytes": st["code_bytes"],
         "slowest_compiles": st["slowest_compiles"],
+        "compile_budget": st["compile_budget"],
+        "compiles_deferred": st["compiles_deferred"],
+        "compile_seconds_program_thread": st["compile_seconds_program_thread"],
     }
 
 
@@ -138,6 +141,10 @@ def format_summary(s: dict) -> str:
     ]
     for what, units, seconds in s["slowest_compiles"][:3]:
         lines.append(f"    {1000 * seconds:7.0f} ms  {what}, {units} code units")
+    if s["compile_budget"]:
+        lines.append(f"  compile budget: {100 * s['compile_budget']:.0f}% of the run on the "
+                     f"program's thread ({s['compile_seconds_program_thread']:.2f} s spent); "
+                     f"compiles deferred: {s['compiles_deferred']}")
     lines.append(f"  deopts: {sum(s['deopts'].values()):,}")
     for reason, n in list(s["deopts"].items())[:15]:
         lines.append(f"    {n:9,d}  {reason}")

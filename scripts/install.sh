@@ -57,6 +57,11 @@ if [ ! -f "$PTH" ] || [ "$(cat "$PTH")" != "$WANT" ]; then
   printf '%s\n' "$WANT" | $SUDO tee "$PTH" >/dev/null
 fi
 
+# The runtime library (the hook and the helpers compiled code calls), built once here
+# beside the sources rather than by a program's first run (coconut/runtime/install.py).
+(cd "$REPO" && PYTHONPATH="$REPO" "$PY" -m coconut.runtime.install >/dev/null) || \
+  echo "install.sh: the runtime library is built at first use instead" >&2
+
 # The pyperformance suite (benchmarks/pyperformance, python3 -m coconut.suite): pyperf
 # runs the benchmarks, crypto_pyaes needs pyaes and tomli_loads tomli (the versions of
 # their requirements.txt), the chart matplotlib. Not needed by the tests or CI.

@@ -157,3 +157,115 @@ def test_explicit_compile_waits_for_a_queued_compile():
     queued(1)                               # queued for the compile thread
     coconut.compile(queued)                 # waits for it
     assert coconut.is_compiled(queued) and queued(4) == 8
+
+
+@in_subprocess()
+def test_gcc_runs_in_a_child_process():
+    # The compile thread's compiles to a file fork: the child runs gcc, the program's
+    # process loads what it wrote (gccrun.py), with the same result.
+    coconut = get_coconut()
+    import time
+    from coconut.backend import gccrun
+    calls = []
+    plain_child = gccrun.GccRun._run_child
+
+    def counted(self):
+        done = plain_child(self)
+        calls.append(done)
+        return done
+    gccrun.GccRun._run_child = counted
+
+    def work(n):
+        return sum(i * 3 for i in range(n))
+    coconut.enable(threshold=0, background=True)
+    deadline = time.monotonic() + 60
+    while not coconut.is_compiled(work) and time.monotonic() < deadline:
+        assert work(100) == 14850
+        time.sleep(0.001)
+    assert coconut.is_compiled(work)
+    assert work(100) == 14850
+    assert calls and all(calls), calls
+    assert not gccrun._children                  # waited for, pipe closed
+
+
+def _exit_during_compile_program(cache):
+    return textwrap.dedent(f'''
+        import os, sys, time
+        os.environ["COCONUT_CACHE_DIR"] = {cache!r}
+        os.environ["COCONUT_ONLY"] = "big"       # nothing else queued before it
+        os.environ["COCONUT_WARMUP"] = "0"       # compiled at its first call
+        import coconut
+        from coconut.backend import gccrun
+        # a big function: gcc takes a while
+        src = "def big(x):\\n" + "".join(f"    x = (x * {{i}} + {{i}}) % 1000003 if x > {{i}} else x - {{i}}\\n"
+                                          for i in range(80)) + "    return x\\n"
+        ns = {{}}
+        exec(src, ns)
+        coconut.enable(threshold=0, background=True)
+        ns["big"](5)
+        deadline = time.monotonic() + 30
+        while not gccrun._children and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert gccrun._children, "no child process compiling"
+        print(list(gccrun._children)[0], flush=True)
+        started = time.monotonic()
+        import atexit
+        atexit.register(lambda: print("exit", flush=True))
+        sys.exit(0)
+    ''')
+
+
+def test_exit_does_not_wait_for_gcc(tmp_path):
+    # At exit the child is cancelled, not waited for; it deletes what it writes.
+    cache = str(tmp_path / "cache")
+    os.makedirs(cache)
+    res = subprocess.run([sys.executable, "-c", _exit_during_compile_program(cache)],
+                         env=child_env(), capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr == "", res.stderr          # nothing printed at teardown
+    pid = int(res.stdout.split()[0])
+    import time
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:           # the child ends on its own
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the gcc child still runs")
+    leftovers = [n for n in os.listdir(cache) if n.endswith(".so") and not n.startswith("runtime-")]
+    assert leftovers == [], leftovers
+
+
+def _budget_program(budget):
+    return textwrap.dedent(f'''
+        import os
+        os.environ["COCONUT_COMPILE_BUDGET"] = {budget!r}
+        import coconut
+        from coconut.runtime import jit
+        jit.COMPILE_BUDGET = float({budget!r})
+        def f(x):
+            return x + 1
+        coconut.enable(threshold=5)
+        total = 0
+        for i in range(50):
+            total += f(i)
+        assert total == sum(range(1, 51)), total
+        s = coconut.stats()
+        print(s["compiled"], s["compiles_deferred"])
+    ''')
+
+
+@pytest.mark.parametrize("budget,compiled", [("0", True), ("1e-9", False)])
+def test_compile_budget(budget, compiled):
+    # Whole-program mode spends at most a share of the run compiling on the program's
+    # thread: with a tiny budget the hot function stays interpreted (deferred, counted
+    # again), with none it is compiled; the results are the same.
+    res = subprocess.run([sys.executable, "-c", _budget_program(budget)],
+                         env=dict(child_env(), COCONUT_CACHE="0"), capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    n_compiled, deferred = map(int, res.stdout.split())
+    assert (n_compiled >= 1) == compiled, res.stdout
+    assert (deferred >= 1) == (not compiled), res.stdout

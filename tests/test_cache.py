@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
@@ -308,3 +309,31 @@ def test_equal_code_objects_in_one_process(tmp_path):
         out = _run(script, cache)
         assert out["out"] == [[5, 1], [5, 2]], out
         assert out["stats"]["cache_hits"] == expect_hits, out["stats"]
+
+
+def test_installed_runtime_library(tmp_path):
+    # python3 -m coconut.runtime.install builds the runtime library beside the sources
+    # (scripts/install.sh runs it); a process with an empty cache loads it from there
+    # instead of running gcc, and a stale one (other sources) is never loaded.
+    from coconut.runtime import hook, install
+    built = install.build(str(tmp_path / "installed"))
+    assert os.path.basename(built) == hook.runtime_library_name()
+    assert install.build(str(tmp_path / "installed")) == built        # idempotent
+    stale = tmp_path / "installed" / "runtime-0123456789abcdef0123456789abcdef.so"
+    stale.write_bytes(b"")
+    os.unlink(built)
+    install.build(str(tmp_path / "installed"))
+    assert sorted(os.listdir(tmp_path / "installed")) == [os.path.basename(built)]
+    code = textwrap.dedent(f"""
+        from coconut.runtime import hook
+        hook.INSTALLED_DIR = {str(tmp_path / "installed")!r}
+        import coconut
+        def f(x):
+            return x * 2
+        coconut.compile(f)
+        assert f(21) == 42 and coconut.is_compiled(f)
+    """)
+    cache = tmp_path / "cache"
+    res = support.run_python(["-c", code], env={"COCONUT_CACHE_DIR": str(cache)})
+    assert res.ok, res.describe()
+    assert not [n for n in os.listdir(cache) if n.startswith("runtime-")], os.listdir(cache)

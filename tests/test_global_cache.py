@@ -1,7 +1,7 @@
-"""LOAD_GLOBAL's own site caches (runtime/namespaces.py, lowering/caches.py global_hint).
+"""LOAD_GLOBAL's own site caches (runtime/namespaces.py, lowering/caches.py global_cached).
 
-Each compiled LOAD_GLOBAL remembers which entry of the globals' (or the builtins') keys
-held its name, and checks that entry inline; only a miss calls coconut_load_global
+Each compiled LOAD_GLOBAL remembers the value it found and the version tags the globals
+and builtins dicts had then, and checks the tags inline; only a miss calls coconut_load_global
 (counted: Runtime.global_lookups). The tests change the namespaces in every way that
 moves, hides or removes the entry (a new value, new keys and resizes, deletion and
 re-insertion at another index, a non-str key that makes the table general, an equal

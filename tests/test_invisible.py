@@ -258,6 +258,7 @@ def _run_paths(coconut, mocks):
         # whole-program mode: compiles on the program's thread, then on the compile
         # thread (installed at a later entry)
         whole = _program("<whole>")
+        jit.COMPILE_BUDGET = 0         # compiled at once (tests/test_background.py: the budget)
         coconut.enable(threshold=3)
         for _ in range(5):
             assert whole["hot"](50) == 147

@@ -224,6 +224,7 @@ class _FunctionEmitter:
                                       fname.encode(), self.params)
         self.tstate, self.frame = self.params[0], self.params[1]
         self.locals = {}
+        self.exits = {}                          # throwflag -> shared exit block
         self._nblocks = 0
         self.code = ir.code
         self.nlp = ir.nlocalsplus
@@ -355,11 +356,21 @@ class _FunctionEmitter:
             else:
                 prev, throwflag = self.unit_address(t.offset), 1
             blk.add_assignment(self.frame_field(L.FRAME_PREV_INSTR, "ptr"), prev)
-            self.unlink(blk)
-            blk.end_with_return(cx.call("coconut_resume",
-                                        [self.tstate, self.frame, cx.int(throwflag)]))
+            blk.end_with_jump(self.exit_block(throwflag))
         else:
             raise BackendError(f"unknown terminator {t!r}")
+
+    def exit_block(self, throwflag: int):
+        """The function's shared tail for leaving to the interpreter (a deopt: 0, an
+        error to unwind: 1): unlink, then coconut_resume. Each exit site only spills
+        its stack and sets prev_instr before jumping here (less C for gcc)."""
+        blk = self.exits.get(throwflag)
+        if blk is None:
+            blk = self.exits[throwflag] = self.new_block("resume" if throwflag == 0 else "unwind")
+            self.unlink(blk)
+            blk.end_with_return(self.cx.call("coconut_resume",
+                                             [self.tstate, self.frame, self.cx.int(throwflag)]))
+        return blk
 
     def count_deopt(self, blk, t: ops.Deopt):
         """Count the deopt in its own counter. At a speculation site (t.site), every

@@ -15,6 +15,7 @@ if TYPE_CHECKING:               # networkx is imported lazily: start-up time of 
     import networkx as nx
 
 import dis
+import functools
 import inspect
 import types
 from dataclasses import dataclass, field
@@ -98,14 +99,21 @@ class BytecodeCFG:
         if not isinstance(code, types.CodeType):
             raise TypeError(f"BytecodeCFG needs a code object, got {type(code).__name__}")
         self.code = code
-        self.instructions: list[Instruction] = _parse(code)
+        concrete = ConcreteBytecode.from_code(code)
+        self.instructions: list[Instruction] = _parse(code, concrete)
         self.by_offset = {ins.offset: ins for ins in self.instructions}
         self.handlers = [HandlerEdge(e.start_offset, e.stop_offset + 1, e.target,
                                      e.stack_depth, bool(e.push_lasti))
-                         for e in ConcreteBytecode.from_code(code).exception_table]
+                         for e in concrete.exception_table]
         self.blocks: dict[int, Block] = self._split_blocks()
-        self.graph = self._build_graph()
         self._compute_depths()
+
+    @functools.cached_property
+    def graph(self) -> nx.DiGraph:
+        """The blocks as a networkx DiGraph, built when first asked for (dumps and
+        tests): a compile, and a load from the compile cache, never import networkx
+        for it (~90 ms)."""
+        return self._build_graph()
 
     # -- construction ------------------------------------------------------------
     def _split_blocks(self) -> dict[int, Block]:
@@ -232,11 +240,11 @@ def _effect(ins: Instruction, jump: bool) -> tuple[int, int]:
     return ins.raw.pre_and_post_stack_effect(jump=jump)  # type: ignore[attr-defined]
 
 
-def _parse(code: types.CodeType) -> list[Instruction]:
+def _parse(code: types.CodeType, concrete: ConcreteBytecode) -> list[Instruction]:
     result: list[Instruction] = []
     offset = 0
     pending_caches = None
-    for raw in ConcreteBytecode.from_code(code):
+    for raw in concrete:
         units = raw.size // 2
         if raw.name == "CACHE":
             if pending_caches is None:

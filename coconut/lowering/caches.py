@@ -235,45 +235,19 @@ def load_method(b, ins, form: str, owner, miss: str):
 
 
 # -- compiled code's own LOAD_GLOBAL cache (runtime/namespaces.py) -------------------------
-def global_hint(b, globals_, builtins, name, slot, miss: str):
-    """The value `slot` (the site's ops.SiteCache, filled by coconut_load_global) says
-    where to find, checked: `slot[0] = i + 1`: entry i of the globals' keys;
-    `slot[0] = -(i + 1)`: entry i of the builtins' keys while the name is still not a
-    global: the globals' keys still have version `slot[1]` (not 0), or the globals dict
-    still has version tag `slot[2]`. The entry must be in a unicode table, hold this
-    name object as key and a value: else `miss`. Returns the value, borrowed (no code
-    runs here)."""
-    hint = b.load("ssize", slot, 0)
-    keys, index = b.temp("ptr", "keys"), b.temp("ssize", "index")
-    module, builtin, check = b.new_block("module_hint"), b.new_block("builtin_hint"), b.new_block("check_hint")
-    absent, by_tag = b.new_block("not_global"), b.new_block("by_tag")
-    b.split(Cond("==", hint, ops.IntConst(0, "ssize")), miss, hint="has_hint")
-    b.split(Cond(">", hint, ops.IntConst(0, "ssize")), module.name, hint="not_module")
-    b.terminate(ops.Jump(builtin.name))
-    b.current = module
-    b.emit(ops.Assign(keys, b.load("ptr", globals_, L.DICT_KEYS)))
-    b.emit(ops.BinArith(index, "-", hint, ops.IntConst(1, "ssize")))
-    b.terminate(ops.Jump(check.name))
-    b.current = builtin
-    version = b.load("u32", slot, 8)
-    b.split(Cond("==", version, ops.IntConst(0, "u32")), by_tag.name, hint="keys_versioned")
-    b.split(Cond("==", b.load("u32", b.load("ptr", globals_, L.DICT_KEYS), L.DK_VERSION), version),
-            absent.name, hint="keys_changed")
-    b.terminate(ops.Jump(by_tag.name))
-    b.current = by_tag
-    b.split(Cond("!=", b.load("u64", globals_, L.DICT_VERSION_TAG), b.load("u64", slot, 16)),
-            miss, hint="same_globals")
-    b.terminate(ops.Jump(absent.name))
-    b.current = absent
-    b.emit(ops.Assign(keys, b.load("ptr", builtins, L.DICT_KEYS)))
-    b.emit(ops.BinArith(index, "-", ops.IntConst(-1, "ssize"), hint))
-    b.terminate(ops.Jump(check.name))
-    b.current = check
-    b.split(Cond("!=", b.load("byte", keys, L.DK_KIND), ops.IntConst(L.DICT_KEYS_UNICODE, "byte")),
-            miss, hint="unicode")
-    b.split(Cond(">=", index, b.load("ssize", keys, L.DK_NENTRIES)), miss, hint="in_range")
-    at = _unicode_entry(b, keys, index)
-    b.split(Cond("!=", b.load("obj", at, L.DK_INDICES), name), miss, hint="same_key")
-    value = b.load("obj", at, L.DK_INDICES + L.DK_UNICODE_ENTRY_VALUE)
-    b.split(Cond("==", value, NULL), miss, hint="hit")
-    return value
+def global_cached(b, globals_, builtins, slot, miss: str):
+    """The value the site's cache `slot` (ops.SiteCache, filled by coconut_load_global)
+    holds, while it is still the answer: `slot[0]` is the globals dict's version tag
+    (PEP 509's ma_version_tag) and `slot[1]` the builtins dict's when the value
+    `slot[2]` was looked up in them. Any change of a dict gives it a new tag from one
+    process-wide counter (never reused, never 0), so equal tags mean these very dicts,
+    unchanged since: the name is where it was and the value (borrowed from the dict) is
+    alive. Both are exact dicts then (only exact dicts fill the cache; the builtins'
+    type is checked before reading its tag, as it may be any object). Else `miss`."""
+    b.split(Cond("!=", b.load("u64", globals_, L.DICT_VERSION_TAG), b.load("u64", slot, 0)),
+            miss, hint="globals_same")
+    b.split(Cond("!=", b.load("ptr", builtins, L.OB_TYPE), b.const(dict)), miss,
+            hint="builtins_dict")
+    b.split(Cond("!=", b.load("u64", builtins, L.DICT_VERSION_TAG), b.load("u64", slot, 8)),
+            miss, hint="builtins_same")
+    return b.load("obj", slot, 16)

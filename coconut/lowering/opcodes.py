@@ -192,24 +192,25 @@ def store_deref(b, ins, value):
 # -- globals and attributes ----------------------------------------------------------
 @op("LOAD_GLOBAL", sig="-- null[oparg&1] value")
 def load_global(b, ins):
-    """LOAD_GLOBAL: globals, then builtins (both exact dicts, else deopt); a missing
-    name deopts so the interpreter raises the NameError. The site's own cache says
-    which dict entry holds the name (caches.global_hint, checked inline, no code runs);
-    when it does not, coconut_load_global looks the name up as ceval does and refills
-    that cache (runtime/namespaces.py: why not 3.11's own LOAD_GLOBAL_* caches)."""
+    """LOAD_GLOBAL: globals, then builtins; a missing name deopts so the interpreter
+    raises the NameError. The site's own cache holds the value while neither dict has
+    changed (caches.global_cached: two version tags, checked inline, no code runs);
+    else both must be exact dicts (or deopt: the interpreter goes through
+    __getitem__), and coconut_load_global looks the name up as ceval does and refills
+    the cache (runtime/namespaces.py: why not 3.11's own LOAD_GLOBAL_* caches)."""
     frame = ops.Var("frame", "ptr")
     name = b.const(b.code.co_names[ins.arg >> 1])
     globals_ = b.load("obj", frame, L.FRAME_GLOBALS)
     builtins = b.load("obj", frame, L.FRAME_BUILTINS)
-    b.deopt_if(Cond("!=", _type_of(b, globals_), b.const(dict)), "globals not a dict")
-    b.deopt_if(Cond("!=", _type_of(b, builtins), b.const(dict)), "builtins not a dict")
     value = b.temp()
     found, miss = b.new_block("found"), b.new_block("global_miss")
     slot = ops.SiteCache(b.ir.site_caches)
     b.ir.site_caches += 1
-    b.emit(ops.Assign(value, caches.global_hint(b, globals_, builtins, name, slot, miss.name)))
+    b.emit(ops.Assign(value, caches.global_cached(b, globals_, builtins, slot, miss.name)))
     b.terminate(ops.Jump(found.name))
     b.current = miss
+    b.deopt_if(Cond("!=", _type_of(b, globals_), b.const(dict)), "globals not a dict")
+    b.deopt_if(Cond("!=", _type_of(b, builtins), b.const(dict)), "builtins not a dict")
     b.observe_slow()                       # a lookup may run a key's __eq__
     got = b.call("coconut_load_global", globals_, builtins, name, slot)
     b.split(_not_null(got), b.assign_and_jump(value, got, found.name), hint="missing")

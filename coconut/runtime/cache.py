@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import platform
 import sys
 import threading
 import types
@@ -53,7 +52,7 @@ _known_addresses = ("eval_breaker", "native_instructions")
 _stored_bytes: list[int | None] = [None]     # directory size as last scanned + stored
 _loaded: set[str] = set()            # keys whose <key>.so this process has dlopen'ed
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # coconut/
-_MACHINE = platform.machine()
+_MACHINE = os.uname().machine          # platform.machine(), without importing platform
 
 def _binding_identity() -> str:
     """The gccjit binding's file, size and time, found without importing it (that loads

@@ -22,7 +22,7 @@ from . import layout as L
 from importlib import import_module as _import_module
 from os import close as _close, replace as _replace, stat as _stat, unlink as _unlink
 from os import RTLD_LOCAL as _RTLD_LOCAL, RTLD_NOW as _RTLD_NOW
-from os.path import join as _join
+from os.path import abspath as _abspath, dirname as _dirname, join as _join
 from gc import disable as _gc_disable, enable as _gc_enable, isenabled as _gc_isenabled
 _CDLL = ctypes.CDLL
 # libgccjit (gccjit, backend/gccrun.py) and the emitters are imported only to build the
@@ -74,19 +74,38 @@ class _Library:
         self.keep, self.address = keep, lookup
 
 
+# Where `python3 -m coconut.runtime.install` (run by scripts/install.sh) puts the runtime
+# library, beside the sources it is built from: part of the installation, as a C
+# extension's shared object is, so a program's first run with an empty compile cache
+# does not spend ~110 ms of gcc (and libgccjit's memory) on it.
+INSTALLED_DIR = _join(_dirname(_abspath(__file__)), "_installed")
+
+
+def runtime_library_name() -> str:
+    """The file name of the runtime library for these sources, this Python and this
+    gccjit (in the compile cache and in INSTALLED_DIR)."""
+    return "runtime-" + _import_module("coconut.runtime.cache").environment_key()[:32] + ".so"
+
+
 def _load_runtime_library(emit) -> _Library:
-    """The runtime built by `emit()` (a libgccjit context): loaded from the on-disk
-    cache (coconut/runtime/cache.py: same directory, key and switches) when it is
-    there, else compiled (~40 ms of gcc per process start otherwise) and stored."""
+    """The runtime built by `emit()` (a libgccjit context): the installed one
+    (INSTALLED_DIR) when it is there, else from the on-disk cache
+    (coconut/runtime/cache.py: same directory, key and switches), else compiled (~110
+    ms of gcc) and stored in the cache."""
     cache = _import_module("coconut.runtime.cache")
 
     def opened(path):
         lib = _CDLL(path, mode=_RTLD_NOW | _RTLD_LOCAL)
         return _Library(lib, lambda name: ctypes.cast(getattr(lib, name.decode()), ctypes.c_void_p).value)
+    name = runtime_library_name()
+    try:
+        return opened(_join(INSTALLED_DIR, name))
+    except OSError:
+        pass
     if cache.enabled():
         directory = cache.cache_dir()
-        key = "runtime-" + cache.environment_key()[:32]
-        path = _join(directory, key + ".so")
+        key = name[:-3]
+        path = _join(directory, name)
         try:
             return opened(path)
         except OSError:
@@ -138,6 +157,7 @@ class Runtime:
                                                  ctypes.addressof(self.resume_state),
                                                  self.extra_index)
         self.hook_address = get(b"coconut_hook")
+        self.compile_child_address = get(b"coconut_compile_child")
         self.helpers = {name: get(name.encode()) for name in HELPERS}
         self.resume_state[_TRACE_SHIM] = get(b"coconut_trace_shim")
         self.resume_state[_PROFILE_SHIM] = get(b"coconut_profile_shim")
@@ -502,6 +522,7 @@ class Runtime:
                                               _INIT_NAME, _EMPTY_TUPLE)))
         emit_load_global(c, field, imported,       # see namespaces.py
                          c.new_array_access(control, c.new_rvalue_from_int(it, GLOBAL_LOOKUPS)))
+        _import_module("coconut.backend.gccrun").emit_compile_child(c, imported)  # gcc in a child
         return c
 
     def _emit_resume(self, c, field, imported, traced, eval_default, state):

@@ -5,7 +5,7 @@ be running on some thread's stack at any time) and found through co_extra.
 """
 from __future__ import annotations
 
-import inspect
+import dis
 import os
 import re
 import sys
@@ -30,8 +30,7 @@ from importlib import import_module as _import_module
 from io import open as _open
 from os import close as _close, open as _os_open, readlink as _readlink
 from os.path import join as _join
-from queue import Empty as _Empty, SimpleQueue as _SimpleQueue
-from statistics import median as _median
+from _queue import Empty as _Empty, SimpleQueue as _SimpleQueue   # (queue: +0.6 ms start-up)
 from time import perf_counter as _perf_counter, sleep as _sleep
 from warnings import warn as _warn
 from _thread import (allocate_lock as _allocate_lock, interrupt_main as _interrupt_main,
@@ -60,8 +59,10 @@ from .hook import Runtime, NATIVE_COUNT
 from . import cache, perfmap, stability
 
 # Code flags for functions whose frames the interpreter runs (see design notes).
-_INTERPRETED_FLAGS = (inspect.CO_GENERATOR | inspect.CO_COROUTINE |
-                      inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE)
+# Code flags (inspect.CO_*, without importing inspect at start-up: ~3 ms).
+_CO = {name: flag for flag, name in dis.COMPILER_FLAG_NAMES.items()}
+_INTERPRETED_FLAGS = (_CO["GENERATOR"] | _CO["COROUTINE"] | _CO["ASYNC_GENERATOR"]
+                      | _CO["ITERABLE_COROUTINE"])
 
 _runtime: Runtime | None = None
 # One compilation at a time: the runtime is created once, and libgccjit is not
@@ -84,7 +85,7 @@ _auto = {"threshold": None, "background": False}          # whole-program compil
 # optimization and the biggest none at all: compile time stays bounded (about 2 s).
 OPT_LEVEL = int(os.environ["COCONUT_OPT"]) if os.environ.get("COCONUT_OPT") else None
 SIZE_LIMITS = ((500, 2), (1200, 1), (2500, 0))     # (at most this many code units, -O)
-_BODY_FLAGS_MISSING = inspect.CO_OPTIMIZED          # module and class bodies: run once
+_BODY_FLAGS_MISSING = _CO["OPTIMIZED"]          # module and class bodies: run once
 
 
 def opt_level_for(code: types.CodeType) -> int | None:
@@ -134,6 +135,9 @@ def build_ir(cfg: BytecodeCFG, cache_forms: dict | None = None, avoid=frozenset(
     inline-cache fast paths to emit (default: caches.snapshot(cfg)); avoid: the
     speculation sites to compile without (runtime/stability.py); stop: where to end the
     pass pipeline, ("before" | "after", pass name) (a dump: not verified at the end)."""
+    if _gate:                          # an auto compile the cache did not answer
+        _check_budget(_gate[0])
+    _budget["lowerings"] += 1
     rt = runtime()
     count_at = (_addressof(rt.control) + 8 * NATIVE_COUNT) if rt.counting else None
     lower, run_pipeline = _compiler("..lowering").lower, _compiler("..passes").run_pipeline
@@ -277,21 +281,30 @@ def _compile_in(rt, code, warn, auto, strict, background, avoid=None) -> bool:
         return _fail(rt, code, reason)
     job = _Job(code, steps, warn, strict, avoid)
     job.seconds = _perf_counter() - started
-    while True:
-        outcome = _advance(job)
-        if outcome is not _MORE:
-            return outcome
-        if background and _start_worker():
-            _pending[id(code)] = job
-            if id(code) in _compiled:  # a recompile: the old code runs meanwhile
-                rt.set_entry(code, _entry_of(code))
-            else:
-                rt.set_never(code)     # not counted while it compiles
-            _queue.put(job)
-            return False
-        started = _perf_counter()
-        job.run()                      # gcc, on this thread
-        job.seconds += _perf_counter() - started
+    lowerings = _budget["lowerings"]
+    if auto and avoid is None and _budgeted():
+        _gate.append(code)             # build_ir checks the budget (a cache miss)
+    try:
+        while True:
+            outcome = _advance(job)
+            _gate.clear()
+            if outcome is not _MORE:
+                return outcome
+            if background and _start_worker():
+                _pending[id(code)] = job
+                if id(code) in _compiled:  # a recompile: the old code runs meanwhile
+                    rt.set_entry(code, _entry_of(code))
+                else:
+                    rt.set_never(code)     # not counted while it compiles
+                _queue.put(job)
+                return False
+            gcc_started = _perf_counter()
+            job.run()                      # gcc, on this thread
+            job.seconds += _perf_counter() - gcc_started
+    finally:
+        _gate.clear()
+        if auto:                       # (explicit compiles are the program's own choice)
+            _spent(_perf_counter() - started, code if _budget["lowerings"] != lowerings else None)
 
 
 def _fail(rt, code: types.CodeType, reason: str) -> bool:
@@ -345,6 +358,9 @@ def _advance(job: _Job):
                 return _MORE
             except StopIteration as stop:
                 module = stop.value
+    except _Deferred:                  # over the compile budget: counted again
+        rt.set_entry(code, None)
+        return False
     except RecursionError:
         if job.strict:
             raise
@@ -437,7 +453,10 @@ _pending: dict[int, _Job] = {}         # id(code) -> job queued or compiling
 _done: collections.deque = collections.deque()      # jobs whose gcc run finished
 _queue = _SimpleQueue()
 _worker = {"ident": None, "stopping": False}
-_running = _allocate_lock()            # held by the compile thread while gcc runs
+_running = _allocate_lock()            # held while gcc runs in this process (or forks)
+# gcc for the compile thread's runs in a child process (backend/gccrun.py);
+# COCONUT_GCC_CHILD=0 keeps it in this process.
+CHILD_PROCESSES = os.environ.get("COCONUT_GCC_CHILD", "1") not in ("0", "", "no", "off", "false")
 
 
 def _compile_thread(rt) -> None:
@@ -446,14 +465,17 @@ def _compile_thread(rt) -> None:
         job = _queue.get()
         if job is None:
             return
-        with _running:
-            if _worker["stopping"]:
-                continue
-            started = _perf_counter()
-            job.run()
-            job.seconds += _perf_counter() - started
-            _done.append(job)
-            rt.finished()
+        if _worker["stopping"]:
+            continue
+        run = job.run
+        run.in_child, run.lock = True, _running    # (gccrun: a child process where it can)
+        started = _perf_counter()
+        run()
+        job.seconds += _perf_counter() - started
+        if _worker["stopping"]:
+            continue
+        _done.append(job)
+        rt.finished()
 
 
 def _start_worker() -> bool:
@@ -468,9 +490,12 @@ def _start_worker() -> bool:
     GccRun, RawResult = gccrun.GccRun, gccrun.RawResult
     # Its few Python functions stay interpreted and uncounted: never compiled on it.
     for code in (_compile_thread.__code__, GccRun.__call__.__code__, GccRun._run_raw.__code__,
+                 GccRun._run_here.__code__, GccRun._run_child.__code__,
                  RawResult.__init__.__code__,
                  type(rt).finished.__code__, type(rt).set_worker_thread.__code__):
         rt.set_never(code)
+    if CHILD_PROCESSES:
+        gccrun.use_child_processes(rt.compile_child_address)
     rt.on_finished(_finish_background)
     _worker["ident"] = _start_new_thread(_compile_thread, (rt,))
     return True
@@ -482,6 +507,7 @@ def _finish_background() -> None:
     if not _lock.acquire(blocking=False):
         runtime().finished()           # someone is compiling: at a later entry
         return
+    started = _perf_counter()
     try:
         with runtime().compiling():
             while _done:
@@ -492,6 +518,7 @@ def _finish_background() -> None:
                     _queue.put(job)
     finally:
         _lock.release()
+        _spent(_perf_counter() - started)
 
 
 def _stop_background() -> None:
@@ -500,8 +527,18 @@ def _stop_background() -> None:
     _worker["stopping"] = True
     if _worker["ident"] is not None:
         _queue.put(None)
-        with _running:
+        if "coconut.backend.gccrun" in sys.modules:
+            sys.modules["coconut.backend.gccrun"].cancel_children()   # not waited for
+        with _running:                 # a gcc run in this process: waited for
             pass
+    # The builds that will not finish: closed now, while the modules their cleanup
+    # uses are intact (a generator collected at teardown printed "Exception ignored").
+    for job in list(_pending.values()):
+        try:
+            job.steps.close()
+        except Exception:
+            pass
+    _pending.clear()
 
 
 def _after_fork_in_child() -> None:
@@ -531,6 +568,64 @@ os.register_at_fork(before=lambda: _running.acquire(),
 # first entry after the threshold at which the code is quickened. COCONUT_WARMUP=0
 # compiles at the threshold whatever the interpreter has seen (for coverage runs).
 WARMUP = os.environ.get("COCONUT_WARMUP", "1") not in ("0", "", "no", "off", "false")
+
+# The compile budget of whole-program mode (a threshold > 0): the program's thread
+# spends at most this share of the time since enable() on compiling (the Python part:
+# bytecode, IR, passes, emitting the gccjit context; gcc runs on the compile thread).
+# A hot code object whose compile would go over it is counted again from 0 and retried
+# after `threshold` more entries, when the run has lasted longer: a short program is not
+# made slower by compiles that cannot pay back, a long one gets everything hot compiled
+# soon. The cost of a compile is predicted from its size (seconds per code unit, learned
+# from this process's compiles); one the on-disk cache answers is always done (cheap).
+# COCONUT_COMPILE_BUDGET=0 turns the budget off.
+def _budget_share() -> float:
+    try:
+        return max(0.0, float(os.environ.get("COCONUT_COMPILE_BUDGET", "0.1")))
+    except ValueError:
+        return 0.1
+
+
+COMPILE_BUDGET = _budget_share()
+_budget = {"since": None, "spent": 0.0, "units": 0, "seconds": 0.0, "deferred": 0,
+           "lowerings": 0}
+_BUDGET_PRIOR = (2000, 0.3)            # as if 2000 code units had taken 0.3 s
+
+
+class _Deferred(Exception):
+    """A compile over the budget: the code is counted again."""
+
+
+def _budgeted() -> bool:
+    return bool(COMPILE_BUDGET) and bool(_auto["threshold"]) and _budget["since"] is not None
+
+
+def _check_budget(code: types.CodeType) -> None:
+    """Raise _Deferred when compiling `code` now would take the program's thread over
+    its share of the run's time."""
+    units = len(code.co_code) // 2
+    per_unit = (_budget["seconds"] + _BUDGET_PRIOR[1]) / (_budget["units"] + _BUDGET_PRIOR[0])
+    elapsed = _perf_counter() - _budget["since"]
+    if _budget["spent"] + units * per_unit > COMPILE_BUDGET * elapsed:
+        _budget["deferred"] += 1
+        raise _Deferred
+
+
+def _spent(seconds: float, code: types.CodeType | None = None) -> None:
+    """Account the program thread's compile time (and, for a lowering, its size)."""
+    _budget["spent"] += seconds
+    if code is not None:
+        _budget["units"] += len(code.co_code) // 2
+        _budget["seconds"] += seconds
+
+
+def _median(values: list) -> float:
+    """statistics.median (not imported at start-up: ~2 ms)."""
+    ordered = sorted(values)
+    n = len(ordered)
+    return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+
+
+_gate: list = []                       # [code] while an auto compile may be deferred
 
 
 def _warmed_up(code: types.CodeType) -> bool:
@@ -567,6 +662,8 @@ def enable(threshold: int | None = None, background: bool = False) -> None:
         if threshold is not None:
             rt.count_entries(threshold, _on_hot)
             _auto["threshold"] = threshold
+            if _budget["since"] is None:
+                _budget["since"] = _perf_counter()
             _auto["background"] = bool(background)
             # (the compile thread starts with the first background compile: a program
             # that never gets hot never loads libgccjit)
@@ -599,6 +696,9 @@ def stats() -> dict:
             "code_bytes": code_memory(),
             "slowest_compiles": [(_describe(c), len(c.co_code) // 2, t) for t, c in slowest[:5]],
             "threshold": _auto["threshold"],
+            "compile_budget": COMPILE_BUDGET if _budgeted() else 0.0,
+            "compiles_deferred": _budget["deferred"],
+            "compile_seconds_program_thread": _budget["spent"],
             "deopt_sites": deopt_sites(entries + _retired),
             "recompiled": {_describe(c): {"recompiles": _recompiled[id(c)][0],
                                           "avoid": list(_recompiled[id(c)][1])}

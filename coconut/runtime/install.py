@@ -1,0 +1,55 @@
+"""`python3 -m coconut.runtime.install`: build the runtime library (the hook, calls,
+global loads: coconut/runtime/hook.py) into coconut/runtime/_installed/, where every
+process finds it before looking in the compile cache. scripts/install.sh runs it.
+
+The library is named after the digest of coconut's sources, the Python build and the
+gccjit binding (hook.runtime_library_name), so a stale one is never loaded: after a
+change of the sources the cache is used again until this runs. Older libraries in the
+directory are removed. Idempotent: when the library is there it only says so.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from . import hook
+
+
+def build(directory: str = hook.INSTALLED_DIR) -> str:
+    """Build the runtime library into `directory` unless it is there; its path."""
+    name = hook.runtime_library_name()
+    path = os.path.join(directory, name)
+    if os.path.exists(path):
+        return path
+    os.makedirs(directory, exist_ok=True)
+    tmp = path + ".%d.tmp" % os.getpid()
+    ctx = hook.Runtime.__new__(hook.Runtime)._emit()     # (emitting reads no state)
+    from ..backend.gccrun import GccRun
+    try:
+        GccRun(ctx, tmp)()
+        error = ctx.get_first_error()
+        if error is not None or not os.path.exists(tmp):
+            raise RuntimeError(f"libgccjit could not build the runtime library: {error}")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    for old in os.listdir(directory):
+        if old.startswith("runtime-") and old != name:
+            os.unlink(os.path.join(directory, old))
+    return path
+
+
+def main() -> int:
+    try:
+        path = build()
+    except (OSError, RuntimeError) as exc:
+        print(f"coconut.runtime.install: {exc} (the runtime library will be built into "
+              f"the compile cache at first use instead)", file=sys.stderr)
+        return 1
+    print(f"coconut: runtime library {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
