@@ -151,6 +151,7 @@ def test_threshold_counts_entries():
 
     def g(x):
         return x * 2
+    jit.COMPILE_BUDGET = 0             # compiled at once (tests/test_background.py: the budget)
     coconut.enable(threshold=3)
     seen = []
     for i in range(5):

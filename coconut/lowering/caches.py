@@ -36,37 +36,14 @@ import types
 
 from ..ir import ops
 from ..ir.ops import Cond, NULL
-from ..runtime import layout as L
-
-
-# The specialized forms with a fast path, by instruction.
-FORMS = {
-    "LOAD_ATTR": ("LOAD_ATTR_INSTANCE_VALUE", "LOAD_ATTR_SLOT", "LOAD_ATTR_MODULE"),
-    "STORE_ATTR": ("STORE_ATTR_INSTANCE_VALUE", "STORE_ATTR_SLOT"),
-    "LOAD_METHOD": ("LOAD_METHOD_WITH_VALUES", "LOAD_METHOD_NO_DICT", "LOAD_METHOD_MODULE"),
-}
-
-
-def specialized_form(code, ins) -> str | None:
-    """The form of `ins` in `code`'s co_code_adaptive now, if it has a fast path."""
-    opcode = ctypes.c_uint8.from_address(L.code_unit_address(code, _unit(ins))).value
-    form = dis._all_opname[opcode]
-    return form if form in FORMS.get(ins.name, ()) else None
+from ..runtime import feedback, layout as L
+from ..runtime.feedback import FORMS, specialized_form  # noqa: F401  (re-exported)
 
 
 def snapshot(cfg) -> dict[int, str]:
     """{instruction offset: form} of the instructions of `cfg` that the interpreter has
-    specialized to a form with a fast path, now. Taken once per compile: the lowering
-    emits from it and the on-disk cache keys the native code with it."""
-    if not L.INLINE_CACHES:
-        return {}
-    forms = {}
-    for ins in cfg.instructions:
-        if ins.name in FORMS:
-            form = specialized_form(cfg.code, ins)
-            if form is not None:
-                forms[ins.offset] = form
-    return forms
+    specialized to a form with a fast path, now (runtime/feedback.py, which keeps FORMS)."""
+    return feedback.snapshot(cfg.code, cfg.instructions)
 
 
 def fast_path(b, ins, emit, join: str, dst) -> None:

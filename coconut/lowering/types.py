@@ -40,7 +40,8 @@ import ctypes
 import dis
 from dataclasses import dataclass, field, replace
 
-from ..runtime import layout as L
+from ..runtime import feedback as _feedback, layout as L
+from ..runtime.feedback import quickened  # noqa: F401  (re-exported)
 
 OBJ, FLOAT, INT, BOOL = "obj", "float", "int", "bool"
 UNBOXED = (FLOAT, INT, BOOL)
@@ -138,38 +139,11 @@ def generic_state(nlocalsplus: int, depth: int) -> State:
 
 
 # -- feedback ------------------------------------------------------------------------
-_RESUME = dis.opmap["RESUME"]
-_RESUME_QUICK = dis._all_opmap["RESUME_QUICK"]
-
-
-def quickened(code) -> bool:
-    """Whether the interpreter has quickened `code` (3.11: after 8 entries or backward
-    jumps, _PyCode_Warmup; its RESUME is then RESUME_QUICK, and each adaptive
-    instruction specializes at its next execution)."""
-    raw = code.co_code
-    for unit in range(0, len(raw) // 2):
-        if raw[2 * unit] == _RESUME:
-            return ctypes.c_uint8.from_address(
-                L.code_unit_address(code, unit)).value == _RESUME_QUICK
-    return False
 
 def feedback(cfg) -> dict[int, str]:
     """{offset: the quickened opcode name in co_code_adaptive now}, for the
-    instructions the typed rules read feedback from. Empty when the code was never
-    quickened (it has not run in the interpreter: no feedback at all)."""
-    if not L.INLINE_CACHES:
-        return {}
-    code = cfg.code
-    if not quickened(code):
-        return {}
-    out = {}
-    for ins in cfg.instructions:
-        if ins.name in ("BINARY_OP", "COMPARE_OP", "BINARY_SUBSCR", "STORE_SUBSCR"):
-            unit = ins.offset + ins.size - 1 - dis._inline_cache_entries[ins.opcode]
-            opcode = ctypes.c_uint8.from_address(L.code_unit_address(code, unit)).value
-            out[ins.offset] = dis._all_opname[opcode]
-    out[-1] = "quickened"
-    return out
+    instructions the typed rules read feedback from (runtime/feedback.py)."""
+    return _feedback.feedback(cfg.code, cfg.instructions)
 
 
 # -- plans ---------------------------------------------------------------------------

@@ -225,16 +225,16 @@ def _addresses(rt) -> dict[str, int]:
 
 def _load(directory: str, key: str, code, rt):
     """The cached module for `key`, or None (missing, unreadable, not resolvable)."""
-    gcc = _gcc()
     meta_path = _join(directory, key + ".json")
     try:
         with _open(meta_path, "rb") as f:
             meta = _loads(f.read())
     except FileNotFoundError:
-        return None
+        return None                        # (a miss imports no back end)
     except (OSError, ValueError):
         _counters["cache_errors"] += 1
         return None
+    gcc = _gcc()
     try:
         if meta.get("format") != FORMAT or meta.get("key") != key:
             raise ValueError("stale entry")
@@ -373,9 +373,9 @@ def build_native_steps(code: types.CodeType, make_ir, rt, opt_level: int, varian
     compiled with the IR from make_ir() (and stored when it can be). As steps: yields
     the gcc runs to execute (see gccrun.run_steps), returns the module. `variant`: see
     code_key."""
-    gcc = _gcc()
     if not enabled():
-        return (yield from gcc.build_module_steps([make_ir()], rt.helpers, opt_level))
+        ir = make_ir()
+        return (yield from _gcc().build_module_steps([ir], rt.helpers, opt_level))
     directory = cache_dir()
     key = code_key(code, opt_level, rt.counting, variant)
     module = _load(directory, key, code, rt)
@@ -384,6 +384,7 @@ def build_native_steps(code: types.CodeType, make_ir, rt, opt_level: int, varian
         return module
     _counters["cache_misses"] += 1
     ir = make_ir()
+    gcc = _gcc()
     try:
         _makedirs(directory)
         usable = _access(directory, os.W_OK)

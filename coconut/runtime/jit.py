@@ -56,7 +56,7 @@ def _frontend():
 def untrack(obj):
     return _compiler("..backend.gcc").untrack(obj)
 from .hook import Runtime, NATIVE_COUNT
-from . import cache, perfmap, stability
+from . import cache, feedback as _feedback, perfmap, stability
 
 # Code flags for functions whose frames the interpreter runs (see design notes).
 # Code flags (inspect.CO_*, without importing inspect at start-up: ~3 ms).
@@ -135,8 +135,6 @@ def build_ir(cfg: BytecodeCFG, cache_forms: dict | None = None, avoid=frozenset(
     inline-cache fast paths to emit (default: caches.snapshot(cfg)); avoid: the
     speculation sites to compile without (runtime/stability.py); stop: where to end the
     pass pipeline, ("before" | "after", pass name) (a dump: not verified at the end)."""
-    if _gate:                          # an auto compile the cache did not answer
-        _check_budget(_gate[0])
     _budget["lowerings"] += 1
     rt = runtime()
     count_at = (_addressof(rt.control) + 8 * NATIVE_COUNT) if rt.counting else None
@@ -182,21 +180,21 @@ def _wait_for_background(code: types.CodeType) -> None:
         _finish_background()
 
 
-def _build_native_steps(code: types.CodeType, cfg: BytecodeCFG, avoid: tuple = ()):
+def _build_native_steps(code: types.CodeType, instrs, avoid: tuple = ()):
     """Native code for `code`, as steps (see gccrun.run_steps): a GccModule whose first
     address is its entry, loaded from the on-disk cache when it is there
     (coconut/runtime/cache.py). The code depends on how the interpreter had specialized
-    the instructions (the fast paths of lowering/caches.py): one snapshot of that both
-    keys the cache entry and is lowered; and on the speculation sites to avoid (a
-    recompile, runtime/stability.py), also in the key."""
-    caches, typeinfo = _compiler("..lowering.caches"), _compiler("..lowering.types")
-    forms = caches.snapshot(cfg)
-    feedback = typeinfo.feedback(cfg)          # the optimizing tier's speculations
+    the instructions (the fast paths of lowering/caches.py, the speculations of
+    lowering/types.py): one snapshot of that both keys the cache entry and is lowered;
+    and on the speculation sites to avoid (a recompile, runtime/stability.py), also in
+    the key. `instrs`: feedback.instructions(code). Only a cache miss builds the
+    BytecodeCFG and imports the lowering."""
+    forms = _feedback.snapshot(code, instrs)
+    fb = _feedback.feedback(code, instrs)      # the optimizing tier's speculations
     avoid = tuple(sorted(avoid))
-    return cache.build_native_steps(code, lambda: build_ir(cfg, forms, avoid, feedback),
+    return cache.build_native_steps(code, lambda: _lower(code, forms, avoid, fb),
                                     runtime(), opt_level_for(code),
-                                    variant=(sorted(forms.items()), avoid,
-                                             sorted(feedback.items())))
+                                    variant=(sorted(forms.items()), avoid, sorted(fb.items())))
 
 
 _OWN_SOURCES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
@@ -208,20 +206,41 @@ _ONLY = re.compile(os.environ["COCONUT_ONLY"]) if os.environ.get("COCONUT_ONLY")
 _SKIP = re.compile(os.environ["COCONUT_SKIP"]) if os.environ.get("COCONUT_SKIP") else None
 
 
-def _not_worth_compiling(code: types.CodeType, cfg: BytecodeCFG) -> str | None:
-    """Why whole-program mode should leave `code` interpreted, or None."""
+def _lower(code: types.CodeType, forms: dict, avoid, fb: dict):
+    """The IR for `code` at a cache miss. An auto compile (_gate) is first checked
+    against the compile budget, before anything is imported or decoded, then for a
+    first instruction that would deopt anyway."""
+    if _gate and _gate[0][1]:
+        _check_budget(_gate[0][0])
+    cfg = _frontend()(code)
+    if _gate:
+        _first_deopts(cfg)
+    return build_ir(cfg, forms, avoid, fb)
+
+
+def _not_worth_compiling(code: types.CodeType) -> str | None:
+    """Why whole-program mode should leave `code` interpreted, or None (what needs the
+    lowering is decided at a cache miss: _first_deopts)."""
     if code.co_filename.startswith(_OWN_SOURCES):
         return "coconut's own code (the runner, statistics) is not compiled"
     if _ONLY is not None or _SKIP is not None:
         name = _describe(code)
         if (_ONLY is not None and not _ONLY.search(name)) or (_SKIP is not None and _SKIP.search(name)):
             return "excluded by COCONUT_ONLY / COCONUT_SKIP"
+    return None
+
+
+class _NotWorth(Exception):
+    """Whole-program mode leaves this code interpreted (the message says why)."""
+
+
+def _first_deopts(cfg: BytecodeCFG) -> None:
+    """Raise _NotWorth when `cfg`'s first instruction would deopt anyway."""
     first = next((ins for ins in cfg.instructions
                   if ins.name not in ("RESUME", "NOP", "MAKE_CELL", "COPY_FREE_VARS", "CACHE")),
                  None)
     if first is not None and first.name not in _compiler("..lowering").OPCODES:
-        return f"would deopt at its first instruction ({first.name})"
-    return None
+        raise _NotWorth(f"would deopt at its first instruction ({first.name})")
 
 
 class _Job:
@@ -262,15 +281,15 @@ def _compile_in(rt, code, warn, auto, strict, background, avoid=None) -> bool:
         reason = "generators and coroutines run in the interpreter"
     else:
         try:
-            cfg = _frontend()(code)
-            reason = _not_worth_compiling(code, cfg) if auto and avoid is None else None
+            instrs = _feedback.instructions(code)
+            reason = _not_worth_compiling(code) if auto and avoid is None else None
             if reason is None and opt_level_for(code) is None:
                 reason = (f"too big to compile in bounded time ({len(code.co_code) // 2} "
                           f"code units, limit {SIZE_LIMITS[-1][0]})")
             if reason is None:
                 # (two arguments unless recompiling: tests replace this function)
-                steps = (_build_native_steps(code, cfg, avoid) if avoid
-                         else _build_native_steps(code, cfg))
+                steps = (_build_native_steps(code, instrs, avoid) if avoid
+                         else _build_native_steps(code, instrs))
         except RecursionError:
             if strict:
                 raise
@@ -282,8 +301,8 @@ def _compile_in(rt, code, warn, auto, strict, background, avoid=None) -> bool:
     job = _Job(code, steps, warn, strict, avoid)
     job.seconds = _perf_counter() - started
     lowerings = _budget["lowerings"]
-    if auto and avoid is None and _budgeted():
-        _gate.append(code)             # build_ir checks the budget (a cache miss)
+    if auto and avoid is None:         # build_ir checks these at a cache miss
+        _gate.append((code, _budgeted()))
     try:
         while True:
             outcome = _advance(job)
@@ -361,6 +380,8 @@ def _advance(job: _Job):
     except _Deferred:                  # over the compile budget: counted again
         rt.set_entry(code, None)
         return False
+    except _NotWorth as exc:
+        return _fail(rt, code, str(exc))
     except RecursionError:
         if job.strict:
             raise
@@ -589,6 +610,7 @@ COMPILE_BUDGET = _budget_share()
 _budget = {"since": None, "spent": 0.0, "units": 0, "seconds": 0.0, "deferred": 0,
            "lowerings": 0}
 _BUDGET_PRIOR = (2000, 0.3)            # as if 2000 code units had taken 0.3 s
+_FIRST_LOWERING = 0.03                 # importing the front end, lowering, passes, backend
 
 
 class _Deferred(Exception):
@@ -599,15 +621,29 @@ def _budgeted() -> bool:
     return bool(COMPILE_BUDGET) and bool(_auto["threshold"]) and _budget["since"] is not None
 
 
-def _check_budget(code: types.CodeType) -> None:
-    """Raise _Deferred when compiling `code` now would take the program's thread over
-    its share of the run's time."""
+def _within_budget(code: types.CodeType) -> bool:
+    """Whether lowering `code` now keeps the program's thread within its share of the
+    run's time."""
     units = len(code.co_code) // 2
     per_unit = (_budget["seconds"] + _BUDGET_PRIOR[1]) / (_budget["units"] + _BUDGET_PRIOR[0])
+    predicted = units * per_unit
+    if "coconut.passes" not in sys.modules:
+        predicted += _FIRST_LOWERING   # the first one imports the compiler
     elapsed = _perf_counter() - _budget["since"]
-    if _budget["spent"] + units * per_unit > COMPILE_BUDGET * elapsed:
+    return _budget["spent"] + predicted <= COMPILE_BUDGET * elapsed
+
+
+def _check_budget(code: types.CodeType) -> None:
+    """Raise _Deferred when compiling `code` now would take the program's thread over
+    its budget; such code is not even looked up in the cache again (its key costs up to
+    a millisecond or two) until the budget allows it (_on_hot)."""
+    if not _within_budget(code):
         _budget["deferred"] += 1
+        _deferred.add(id(code))
         raise _Deferred
+
+
+_deferred: set = set()                 # ids of code objects deferred by the budget
 
 
 def _spent(seconds: float, code: types.CodeType | None = None) -> None:
@@ -625,13 +661,13 @@ def _median(values: list) -> float:
     return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
 
 
-_gate: list = []                       # [code] while an auto compile may be deferred
+_gate: list = []                       # [(code, budgeted)] while an auto compile runs
 
 
 def _warmed_up(code: types.CodeType) -> bool:
     if not WARMUP:
         return True
-    return _compiler("..lowering.types").quickened(code)
+    return _feedback.quickened(code)
 
 
 def _on_hot(code: types.CodeType) -> None:
@@ -639,6 +675,11 @@ def _on_hot(code: types.CodeType) -> None:
     entry until it is compiled or marked never)."""
     if not _warmed_up(code):
         return                         # the interpreter warms it up first
+    if id(code) in _deferred:
+        if _budgeted() and not _within_budget(code):
+            runtime().set_entry(code, None)    # still over the budget: count again
+            return
+        _deferred.discard(id(code))
     if not _lock.acquire(blocking=False):
         return                         # another thread is compiling: count on
     try:

@@ -1,0 +1,109 @@
+"""What the interpreter has recorded about a code object (PEP 659), read without a
+BytecodeCFG and without the lowering: whether it has quickened the code, and the form
+each instruction has in `co_code_adaptive` now.
+
+Both are part of what a compile emits (the inline-cache fast paths of
+lowering/caches.py, the speculations of lowering/types.py) and so of the on-disk cache
+key (runtime/cache.py). Reading them from the raw code units here lets a compile that
+the cache answers decode nothing else: no `bytecode`, no networkx, no lowering imported,
+well under a millisecond for a big function. `instructions(code)` gives the same
+offsets and sizes as the front end's BytecodeCFG (an instruction starts at its first
+EXTENDED_ARG prefix and includes its CACHE entries).
+"""
+from __future__ import annotations
+
+import ctypes
+import dis
+
+from . import layout as L
+
+# The specialized forms with an inline-cache fast path, by instruction (lowering/caches.py).
+FORMS = {
+    "LOAD_ATTR": ("LOAD_ATTR_INSTANCE_VALUE", "LOAD_ATTR_SLOT", "LOAD_ATTR_MODULE"),
+    "STORE_ATTR": ("STORE_ATTR_INSTANCE_VALUE", "STORE_ATTR_SLOT"),
+    "LOAD_METHOD": ("LOAD_METHOD_WITH_VALUES", "LOAD_METHOD_NO_DICT", "LOAD_METHOD_MODULE"),
+}
+# The instructions whose quickened opcode the typed rules read (lowering/types.py).
+TYPED = frozenset({"BINARY_OP", "COMPARE_OP", "BINARY_SUBSCR", "STORE_SUBSCR"})
+
+_EXTENDED_ARG = dis.opmap["EXTENDED_ARG"]
+_RESUME = dis.opmap["RESUME"]
+_RESUME_QUICK = dis._all_opmap["RESUME_QUICK"]
+_CACHES = dis._inline_cache_entries
+_NAMES = dis._all_opname
+_u8_at = ctypes.c_uint8.from_address
+
+
+class Instr:
+    """An instruction of `code.co_code`: offset (code unit of its first EXTENDED_ARG
+    prefix, if any), size (prefixes and CACHE entries included), name, opcode."""
+    __slots__ = ("offset", "size", "name", "opcode")
+
+    def __init__(self, offset: int, size: int, name: str, opcode: int):
+        self.offset, self.size, self.name, self.opcode = offset, size, name, opcode
+
+
+def instructions(code) -> list[Instr]:
+    raw = code.co_code
+    out, unit, n = [], 0, len(raw) // 2
+    while unit < n:
+        start = unit
+        op = raw[2 * unit]
+        while op == _EXTENDED_ARG and unit + 1 < n:
+            unit += 1
+            op = raw[2 * unit]
+        size = unit - start + 1 + _CACHES[op]
+        out.append(Instr(start, size, _NAMES[op], op))
+        unit = start + size
+    return out
+
+
+def quickened(code) -> bool:
+    """Whether the interpreter has quickened `code` (3.11: after 8 entries or backward
+    jumps, _PyCode_Warmup; its RESUME is then RESUME_QUICK, and each adaptive
+    instruction specializes at its next execution)."""
+    raw = code.co_code
+    for unit in range(0, len(raw) // 2):
+        if raw[2 * unit] == _RESUME:
+            return _u8_at(L.code_unit_address(code, unit)).value == _RESUME_QUICK
+    return False
+
+
+def _opcode_now(code, ins) -> int:
+    """The opcode byte of `ins` itself (after its prefixes) in co_code_adaptive now."""
+    return _u8_at(L.code_unit_address(code, ins.offset + ins.size - 1 - _CACHES[ins.opcode])).value
+
+
+def specialized_form(code, ins) -> str | None:
+    """The form of `ins` in `code`'s co_code_adaptive now, if it has a fast path."""
+    form = _NAMES[_opcode_now(code, ins)]
+    return form if form in FORMS.get(ins.name, ()) else None
+
+
+def snapshot(code, instrs=None) -> dict[int, str]:
+    """{instruction offset: form} of the instructions the interpreter has specialized
+    to a form with a fast path, now. Taken once per compile: the lowering emits from it
+    and the on-disk cache keys the native code with it."""
+    if not L.INLINE_CACHES:
+        return {}
+    forms = {}
+    for ins in instructions(code) if instrs is None else instrs:
+        if ins.name in FORMS:
+            form = specialized_form(code, ins)
+            if form is not None:
+                forms[ins.offset] = form
+    return forms
+
+
+def feedback(code, instrs=None) -> dict[int, str]:
+    """{offset: the quickened opcode name in co_code_adaptive now}, for the
+    instructions the typed rules read feedback from (and -1: "quickened"). Empty when
+    the code was never quickened (it has not run in the interpreter: no feedback)."""
+    if not L.INLINE_CACHES or not quickened(code):
+        return {}
+    out = {}
+    for ins in instructions(code) if instrs is None else instrs:
+        if ins.name in TYPED:
+            out[ins.offset] = _NAMES[_opcode_now(code, ins)]
+    out[-1] = "quickened"
+    return out
