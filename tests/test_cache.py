@@ -138,7 +138,8 @@ def test_second_process_loads_from_cache(tmp_path, interp):
     assert first["stats"]["cache_misses"] == NFUNCS, first["stats"]
     assert first["stats"]["cache_stores"] == NFUNCS, first["stats"]
     assert first["stats"]["cache_hits"] == 0
-    assert len(_entries(cache)) == 2 * NFUNCS          # <key>.so and <key>.json each
+    # <key>.so and <key>.json each, and <code key>.variant naming the latest variant
+    assert len(_entries(cache)) == 3 * NFUNCS
     second = _run(script, cache)
     assert second["stats"]["cache_hits"] == NFUNCS, second["stats"]
     assert second["stats"]["cache_misses"] == 0, second["stats"]
@@ -158,7 +159,7 @@ def test_changed_function_body_gets_new_entry(tmp_path):
     assert changed["stats"]["cache_misses"] == 1, changed["stats"]
     assert changed["stats"]["cache_hits"] == NFUNCS - 1, changed["stats"]
     assert "CHANGED" in changed["results"] and "SUFFIX" not in changed["results"]
-    assert len(set(_entries(cache)) - before) == 2
+    assert len(set(_entries(cache)) - before) == 3         # its .so, .json and .variant
 
 
 def test_corrupt_entries_fall_back_to_compiling(tmp_path, interp):
@@ -208,7 +209,7 @@ def test_concurrent_processes(tmp_path, interp):
         out, err = p.communicate(timeout=support.DEFAULT_TIMEOUT)
         assert p.returncode == 0, err
         assert json.loads(out.strip().splitlines()[-1])["results"] == interp["results"]
-    assert len(_entries(cache)) == 2 * NFUNCS
+    assert len(_entries(cache)) == 3 * NFUNCS     # .so, .json, .variant
     assert not [n for n in os.listdir(cache) if n.startswith(".")]   # no temp files left
     warm = _run(script, cache)
     assert warm["stats"]["cache_hits"] == NFUNCS
@@ -337,3 +338,33 @@ def test_installed_runtime_library(tmp_path):
     res = support.run_python(["-c", code], env={"COCONUT_CACHE_DIR": str(cache)})
     assert res.ok, res.describe()
     assert not [n for n in os.listdir(cache) if n.startswith("runtime-")], os.listdir(cache)
+
+
+def test_another_variant_is_loaded(tmp_path):
+    # The key includes how the interpreter had specialized the code when it was
+    # compiled; a process that compiles it in another state loads the variant stored
+    # last instead of compiling (the code is correct in any state), and stores none.
+    code = textwrap.dedent("""
+        import json, sys
+        import coconut
+        def f(a, b):
+            t = 0
+            for i in range(a):
+                t += i * b
+            return t
+        if sys.argv[1] == "warm":
+            for _ in range(20):
+                f(10, 2)                   # quickened and specialized: another variant
+        coconut.compile(f)
+        assert coconut.is_compiled(f) and f(10, 2) == 90 and f(3, 1.5) == 4.5
+        print(json.dumps(coconut.stats()))
+    """)
+    cache = tmp_path / "cache"
+    runs = []
+    for mode in ("cold", "warm"):
+        res = support.run_python(["-c", code, mode], env={"COCONUT_CACHE_DIR": str(cache)})
+        assert res.ok, res.describe()
+        runs.append(json.loads(res.stdout.strip().splitlines()[-1]))
+    assert runs[0]["cache_misses"] == 1 and runs[0]["cache_stores"] == 1, runs[0]
+    assert runs[1]["cache_hits"] == 1 and runs[1]["cache_other_variant"] == 1, runs[1]
+    assert runs[1]["cache_stores"] == 0, runs[1]

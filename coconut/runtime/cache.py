@@ -45,7 +45,7 @@ _addressof = ctypes.addressof
 FORMAT = 3                           # 2: counters inside the module, fill returns them
                                      # 3: deopt sites and offsets; entry counters
 _counters = {"cache_hits": 0, "cache_misses": 0, "cache_stores": 0,
-             "cache_uncacheable": 0, "cache_errors": 0}
+             "cache_uncacheable": 0, "cache_errors": 0, "cache_other_variant": 0}
 _lock = threading.Lock()
 _env_digest: bytes | None = None
 _known_addresses = ("eval_breaker", "native_instructions")
@@ -141,7 +141,8 @@ def max_bytes() -> int:
 
 def counters() -> dict[str, int]:
     """cache_hits (loaded from disk), cache_misses (compiled), cache_stores (written),
-    cache_uncacheable (compiled, not storable), cache_errors (unreadable entries)."""
+    cache_uncacheable (compiled, not storable), cache_errors (unreadable entries),
+    cache_other_variant (hits on another variant of the same code)."""
     return dict(_counters)
 
 
@@ -209,12 +210,49 @@ def code_key(code: types.CodeType, opt_level: int, counting: bool, variant=()) -
     `variant`: what else the code was made from (the interpreter's specializations
     that got inline-cache fast paths, the speculation sites avoided), as a repr-able
     value."""
+    return code_keys(code, opt_level, counting, variant)[0]
+
+
+_ANY = "any variant"
+
+
+def code_keys(code: types.CodeType, opt_level: int, counting: bool, variant=()):
+    """(code_key(...), the key of the code whatever its variant): under the second, a
+    `<key>.variant` file names the latest variant stored (see build_native_steps)."""
     out: list = []
     _canon_code(code, out)
-    h = _sha256(_environment_digest())
-    h.update(repr((opt_level, bool(counting), variant)).encode())
-    h.update("".join(out).encode("utf-8", "surrogatepass"))
-    return h.hexdigest()
+    canon = "".join(out).encode("utf-8", "surrogatepass")
+    keys = []
+    for v in (variant, _ANY):
+        h = _sha256(_environment_digest())
+        h.update(repr((opt_level, bool(counting), v)).encode())
+        h.update(canon)
+        keys.append(h.hexdigest())
+    return keys[0], keys[1]
+
+
+def _latest_variant(directory: str, base: str) -> str | None:
+    try:
+        with _open(_join(directory, base + ".variant"), "rb") as f:
+            key = f.read().decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return key if len(key) == 64 else None
+
+
+def _note_variant(directory: str, base: str, key: str) -> None:
+    """`key` is now the latest variant of the code whose any-variant key is `base`."""
+    try:
+        fd, tmp = _private_file(directory, base, ".variant")
+        try:
+            with _open(fd, "w") as f:
+                f.write(key)
+            _replace(tmp, _join(directory, base + ".variant"))
+        except BaseException:
+            _unlink(tmp)
+            raise
+    except OSError:
+        pass
 
 
 # -- load, store -----------------------------------------------------------------------
@@ -340,7 +378,7 @@ def prune(directory: str | None = None, limit: int | None = None) -> int:
         with _scandir(directory) as it:
             for e in it:
                 stem, ext = _splitext(e.name)
-                if ext not in (".so", ".json"):
+                if ext not in (".so", ".json", ".variant"):
                     continue
                 try:
                     st = e.stat()
@@ -368,17 +406,28 @@ def prune(directory: str | None = None, limit: int | None = None) -> int:
     return total
 
 
-def build_native_steps(code: types.CodeType, make_ir, rt, opt_level: int, variant=()):
+def build_native_steps(code: types.CodeType, make_ir, rt, opt_level: int, variant=(),
+                       any_variant: bool = False):
     """Native code for `code` (a gcc.GccModule): from the cache when there, else
     compiled with the IR from make_ir() (and stored when it can be). As steps: yields
     the gcc runs to execute (see gccrun.run_steps), returns the module. `variant`: see
-    code_key."""
+    code_key. With `any_variant`, a miss loads the latest variant stored for this code
+    instead, if any: native code is correct whatever the interpreter's specializations
+    are now (fast paths check their form, speculations are guarded), only maybe less
+    fast, and which variant a run sees depends on its timing; so a second run of a
+    program hits the cache even where the first compiled at other moments."""
     if not enabled():
         ir = make_ir()
         return (yield from _gcc().build_module_steps([ir], rt.helpers, opt_level))
     directory = cache_dir()
-    key = code_key(code, opt_level, rt.counting, variant)
+    key, base = code_keys(code, opt_level, rt.counting, variant)
     module = _load(directory, key, code, rt)
+    if module is None and any_variant:
+        other = _latest_variant(directory, base)
+        if other is not None and other != key:
+            module = _load(directory, other, code, rt)
+            if module is not None:
+                _counters["cache_other_variant"] += 1
     if module is not None:
         _counters["cache_hits"] += 1
         return module
@@ -393,9 +442,12 @@ def build_native_steps(code: types.CodeType, make_ir, rt, opt_level: int, varian
     if not usable:
         return (yield from gcc.build_module_steps([ir], rt.helpers, opt_level))
     try:
-        return (yield from _store_steps(
+        module = yield from _store_steps(
             directory, key, lambda path: gcc.build_to_file_steps([ir], rt.helpers, opt_level, path),
-            code))
+            code)
+        if any_variant:
+            _note_variant(directory, base, key)
+        return module
     except gcc.BackendError:
         raise
     except OSError:                        # disk full, permissions, failed dlopen ...

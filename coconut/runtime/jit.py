@@ -194,7 +194,8 @@ def _build_native_steps(code: types.CodeType, instrs, avoid: tuple = ()):
     avoid = tuple(sorted(avoid))
     return cache.build_native_steps(code, lambda: _lower(code, forms, avoid, fb),
                                     runtime(), opt_level_for(code),
-                                    variant=(sorted(forms.items()), avoid, sorted(fb.items())))
+                                    variant=(sorted(forms.items()), avoid, sorted(fb.items())),
+                                    any_variant=not avoid)
 
 
 _OWN_SOURCES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
@@ -475,9 +476,12 @@ _done: collections.deque = collections.deque()      # jobs whose gcc run finishe
 _queue = _SimpleQueue()
 _worker = {"ident": None, "stopping": False}
 _running = _allocate_lock()            # held while gcc runs in this process (or forks)
-# gcc for the compile thread's runs in a child process (backend/gccrun.py);
-# COCONUT_GCC_CHILD=0 keeps it in this process.
-CHILD_PROCESSES = os.environ.get("COCONUT_GCC_CHILD", "1") not in ("0", "", "no", "off", "false")
+# COCONUT_GCC_CHILD=1: gcc for the compile thread's runs in a forked child process
+# (backend/gccrun.py), so exit never waits for gcc. Not the default: fork() runs the
+# pthread_atfork handlers of every library in the process on the compile thread, while
+# the program's thread may be inside that library; OpenBLAS's shuts its thread pool
+# down under a running numpy call, which then spins forever (seen in networkx's tests).
+CHILD_PROCESSES = os.environ.get("COCONUT_GCC_CHILD", "0") not in ("0", "", "no", "off", "false")
 
 
 def _compile_thread(rt) -> None:
