@@ -161,11 +161,13 @@ def test_explicit_compile_waits_for_a_queued_compile():
 
 @in_subprocess()
 def test_gcc_runs_in_a_child_process():
-    # The compile thread's compiles to a file fork: the child runs gcc, the program's
-    # process loads what it wrote (gccrun.py), with the same result.
+    # With COCONUT_GCC_CHILD=1, the compile thread's compiles to a file fork: the child
+    # runs gcc, the program's process loads what it wrote (gccrun.py), same result.
     coconut = get_coconut()
     import time
     from coconut.backend import gccrun
+    from coconut.runtime import jit
+    jit.CHILD_PROCESSES = True         # COCONUT_GCC_CHILD=1 (not the default)
     calls = []
     plain_child = gccrun.GccRun._run_child
 
@@ -194,6 +196,7 @@ def _exit_during_compile_program(cache):
         os.environ["COCONUT_CACHE_DIR"] = {cache!r}
         os.environ["COCONUT_ONLY"] = "big"       # nothing else queued before it
         os.environ["COCONUT_WARMUP"] = "0"       # compiled at its first call
+        os.environ["COCONUT_GCC_CHILD"] = "1"    # gcc in a child process
         import coconut
         from coconut.backend import gccrun
         # a big function: gcc takes a while
@@ -216,7 +219,8 @@ def _exit_during_compile_program(cache):
 
 
 def test_exit_does_not_wait_for_gcc(tmp_path):
-    # At exit the child is cancelled, not waited for; it deletes what it writes.
+    # COCONUT_GCC_CHILD=1: at exit the child is cancelled, not waited for; it deletes
+    # what it writes.
     cache = str(tmp_path / "cache")
     os.makedirs(cache)
     res = subprocess.run([sys.executable, "-c", _exit_during_compile_program(cache)],

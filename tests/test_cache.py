@@ -342,8 +342,9 @@ def test_installed_runtime_library(tmp_path):
 
 def test_another_variant_is_loaded(tmp_path):
     # The key includes how the interpreter had specialized the code when it was
-    # compiled; a process that compiles it in another state loads the variant stored
-    # last instead of compiling (the code is correct in any state), and stores none.
+    # compiled; whole-program mode, compiling it in another state, loads the variant
+    # stored last instead of compiling (the code is correct in any state) and stores
+    # none; an explicit coconut.compile compiles for the state it sees.
     code = textwrap.dedent("""
         import json, sys
         import coconut
@@ -352,19 +353,26 @@ def test_another_variant_is_loaded(tmp_path):
             for i in range(a):
                 t += i * b
             return t
-        if sys.argv[1] == "warm":
+        if sys.argv[1] != "cold":
             for _ in range(20):
                 f(10, 2)                   # quickened and specialized: another variant
-        coconut.compile(f)
+        if sys.argv[1] == "explicit":
+            coconut.compile(f)
+        else:
+            coconut.enable(threshold=0)
+            f(10, 2)
         assert coconut.is_compiled(f) and f(10, 2) == 90 and f(3, 1.5) == 4.5
         print(json.dumps(coconut.stats()))
     """)
     cache = tmp_path / "cache"
     runs = []
-    for mode in ("cold", "warm"):
-        res = support.run_python(["-c", code, mode], env={"COCONUT_CACHE_DIR": str(cache)})
+    for mode in ("cold", "warm", "explicit"):
+        res = support.run_python(["-c", code, mode], env={
+            "COCONUT_CACHE_DIR": str(cache), "COCONUT_WARMUP": "0", "COCONUT_COMPILE_BUDGET": "0",
+            "COCONUT_ONLY": r"^f \("})        # nothing else compiled
         assert res.ok, res.describe()
         runs.append(json.loads(res.stdout.strip().splitlines()[-1]))
     assert runs[0]["cache_misses"] == 1 and runs[0]["cache_stores"] == 1, runs[0]
     assert runs[1]["cache_hits"] == 1 and runs[1]["cache_other_variant"] == 1, runs[1]
     assert runs[1]["cache_stores"] == 0, runs[1]
+    assert runs[2]["cache_misses"] == 1 and runs[2]["cache_stores"] == 1, runs[2]

@@ -101,6 +101,11 @@ def prepare(ctx: gccjit.Context) -> None:
     # Python's float arithmetic is the processor's, NaN signs and payloads included:
     # no folding of x * -1.0 into -x (which flips a NaN's sign) and the like.
     _raw.gcc_jit_context_add_command_line_option(raw, b"-fsignaling-nans")
+    # gcc's garbage collector sizes its heap from the machine's RAM (on 24 GB it hardly
+    # ever collects) and keeps what it grew to: in this process, that was ~320 MB after
+    # a few hundred compiles. Collecting from 8 MB on keeps it at ~60 MB, no slower.
+    _raw.gcc_jit_context_add_command_line_option(raw, b"--param=ggc-min-heapsize=8192")
+    _raw.gcc_jit_context_add_command_line_option(raw, b"--param=ggc-min-expand=20")
     if _EXTERNAL_DRIVER:
         _raw.gcc_jit_context_set_bool_use_external_driver(raw, 1)
 

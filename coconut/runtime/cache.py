@@ -407,11 +407,11 @@ def prune(directory: str | None = None, limit: int | None = None) -> int:
 
 
 def build_native_steps(code: types.CodeType, make_ir, rt, opt_level: int, variant=(),
-                       any_variant: bool = False):
+                       any_variant=None):
     """Native code for `code` (a gcc.GccModule): from the cache when there, else
     compiled with the IR from make_ir() (and stored when it can be). As steps: yields
     the gcc runs to execute (see gccrun.run_steps), returns the module. `variant`: see
-    code_key. With `any_variant`, a miss loads the latest variant stored for this code
+    code_key. Where `any_variant()` says so, a miss loads the latest variant stored for this code
     instead, if any: native code is correct whatever the interpreter's specializations
     are now (fast paths check their form, speculations are guarded), only maybe less
     fast, and which variant a run sees depends on its timing; so a second run of a
@@ -422,7 +422,7 @@ def build_native_steps(code: types.CodeType, make_ir, rt, opt_level: int, varian
     directory = cache_dir()
     key, base = code_keys(code, opt_level, rt.counting, variant)
     module = _load(directory, key, code, rt)
-    if module is None and any_variant:
+    if module is None and any_variant is not None and any_variant():
         other = _latest_variant(directory, base)
         if other is not None and other != key:
             module = _load(directory, other, code, rt)
@@ -445,7 +445,7 @@ def build_native_steps(code: types.CodeType, make_ir, rt, opt_level: int, varian
         module = yield from _store_steps(
             directory, key, lambda path: gcc.build_to_file_steps([ir], rt.helpers, opt_level, path),
             code)
-        if any_variant:
+        if any_variant is not None:
             _note_variant(directory, base, key)
         return module
     except gcc.BackendError:

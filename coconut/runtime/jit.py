@@ -195,7 +195,7 @@ def _build_native_steps(code: types.CodeType, instrs, avoid: tuple = ()):
     return cache.build_native_steps(code, lambda: _lower(code, forms, avoid, fb),
                                     runtime(), opt_level_for(code),
                                     variant=(sorted(forms.items()), avoid, sorted(fb.items())),
-                                    any_variant=not avoid)
+                                    any_variant=_any_variant if not avoid else None)
 
 
 _OWN_SOURCES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
@@ -205,6 +205,13 @@ _OWN_SOURCES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 # "qualname (file:line)"; only matching code is compiled / matching code is not.
 _ONLY = re.compile(os.environ["COCONUT_ONLY"]) if os.environ.get("COCONUT_ONLY") else None
 _SKIP = re.compile(os.environ["COCONUT_SKIP"]) if os.environ.get("COCONUT_SKIP") else None
+
+
+def _any_variant() -> bool:
+    """Whether the compile under way may load another variant from the cache: only
+    whole-program mode's (an explicit coconut.compile gets code for the state the
+    interpreter is in now)."""
+    return bool(_gate)
 
 
 def _lower(code: types.CodeType, forms: dict, avoid, fb: dict):
