@@ -612,9 +612,9 @@ WARMUP = os.environ.get("COCONUT_WARMUP", "1") not in ("0", "", "no", "off", "fa
 # COCONUT_COMPILE_BUDGET=0 turns the budget off.
 def _budget_share() -> float:
     try:
-        return max(0.0, float(os.environ.get("COCONUT_COMPILE_BUDGET", "0.1")))
+        return max(0.0, float(os.environ.get("COCONUT_COMPILE_BUDGET", "0.05")))
     except ValueError:
-        return 0.1
+        return 0.05
 
 
 COMPILE_BUDGET = _budget_share()
