@@ -497,12 +497,17 @@ def _compile_thread(rt) -> None:
         job = _queue.get()
         if job is None:
             return
-        if _worker["stopping"]:
-            continue
-        run = job.run
-        run.in_child, run.lock = True, _running    # (gccrun: a child process where it can)
-        started = _perf_counter()
-        run()
+        run, started = job.run, _perf_counter()
+        if CHILD_PROCESSES:            # (gccrun: the lock is held around the fork only)
+            if _worker["stopping"]:
+                continue
+            run.in_child, run.lock = True, _running
+            run()
+        else:
+            with _running:             # exit waits for this run, and none starts after
+                if _worker["stopping"]:
+                    continue
+                run()
         job.seconds += _perf_counter() - started
         if _worker["stopping"]:
             continue
