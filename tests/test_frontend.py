@@ -7,6 +7,7 @@ import types
 import pytest
 
 from coconut.frontend import BytecodeCFG
+from coconut.runtime import feedback
 
 MODULES = ["json.decoder", "json.encoder", "collections", "argparse", "dataclasses", "difflib",
            "inspect", "typing", "textwrap", "ast", "email.message", "asyncio.base_events",
@@ -50,6 +51,9 @@ def test_stdlib_module(module_name):
             [(e.start // 2, e.end // 2, e.target // 2, e.depth, e.lasti)
              for e in dis._parse_exception_table(code)], where
         assert cfg.max_depth == code.co_stacksize, where
+        # the cache key's light decode (runtime/feedback.py) sees the same instructions
+        assert [(i.offset, i.size, i.name) for i in feedback.instructions(code)] == \
+            [(i.offset, i.size, i.name) for i in cfg.instructions], where
         for ins in cfg.instructions:
             if ins.depth_before is None:
                 continue

@@ -30,14 +30,12 @@ not run, or with COCONUT_INLINE_CACHES=0.
 """
 from __future__ import annotations
 
-import ctypes
 import dis
 import types
 
 from ..ir import ops
 from ..ir.ops import Cond, NULL
 from ..runtime import feedback, layout as L
-from ..runtime.feedback import FORMS, specialized_form  # noqa: F401  (re-exported)
 
 
 def snapshot(cfg) -> dict[int, str]:

@@ -36,12 +36,10 @@ lowering (lower.py), which asserts that what it emits matches.
 """
 from __future__ import annotations
 
-import ctypes
 import dis
 from dataclasses import dataclass, field, replace
 
 from ..runtime import feedback as _feedback, layout as L
-from ..runtime.feedback import quickened  # noqa: F401  (re-exported)
 
 OBJ, FLOAT, INT, BOOL = "obj", "float", "int", "bool"
 UNBOXED = (FLOAT, INT, BOOL)
