@@ -20,6 +20,7 @@ strips memory addresses from reprs.
 """
 import contextlib
 import copy
+import dis
 import io
 import json
 import math
@@ -32,6 +33,15 @@ import warnings
 HARNESS_FILE = os.path.abspath(__file__)
 _ADDR = re.compile(r"0x[0-9a-fA-F]+")
 _GEN_FLAGS = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async gen
+_ASYNC_FLAGS = 0x80 | 0x100 | 0x200       # coroutine, iterable coroutine, async generator
+_DELEGATING = {dis.opmap["SEND"], dis.opmap["GET_YIELD_FROM_ITER"]}
+
+
+def interpreted(code):
+    """Whether coconut leaves ``code`` to the interpreter by design: coroutines, async
+    generators and generators with ``yield from`` (plain generators are compiled)."""
+    return bool(code.co_flags & _ASYNC_FLAGS) or (
+        bool(code.co_flags & 0x20) and any(op in _DELEGATING for op in code.co_code[::2]))
 
 DEFAULT_CALLS = 3
 WARMUP_CALLS = 10
@@ -245,13 +255,14 @@ def compare(expected, got, arglist, label):
 # ----------------------------------------------------------------------------- compiling
 
 def compile_function(coconut, func, nested=True):
-    """Compile func (and, if nested, the non-generator code objects nested in it) with
+    """Compile func (and, if nested, the code objects nested in it that coconut
+    compiles: see `interpreted`) with
     strict=False; return problems: exceptions, CompileWarnings, or not is_compiled()."""
     problems = []
     targets = [func]
     if nested:
         for code in nested_codes(func.__code__):
-            if code.co_flags & _GEN_FLAGS:
+            if interpreted(code):
                 continue
             closure = tuple(types.CellType() for _ in code.co_freevars) or None
             targets.append(types.FunctionType(code, func.__globals__, code.co_name,

@@ -401,17 +401,25 @@ async def coro_func(x):
 
 
 @in_subprocess()
-def test_generators_and_coroutines_keep_working():
+def test_generators_compile_and_coroutines_keep_working():
     import asyncio
     co = get_coconut()
     assert co.compile(gen_func) is gen_func
     assert co.compile(coro_func) is coro_func
     assert list(gen_func(4)) == [0, 1, 4, 9]
     assert asyncio.run(coro_func(1)) == 2
-    for f in (gen_func, coro_func):
-        try:
-            co.compile(f, strict=True)
-        except co.CompileError:
-            pass
-        else:
-            raise AssertionError("strict compile of %s did not raise" % f.__name__)
+    assert co.is_compiled(gen_func)                  # plain generators run natively
+    assert co.compile(gen_func, strict=True) is gen_func
+    assert not co.is_compiled(coro_func)
+    try:
+        co.compile(coro_func, strict=True)
+    except co.CompileError as e:
+        assert "coroutines and async generators run in the interpreter" in str(e)
+    else:
+        raise AssertionError("strict compile of coro_func did not raise")
+
+    def delegating():
+        yield from gen_func(3)
+    assert co.compile(delegating) is delegating
+    assert list(delegating()) == [0, 1, 4]
+    assert not co.is_compiled(delegating)

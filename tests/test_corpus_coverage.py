@@ -23,6 +23,7 @@ POP_TOP COPY SWAP NOP RAISE_VARARGS FORMAT_VALUE RESUME EXTENDED_ARG
 IMPORT_NAME IMPORT_FROM LIST_EXTEND DICT_MERGE DICT_UPDATE SET_UPDATE BEFORE_WITH UNPACK_EX
 CALL_FUNCTION_EX STORE_GLOBAL DELETE_GLOBAL DELETE_ATTR LOAD_BUILD_CLASS LOAD_NAME STORE_NAME
 DELETE_NAME LIST_TO_TUPLE DELETE_DEREF LOAD_CLASSDEREF SETUP_ANNOTATIONS
+RETURN_GENERATOR YIELD_VALUE
 """.split()
 
 NOT_NATIVE = """
@@ -41,12 +42,12 @@ def corpus_modules():
 
 def compiled_code_objects():
     """Every code object the differential tests compile: the corpus functions and their
-    non-generator nested code (what harness.compile_function compiles)."""
+    nested code but coroutines and `yield from` (what harness.compile_function compiles)."""
     for module in corpus_modules():
         for func, _ in harness.corpus_cases(module).values():
             yield module, func.__code__
             for code in harness.nested_codes(func.__code__):
-                if not code.co_flags & harness._GEN_FLAGS:
+                if not harness.interpreted(code):
                     yield module, code
 
 

@@ -84,7 +84,8 @@ def subject_raises(n):
 
 
 TRACE_NAMES = {"helper", "raiser", "subject", "subject_raises", "pdb_like", "start_tracing",
-               "writes_local", "profiled_inside", "start_profiling", "stops_tracing"}
+               "writes_local", "profiled_inside", "start_profiling", "stops_tracing",
+               "gen_subject", "drive_gen", "gen_pdb_like"}
 STATE = {}
 
 
@@ -133,6 +134,35 @@ def profiled_inside(n):
             start_profiling()
         total += helper(i) + len([i])
     return total
+
+
+def gen_subject(n):
+    total = 0.0
+    for i in range(n):
+        total += helper(i)
+        sent = yield total
+        if sent:
+            total -= sent
+    return total
+
+
+def drive_gen(n):
+    g = gen_subject(n)
+    out = [next(g), g.send(1), next(g)]
+    try:
+        g.throw(ValueError("thrown"))
+    except ValueError as e:
+        out.append(str(e))
+    return out
+
+
+def gen_pdb_like(n):
+    x = 0
+    for i in range(n):
+        if i == 1:
+            start_tracing()
+        x += helper(i)
+        yield x
 
 
 # ----------------------------------------------------------------------------- scenarios
@@ -349,3 +379,46 @@ def test_frame_handed_to_interpreter_gets_no_call_event_under_setprofile():
     ref = setprofile_and_raise_scenario()
     assert not any(e[0] == "call" for e in ref[1]), ref
     check_same(setprofile_and_raise_scenario, setprofile_and_raise, _setprofile_and_raise)
+
+
+@in_subprocess()
+def test_settrace_generator():
+    check_same(lambda: traced_run(drive_gen, 4), gen_subject, drive_gen, helper)
+
+
+def suspended_then_traced():
+    """A generator suspended (natively) before tracing starts, resumed under it."""
+    events = []
+    g = gen_subject(4)
+    first = next(g)
+    sys.settrace(make_tracer(events, TRACE_NAMES))
+    try:
+        rest = [g.send(0.5), next(g)]
+    finally:
+        sys.settrace(None)
+    return (first, rest, list(g)), events
+
+
+@in_subprocess()
+def test_settrace_while_generator_suspended():
+    check_same(suspended_then_traced, gen_subject, helper)
+
+
+def gen_pdb_scenario():
+    events = []
+    STATE["tracer"] = make_tracer(events, TRACE_NAMES)
+    try:
+        result = list(gen_pdb_like(4))
+    finally:
+        sys.settrace(None)
+    return result, events
+
+
+@in_subprocess()
+def test_settrace_enabled_inside_generator():
+    ref = gen_pdb_scenario()
+    assert any(e[1] == "gen_pdb_like" and e[0] == "line" for e in ref[1]), ref
+    compile_all(gen_pdb_like, helper, start_tracing)
+    got = gen_pdb_scenario()
+    assert got[0] == ref[0], (ref[0], got[0])
+    assert got[1] == ref[1], diff_events(ref[1], got[1])

@@ -261,6 +261,8 @@ class _FunctionEmitter:
             return self.state.link(("address", v.name), v.value)
         if isinstance(v, ops.AddressOf):
             return self.c.new_cast(self.var(v.var).get_address(), self.cx.types["ptr"])
+        if isinstance(v, ops.UnitAddress):
+            return self.unit_address(v.offset)
         if isinstance(v, ops.SiteCache):
             slot = self.c.new_array_access(self.state.site_caches,
                                            self.cx.int(ops.SITE_CACHE_WORDS * (self.state.site_cache_base[self.index] + v.index)))

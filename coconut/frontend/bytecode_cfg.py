@@ -29,6 +29,11 @@ TERMINATORS = frozenset({
 })
 
 
+# Instructions that suspend a generator's frame: the interpreter goes on to the next
+# instruction when the generator is resumed, native code returns there and resumes at
+# the next instruction, which therefore starts a block (a resume point).
+SUSPENDS = frozenset({"YIELD_VALUE", "RETURN_GENERATOR"})
+
 _GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 
 
@@ -121,7 +126,7 @@ class BytecodeCFG:
         for ins in self.instructions:
             if ins.is_jump:
                 leaders.add(ins.jump_target)
-            if ins.is_jump or ins.name in TERMINATORS:
+            if ins.is_jump or ins.name in TERMINATORS or ins.name in SUSPENDS:
                 leaders.add(ins.next_offset)
         for h in self.handlers:
             leaders.update((h.start, h.end, h.target))
@@ -196,6 +201,13 @@ class BytecodeCFG:
         return max((d for ins in self.instructions
                     for d in (ins.depth_before, ins.depth_after, ins.depth_jump)
                     if d is not None), default=0)
+
+    def resume_points(self) -> dict[int, int]:
+        """{offset of a suspending instruction: the block native code resumes at}
+        (the instruction after it): YIELD_VALUE and RETURN_GENERATOR of a generator."""
+        return {ins.offset: ins.next_offset for ins in self.instructions
+                if ins.name in SUSPENDS and ins.depth_before is not None
+                and ins.next_offset in self.blocks}
 
     def reachable_blocks(self) -> list[Block]:
         return [b for b in self.blocks.values() if b.depth is not None]

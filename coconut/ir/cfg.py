@@ -200,7 +200,8 @@ def _dot_id(name: str) -> str:
     return '"' + name + '"'
 
 
-_VALUE_TYPES = (ops.Var, ops.IntConst, ops.FloatConst, ops.ObjConst, ops.Address, ops.SiteCache)
+_VALUE_TYPES = (ops.Var, ops.IntConst, ops.FloatConst, ops.ObjConst, ops.Address, ops.SiteCache,
+                ops.UnitAddress)
 
 
 PARAMETERS = ("tstate", "frame")

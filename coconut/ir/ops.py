@@ -96,6 +96,18 @@ class AddressOf:
         return f"&{self.var}"
 
 
+@dataclass(frozen=True)
+class UnitAddress:
+    """&co_code_adaptive[offset] of the frame's code object: what `frame->prev_instr`
+    holds when the interpreter last ran the instruction at `offset` (a generator
+    suspended there)."""
+    offset: int
+    ctype = "ptr"
+
+    def __str__(self) -> str:
+        return f"&code[{self.offset}]"
+
+
 SITE_CACHE_WORDS = 3
 
 
@@ -113,7 +125,7 @@ class SiteCache:
 
 
 NULL = IntConst(0, "obj")
-Value = Var | IntConst | FloatConst | ObjConst | Address | AddressOf | SiteCache
+Value = Var | IntConst | FloatConst | ObjConst | Address | AddressOf | SiteCache | UnitAddress
 
 
 # -- plain ops ---------------------------------------------------------------------

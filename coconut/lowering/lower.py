@@ -514,7 +514,10 @@ def lower(cfg: BytecodeCFG, count_at: int | None = None,
     b.entry_states = T.analyze(b.tcx, OPCODES)
     b.undef_locals = {i for st in b.entry_states.values() for i in st.undef()}
     entry = ir.new_block("entry")
-    entry.terminator = ops.Jump(block_name(0))
+    if code.co_flags & L.CO_GENERATOR:
+        _resume_dispatch(ir, cfg, entry)
+    else:
+        entry.terminator = ops.Jump(block_name(0))
     blocks = {start: ir.new_block(block_name(start), comment=f"bytecode block, depth {blk.depth}")
               for start, blk in cfg.blocks.items() if blk.depth is not None}
     for start, ir_block in blocks.items():
@@ -538,6 +541,30 @@ def lower(cfg: BytecodeCFG, count_at: int | None = None,
     box_exit_stacks(ir)
     _initialize_homes(ir)
     return ir
+
+
+def _resume_dispatch(ir: IrCFG, cfg: BytecodeCFG, entry) -> None:
+    """A generator's native entry: gen_send_ex2 enters its frame suspended where
+    `prev_instr` says (RETURN_GENERATOR, or a YIELD_VALUE), with the value sent in
+    pushed on the frame's stack. Go to the instruction after it with the stack taken
+    from the frame (the C slots own it from here: stacktop back to the locals). The
+    hook sends only suspended generator frames here; a fresh frame (prev_instr before
+    the first instruction) goes to the interpreter, which makes the generator."""
+    prev = ops.Var("resume_at", "ptr")
+    entry.ops.append(ops.Load(prev, ops.Var("frame", "ptr"), L.FRAME_PREV_INSTR))
+    current = entry
+    for suspend, start in sorted(cfg.resume_points().items()):
+        depth = cfg.blocks[start].depth
+        edge = ir.new_block(f"resume{suspend}", comment=f"resumed after {suspend}, depth {depth}")
+        edge.ops += [ops.LoadLocal(slot(i), ir.nlocalsplus + i) for i in range(depth)]
+        edge.ops.append(ops.Store(ops.Var("frame", "ptr"), L.FRAME_STACKTOP,
+                                  ops.IntConst(ir.nlocalsplus, "int"), "int"))
+        edge.terminator = ops.Jump(block_name(start))
+        nxt = ir.new_block(f"not_at{suspend}")
+        current.terminator = ops.Branch(ops.Cond("==", prev, ops.UnitAddress(suspend)),
+                                        edge.name, nxt.name)
+        current = nxt
+    current.terminator = ops.Deopt(0, (), "a new generator frame: the interpreter makes the generator")
 
 
 def _initialize_homes(ir: IrCFG) -> None:

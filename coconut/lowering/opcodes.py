@@ -535,6 +535,35 @@ def make_function(b, ins, extras, code):
     return [func]
 
 
+@op("YIELD_VALUE", sig="value -- sent")
+def yield_value(b, ins, value):
+    """YIELD_VALUE: suspend the generator (its frame lives in the generator object):
+    the locals are in the frame already (a generic instruction), the stack below the
+    value goes to the frame as ceval's _PyFrame_SetStackPointer leaves it (boxed),
+    prev_instr names this instruction, gi_frame_state becomes FRAME_SUSPENDED, and
+    the value is returned as at a return (the frame unlinked, the recursion count
+    given back). gen_send_ex2 pushes the value sent in and enters the frame again:
+    native code then resumes at the next instruction (lower.py's resume dispatch)."""
+    below = [b.box(v, item) for v, item in zip(b.stack_below(), b.state.stack)]
+    for i, v in enumerate(below):
+        b.emit(ops.StoreLocal(b.nlocalsplus + i, v))
+    frame = ops.Var("frame", "ptr")
+    b.emit(ops.Store(frame, L.FRAME_STACKTOP, b.int(b.nlocalsplus + len(below)), "int"))
+    # (int8_t) FRAME_SUSPENDED, -1
+    b.emit(ops.Store(frame, L.FRAME_GEN_STATE, b.int(L.GEN_SUSPENDED & 0xFF, "byte"), "byte"))
+    b.terminate(ops.Return(value))
+    return []
+
+
+@op("RETURN_GENERATOR", sig="--")
+def return_generator(b, ins):
+    """RETURN_GENERATOR: never run natively: the interpreter runs a generator
+    function's call up to here (it makes the generator object); native code starts at
+    the resume points after it."""
+    b.terminate(ops.Deopt(ins.offset, b.stack_below(), "a generator is made by the interpreter"))
+    return []
+
+
 @op("RETURN_VALUE", sig="value --")
 def return_value(b, ins, value):
     """RETURN_VALUE: leave native code (the stack is empty here)."""
@@ -759,8 +788,8 @@ _not_native("never an instruction of its own (the front end folds it in)",
 _not_native("exception handlers run in the interpreter (native code never unwinds)",
             "PUSH_EXC_INFO", "POP_EXCEPT", "CHECK_EXC_MATCH", "CHECK_EG_MATCH", "RERAISE",
             "PREP_RERAISE_STAR", "WITH_EXCEPT_START", "LOAD_ASSERTION_ERROR")
-_not_native("generators and coroutines run in the interpreter",
-            "RETURN_GENERATOR", "YIELD_VALUE", "SEND", "GET_AWAITABLE", "GET_AITER",
+_not_native("yield from, await and async generators run in the interpreter",
+            "SEND", "GET_AWAITABLE", "GET_AITER",
             "GET_ANEXT", "END_ASYNC_FOR", "BEFORE_ASYNC_WITH", "ASYNC_GEN_WRAP",
             "GET_YIELD_FROM_ITER")
 _not_native("module bodies only (star imports, interactive echo) stay interpreted",

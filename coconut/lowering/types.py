@@ -520,8 +520,50 @@ NO_FALL = frozenset({"RETURN_VALUE", "RAISE_VARARGS", "RERAISE", "JUMP_FORWARD",
                      "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT"})
 
 
+# Instructions that suspend a generator: native code returns there, and is entered
+# again at the next instruction (a resume point, where everything is in the frame).
+SUSPENDS = frozenset({"YIELD_VALUE", "RETURN_GENERATOR"})
+
+
 def _kill(state: State | None, ins) -> State | None:
-    return None if ins.name in NO_FALL else state
+    return None if ins.name in NO_FALL or ins.name in SUSPENDS else state
+
+
+def resume_state(nlocalsplus: int, depth: int) -> State:
+    """Where a generator resumes: every local and stack entry boxed in the frame (a
+    local may be unbound: NULL)."""
+    return State((OBJ_LOCAL,) * nlocalsplus, (OBJ_ITEM,) * depth)
+
+
+def resumed(state: State) -> State:
+    """The state where a generator resumes after a YIELD_VALUE that ran in `state`:
+    the locals boxed in the frame (a debugger may have rebound them meanwhile); the
+    stack below the value as it was, boxed (no copy of a local: the local may have
+    changed), except what nothing can change: a range iterator stays one, a constant
+    the same object; the value sent in on top."""
+    def keep(item):
+        prov = item.prov
+        if prov == ("range_iter",) or (prov and prov[0] == "const"):
+            return Item(OBJ, prov)
+        return OBJ_ITEM
+    return State((OBJ_LOCAL,) * len(state.locals),
+                 tuple(keep(it) for it in state.stack[:-1]) + (OBJ_ITEM,))
+
+
+def entry_points(cfg) -> dict[int, State]:
+    """{block start: its state} where native code is entered: the first instruction
+    of a function; for a generator, where it resumes after RETURN_GENERATOR (the
+    interpreter creates the generator and runs what comes before it). The resume
+    points after each YIELD_VALUE get their states from the analysis (`resumed`)."""
+    code = cfg.code
+    nlp = L.nlocalsplus(code)
+    if code.co_flags & L.CO_GENERATOR:
+        return {start: resume_state(nlp, cfg.blocks[start].depth)
+                for suspend, start in cfg.resume_points().items()
+                if cfg.by_offset[suspend].name == "RETURN_GENERATOR"}
+    nargs = (code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & 0x04) +
+             bool(code.co_flags & 0x08))
+    return {0: initial_state(nlp, nargs, code.co_nlocals)}
 
 
 def dead_locals(cfg) -> dict[int, frozenset]:
@@ -593,13 +635,25 @@ def analyze(cx: Context, rules: dict) -> dict[int, State]:
     along normal (non-exception) edges: the fixpoint of `plan`/`after`."""
     cfg = cx.cfg
     dead = dead_locals(cfg)
-    nlp = L.nlocalsplus(cx.code)
-    code = cx.code
-    nargs = (code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & 0x04) +
-             bool(code.co_flags & 0x08))
-    entry_states: dict[int, State] = {0: initial_state(nlp, nargs, code.co_nlocals)}
+    entry_states: dict[int, State] = entry_points(cfg)
+    resume_points = cfg.resume_points().values() if cx.code.co_flags & L.CO_GENERATOR else ()
     order = [s for s in cfg.blocks]
-    work = [0]
+    work = sorted(entry_states)
+    while True:
+        _fixpoint(cx, rules, entry_states, work, dead)
+        # A resume point whose YIELD_VALUE native code never runs (the interpreter
+        # may suspend there after a deopt): entered with everything boxed.
+        work = [start for start in resume_points if start not in entry_states]
+        if not work:
+            break
+        for start in work:
+            entry_states[start] = resume_state(L.nlocalsplus(cx.code), cfg.blocks[start].depth)
+    del order
+    return entry_states
+
+
+def _fixpoint(cx: Context, rules: dict, entry_states: dict, work: list, dead: dict) -> None:
+    cfg = cx.cfg
     while work:
         start = work.pop(0)
         state = entry_states[start]
@@ -614,6 +668,8 @@ def analyze(cx: Context, rules: dict) -> dict[int, State]:
             fall, jump = after(cx, ins, state, p, rule)
             if jump is not None:
                 outgoing.append((ins.jump_target, jump))
+            if ins.name == "YIELD_VALUE":
+                outgoing.append((ins.next_offset, resumed(state)))
             state = fall
             if state is None:
                 break
@@ -630,5 +686,3 @@ def analyze(cx: Context, rules: dict) -> dict[int, State]:
                 entry_states[target] = new
                 if target not in work:
                     work.append(target)
-    del order
-    return entry_states

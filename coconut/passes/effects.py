@@ -45,6 +45,8 @@ def key(value):
         return ("addressof", value.var.name)
     if isinstance(value, ops.SiteCache):
         return ("site_cache", value.index)
+    if isinstance(value, ops.UnitAddress):
+        return ("unit", value.offset)
     return ("other", id(value))
 
 

@@ -1,9 +1,11 @@
 """The PEP 523 frame-evaluation hook and the eval-breaker helper, emitted with libgccjit.
 
 The hook sends a frame to its native entry when the code object carries one in
-co_extra, the frame is fresh (nothing executed yet: generators resumed mid-way,
-`gen.throw()` and frames the interpreter already started stay interpreted) and no
-tracing or profiling is active. Everything else goes to `_PyEval_EvalFrameDefault`.
+co_extra, the frame is fresh (nothing executed yet) or, for a generator, suspended
+(resumed by `next`/`send`: its native code dispatches on where it stopped), and no
+tracing or profiling is active. `gen.throw()` (throwflag), a generator function's
+call (the interpreter makes the generator) and frames the interpreter already
+started stay interpreted. Everything else goes to `_PyEval_EvalFrameDefault`.
 
 For whole-program compilation the hook also counts entries of code objects that have
 no native entry yet, and calls back into Python (the compile driver) on the entry
@@ -439,9 +441,19 @@ class Runtime:
         # A fresh frame: prev_instr is the unit before the first one.
         first_minus_one = c.new_array_access(c.new_cast(code, char_p),
                                              c.new_rvalue_from_int(it, L.CO_CODE_ADAPTIVE - 2))
+        # Native code takes a function's frame fresh, and a generator's frame suspended
+        # (resumed by gen_send_ex2: its native entry dispatches on prev_instr); the
+        # interpreter runs a generator function's call (it makes the generator) and
+        # any frame it already started.
+        generator = c.new_comparison(
+            ne, c.new_binary_op(gccjit.BinaryOp.BITWISE_AND, it, field(code, L.CO_FLAGS, it),
+                                c.new_rvalue_from_int(it, L.CO_GENERATOR)), zero)
+        fresh_fn, not_fresh = fn.new_block(b"fresh_function"), fn.new_block(b"not_fresh")
         B["fresh"].end_with_conditional(
             c.new_comparison(eq, c.new_cast(field(frame, L.FRAME_PREV_INSTR, vp), char_p),
-                             first_minus_one.get_address()), B["untraced"], B["interpreter"])
+                             first_minus_one.get_address()), fresh_fn, not_fresh)
+        fresh_fn.end_with_conditional(generator, B["interpreter"], B["untraced"])
+        not_fresh.end_with_conditional(generator, B["untraced"], B["interpreter"])
         B["untraced"].end_with_conditional(traced(ts), B["interpreter"], B["native"])
         entry_type = c.new_function_ptr_type(vp, [vp, vp, it])
         B["native"].end_with_return(c.new_call_through_ptr(c.new_cast(target, entry_type),

@@ -61,8 +61,19 @@ from . import cache, feedback as _feedback, perfmap, stability
 # Code flags for functions whose frames the interpreter runs (see design notes).
 # Code flags (inspect.CO_*, without importing inspect at start-up: ~3 ms).
 _CO = {name: flag for flag, name in dis.COMPILER_FLAG_NAMES.items()}
-_INTERPRETED_FLAGS = (_CO["GENERATOR"] | _CO["COROUTINE"] | _CO["ASYNC_GENERATOR"]
-                      | _CO["ITERABLE_COROUTINE"])
+_INTERPRETED_FLAGS = (_CO["COROUTINE"] | _CO["ASYNC_GENERATOR"] | _CO["ITERABLE_COROUTINE"])
+# `yield from` (GET_YIELD_FROM_ITER, SEND) is not lowered: such a generator would
+# deopt at every delegation, so it stays interpreted.
+_DELEGATING = frozenset({dis.opmap["SEND"], dis.opmap["GET_YIELD_FROM_ITER"]})
+
+
+def _interpreted_reason(code: types.CodeType) -> str | None:
+    """Why `code`'s frames must run in the interpreter, or None."""
+    if code.co_flags & _INTERPRETED_FLAGS:
+        return "coroutines and async generators run in the interpreter"
+    if code.co_flags & _CO["GENERATOR"] and not _DELEGATING.isdisjoint(code.co_code[::2]):
+        return "generators with yield from run in the interpreter"
+    return None
 
 _runtime: Runtime | None = None
 # One compilation at a time: the runtime is created once, and libgccjit is not
@@ -148,9 +159,9 @@ def build_ir(cfg: BytecodeCFG, cache_forms: dict | None = None, avoid=frozenset(
 
 def _check_strict(code: types.CodeType) -> None:
     """Raise CompileError unless every reachable instruction runs natively."""
-    if code.co_flags & _INTERPRETED_FLAGS:
-        raise CompileError(f"{code.co_qualname}: generators and coroutines run in the "
-                           f"interpreter")
+    reason = _interpreted_reason(code)
+    if reason is not None:
+        raise CompileError(f"{code.co_qualname}: {reason}")
     first_non_native = _compiler("..lowering").first_non_native
     cfg = _frontend()(code)
     ins = first_non_native(cfg)
@@ -284,10 +295,8 @@ def _compile_code(code: types.CodeType, warn: bool, auto: bool = False,
 
 def _compile_in(rt, code, warn, auto, strict, background, avoid=None) -> bool:
     started = _perf_counter()
-    reason = None
-    if code.co_flags & _INTERPRETED_FLAGS:
-        reason = "generators and coroutines run in the interpreter"
-    else:
+    reason = _interpreted_reason(code)
+    if reason is None:
         try:
             instrs = _feedback.instructions(code)
             reason = _not_worth_compiling(code) if auto and avoid is None else None

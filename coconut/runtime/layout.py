@@ -108,6 +108,14 @@ TP_FREE = 320
 METHOD_SELF = 24
 GC_HEAD_NEXT = -16                 # PyGC_Head._gc_next, before the object: 0 = untracked
 OWNED_BY_THREAD, OWNED_BY_GENERATOR, OWNED_BY_FRAME_OBJECT = 0, 1, 2
+# PyGenObject: gi_frame_state (int8_t) and gi_iframe (the generator's frame, inline).
+# Native generator code reaches the state from its frame: FRAME_GEN_STATE is
+# GEN_FRAME_STATE - GEN_IFRAME (negative).
+GEN_FRAME_STATE = 75
+GEN_IFRAME = 80
+FRAME_GEN_STATE = GEN_FRAME_STATE - GEN_IFRAME
+GEN_CREATED, GEN_SUSPENDED, GEN_EXECUTING, GEN_COMPLETED = -2, -1, 0, 1
+CO_GENERATOR = 0x20
 
 # Type flags
 TPFLAGS_BASE_EXC_SUBCLASS = 1 << 30
@@ -312,6 +320,22 @@ def verify() -> None:
                                     ctypes.c_uint8.from_address(iframe + FRAME_IS_ENTRY).value in (0, 1)),
           (OWNED_BY_THREAD, True))
     check("f_back", _ptr(id(frame_obj) + FRAMEOBJ_BACK), 0)
+
+    def gen_state():
+        return ctypes.c_int8.from_address(id(gen) + GEN_FRAME_STATE).value
+
+    def generator():
+        yield gen_state()
+    gen = generator()
+    created = gen_state()
+    running = next(gen)
+    check("generator frame state, gi_iframe", (created, running, gen_state(),
+                                               _ptr(id(gen) + GEN_IFRAME + FRAME_CODE),
+                                               ctypes.c_uint8.from_address(id(gen) + GEN_IFRAME + FRAME_OWNER).value,
+                                               generator.__code__.co_flags & CO_GENERATOR),
+          (GEN_CREATED, GEN_EXECUTING, GEN_SUSPENDED, id(gen.gi_code), OWNED_BY_GENERATOR,
+           CO_GENERATOR))
+    gen.close()
 
     def owned():
         return sys._getframe()

@@ -1,0 +1,417 @@
+"""Generators compiled natively: RETURN_GENERATOR (the interpreter makes the generator),
+YIELD_VALUE (native code suspends the frame in the generator object) and the resume
+dispatch (gen_send_ex2 enters the frame again where it stopped). Each corpus function
+drives generators nested in it (the harness compiles nested code): next, send, throw,
+close, return values through StopIteration, exceptions raised inside (the interpreter
+unwinds and goes on running the generator until its next yield), deopts between
+yields, introspection of the suspended frame, generator expressions, and typed loops
+(a range loop, float accumulators) across yields."""
+import inspect
+import sys
+
+
+def squares(n):
+    def gen(n):
+        for i in range(n):
+            yield i * i
+    return list(gen(n)), sum(gen(n))
+
+
+def float_accumulator(n):
+    def gen(n):
+        total = 0.0
+        for i in range(n):
+            total += i * 0.5
+            yield total
+    return list(gen(n))
+
+
+def send_values(n):
+    def gen():
+        total = 0
+        while True:
+            x = yield total
+            if x is None:
+                return total
+            total += x
+    g = gen()
+    out = [next(g)]
+    for i in range(n):
+        out.append(g.send(i))
+    try:
+        g.send(None)
+    except StopIteration as e:
+        out.append(("stop", e.value))
+    return out
+
+
+def send_to_new_generator(x):
+    def gen():
+        yield 1
+    g = gen()
+    try:
+        g.send(x)
+    except TypeError as e:
+        return "TypeError", str(e)
+    return "sent"
+
+
+def return_value(n):
+    def gen(n):
+        for i in range(n):
+            yield i
+        return "done", n
+    g = gen(n)
+    out = []
+    while True:
+        try:
+            out.append(next(g))
+        except StopIteration as e:
+            out.append(e.value)
+            break
+    return out
+
+
+def throw_at_yield(n):
+    def gen(n):
+        caught = []
+        for i in range(n):
+            try:
+                yield i
+            except ValueError as e:
+                caught.append(str(e))
+                yield "caught %s" % e
+        yield caught
+    g = gen(n)
+    out = [next(g)]
+    out.append(g.throw(ValueError("one")))
+    out.append(next(g))
+    out.extend(g)
+    return out
+
+
+def throw_uncaught(n):
+    def gen(n):
+        x = 0
+        for i in range(n):
+            x += i
+            yield x
+    g = gen(n)
+    next(g)
+    next(g)
+    try:
+        g.throw(KeyError("k"))
+    except KeyError as e:
+        return "KeyError", str(e), inspect.getgeneratorstate(g)
+
+
+def close_runs_finally(n):
+    log = []
+
+    def gen(n):
+        try:
+            for i in range(n):
+                yield i
+        finally:
+            log.append("finally")
+    g = gen(n)
+    out = [next(g), next(g)]
+    g.close()
+    out.append(inspect.getgeneratorstate(g))
+    out.append(list(log))
+    return out
+
+
+def close_catches_generator_exit():
+    def gen():
+        try:
+            yield 1
+        except GeneratorExit:
+            yield 2
+    g = gen()
+    next(g)
+    try:
+        g.close()
+    except RuntimeError as e:
+        return "RuntimeError", str(e)
+    return "closed"
+
+
+def raise_inside(n):
+    def gen(n):
+        for i in range(n):
+            yield 10 // (n - 1 - i)
+    out = []
+    try:
+        for v in gen(n):
+            out.append(v)
+    except ZeroDivisionError as e:
+        out.append(("ZeroDivisionError", str(e)))
+    return out
+
+
+def raise_then_continue(n):
+    def gen(n):
+        for i in range(n):
+            try:
+                v = 1 // (i % 2)
+            except ZeroDivisionError:
+                v = -1
+            yield v, i
+    return list(gen(n))
+
+
+def stop_iteration_inside():
+    def gen():
+        yield 1
+        raise StopIteration("inside")
+    g = gen()
+    out = [next(g)]
+    try:
+        next(g)
+    except RuntimeError as e:
+        out.append(("RuntimeError", str(e), type(e.__cause__).__name__))
+    return out
+
+
+def deopt_between_yields(values):
+    def gen(values):
+        acc = 0
+        for v in values:
+            acc = acc + v          # int until a float or a str arrives
+            yield acc
+    return list(gen(values))
+
+
+def typed_then_other_type(n):
+    def gen(n):
+        x = 1
+        for i in range(n):
+            x = x * 3              # int that outgrows 64 bits
+            yield x
+    return [v % 1000003 for v in gen(n)]
+
+
+def suspended_frame_locals(n):
+    def gen(n):
+        total = 0.0
+        for i in range(n):
+            total += i
+            label = "step %d" % i
+            yield total
+    g = gen(n)
+    out = []
+    for _ in range(2):
+        next(g)
+        f = g.gi_frame
+        out.append((f.f_lineno - f.f_code.co_firstlineno, sorted(f.f_locals.items())))
+    out.append(g.gi_running)
+    g.close()
+    out.append(g.gi_frame)
+    return out
+
+
+def running_flag_inside():
+    def gen():
+        yield g.gi_running
+        yield inspect.getgeneratorstate(g)
+        yield sys._getframe().f_back.f_code.co_name
+    g = gen()
+    return list(g)
+
+
+def generator_expressions(data):
+    doubled = list(x * 2 for x in data)
+    total = sum(x for x in data if x)
+    pairs = dict((k, v) for k, v in zip(data, range(len(data))))
+    nested = [list(y + 1 for y in range(x)) for x in range(3)]
+    return doubled, total, pairs, nested
+
+
+def genexpr_closure(n):
+    k = 3
+    g = (i * k for i in range(n))
+    k = 5                      # the generator sees the cell's new value
+    return list(g)
+
+
+def nested_generators(n):
+    def inner(n):
+        for i in range(n):
+            yield i
+
+    def outer(n):
+        for i in inner(n):
+            for j in inner(i):
+                yield i, j
+    return list(outer(n))
+
+
+def recursive_generator(depth):
+    def walk(tree):
+        if isinstance(tree, list):
+            for item in tree:
+                for leaf in walk(item):
+                    yield leaf
+        else:
+            yield tree
+    tree = 0
+    for i in range(depth):
+        tree = [tree, i, [i * 2]]
+    return list(walk(tree))
+
+
+def yield_in_expression(n):
+    def gen(n):
+        out = []
+        for i in range(n):
+            out.append((yield i) or -i)
+        yield out
+    g = gen(n)
+    res = [next(g)]
+    for i in range(n):
+        res.append(g.send(i * 10 if i % 2 else None))
+    return res
+
+
+def yield_with_stack(n):
+    def gen(n):
+        # values below the yielded one stay on the stack across the suspension:
+        # the list being built, the range iterator
+        got = []
+        for i in range(n):
+            got.append((1.5, (yield i), str(i)))
+        yield got
+    g = gen(n)
+    out = [next(g)]
+    for i in range(n):
+        out.append(g.send(i + 100))
+    return out
+
+
+def yield_in_call_args(n):
+    def gen():
+        r = max(1.5, (yield "a"), (yield "b"))
+        yield r
+    g = gen()
+    return next(g), g.send(n), g.send(2.5)
+
+
+def with_statement(n):
+    log = []
+
+    class CM:
+        def __enter__(self):
+            log.append("enter")
+            return self
+
+        def __exit__(self, *exc):
+            log.append(("exit", exc[0].__name__ if exc[0] else None))
+            return False
+
+    def gen(n):
+        with CM():
+            for i in range(n):
+                yield i
+    out = list(gen(n))
+    g = gen(n)
+    next(g)
+    g.close()
+    return out, log
+
+
+def traceback_through_generator(n):
+    def gen(n):
+        for i in range(n):
+            yield helper(i)
+
+    def helper(i):
+        if i == 2:
+            raise ValueError("at %d" % i)
+        return i
+    g = gen(n)
+    out = []
+    try:
+        for v in g:
+            out.append(v)
+    except ValueError as e:
+        tb = e.__traceback__
+        names = []
+        while tb is not None:
+            names.append((tb.tb_frame.f_code.co_name, tb.tb_lineno - tb.tb_frame.f_code.co_firstlineno))
+            tb = tb.tb_next
+        out.append(names)
+    return out
+
+
+def global_rebound_between_yields(n):
+    global GEN_SCALE
+
+    def gen(n):
+        for i in range(n):
+            yield i * GEN_SCALE
+    out = []
+    GEN_SCALE = 2
+    for v in gen(n):
+        out.append(v)
+        GEN_SCALE = 2.5 if len(out) == 2 else GEN_SCALE
+    return out
+
+
+GEN_SCALE = 1
+
+
+def many_generators_alive(n):
+    def gen(k):
+        for i in range(k):
+            yield i + k
+    gens = [gen(k) for k in range(n)]
+    out = []
+    for _ in range(3):
+        for g in gens:
+            out.append(next(g, None))
+    return out
+
+
+def generator_object_attributes():
+    def gen():
+        yield 1
+    g = gen()
+    before = (g.__name__, g.__qualname__.split(".")[-1], inspect.getgeneratorstate(g),
+              g.gi_frame is not None, g.gi_yieldfrom, g.gi_code.co_name)
+    next(g)
+    during = (inspect.getgeneratorstate(g), g.gi_frame.f_lineno - g.gi_code.co_firstlineno)
+    list(g)
+    return before, during, inspect.getgeneratorstate(g), g.gi_frame
+
+
+CASES = [
+    (squares, [(0,), (5,)]),
+    (float_accumulator, [(4,)]),
+    (send_values, [(4,)]),
+    (send_to_new_generator, [(None,), (1,)]),
+    (return_value, [(3,)]),
+    (throw_at_yield, [(3,)]),
+    (throw_uncaught, [(4,)]),
+    (close_runs_finally, [(5,)]),
+    (close_catches_generator_exit, [()]),
+    (raise_inside, [(4,)]),
+    (raise_then_continue, [(5,)]),
+    (stop_iteration_inside, [()]),
+    (deopt_between_yields, [([1, 2, 3],), ([1, 2.5, 3],), ([1, "x"],)]),
+    (typed_then_other_type, [(50,)]),
+    (suspended_frame_locals, [(4,)]),
+    (running_flag_inside, [()]),
+    (generator_expressions, [([1, 0, 3],), ([],)]),
+    (genexpr_closure, [(4,)]),
+    (nested_generators, [(4,)]),
+    (recursive_generator, [(5,)]),
+    (yield_in_expression, [(4,)]),
+    (yield_with_stack, [(3,)]),
+    (yield_in_call_args, [(7,), (1.0,)]),
+    (with_statement, [(3,)]),
+    (traceback_through_generator, [(4,)]),
+    (global_rebound_between_yields, [(4,)]),
+    (many_generators_alive, [(4,)]),
+    (generator_object_attributes, [()]),
+]
