@@ -20,7 +20,6 @@ strips memory addresses from reprs.
 """
 import contextlib
 import copy
-import dis
 import io
 import json
 import math
@@ -34,14 +33,12 @@ HARNESS_FILE = os.path.abspath(__file__)
 _ADDR = re.compile(r"0x[0-9a-fA-F]+")
 _GEN_FLAGS = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async gen
 _ASYNC_FLAGS = 0x80 | 0x100 | 0x200       # coroutine, iterable coroutine, async generator
-_DELEGATING = {dis.opmap["SEND"], dis.opmap["GET_YIELD_FROM_ITER"]}
 
 
 def interpreted(code):
-    """Whether coconut leaves ``code`` to the interpreter by design: coroutines, async
-    generators and generators with ``yield from`` (plain generators are compiled)."""
-    return bool(code.co_flags & _ASYNC_FLAGS) or (
-        bool(code.co_flags & 0x20) and any(op in _DELEGATING for op in code.co_code[::2]))
+    """Whether coconut leaves ``code`` to the interpreter by design: coroutines and
+    async generators (generators are compiled)."""
+    return bool(code.co_flags & _ASYNC_FLAGS)
 
 DEFAULT_CALLS = 3
 WARMUP_CALLS = 10

@@ -41,6 +41,8 @@ CAPI = {
     "PyObject_DelItem": ("status", "int", ["obj", "obj"]),
     "PyObject_GetIter": ("new", "obj", ["obj"]),
     "PyIter_Next": ("new", "obj", ["obj"]),
+    # PySendResult: PYGEN_ERROR -1 (exception set), PYGEN_RETURN 0, PYGEN_NEXT 1
+    "PyIter_Send": ("status", "int", ["obj", "obj", "ptr"]),
     "PySequence_Contains": ("status", "int", ["obj", "obj"]),
     "PySequence_GetItem": ("new", "obj", ["obj", "ssize"]),
     "PySequence_SetItem": ("status", "int", ["obj", "ssize", "obj"]),

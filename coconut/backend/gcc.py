@@ -349,6 +349,10 @@ class _FunctionEmitter:
             blk.add_assignment(result, value)
             self.unlink(blk)
             blk.end_with_return(result)
+        elif isinstance(t, ops.Deopt) and t.resume == ops.AS_IS:
+            assert not t.stack, t
+            blk = self.count_deopt(blk, t)
+            blk.end_with_jump(self.exit_block(0))
         elif isinstance(t, (ops.Deopt, ops.ErrorExit)):
             self.spill(blk, t.stack)
             if isinstance(t, ops.Deopt):

@@ -125,6 +125,7 @@ class SiteCache:
 
 
 NULL = IntConst(0, "obj")
+AS_IS = -1                     # Deopt.resume: hand the frame over untouched
 Value = Var | IntConst | FloatConst | ObjConst | Address | AddressOf | SiteCache | UnitAddress
 
 
@@ -335,7 +336,10 @@ class Return:
 @dataclass
 class Deopt:
     """Resume the interpreter before the instruction at `resume`, with `stack` spilled
-    to the frame (the frame takes those references)."""
+    to the frame (the frame takes those references). `resume` AS_IS (with an empty
+    `stack`): the frame goes to the interpreter as native code was given it
+    (`prev_instr` and `stacktop` untouched: a generator frame suspended where native
+    code does not resume)."""
     resume: int
     stack: tuple
     reason: str

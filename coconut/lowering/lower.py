@@ -549,7 +549,9 @@ def _resume_dispatch(ir: IrCFG, cfg: BytecodeCFG, entry) -> None:
     pushed on the frame's stack. Go to the instruction after it with the stack taken
     from the frame (the C slots own it from here: stacktop back to the locals). The
     hook sends only suspended generator frames here; a fresh frame (prev_instr before
-    the first instruction) goes to the interpreter, which makes the generator."""
+    the first instruction) goes to the interpreter, which makes the generator; so would
+    a frame suspended anywhere else (no such place: the default hands the frame over
+    untouched, `ops.AS_IS`)."""
     prev = ops.Var("resume_at", "ptr")
     entry.ops.append(ops.Load(prev, ops.Var("frame", "ptr"), L.FRAME_PREV_INSTR))
     current = entry
@@ -564,7 +566,7 @@ def _resume_dispatch(ir: IrCFG, cfg: BytecodeCFG, entry) -> None:
         current.terminator = ops.Branch(ops.Cond("==", prev, ops.UnitAddress(suspend)),
                                         edge.name, nxt.name)
         current = nxt
-    current.terminator = ops.Deopt(0, (), "a new generator frame: the interpreter makes the generator")
+    current.terminator = ops.Deopt(ops.AS_IS, (), "a generator frame not at a resume point")
 
 
 def _initialize_homes(ir: IrCFG) -> None:

@@ -8,6 +8,7 @@ reproduce are left to the interpreter: the rule deopts *before* the instruction.
 from __future__ import annotations
 
 import dis
+import types
 
 from ..ir import ops
 from ..ir.ops import Cond, NULL
@@ -555,6 +556,49 @@ def yield_value(b, ins, value):
     return []
 
 
+@op("GET_YIELD_FROM_ITER", sig="iterable -- iter")
+def get_yield_from_iter(b, ins, iterable):
+    """GET_YIELD_FROM_ITER (yield from, in a generator: coroutines are not compiled):
+    a generator stays itself, anything else becomes iter(it); a coroutine deopts (the
+    interpreter raises its TypeError)."""
+    tp = _type_of(b, iterable)
+    b.deopt_if(_is(tp, b.const(types.CoroutineType)), "yield from a coroutine")
+    res = b.temp()
+    is_gen, other, join = b.new_block("generator"), b.new_block("other"), b.new_block("iter")
+    b.terminate(ops.Branch(_is(tp, b.const(types.GeneratorType)), is_gen.name, other.name))
+    is_gen.ops.append(ops.Assign(res, iterable))
+    is_gen.terminator = ops.Jump(join.name)
+    b.current = other
+    it = b.call("PyObject_GetIter", iterable)
+    b.decref(iterable)
+    b.error_if_null(it)
+    b.emit(ops.Assign(res, it))
+    b.terminate(ops.Jump(join.name))
+    b.current = join
+    return [res]
+
+
+@op("SEND", sig="receiver v -- receiver retval", jump="receiver v -- retval")
+def send(b, ins, receiver, v):
+    """SEND (the loop of yield from): ceval's untraced path, PyIter_Send. The receiver
+    returned: pop it, push its value and jump; it yielded: push the value (YIELD_VALUE
+    passes it on). Under a tracer it deopts first (ceval then calls tp_iternext or
+    send() itself and reports the StopIteration)."""
+    tracefunc = b.load("ptr", ops.Var("tstate", "ptr"), L.TS_C_TRACEFUNC)
+    b.deopt_if(Cond("!=", tracefunc, ops.IntConst(0, "ptr")), "SEND under a tracer")
+    retval = b.temp()
+    b.emit(ops.Assign(retval, NULL))
+    status = b.call("PyIter_Send", receiver, v, ops.AddressOf(retval))
+    b.decref(v)
+    b.error_if(Cond("<", status, b.int(0)), keep=(receiver,))
+    yielded = b.new_block("yielded")
+    b.split(Cond("!=", status, b.int(0)), yielded.name, hint="returned")
+    b.decref(receiver)
+    b.goto_target((retval,))
+    b.current = yielded
+    return [receiver, retval]
+
+
 @op("RETURN_GENERATOR", sig="--")
 def return_generator(b, ins):
     """RETURN_GENERATOR: never run natively: the interpreter runs a generator
@@ -788,10 +832,9 @@ _not_native("never an instruction of its own (the front end folds it in)",
 _not_native("exception handlers run in the interpreter (native code never unwinds)",
             "PUSH_EXC_INFO", "POP_EXCEPT", "CHECK_EXC_MATCH", "CHECK_EG_MATCH", "RERAISE",
             "PREP_RERAISE_STAR", "WITH_EXCEPT_START", "LOAD_ASSERTION_ERROR")
-_not_native("yield from, await and async generators run in the interpreter",
-            "SEND", "GET_AWAITABLE", "GET_AITER",
-            "GET_ANEXT", "END_ASYNC_FOR", "BEFORE_ASYNC_WITH", "ASYNC_GEN_WRAP",
-            "GET_YIELD_FROM_ITER")
+_not_native("coroutines and async generators run in the interpreter",
+            "GET_AWAITABLE", "GET_AITER",
+            "GET_ANEXT", "END_ASYNC_FOR", "BEFORE_ASYNC_WITH", "ASYNC_GEN_WRAP")
 _not_native("module bodies only (star imports, interactive echo) stay interpreted",
             "IMPORT_STAR", "PRINT_EXPR")
 _not_native("structural pattern matching is not lowered yet",

@@ -62,17 +62,12 @@ from . import cache, feedback as _feedback, perfmap, stability
 # Code flags (inspect.CO_*, without importing inspect at start-up: ~3 ms).
 _CO = {name: flag for flag, name in dis.COMPILER_FLAG_NAMES.items()}
 _INTERPRETED_FLAGS = (_CO["COROUTINE"] | _CO["ASYNC_GENERATOR"] | _CO["ITERABLE_COROUTINE"])
-# `yield from` (GET_YIELD_FROM_ITER, SEND) is not lowered: such a generator would
-# deopt at every delegation, so it stays interpreted.
-_DELEGATING = frozenset({dis.opmap["SEND"], dis.opmap["GET_YIELD_FROM_ITER"]})
 
 
 def _interpreted_reason(code: types.CodeType) -> str | None:
     """Why `code`'s frames must run in the interpreter, or None."""
     if code.co_flags & _INTERPRETED_FLAGS:
         return "coroutines and async generators run in the interpreter"
-    if code.co_flags & _CO["GENERATOR"] and not _DELEGATING.isdisjoint(code.co_code[::2]):
-        return "generators with yield from run in the interpreter"
     return None
 
 _runtime: Runtime | None = None

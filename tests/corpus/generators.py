@@ -2,7 +2,8 @@
 YIELD_VALUE (native code suspends the frame in the generator object) and the resume
 dispatch (gen_send_ex2 enters the frame again where it stopped). Each corpus function
 drives generators nested in it (the harness compiles nested code): next, send, throw,
-close, return values through StopIteration, exceptions raised inside (the interpreter
+close, yield from (GET_YIELD_FROM_ITER, SEND: a delegating generator
+suspends with its sub-iterator on the stack), return values through StopIteration, exceptions raised inside (the interpreter
 unwinds and goes on running the generator until its next yield), deopts between
 yields, introspection of the suspended frame, generator expressions, and typed loops
 (a range loop, float accumulators) across yields."""
@@ -385,6 +386,121 @@ def generator_object_attributes():
     return before, during, inspect.getgeneratorstate(g), g.gi_frame
 
 
+def yield_from_generator(n):
+    def inner(n):
+        for i in range(n):
+            got = yield i
+            if got:
+                yield "got %s" % got
+        return "inner done"
+
+    def outer(n):
+        result = yield from inner(n)
+        yield result
+        yield from range(3)
+        yield from [7.5, "x"]
+    g = outer(n)
+    out = [next(g), g.send(None), g.send("hello"), next(g)]
+    out.extend(g)
+    return out
+
+
+def yield_from_introspection(n):
+    def inner():
+        yield 1
+        yield 2
+
+    def outer():
+        yield from inner()
+        yield "after"
+    g = outer()
+    next(g)
+    return (type(g.gi_yieldfrom).__name__, g.gi_frame.f_lineno - g.gi_code.co_firstlineno,
+            list(g), g.gi_yieldfrom)
+
+
+def yield_from_throw_and_close(n):
+    log = []
+
+    def inner():
+        try:
+            yield 1
+            yield 2
+        except ValueError as e:
+            log.append("inner caught %s" % e)
+            return "inner returned"
+        finally:
+            log.append("inner finally")
+
+    def outer():
+        r = yield from inner()
+        log.append(r)
+        yield "outer after"
+        yield "outer end"
+    g = outer()
+    out = [next(g), g.throw(ValueError("v")), next(g)]
+    g2 = outer()
+    next(g2)
+    g2.close()
+    return out, log, inspect.getgeneratorstate(g2)
+
+
+def yield_from_errors(x):
+    def outer(x):
+        yield from x
+    try:
+        return list(outer(x))
+    except TypeError as e:
+        return "TypeError", str(e)
+
+
+def yield_from_coroutine():
+    async def coro():
+        return 1
+
+    def outer(c):
+        yield from c
+    c = coro()
+    try:
+        list(outer(c))
+    except TypeError as e:
+        return "TypeError", str(e)
+    finally:
+        c.close()
+
+
+def yield_from_stop_iteration_value(n):
+    def inner(n):
+        if n:
+            yield n
+        return [n] * 2
+
+    def outer(n):
+        x = yield from inner(n)
+        y = yield from inner(0)
+        return x, y
+    g = outer(n)
+    out = list(g)
+    try:
+        next(outer(0))
+    except StopIteration as e:
+        out.append(e.value)
+    return out
+
+
+def recursive_yield_from(depth):
+    def walk(tree):
+        if isinstance(tree, list):
+            for item in tree:
+                yield from walk(item)
+        else:
+            yield tree
+    tree = 0
+    for i in range(depth):
+        tree = [tree, i, [i * 2.5]]
+    return list(walk(tree))
+
+
 CASES = [
     (squares, [(0,), (5,)]),
     (float_accumulator, [(4,)]),
@@ -414,4 +530,11 @@ CASES = [
     (global_rebound_between_yields, [(4,)]),
     (many_generators_alive, [(4,)]),
     (generator_object_attributes, [()]),
+    (yield_from_generator, [(3,)]),
+    (yield_from_introspection, [(1,)]),
+    (yield_from_throw_and_close, [(1,)]),
+    (yield_from_errors, [([1, 2],), (5,), ("ab",)]),
+    (yield_from_coroutine, [()]),
+    (yield_from_stop_iteration_value, [(2,), (0,)]),
+    (recursive_yield_from, [(6,)]),
 ]
