@@ -110,6 +110,23 @@ BENCHMARKS = [
             return x * 1000.0 + y
         """, "orbit", (1_000_000,), (500,)),
 
+    Benchmark("generators", "a pipeline of generators, a generator expression", """
+        def numbers(n):
+            for i in range(n):
+                yield i
+
+        def scaled(it, k):
+            for x in it:
+                yield x * k
+
+        def pipeline(n):
+            total = 0
+            for v in scaled(numbers(n), 3):
+                if v % 2:
+                    total += v
+            return total + sum(x * x for x in range(n // 4))
+        """, "pipeline", (600_000,), (1000,)),
+
     Benchmark("fib", "recursive fib({0}), {1} times", """
         def fib(n):
             if n < 2:

@@ -38,6 +38,14 @@ def home(i: int, kind: str) -> ops.Var:
     return ops.Var(f"l{i}{_SUFFIX[kind]}", T.CTYPE[kind])
 
 
+def synced(i: int) -> ops.Var:
+    """1 while local i's frame slot holds its home's value boxed (only for the locals
+    that may stay unsynced after a store: `Context.virtual`). Where the analysis says
+    a local is unsynced, some paths may have boxed it meanwhile (a slow path, one arm
+    of a branch): materializing checks this flag and boxes only what is stale."""
+    return ops.Var(f"l{i}sync", "cbool")
+
+
 def defined(i: int) -> ops.Var:
     """1 while home(i) holds local i's value (only for locals that may be undefined)."""
     return ops.Var(f"l{i}ok", "cbool")
@@ -176,17 +184,29 @@ class Builder:
         state = state or self.state
         for i in indices:
             ls = state.locals[i]
+            checks = []
             if ls.undef:
-                do, skip = self.new_block("materialize"), self.new_block("materialized")
-                self.current.terminator = ops.Branch(
-                    ops.Cond("!=", defined(i), ops.IntConst(0, "cbool")), do.name, skip.name)
-                self.current = do
+                checks.append(ops.Cond("!=", defined(i), ops.IntConst(0, "cbool")))
+            if i in self.tcx.virtual:
+                checks.append(ops.Cond("==", synced(i), ops.IntConst(0, "cbool")))
+            if checks:
+                skip = self.new_block("materialized")
+                for cond in checks:
+                    do = self.new_block("materialize")
+                    self.current.terminator = ops.Branch(cond, do.name, skip.name)
+                    self.current = do
             box, old = self.temp("obj", "box"), self.temp("obj", "stale")
             self.emit_all([ops.CallC(box, BOX[T.CTYPE[ls.kind]], (home(i, ls.kind),)),
                            ops.LoadLocal(old, i), ops.StoreLocal(i, box), ops.Decref(old, True)])
-            if ls.undef:
+            self.mark_synced(i)
+            if checks:
                 self.current.terminator = ops.Jump(skip.name)
                 self.current = skip
+
+    def mark_synced(self, local: int) -> None:
+        """The frame's slot now holds the home's value boxed (see `synced`)."""
+        if local in self.tcx.virtual:
+            self.emit(ops.Assign(synced(local), ops.IntConst(1, "cbool")))
 
     def materialize_all(self) -> None:
         """Make the frame exact before anything may look at it (the state says so)."""
@@ -203,10 +223,13 @@ class Builder:
             self.emit_materialize(self.state.unsynced())
 
     def define(self, local: int, kind: str, value) -> None:
-        """home(local) = value: the local is defined (its flag, where it has one)."""
+        """home(local) = value: the local is defined (its flag, where it has one); its
+        frame slot is stale until it is boxed there (`mark_synced`)."""
         self.emit(ops.Assign(home(local, kind), value))
         if local in self.undef_locals:
             self.emit(ops.Assign(defined(local), ops.IntConst(1, "cbool")))
+        if local in self.tcx.virtual:
+            self.emit(ops.Assign(synced(local), ops.IntConst(0, "cbool")))
 
     def at(self, block):
         """Emit into `block` for a while: `with b.at(blk): ...` (restores current)."""
@@ -574,7 +597,7 @@ def _initialize_homes(ir: IrCFG) -> None:
     only where it holds the local (or behind its flag), but C and the verifier want
     every read variable written on every path."""
     import re
-    pattern = re.compile(r"l\d+(f|i|ok)$")
+    pattern = re.compile(r"l\d+(f|i|ok|sync)$")
     inits = [ops.Assign(v, ops.FloatConst(0.0) if v.ctype == "f64" else ops.IntConst(0, v.ctype))
              for name, v in sorted(ir.variables().items()) if pattern.match(name)]
     ir.blocks[ir.entry].ops[:0] = inits

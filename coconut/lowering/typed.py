@@ -138,6 +138,8 @@ def _set_frame_local(b, local, obj, now: "T.LocalState") -> None:
     (in the frame already)."""
     old = b.temp()
     b.emit(ops.LoadLocal(old, local))
+    if now.kind != T.OBJ:
+        b.mark_synced(local)
     b.emit(ops.StoreLocal(local, obj))
     b.state = b.state.with_local(local, now)
     b.xdecref(old)
@@ -282,6 +284,7 @@ def _unbox(b, v, item, want, refine_local: int | None, lenient: bool = False):
         value = _small_int_value(b, v, one_digit=False)
     if refine_local is not None:
         b.define(refine_local, want, value)
+        b.mark_synced(refine_local)            # the frame holds the guarded box
     return value
 
 
