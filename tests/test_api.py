@@ -408,15 +408,22 @@ def test_generators_compile_and_coroutines_keep_working():
     assert co.compile(coro_func) is coro_func
     assert list(gen_func(4)) == [0, 1, 4, 9]
     assert asyncio.run(coro_func(1)) == 2
-    assert co.is_compiled(gen_func)                  # plain generators run natively
+    assert co.is_compiled(gen_func)                  # generators and coroutines run natively
     assert co.compile(gen_func, strict=True) is gen_func
-    assert not co.is_compiled(coro_func)
+    assert co.is_compiled(coro_func)
+    assert co.compile(coro_func, strict=True) is coro_func
+    assert asyncio.run(coro_func(2)) == 3
+
+    async def agen():
+        yield 1
+    assert co.compile(agen) is agen
+    assert not co.is_compiled(agen)
     try:
-        co.compile(coro_func, strict=True)
+        co.compile(agen, strict=True)
     except co.CompileError as e:
-        assert "coroutines and async generators run in the interpreter" in str(e)
+        assert "async generators run in the interpreter" in str(e)
     else:
-        raise AssertionError("strict compile of coro_func did not raise")
+        raise AssertionError("strict compile of an async generator did not raise")
 
     def delegating():
         yield from gen_func(3)

@@ -83,6 +83,8 @@ CAPI = {
     "coconut_call": ("new", "obj", ["ptr", "obj", "ptr", "u64", "obj"]),
     # LOAD_GLOBAL's lookup, refilling the site's cache (runtime/namespaces.py)
     "coconut_load_global": ("borrowed", "obj", ["obj", "obj", "obj", "ptr"]),
+    # new reference; NULL with an exception set, or without one: deopt (coroutines.py)
+    "coconut_get_awaitable": ("new", "obj", ["obj"]),
     # namespaces, imports, unpacking (coconut.lowering.namespace_ops)
     "PyDict_New": ("new", "obj", []),
     "PyDict_DelItem": ("status", "int", ["obj", "obj"]),

@@ -537,7 +537,7 @@ def lower(cfg: BytecodeCFG, count_at: int | None = None,
     b.entry_states = T.analyze(b.tcx, OPCODES)
     b.undef_locals = {i for st in b.entry_states.values() for i in st.undef()}
     entry = ir.new_block("entry")
-    if code.co_flags & L.CO_GENERATOR:
+    if code.co_flags & L.CO_RESUMABLE:
         _resume_dispatch(ir, cfg, entry)
     else:
         entry.terminator = ops.Jump(block_name(0))

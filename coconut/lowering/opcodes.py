@@ -578,6 +578,24 @@ def get_yield_from_iter(b, ins, iterable):
     return [res]
 
 
+@op("GET_AWAITABLE", sig="iterable -- iter")
+def get_awaitable(b, ins, iterable):
+    """GET_AWAITABLE (await, in a coroutine): the awaitable's iterator, as
+    _PyCoro_GetAwaitableIter makes it (coconut_get_awaitable, runtime/coroutines.py): a
+    coroutine not started yet itself, else the type's am_await. Where that function
+    says so (no am_await; a coroutine already started, which ceval may find "being
+    awaited already") nothing has run: deopt, and the interpreter raises exactly."""
+    it = b.call("coconut_get_awaitable", iterable)
+    got = b.new_block("awaitable")
+    b.split(_not_null(it), got.name, hint="no_awaitable")
+    b.deopt_if(Cond("==", b.call("PyErr_Occurred"), NULL), "await: the interpreter's case")
+    b.decref(iterable)
+    b.terminate(ops.Jump(b.exit_block("error", ops.ErrorExit(ins.offset, b.stack_below()))))
+    b.current = got
+    b.decref(iterable)
+    return [it]
+
+
 @op("SEND", sig="receiver v -- receiver retval", jump="receiver v -- retval")
 def send(b, ins, receiver, v):
     """SEND (the loop of yield from): ceval's untraced path, PyIter_Send. The receiver
@@ -832,9 +850,8 @@ _not_native("never an instruction of its own (the front end folds it in)",
 _not_native("exception handlers run in the interpreter (native code never unwinds)",
             "PUSH_EXC_INFO", "POP_EXCEPT", "CHECK_EXC_MATCH", "CHECK_EG_MATCH", "RERAISE",
             "PREP_RERAISE_STAR", "WITH_EXCEPT_START", "LOAD_ASSERTION_ERROR")
-_not_native("coroutines and async generators run in the interpreter",
-            "GET_AWAITABLE", "GET_AITER",
-            "GET_ANEXT", "END_ASYNC_FOR", "BEFORE_ASYNC_WITH", "ASYNC_GEN_WRAP")
+_not_native("async generators, async for and async with run in the interpreter",
+            "GET_AITER", "GET_ANEXT", "END_ASYNC_FOR", "BEFORE_ASYNC_WITH", "ASYNC_GEN_WRAP")
 _not_native("module bodies only (star imports, interactive echo) stay interpreted",
             "IMPORT_STAR", "PRINT_EXPR")
 _not_native("structural pattern matching is not lowered yet",

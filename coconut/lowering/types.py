@@ -557,7 +557,7 @@ def entry_points(cfg) -> dict[int, State]:
     points after each YIELD_VALUE get their states from the analysis (`resumed`)."""
     code = cfg.code
     nlp = L.nlocalsplus(code)
-    if code.co_flags & L.CO_GENERATOR:
+    if code.co_flags & L.CO_RESUMABLE:
         return {start: resume_state(nlp, cfg.blocks[start].depth)
                 for suspend, start in cfg.resume_points().items()
                 if cfg.by_offset[suspend].name == "RETURN_GENERATOR"}
@@ -636,7 +636,7 @@ def analyze(cx: Context, rules: dict) -> dict[int, State]:
     cfg = cx.cfg
     dead = dead_locals(cfg)
     entry_states: dict[int, State] = entry_points(cfg)
-    resume_points = cfg.resume_points().values() if cx.code.co_flags & L.CO_GENERATOR else ()
+    resume_points = cfg.resume_points().values() if cx.code.co_flags & L.CO_RESUMABLE else ()
     order = [s for s in cfg.blocks]
     work = sorted(entry_states)
     while True:

@@ -1,7 +1,8 @@
 """The PEP 523 frame-evaluation hook and the eval-breaker helper, emitted with libgccjit.
 
 The hook sends a frame to its native entry when the code object carries one in
-co_extra, the frame is fresh (nothing executed yet) or, for a generator, suspended
+co_extra, the frame is fresh (nothing executed yet) or, for a generator or a
+coroutine, suspended
 (resumed by `next`/`send`: its native code dispatches on where it stopped), and no
 tracing or profiling is active. `gen.throw()` (throwflag), a generator function's
 call (the interpreter makes the generator) and frames the interpreter already
@@ -58,7 +59,7 @@ RECOMPILE = NEVER - 2
  _EMPTY_TUPLE) = range(17)
 _CONTROL_SIZE = 17
 HELPERS = ("coconut_eval_breaker", "coconut_resume", "coconut_deopt_check", "coconut_call",
-           "coconut_load_global")
+           "coconut_load_global", "coconut_get_awaitable")
 # Indices into Runtime.resume_state (see _emit_resume).
 _SAVED_TRACE, _SAVED_PROFILE, _EXPECTED_FRAME, _TRACE_SHIM, _PROFILE_SHIM = range(5)
 _PYTRACE_CALL, _PYTRACE_OPCODE = 0, 7
@@ -183,7 +184,7 @@ class Runtime:
         if perfmap.enabled():          # before any of the library's code can run
             perfmap.register([(get(n), f"coconut:{n.decode()} (runtime)") for n in (
                 b"coconut_hook", b"coconut_count_entry", b"coconut_eval_breaker",
-                b"coconut_resume", b"coconut_deopt_check", b"coconut_call", b"coconut_load_global", b"coconut_count_trace",
+                b"coconut_resume", b"coconut_deopt_check", b"coconut_call", b"coconut_load_global", b"coconut_get_awaitable", b"coconut_count_trace",
                 b"coconut_trace_shim", b"coconut_profile_shim", b"coconut_runtime_init")])
 
     # -- emitted code ----------------------------------------------------------------
@@ -447,7 +448,7 @@ class Runtime:
         # any frame it already started.
         generator = c.new_comparison(
             ne, c.new_binary_op(gccjit.BinaryOp.BITWISE_AND, it, field(code, L.CO_FLAGS, it),
-                                c.new_rvalue_from_int(it, L.CO_GENERATOR)), zero)
+                                c.new_rvalue_from_int(it, L.CO_RESUMABLE)), zero)
         fresh_fn, not_fresh = fn.new_block(b"fresh_function"), fn.new_block(b"not_fresh")
         B["fresh"].end_with_conditional(
             c.new_comparison(eq, c.new_cast(field(frame, L.FRAME_PREV_INSTR, vp), char_p),
@@ -534,6 +535,7 @@ class Runtime:
                                               _INIT_NAME, _EMPTY_TUPLE)))
         emit_load_global(c, field, imported,       # see namespaces.py
                          c.new_array_access(control, c.new_rvalue_from_int(it, GLOBAL_LOOKUPS)))
+        _import_module("coconut.runtime.coroutines").emit_get_awaitable(c, field, imported)
         _import_module("coconut.backend.gccrun").emit_compile_child(c, imported)  # gcc in a child
         return c
 

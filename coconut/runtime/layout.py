@@ -116,6 +116,13 @@ GEN_IFRAME = 80
 FRAME_GEN_STATE = GEN_FRAME_STATE - GEN_IFRAME
 GEN_CREATED, GEN_SUSPENDED, GEN_EXECUTING, GEN_COMPLETED = -2, -1, 0, 1
 CO_GENERATOR = 0x20
+CO_COROUTINE, CO_ITERABLE_COROUTINE, CO_ASYNC_GENERATOR = 0x80, 0x100, 0x200
+# Code whose frames are suspended and resumed (a generator's, a coroutine's): their
+# native entry dispatches on where the frame stopped.
+CO_RESUMABLE = CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
+GEN_CODE = 16                      # PyGenObject.gi_code
+TP_AS_ASYNC = 80                   # PyTypeObject.tp_as_async; PyAsyncMethods.am_await:
+AM_AWAIT = 0
 
 # Type flags
 TPFLAGS_BASE_EXC_SUBCLASS = 1 << 30
@@ -336,6 +343,15 @@ def verify() -> None:
           (GEN_CREATED, GEN_EXECUTING, GEN_SUSPENDED, id(gen.gi_code), OWNED_BY_GENERATOR,
            CO_GENERATOR))
     gen.close()
+
+    async def coroutine():
+        pass
+    coro = coroutine()
+    check("gi_code, tp_as_async->am_await", (
+        _ptr(id(coro) + GEN_CODE), _ptr(id(type(coro)) + TP_AS_ASYNC) != 0,
+        _ptr(id(object) + TP_AS_ASYNC), ctypes.c_int8.from_address(id(coro) + GEN_FRAME_STATE).value),
+        (id(coroutine.__code__), True, 0, GEN_CREATED))
+    coro.close()
 
     def owned():
         return sys._getframe()

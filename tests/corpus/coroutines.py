@@ -1,0 +1,259 @@
+"""Coroutines compiled natively: GET_AWAITABLE (runtime/coroutines.py's
+coconut_get_awaitable: a coroutine not started yet, or the type's am_await; the
+interpreter's cases deopt before the instruction), SEND/YIELD_VALUE of the await loop,
+and the resume dispatch. Each corpus function drives coroutines nested in it (the
+harness compiles nested code), by hand (send, throw, close) or with asyncio: awaiting
+coroutines, objects with __await__, generator-based coroutines, futures and tasks;
+the errors of a bad awaitable, of a coroutine awaited twice or while it is awaited;
+cr_await and cr_frame of a suspended coroutine."""
+import asyncio
+import inspect
+import types
+
+
+class Step:
+    """An awaitable that suspends once, receives a value, and returns it doubled."""
+
+    def __init__(self, tag):
+        self.tag = tag
+
+    def __await__(self):
+        got = yield ("step", self.tag)
+        return (got or 0) * 2
+
+
+def drive(coro, values=()):
+    """Run `coro` by hand: send None first, then each of `values`; collect what it
+    yields and how it ends."""
+    out = []
+    values = list(values)
+    try:
+        out.append(coro.send(None))
+        while True:
+            out.append(coro.send(values.pop(0) if values else None))
+    except StopIteration as e:
+        out.append(("return", e.value))
+    except Exception as e:  # noqa: BLE001
+        out.append((type(e).__name__, str(e)))
+    return out
+
+
+def await_chain(n):
+    async def leaf(i):
+        return i * 3
+
+    async def middle(i):
+        a = await leaf(i)
+        b = await leaf(a)
+        return a + b
+
+    async def top(n):
+        total = 0
+        for i in range(n):
+            total += await middle(i)
+        return total
+    return drive(top(n))
+
+
+def await_custom_awaitable(n):
+    async def user(n):
+        acc = []
+        for i in range(n):
+            acc.append(await Step(i))
+        return acc
+    return drive(user(n), [10, 20, 30, 40])
+
+
+def await_generator_based(n):
+    @types.coroutine
+    def legacy(i):
+        got = yield ("legacy", i)
+        return got
+
+    async def user(n):
+        out = []
+        for i in range(n):
+            out.append(await legacy(i))
+        return out
+    return drive(user(n), ["a", "b", "c"])
+
+
+def await_bad_objects(what):
+    class NonIterator:
+        def __await__(self):
+            return 5
+
+    class ReturnsCoroutine:
+        def __await__(self):
+            async def inner():
+                pass
+            c = inner()
+            c.close()
+            return c
+
+    async def user(x):
+        return await x
+    objs = {"int": 3, "noniter": NonIterator(), "coro": ReturnsCoroutine(), "none": None}
+    return drive(user(objs[what]))
+
+
+def await_twice():
+    async def leaf():
+        return 1
+
+    async def user():
+        c = leaf()
+        a = await c
+        b = await c
+        return a, b
+    return drive(user())
+
+
+def awaited_already():
+    async def inner():
+        await Step("inner")
+        return "inner"
+
+    async def user(c):
+        return await c
+    c = inner()
+    first = c.send(None)
+    second = drive(user(c))
+    c.close()
+    return first, second
+
+
+def throw_into_await(n):
+    log = []
+
+    class Catching:
+        def __await__(self):
+            try:
+                yield "waiting"
+            except KeyError as e:
+                log.append("caught %s" % e)
+                return "recovered"
+
+    async def user(n):
+        r = await Catching()
+        for i in range(n):
+            await Step(i)
+        return r
+    c = user(n)
+    out = [c.send(None), c.throw(KeyError("k"))]
+    out.extend(drive(c))
+    return out, log
+
+
+def close_suspended_coroutine():
+    log = []
+
+    async def user():
+        try:
+            await Step(1)
+            await Step(2)
+        finally:
+            log.append("finally")
+    c = user()
+    c.send(None)
+    c.close()
+    return log, inspect.getcoroutinestate(c)
+
+
+def exception_inside(n):
+    async def failing(i):
+        if i == 2:
+            raise ValueError("bad %d" % i)
+        return i
+
+    async def user(n):
+        out = []
+        for i in range(n):
+            try:
+                out.append(await failing(i))
+            except ValueError as e:
+                out.append(str(e))
+            out.append(await Step(i))
+        return out
+    return drive(user(n), [1, 2, 3, 4, 5])
+
+
+def suspended_introspection():
+    async def user():
+        x = 1.5
+        got = await Step("s")
+        return x + got
+    c = user()
+    c.send(None)
+    state = (inspect.getcoroutinestate(c), type(c.cr_await).__name__,
+             c.cr_frame.f_lineno - c.cr_code.co_firstlineno, sorted(c.cr_frame.f_locals))
+    try:
+        c.send(2)
+    except StopIteration as e:
+        return state, e.value
+
+
+def with_asyncio(n):
+    async def leaf(i):
+        await asyncio.sleep(0)
+        return i
+
+    async def tree(n):
+        if n <= 0:
+            return await leaf(1)
+        parts = await asyncio.gather(tree(n - 1), tree(n - 2), leaf(n))
+        return sum(parts)
+
+    async def main(n):
+        task = asyncio.ensure_future(tree(n))
+        fut = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_soon(fut.set_result, 7)
+        return await task, await fut
+    return asyncio.run(main(n))
+
+
+def async_for_and_with(n):
+    class Ctx:
+        async def __aenter__(self):
+            return "ctx"
+
+        async def __aexit__(self, *exc):
+            return False
+
+    class Count:
+        def __init__(self, n):
+            self.i, self.n = 0, n
+
+        def __aiter__(self):
+            return self
+
+        async def __anext__(self):
+            if self.i >= self.n:
+                raise StopAsyncIteration
+            self.i += 1
+            return self.i
+
+    async def user(n):
+        out = []
+        async with Ctx() as c:
+            out.append(c)
+        async for i in Count(n):
+            out.append(i)
+        return out
+    return drive(user(n))
+
+
+CASES = [
+    (await_chain, [(0,), (4,)]),
+    (await_custom_awaitable, [(3,)]),
+    (await_generator_based, [(3,)]),
+    (await_bad_objects, [("int",), ("noniter",), ("coro",), ("none",)]),
+    (await_twice, [()]),
+    (awaited_already, [()]),
+    (throw_into_await, [(2,)]),
+    (close_suspended_coroutine, [()]),
+    (exception_inside, [(4,)]),
+    (suspended_introspection, [()]),
+    (with_asyncio, [(4,)]),
+    (async_for_and_with, [(3,)]),
+]
