@@ -243,6 +243,56 @@ def async_for_and_with(n):
     return drive(user(n))
 
 
+def cancellation_and_timeout(n):
+    log = []
+
+    async def sleeper(i):
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            log.append("cancelled %d" % i)
+            raise
+
+    async def quick(i):
+        await asyncio.sleep(0)
+        return i * 2
+
+    async def main(n):
+        tasks = [asyncio.ensure_future(sleeper(i)) for i in range(n)]
+        await asyncio.sleep(0)
+        for t in tasks:
+            t.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            await asyncio.wait_for(sleeper(99), timeout=0.001)
+        except asyncio.TimeoutError:
+            log.append("timed out")
+        return [type(r).__name__ for r in results], await quick(n)
+    return asyncio.run(main(n)), sorted(log)
+
+
+def task_group_exception_group(n):
+    async def ok(i):
+        await asyncio.sleep(0)
+        return i
+
+    async def bad(i):
+        await asyncio.sleep(0)
+        raise ValueError("bad %d" % i)
+
+    async def main(n):
+        caught = []
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for i in range(n):
+                    tg.create_task(ok(i))
+                tg.create_task(bad(n))
+        except* ValueError as eg:
+            caught.extend(str(e) for e in eg.exceptions)
+        return caught
+    return asyncio.run(main(n))
+
+
 CASES = [
     (await_chain, [(0,), (4,)]),
     (await_custom_awaitable, [(3,)]),
@@ -256,4 +306,6 @@ CASES = [
     (suspended_introspection, [()]),
     (with_asyncio, [(4,)]),
     (async_for_and_with, [(3,)]),
+    (cancellation_and_timeout, [(3,)]),
+    (task_group_exception_group, [(2,)]),
 ]

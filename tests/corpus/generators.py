@@ -501,6 +501,74 @@ def recursive_yield_from(depth):
     return list(walk(tree))
 
 
+def two_generators_one_iterator(n):
+    def take_evens(it):
+        for x in it:
+            if x % 2 == 0:
+                yield x
+
+    def take_all(it):
+        for x in it:
+            yield -x
+    it = iter(range(n))
+    a, b = take_evens(it), take_all(it)
+    out = []
+    for _ in range(n):
+        out.append(next(a, None))
+        out.append(next(b, None))
+    return out
+
+
+def closed_mid_yield_from(n):
+    log = []
+
+    def inner():
+        try:
+            for i in range(n):
+                yield i
+        finally:
+            log.append("inner closed")
+
+    def outer():
+        try:
+            yield from inner()
+        finally:
+            log.append("outer closed")
+    g = outer()
+    out = [next(g), next(g)]
+    g.close()
+    return out, log, inspect.getgeneratorstate(g)
+
+
+def throw_into_nested_delegation(n):
+    log = []
+
+    def innermost():
+        try:
+            yield "deep"
+        except IndexError as e:
+            log.append("innermost caught %s" % e)
+            yield "deep again"
+        return "innermost done"
+
+    def middle():
+        r = yield from innermost()
+        log.append(r)
+        yield "middle"
+        return "middle done"
+
+    def outer():
+        r = yield from middle()
+        yield r
+    g = outer()
+    out = [next(g), g.throw(IndexError("i")), next(g), next(g)]
+    try:
+        g.throw(KeyError("uncaught"))
+    except KeyError as e:
+        out.append(("KeyError", str(e)))
+    return out, log
+
+
 CASES = [
     (squares, [(0,), (5,)]),
     (float_accumulator, [(4,)]),
@@ -537,4 +605,7 @@ CASES = [
     (yield_from_coroutine, [()]),
     (yield_from_stop_iteration_value, [(2,), (0,)]),
     (recursive_yield_from, [(6,)]),
+    (two_generators_one_iterator, [(7,)]),
+    (closed_mid_yield_from, [(4,)]),
+    (throw_into_nested_delegation, [(1,)]),
 ]
