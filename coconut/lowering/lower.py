@@ -87,6 +87,7 @@ class Builder:
         # {offset: specialized form} with an inline-cache fast path (caches.snapshot)
         self.cache_forms = cache_forms or {}
         self.count_at: int | None = None
+        self.count_trace: int | None = None
         self.avoid = frozenset()
         self.state: T.State | None = None         # kinds before the current instruction
         self.entry_states: dict[int, T.State] = {}
@@ -518,8 +519,11 @@ def first_non_native(cfg: BytecodeCFG) -> Instruction | None:
 
 def lower(cfg: BytecodeCFG, count_at: int | None = None,
           cache_forms: dict | None = None, avoid: frozenset = frozenset(),
-          feedback: dict | None = None, optimize: bool | None = None) -> IrCFG:
+          feedback: dict | None = None, optimize: bool | None = None,
+          count_trace: int | None = None) -> IrCFG:
     """count_at: the address of a counter of instructions run natively (statistics);
+    count_trace: the statistics' instruction-counting trace function, when it may be
+    installed (a rule that deopts under a tracer lets that one be);
     cache_forms: the instructions with inline-cache fast paths, by offset (default:
     caches.snapshot(cfg), the interpreter's specializations now); avoid: bytecode
     offsets of speculation sites whose guards failed too often (`ops.Deopt.site`):
@@ -530,6 +534,7 @@ def lower(cfg: BytecodeCFG, count_at: int | None = None,
     ir = IrCFG(code.co_qualname, L.nlocalsplus(code), code)
     b = Builder(ir, cfg, caches.snapshot(cfg) if cache_forms is None else cache_forms)
     b.count_at = count_at
+    b.count_trace = count_trace
     b.avoid = frozenset(avoid)
     fb = T.feedback(cfg) if feedback is None else feedback
     b.tcx = T.Context(cfg, fb, b.avoid, OPTIMIZE if optimize is None else optimize,

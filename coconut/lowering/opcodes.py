@@ -603,7 +603,17 @@ def send(b, ins, receiver, v):
     passes it on). Under a tracer it deopts first (ceval then calls tp_iternext or
     send() itself and reports the StopIteration)."""
     tracefunc = b.load("ptr", ops.Var("tstate", "ptr"), L.TS_C_TRACEFUNC)
-    b.deopt_if(Cond("!=", tracefunc, ops.IntConst(0, "ptr")), "SEND under a tracer")
+    if b.count_trace is not None:
+        # statistics' instruction counter is a trace function that sees no exception
+        # event: under it the untraced path is exact
+        untraced = b.new_block("untraced")
+        b.split(Cond("==", tracefunc, ops.IntConst(0, "ptr")), untraced.name, hint="traced")
+        b.deopt_if(Cond("!=", tracefunc, ops.Address("count_trace", b.count_trace)),
+                   "SEND under a tracer")
+        b.terminate(ops.Jump(untraced.name))
+        b.current = untraced
+    else:
+        b.deopt_if(Cond("!=", tracefunc, ops.IntConst(0, "ptr")), "SEND under a tracer")
     retval = b.temp()
     b.emit(ops.Assign(retval, NULL))
     status = b.call("PyIter_Send", receiver, v, ops.AddressOf(retval))

@@ -23,7 +23,7 @@ import threading
 import types
 
 from . import layout as L
-from .hook import NATIVE_COUNT
+from .hook import NATIVE_COUNT, COUNTER_FUNC
 
 # Bound at import (coconut imports this module with itself), not looked up when called:
 # a program may replace builtins.open, os.replace, json.dumps, hashlib.sha256 ... and
@@ -48,7 +48,7 @@ _counters = {"cache_hits": 0, "cache_misses": 0, "cache_stores": 0,
              "cache_uncacheable": 0, "cache_errors": 0, "cache_other_variant": 0}
 _lock = threading.Lock()
 _env_digest: bytes | None = None
-_known_addresses = ("eval_breaker", "native_instructions")
+_known_addresses = ("eval_breaker", "native_instructions", "count_trace")
 _stored_bytes: list[int | None] = [None]     # directory size as last scanned + stored
 _loaded: set[str] = set()            # keys whose <key>.so this process has dlopen'ed
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # coconut/
@@ -258,7 +258,8 @@ def _note_variant(directory: str, base: str, key: str) -> None:
 # -- load, store -----------------------------------------------------------------------
 def _addresses(rt) -> dict[str, int]:
     return {"eval_breaker": L.eval_breaker_address(),
-            "native_instructions": _addressof(rt.control) + 8 * NATIVE_COUNT}
+            "native_instructions": _addressof(rt.control) + 8 * NATIVE_COUNT,
+            "count_trace": rt.control[COUNTER_FUNC]}
 
 
 def _load(directory: str, key: str, code, rt):

@@ -53,7 +53,7 @@ NEVER = (1 << 64) - 1
 # recompile callback (see Runtime.on_recompile, runtime/stability.py).
 RECOMPILE = NEVER - 2
 # Indices into Runtime.control, a C array read by the hook.
-(_THRESHOLD, _IN_COMPILER, _CALLBACK, NATIVE_COUNT, INTERPRETED_COUNT, _COUNTER_FUNC,
+(_THRESHOLD, _IN_COMPILER, _CALLBACK, NATIVE_COUNT, INTERPRETED_COUNT, COUNTER_FUNC,
  _COUNT_ENTRY_FUNC, _FINISHED, _FINISH_CALLBACK, _WORKER_TS, _RECOMPILE_CALLBACK,
  _FUNCTION_VECTORCALL, GLOBAL_LOOKUPS, _OBJECT_NEW, _SLOT_TP_INIT, _INIT_NAME,
  _EMPTY_TUPLE) = range(17)
@@ -164,7 +164,7 @@ class Runtime:
         self.helpers = {name: get(name.encode()) for name in HELPERS}
         self.resume_state[_TRACE_SHIM] = get(b"coconut_trace_shim")
         self.resume_state[_PROFILE_SHIM] = get(b"coconut_profile_shim")
-        self.control[_COUNTER_FUNC] = get(b"coconut_count_trace")
+        self.control[COUNTER_FUNC] = get(b"coconut_count_trace")
         self.control[_COUNT_ENTRY_FUNC] = get(b"coconut_count_entry")
         self.control[_FUNCTION_VECTORCALL] = ctypes.cast(_api._PyFunction_Vectorcall, ctypes.c_void_p).value
         # For coconut_call's class instantiation (calls.py): object's tp_new, the
@@ -250,7 +250,7 @@ class Runtime:
         control = g_control
         threshold = c.new_array_access(control, c.new_rvalue_from_int(it, _THRESHOLD))
         in_compiler = c.new_array_access(control, c.new_rvalue_from_int(it, _IN_COMPILER))
-        counter_func = c.new_array_access(control, c.new_rvalue_from_int(it, _COUNTER_FUNC))
+        counter_func = c.new_array_access(control, c.new_rvalue_from_int(it, COUNTER_FUNC))
         interpreted_count = c.new_array_access(control, c.new_rvalue_from_int(it, INTERPRETED_COUNT))
         ulong = c.get_type(gccjit.TypeKind.UNSIGNED_LONG)
         call_one = imported("PyObject_CallOneArg", vp, [vp, vp])
@@ -715,7 +715,7 @@ class Runtime:
         which CPython's test_frame notices.)"""
         if interpreted:
             _api.PyEval_SetTrace.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-            _api.PyEval_SetTrace(self.control[_COUNTER_FUNC], None)
+            _api.PyEval_SetTrace(self.control[COUNTER_FUNC], None)
         self.counting = True
 
     def global_lookups(self) -> int:

@@ -55,7 +55,7 @@ def _frontend():
 
 def untrack(obj):
     return _compiler("..backend.gcc").untrack(obj)
-from .hook import Runtime, NATIVE_COUNT
+from .hook import Runtime, NATIVE_COUNT, COUNTER_FUNC
 from . import cache, feedback as _feedback, perfmap, stability
 
 # Code flags for functions whose frames the interpreter runs (see design notes).
@@ -149,9 +149,10 @@ def build_ir(cfg: BytecodeCFG, cache_forms: dict | None = None, avoid=frozenset(
     _budget["lowerings"] += 1
     rt = runtime()
     count_at = (_addressof(rt.control) + 8 * NATIVE_COUNT) if rt.counting else None
+    count_trace = rt.control[COUNTER_FUNC] if rt.counting else None
     lower, run_pipeline = _compiler("..lowering").lower, _compiler("..passes").run_pipeline
     ir = run_pipeline(lower(cfg, count_at, cache_forms, avoid=frozenset(avoid),
-                            feedback=feedback), verify=VERIFY, stop=stop)
+                            feedback=feedback, count_trace=count_trace), verify=VERIFY, stop=stop)
     if stop is None:
         ir.verify(dataflow=VERIFY)
     return ir
