@@ -576,10 +576,10 @@ def _resume_dispatch(ir: IrCFG, cfg: BytecodeCFG, entry) -> None:
     `prev_instr` says (RETURN_GENERATOR, or a YIELD_VALUE), with the value sent in
     pushed on the frame's stack. Go to the instruction after it with the stack taken
     from the frame (the C slots own it from here: stacktop back to the locals). The
-    hook sends only suspended generator frames here; a fresh frame (prev_instr before
-    the first instruction) goes to the interpreter, which makes the generator; so would
-    a frame suspended anywhere else (no such place: the default hands the frame over
-    untouched, `ops.AS_IS`)."""
+    hook sends only suspended generator frames here (a fresh frame goes to the
+    interpreter, which makes the generator). A frame stopped anywhere else (when
+    `throw()` finishes a `yield from` sub-iterator, genobject.c moves prev_instr to
+    before SEND's target) goes to the interpreter untouched (`ops.AS_IS`)."""
     prev = ops.Var("resume_at", "ptr")
     entry.ops.append(ops.Load(prev, ops.Var("frame", "ptr"), L.FRAME_PREV_INSTR))
     current = entry

@@ -558,9 +558,9 @@ def yield_value(b, ins, value):
 
 @op("GET_YIELD_FROM_ITER", sig="iterable -- iter")
 def get_yield_from_iter(b, ins, iterable):
-    """GET_YIELD_FROM_ITER (yield from, in a generator: coroutines are not compiled):
-    a generator stays itself, anything else becomes iter(it); a coroutine deopts (the
-    interpreter raises its TypeError)."""
+    """GET_YIELD_FROM_ITER (yield from): a generator stays itself, anything else but a
+    coroutine becomes iter(it); a coroutine deopts (the interpreter raises its
+    TypeError in a plain generator, or delegates to it in a types.coroutine one)."""
     tp = _type_of(b, iterable)
     b.deopt_if(_is(tp, b.const(types.CoroutineType)), "yield from a coroutine")
     res = b.temp()

@@ -538,14 +538,12 @@ def resume_state(nlocalsplus: int, depth: int) -> State:
 def resumed(state: State) -> State:
     """The state where a generator resumes after a YIELD_VALUE that ran in `state`:
     the locals boxed in the frame (a debugger may have rebound them meanwhile); the
-    stack below the value as it was, boxed (no copy of a local: the local may have
-    changed), except what nothing can change: a range iterator stays one, a constant
-    the same object; the value sent in on top."""
+    stack below the value boxed, with no provenance (the interpreter may have run to
+    this yield after a deopt, with other values) but a range iterator's: the typed
+    FOR_ITER over it checks its type anyway (a deopt otherwise), and keeps the loop a
+    C counting loop; the value sent in on top."""
     def keep(item):
-        prov = item.prov
-        if prov == ("range_iter",) or (prov and prov[0] == "const"):
-            return Item(OBJ, prov)
-        return OBJ_ITEM
+        return Item(OBJ, item.prov) if item.prov == ("range_iter",) else OBJ_ITEM
     return State((OBJ_LOCAL,) * len(state.locals),
                  tuple(keep(it) for it in state.stack[:-1]) + (OBJ_ITEM,))
 
