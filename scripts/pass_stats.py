@@ -1,6 +1,7 @@
 """What the pass pipeline does to the functions of tests/corpus: ops and blocks before and
 after each pass, by kind, summed over every code object there (nested ones too; not
-generators and coroutines, which stay interpreted). Each IR is verified after each pass.
+async generators and coroutines with async for/with, which stay interpreted:
+harness.interpreted). Each IR is verified after each pass.
 
     PYTHONPATH=. python3 scripts/pass_stats.py            # cold: compiled before they run
     PYTHONPATH=. python3 scripts/pass_stats.py --warm     # after 10 calls of each case
@@ -27,9 +28,6 @@ from coconut.ir import ops                         # noqa: E402
 from coconut.lowering import lower, caches         # noqa: E402
 from coconut.passes import PIPELINE                # noqa: E402
 from tests import harness                          # noqa: E402
-
-_INTERPRETED = 0x20 | 0x80 | 0x100 | 0x200
-
 
 def corpus_functions():
     """[(label, function, argument tuples)] of every corpus module's CASES."""
@@ -79,7 +77,7 @@ def main(argv=None):
         if args.warm:
             warm_up(func, arglist)
         for code in code_objects(func.__code__):
-            if id(code) in seen or code.co_flags & _INTERPRETED:
+            if id(code) in seen or harness.interpreted(code):
                 continue
             seen.add(id(code))
             functions += 1

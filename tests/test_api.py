@@ -401,6 +401,40 @@ async def coro_func(x):
 
 
 @in_subprocess()
+def test_resumed_generators_and_coroutines_run_natively():
+    # A resumption enters native code: a deopt after the first yield (an opcode that
+    # is not lowered) is counted; were resumed frames interpreted, none would be.
+    co = get_coconut()
+
+    def gen():
+        yield 0
+        match 1:
+            case int():
+                yield 1
+
+    class Step:
+        def __await__(self):
+            return (yield "step")
+
+    async def coro():
+        await Step()
+        match 2:
+            case int():
+                return 2
+    assert co.compile(gen) is gen and co.compile(coro) is coro
+    reason = "MATCH_CLASS: structural pattern matching is not lowered yet"
+    assert list(gen()) == [0, 1]
+    assert co.stats()["deopts"].get(reason) == 1, co.stats()["deopts"]
+    c = coro()
+    assert c.send(None) == "step"
+    try:
+        c.send(None)
+    except StopIteration as e:
+        assert e.value == 2
+    assert co.stats()["deopts"].get(reason) == 2, co.stats()["deopts"]
+
+
+@in_subprocess()
 def test_generators_compile_and_coroutines_keep_working():
     import asyncio
     co = get_coconut()

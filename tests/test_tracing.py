@@ -213,11 +213,11 @@ def test_untraced_after_tracing_still_correct():
     assert subject(6) == expected
 
 
-def pdb_scenario():
+def pdb_scenario(run=lambda: pdb_like(5)):
     events = []
     STATE["tracer"] = make_tracer(events, TRACE_NAMES)
     try:
-        result = pdb_like(5)
+        result = run()
     finally:
         sys.settrace(None)
     return result, events
@@ -405,13 +405,7 @@ def test_settrace_while_generator_suspended():
 
 
 def gen_pdb_scenario():
-    events = []
-    STATE["tracer"] = make_tracer(events, TRACE_NAMES)
-    try:
-        result = list(gen_pdb_like(4))
-    finally:
-        sys.settrace(None)
-    return result, events
+    return pdb_scenario(lambda: list(gen_pdb_like(4)))
 
 
 @in_subprocess()

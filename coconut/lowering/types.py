@@ -529,12 +529,6 @@ def _kill(state: State | None, ins) -> State | None:
     return None if ins.name in NO_FALL or ins.name in SUSPENDS else state
 
 
-def resume_state(nlocalsplus: int, depth: int) -> State:
-    """Where a generator resumes: every local and stack entry boxed in the frame (a
-    local may be unbound: NULL)."""
-    return State((OBJ_LOCAL,) * nlocalsplus, (OBJ_ITEM,) * depth)
-
-
 def resumed(state: State) -> State:
     """The state where a generator resumes after a YIELD_VALUE that ran in `state`:
     the locals boxed in the frame (a debugger may have rebound them meanwhile); the
@@ -556,7 +550,7 @@ def entry_points(cfg) -> dict[int, State]:
     code = cfg.code
     nlp = L.nlocalsplus(code)
     if code.co_flags & L.CO_RESUMABLE:
-        return {start: resume_state(nlp, cfg.blocks[start].depth)
+        return {start: generic_state(nlp, cfg.blocks[start].depth)
                 for suspend, start in cfg.resume_points().items()
                 if cfg.by_offset[suspend].name == "RETURN_GENERATOR"}
     nargs = (code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & 0x04) +
@@ -635,7 +629,6 @@ def analyze(cx: Context, rules: dict) -> dict[int, State]:
     dead = dead_locals(cfg)
     entry_states: dict[int, State] = entry_points(cfg)
     resume_points = cfg.resume_points().values() if cx.code.co_flags & L.CO_RESUMABLE else ()
-    order = [s for s in cfg.blocks]
     work = sorted(entry_states)
     while True:
         _fixpoint(cx, rules, entry_states, work, dead)
@@ -645,8 +638,7 @@ def analyze(cx: Context, rules: dict) -> dict[int, State]:
         if not work:
             break
         for start in work:
-            entry_states[start] = resume_state(L.nlocalsplus(cx.code), cfg.blocks[start].depth)
-    del order
+            entry_states[start] = generic_state(L.nlocalsplus(cx.code), cfg.blocks[start].depth)
     return entry_states
 
 

@@ -2,9 +2,8 @@
 
 The hook sends a frame to its native entry when the code object carries one in
 co_extra, the frame is fresh (nothing executed yet) or, for a generator or a
-coroutine, suspended
-(resumed by `next`/`send`: its native code dispatches on where it stopped), and no
-tracing or profiling is active. `gen.throw()` (throwflag), a generator function's
+coroutine, suspended (resumed by `next`/`send`: its native code dispatches on where
+it stopped), and no tracing or profiling is active. `gen.throw()` (throwflag), a generator function's
 call (the interpreter makes the generator) and frames the interpreter already
 started stay interpreted. Everything else goes to `_PyEval_EvalFrameDefault`.
 
@@ -446,15 +445,15 @@ class Runtime:
         # (resumed by gen_send_ex2: its native entry dispatches on prev_instr); the
         # interpreter runs a generator function's call (it makes the generator) and
         # any frame it already started.
-        generator = c.new_comparison(
+        resumable = c.new_comparison(
             ne, c.new_binary_op(gccjit.BinaryOp.BITWISE_AND, it, field(code, L.CO_FLAGS, it),
                                 c.new_rvalue_from_int(it, L.CO_RESUMABLE)), zero)
         fresh_fn, not_fresh = fn.new_block(b"fresh_function"), fn.new_block(b"not_fresh")
         B["fresh"].end_with_conditional(
             c.new_comparison(eq, c.new_cast(field(frame, L.FRAME_PREV_INSTR, vp), char_p),
                              first_minus_one.get_address()), fresh_fn, not_fresh)
-        fresh_fn.end_with_conditional(generator, B["interpreter"], B["untraced"])
-        not_fresh.end_with_conditional(generator, B["untraced"], B["interpreter"])
+        fresh_fn.end_with_conditional(resumable, B["interpreter"], B["untraced"])
+        not_fresh.end_with_conditional(resumable, B["untraced"], B["interpreter"])
         B["untraced"].end_with_conditional(traced(ts), B["interpreter"], B["native"])
         entry_type = c.new_function_ptr_type(vp, [vp, vp, it])
         B["native"].end_with_return(c.new_call_through_ptr(c.new_cast(target, entry_type),

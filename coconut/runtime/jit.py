@@ -255,7 +255,9 @@ class _NotWorth(Exception):
 
 
 def _first_deopts(cfg: BytecodeCFG) -> None:
-    """Raise _NotWorth when `cfg`'s first instruction would deopt anyway."""
+    """Raise _NotWorth when `cfg`'s first instruction would deopt anyway. (A
+    generator's is RETURN_GENERATOR, lowered: one is never refused here, and rightly,
+    since its later resumptions run natively even when its first stretch deopts.)"""
     first = next((ins for ins in cfg.instructions
                   if ins.name not in ("RESUME", "NOP", "MAKE_CELL", "COPY_FREE_VARS", "CACHE")),
                  None)

@@ -114,15 +114,15 @@ OWNED_BY_THREAD, OWNED_BY_GENERATOR, OWNED_BY_FRAME_OBJECT = 0, 1, 2
 GEN_FRAME_STATE = 75
 GEN_IFRAME = 80
 FRAME_GEN_STATE = GEN_FRAME_STATE - GEN_IFRAME
-GEN_CREATED, GEN_SUSPENDED, GEN_EXECUTING, GEN_COMPLETED = -2, -1, 0, 1
+GEN_CREATED, GEN_SUSPENDED, GEN_EXECUTING = -2, -1, 0     # enum _framestate
 CO_GENERATOR = 0x20
 CO_COROUTINE, CO_ITERABLE_COROUTINE, CO_ASYNC_GENERATOR = 0x80, 0x100, 0x200
 # Code whose frames are suspended and resumed (a generator's, a coroutine's): their
 # native entry dispatches on where the frame stopped.
 CO_RESUMABLE = CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
 GEN_CODE = 16                      # PyGenObject.gi_code
-TP_AS_ASYNC = 80                   # PyTypeObject.tp_as_async; PyAsyncMethods.am_await:
-AM_AWAIT = 0
+TP_AS_ASYNC = 80                   # PyTypeObject.tp_as_async
+AM_AWAIT = 0                       # PyAsyncMethods.am_await
 
 # Type flags
 TPFLAGS_BASE_EXC_SUBCLASS = 1 << 30
