@@ -453,7 +453,8 @@ def _corpus_irs(modules=None, warm=False, limit_blocks=400):
     specializations call for)."""
     from coconut.frontend import BytecodeCFG
     from coconut.lowering import caches, lower
-    from scripts.pass_stats import code_objects, corpus_functions, warm_up, _INTERPRETED
+    from scripts.pass_stats import code_objects, corpus_functions, warm_up
+    from tests.harness import interpreted
     seen = set()
     for label, func, arglist in corpus_functions():
         if modules is not None and label.split(".")[0] not in modules:
@@ -461,7 +462,7 @@ def _corpus_irs(modules=None, warm=False, limit_blocks=400):
         if warm:
             warm_up(func, arglist)
         for code in code_objects(func.__code__):
-            if id(code) in seen or code.co_flags & _INTERPRETED:
+            if id(code) in seen or interpreted(code):
                 continue
             seen.add(id(code))
             cfg = BytecodeCFG(code)
