@@ -118,6 +118,7 @@ def summary(st: dict) -> dict:
         "compile_budget": st["compile_budget"],
         "compiles_deferred": st["compiles_deferred"],
         "compile_seconds_program_thread": st["compile_seconds_program_thread"],
+        "samples": st["samples"],
     }
 
 
@@ -145,6 +146,8 @@ def format_summary(s: dict) -> str:
         lines.append(f"  compile budget: {100 * s['compile_budget']:.0f}% of the run on the "
                      f"program's thread ({s['compile_seconds_program_thread']:.2f} s spent); "
                      f"compiles deferred: {s['compiles_deferred']}")
+    if s.get("samples"):
+        lines.append(f"  samples of the main thread (time as hotness): {s['samples']:,}")
     lines.append(f"  deopts: {sum(s['deopts'].values()):,}")
     for reason, n in list(s["deopts"].items())[:15]:
         lines.append(f"    {n:9,d}  {reason}")

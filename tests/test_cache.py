@@ -123,8 +123,8 @@ def _run(script, cache_dir, mode="jit", **env):
 def _entries(cache_dir):
     if not os.path.isdir(cache_dir):
         return []
-    return sorted(n for n in os.listdir(cache_dir)
-                  if not n.startswith(".") and not n.startswith("runtime-"))   # the hook's own
+    return sorted(n for n in os.listdir(cache_dir)    # (the hook's own library, the size)
+                  if not n.startswith(".") and not n.startswith("runtime-") and n != "usage")
 
 
 @pytest.fixture
@@ -274,6 +274,29 @@ def test_prune_drops_oldest(tmp_path):
     assert "k09.so" in remaining and "k09.json" in remaining
     assert "k00.so" not in remaining and "k00.json" not in remaining
     assert all(n[:-3] + ".json" in remaining for n in remaining if n.endswith(".so"))
+    assert cache._read_usage(str(tmp_path))[0] == left     # the scan wrote the size
+
+
+def test_usage_file_spares_the_scan(tmp_path, monkeypatch):
+    """A store adds its size to USAGE; the directory is scanned only when USAGE is
+    missing, stale (RESCAN_SECONDS) or over the limit."""
+    from coconut.runtime import cache
+    d = str(tmp_path)
+    (tmp_path / "k.so").write_bytes(b"x" * 300)
+    scans = []
+    real_prune = cache.prune
+    monkeypatch.setattr(cache, "prune", lambda directory: scans.append(directory) or real_prune(directory))
+    cache._account(d, 300)                       # no USAGE yet: a scan
+    assert scans == [d] and cache._read_usage(d)[0] == 300
+    cache._account(d, 200)                       # counted, not scanned
+    cache._account(d, 100)
+    assert scans == [d] and cache._read_usage(d)[0] == 600
+    cache._write_usage(d, 600, cache._time() - cache.RESCAN_SECONDS - 1)
+    cache._account(d, 50)                        # stale: scanned again (the true size)
+    assert scans == [d, d] and cache._read_usage(d)[0] == 300
+    monkeypatch.setenv("COCONUT_CACHE_MAX_BYTES", "350")
+    cache._account(d, 100)                       # over the limit: scanned (and pruned)
+    assert len(scans) == 3
 
 
 TWICE = r'''

@@ -293,3 +293,65 @@ def test_native_count_only_installs_no_trace_function(tmp_path):
     rc, out, err = _run(["-m", "coconut", "--threshold", "0", "--sync", "--stats-json",
                          "s.json", "prog.py"], tmp_path)
     assert rc == 0 and "c_tracefunc None" not in out, (out, err)
+
+
+def _spin(n):
+    total = 0
+    for i in range(n):
+        total += i % 7
+    return total
+
+
+def _until_compiled(coconut, func, seconds=60):
+    import time
+    calls, deadline = 0, time.monotonic() + seconds
+    while not coconut.is_compiled(func) and time.monotonic() < deadline:
+        func(200_000)
+        calls += 1
+    return calls
+
+
+@in_subprocess()
+def test_time_spent_in_a_loop_makes_code_hot():
+    """A function entered a few times that spends its time in a loop is compiled
+    (runtime/sampler.py): samples of the main thread count as entries."""
+    coconut = get_coconut()
+    from coconut.runtime import jit
+    jit.COMPILE_BUDGET = 0             # compiled at once (tests/test_background.py: the budget)
+    coconut.enable(threshold=1_000_000)
+    rt = jit.runtime()
+    assert rt.sampling
+    calls = _until_compiled(coconut, _spin)
+    assert coconut.is_compiled(_spin), (calls, rt.samples())
+    assert calls < 1000 and rt.samples() >= 4, (calls, rt.samples())
+    assert _spin(1000) == sum(i % 7 for i in range(1000))
+    coconut.disable()
+    assert not rt.sampling
+
+
+@in_subprocess()
+def test_no_sampling_without_a_period():
+    os.environ["COCONUT_SAMPLE_US"] = "0"
+    coconut = get_coconut()
+    from coconut.runtime import jit
+    jit.COMPILE_BUDGET = 0
+    coconut.enable(threshold=1_000_000)
+    assert not jit.runtime().sampling
+    for _ in range(20):
+        _spin(100_000)
+    assert not coconut.is_compiled(_spin) and jit.runtime().samples() == 0
+
+
+@in_subprocess()
+def test_a_forked_child_samples_again():
+    coconut = get_coconut()
+    from coconut.runtime import jit
+    jit.COMPILE_BUDGET = 0
+    coconut.enable(threshold=1_000_000)
+    pid = os.fork()
+    if pid == 0:                       # the sampling thread did not survive the fork
+        _until_compiled(coconut, _spin)
+        os._exit(0 if coconut.is_compiled(_spin) and jit.runtime().sampling else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert not coconut.is_compiled(_spin)       # the parent never ran it

@@ -34,6 +34,7 @@ from json import dumps as _dumps, loads as _loads
 from os import (access as _access, close as _close, environ as _environ, mkdir as _mkdir,
                 open as _os_open, replace as _replace, scandir as _scandir,
                 unlink as _unlink, urandom as _urandom, utime as _utime)
+from time import time as _time
 from os.path import (dirname as _dirname, expanduser as _expanduser, join as _join,
                      splitext as _splitext)
 try:
@@ -49,7 +50,14 @@ _counters = {"cache_hits": 0, "cache_misses": 0, "cache_stores": 0,
 _lock = threading.Lock()
 _env_digest: bytes | None = None
 _known_addresses = ("eval_breaker", "native_instructions", "count_trace")
-_stored_bytes: list[int | None] = [None]     # directory size as last scanned + stored
+# The directory's size is kept in its file USAGE ("<bytes> <time of the last scan>"),
+# which each store updates: scanning a big cache (90,000 files: half a second) at each
+# process's first store made every first compile that slow. A full scan (prune) runs
+# when the file is missing or older than RESCAN_SECONDS (stores of concurrent processes
+# may overwrite each other's update, and deletions by hand are not seen), or when the
+# size goes over the limit.
+USAGE = "usage"
+RESCAN_SECONDS = 3600.0
 _loaded: set[str] = set()            # keys whose <key>.so this process has dlopen'ed
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # coconut/
 _MACHINE = os.uname().machine          # platform.machine(), without importing platform
@@ -360,12 +368,40 @@ def _store_steps(directory: str, key: str, build, code):
 
 
 def _account(directory: str, added: int) -> None:
-    """Keep the directory under max_bytes(): drop the least recently used entries."""
-    if _stored_bytes[0] is not None:
-        _stored_bytes[0] += added
-        if _stored_bytes[0] <= max_bytes():
-            return
-    prune(directory)
+    """Keep the directory under max_bytes(): add a store to USAGE, or scan and drop the
+    least recently used entries (prune)."""
+    usage = _read_usage(directory)
+    if usage is None or not 0 <= _time() - usage[1] <= RESCAN_SECONDS:
+        prune(directory)
+        return
+    total = usage[0] + added
+    if total > max_bytes():
+        prune(directory)
+    else:
+        _write_usage(directory, total, usage[1])
+
+
+def _read_usage(directory: str) -> tuple[int, float] | None:
+    try:
+        with _open(_join(directory, USAGE)) as f:
+            total, scanned = f.read().split()
+        return int(total), float(scanned)
+    except (OSError, ValueError):
+        return None
+
+
+def _write_usage(directory: str, total: int, scanned: float) -> None:
+    try:
+        fd, tmp = _private_file(directory, USAGE, ".tmp")
+        try:
+            with _open(fd, "w") as f:
+                f.write(f"{total} {scanned}")
+            _replace(tmp, _join(directory, USAGE))
+        except BaseException:
+            _unlink(tmp)
+            raise
+    except OSError:
+        pass
 
 
 def prune(directory: str | None = None, limit: int | None = None) -> int:
@@ -393,6 +429,7 @@ def prune(directory: str | None = None, limit: int | None = None) -> int:
                 total += st.st_size
     except OSError:
         return 0
+    scanned = _time()
     if total > limit:
         for stem, (_, size, paths) in sorted(entries.items(), key=lambda kv: kv[1][0]):
             if total <= 0.8 * limit:
@@ -403,7 +440,7 @@ def prune(directory: str | None = None, limit: int | None = None) -> int:
                 except OSError:
                     pass
             total -= size
-    _stored_bytes[0] = total
+    _write_usage(directory, total, scanned)
     return total
 
 

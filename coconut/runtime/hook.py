@@ -55,8 +55,18 @@ RECOMPILE = NEVER - 2
 (_THRESHOLD, _IN_COMPILER, _CALLBACK, NATIVE_COUNT, INTERPRETED_COUNT, COUNTER_FUNC,
  _COUNT_ENTRY_FUNC, _FINISHED, _FINISH_CALLBACK, _WORKER_TS, _RECOMPILE_CALLBACK,
  _FUNCTION_VECTORCALL, GLOBAL_LOOKUPS, _OBJECT_NEW, _SLOT_TP_INIT, _INIT_NAME,
- _EMPTY_TUPLE) = range(17)
-_CONTROL_SIZE = 17
+ _EMPTY_TUPLE, _SAMPLE_FUNC, _SAMPLER_MAIN, _SAMPLER_STOP, _SAMPLE_PENDING, SAMPLES,
+ _SAMPLE_WEIGHT, _SAMPLE_PERIOD, _SAMPLER_THREAD, _MAIN_TS, _EVAL_BREAKER,
+ _SAMPLER_SEM) = range(28)
+_CONTROL_SIZE = 28
+# The sampler's control words by name (runtime/sampler.py).
+_SAMPLER_INDEX = dict(
+    THRESHOLD=_THRESHOLD, IN_COMPILER=_IN_COMPILER, SAMPLE_FUNC=_SAMPLE_FUNC,
+    SAMPLER_MAIN=_SAMPLER_MAIN, SAMPLER_STOP=_SAMPLER_STOP, SAMPLE_PENDING=_SAMPLE_PENDING,
+    SAMPLES=SAMPLES, SAMPLE_WEIGHT=_SAMPLE_WEIGHT, SAMPLE_PERIOD=_SAMPLE_PERIOD,
+    SAMPLER_THREAD=_SAMPLER_THREAD, MAIN_TS=_MAIN_TS, EVAL_BREAKER=_EVAL_BREAKER,
+    SAMPLER_SEM=_SAMPLER_SEM)
+_SEM_SIZE = 32                 # sizeof(sem_t) on 64-bit Linux
 HELPERS = ("coconut_eval_breaker", "coconut_resume", "coconut_deopt_check", "coconut_call",
            "coconut_load_global", "coconut_get_awaitable")
 # Indices into Runtime.resume_state (see _emit_resume).
@@ -177,6 +187,13 @@ class Runtime:
         self._init_name = sys.intern("__init__")
         self.control[_INIT_NAME] = id(self._init_name)
         self.control[_EMPTY_TUPLE] = id(())
+        self.control[_SAMPLE_FUNC] = get(b"coconut_sample")
+        self.control[_SAMPLER_MAIN] = get(b"coconut_sampler_main")
+        self._sampler_start = ctypes.CFUNCTYPE(ctypes.c_int)(get(b"coconut_sampler_start"))
+        self._sampler_stop = ctypes.CFUNCTYPE(None)(get(b"coconut_sampler_stop"))
+        self._semaphore = ctypes.create_string_buffer(_SEM_SIZE)
+        self.control[_SAMPLER_SEM] = ctypes.addressof(self._semaphore)
+        self.sampling = False
         self.counting = False
         self.previous = None
         perfmap = _import_module("coconut.runtime.perfmap")
@@ -535,6 +552,9 @@ class Runtime:
         emit_load_global(c, field, imported,       # see namespaces.py
                          c.new_array_access(control, c.new_rvalue_from_int(it, GLOBAL_LOOKUPS)))
         _import_module("coconut.runtime.coroutines").emit_get_awaitable(c, field, imported)
+        _import_module("coconut.runtime.sampler").emit_sampler(   # time as hotness
+            c, field, imported, lambda i: c.new_array_access(control, c.new_rvalue_from_int(it, i)),
+            _SAMPLER_INDEX, g_index)
         _import_module("coconut.backend.gccrun").emit_compile_child(c, imported)  # gcc in a child
         return c
 
@@ -721,6 +741,45 @@ class Runtime:
         """LOAD_GLOBALs of compiled code that their site's cache did not serve so far
         (coconut_load_global's calls: runtime/namespaces.py)."""
         return self.control[GLOBAL_LOOKUPS]
+
+    def start_sampler(self, threshold: int, period_us: int) -> bool:
+        """Whole-program mode: start the sampling thread (runtime/sampler.py), which
+        makes the code the main thread is seen running as hot as `threshold` entries
+        after sampler.SAMPLES_TO_HOT samples, one every `period_us`. Only in the main
+        thread of the main interpreter (pending calls run there). Returns whether it
+        runs."""
+        sampler = _import_module("coconut.runtime.sampler")
+        self.control[_SAMPLE_WEIGHT] = max(1, threshold // sampler.SAMPLES_TO_HOT)
+        if self.sampling or threshold <= 0 or period_us <= 0:
+            return self.sampling
+        _api.PyInterpreterState_Main.restype = ctypes.c_void_p
+        _api.PyInterpreterState_Get.restype = ctypes.c_void_p
+        _api.PyThreadState_Get.restype = ctypes.c_void_p
+        interp = _api.PyInterpreterState_Get()
+        if interp != _api.PyInterpreterState_Main() or _import_module("threading").current_thread() \
+                is not _import_module("threading").main_thread():
+            return False
+        self.control[_SAMPLE_PERIOD] = period_us
+        self.control[_MAIN_TS] = _api.PyThreadState_Get()
+        self.control[_EVAL_BREAKER] = interp + L.INTERP_EVAL_BREAKER
+        self.sampling = self._sampler_start() == 0
+        return self.sampling
+
+    def stop_sampler(self) -> None:
+        """Stop the sampling thread and wait for it (at exit: before finalization)."""
+        if self.sampling:
+            self.sampling = False
+            self._sampler_stop()
+
+    def restart_sampler(self) -> None:
+        """After fork() in the child: the thread did not survive; start another."""
+        if self.sampling:
+            self.sampling = False
+            self.start_sampler(max(1, self.control[_THRESHOLD]), self.control[_SAMPLE_PERIOD])
+
+    def samples(self) -> int:
+        """How many samples the sampling thread has taken (pending calls run)."""
+        return self.control[SAMPLES]
 
     def instruction_counts(self) -> tuple[int, int]:
         """(native, interpreted) instructions counted so far."""

@@ -56,7 +56,7 @@ def _frontend():
 def untrack(obj):
     return _compiler("..backend.gcc").untrack(obj)
 from .hook import Runtime, NATIVE_COUNT, COUNTER_FUNC
-from . import cache, feedback as _feedback, perfmap, stability
+from . import cache, feedback as _feedback, perfmap, sampler as _sampler, stability
 
 # Code flags for functions whose frames the interpreter runs (see design notes).
 # Code flags (inspect.CO_*, without importing inspect at start-up: ~3 ms).
@@ -130,6 +130,7 @@ def runtime() -> Runtime:
             _runtime.on_recompile(_on_recompile)
             _atexit_register(_runtime.count_entries, None, None)
             _atexit_register(_stop_background)
+            _atexit_register(_runtime.stop_sampler)
         return _runtime
 
 
@@ -595,6 +596,8 @@ def _after_fork_in_child() -> None:
     global _queue, _running
     _running = _allocate_lock()
     _worker["ident"] = None
+    if _runtime is not None:
+        _runtime.restart_sampler()
     old, _queue = _queue, _SimpleQueue()
     while True:
         try:
@@ -734,6 +737,8 @@ def enable(threshold: int | None = None, background: bool = False) -> None:
             if _budget["since"] is None:
                 _budget["since"] = _perf_counter()
             _auto["background"] = bool(background)
+            if threshold > 0:          # time as hotness (runtime/sampler.py)
+                rt.start_sampler(threshold, _sampler.period_us())
             # (the compile thread starts with the first background compile: a program
             # that never gets hot never loads libgccjit)
         if threshold is not None or _compiled:
@@ -744,6 +749,7 @@ def disable() -> None:
     """Uninstall the hook and stop counting: everything runs in the interpreter."""
     if _runtime is not None:
         _runtime.uninstall()
+        _runtime.stop_sampler()
 
 
 def is_compiled(func) -> bool:
@@ -768,6 +774,7 @@ def stats() -> dict:
             "compile_budget": COMPILE_BUDGET if _budgeted() else 0.0,
             "compiles_deferred": _budget["deferred"],
             "compile_seconds_program_thread": _budget["spent"],
+            "samples": _runtime.samples() if _runtime is not None else 0,
             "deopt_sites": deopt_sites(entries + _retired),
             "recompiled": {_describe(c): {"recompiles": _recompiled[id(c)][0],
                                           "avoid": list(_recompiled[id(c)][1])}

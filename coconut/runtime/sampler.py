@@ -1,0 +1,208 @@
+"""Time as hotness: a sampling thread for whole-program mode, emitted into the runtime
+library.
+
+The hook counts a code object's *entries*, so a function called a few times that
+spends seconds in a loop (scimark's kernels, a program's main loop over its data)
+never reaches the threshold, and stays interpreted while it is the program's hottest
+code. 3.11's interpreter counts backward jumps only until it has quickened a code
+object (its `co_warmup` is a short; past 0 `_PyCode_Quicken` runs again, which walks
+inline caches as instructions), so there is no loop counter to borrow. So the runtime
+samples, as adaptive JITs driven by a timer do (Jikes RVM, the JVMs' profilers):
+
+* A C thread (`coconut_sampler_main`, no Python thread state: `threading` does not
+  list it) wakes every PERIOD_US. When the program's main thread holds the GIL (3.11's
+  `_PyThreadState_UncheckedGet` is the GIL holder), it queues one pending call
+  (`Py_AddPendingCall`, `coconut_sample`) and sets the interpreter's eval breaker.
+  Pending calls run on the main thread only, at its next eval-breaker check (a
+  backward jump or a call in the interpreter, `coconut_eval_breaker` in native code).
+  The breaker is set only while the main thread holds the GIL: another thread would
+  see it set at every check (it cannot run pending calls) until the next GIL switch.
+  `Py_AddPendingCall` recomputes the breaker in the calling thread, where signals
+  cannot be handled either: setting it right after puts back a signal's request.
+* `coconut_sample` (GIL held) looks at the innermost frame: if its code is not
+  compiled and not marked NEVER, its entry counter (co_extra) goes up by
+  threshold / SAMPLES_TO_HOT, capped at the threshold. So a code object the main
+  thread is seen running SAMPLES_TO_HOT times (about 40 ms of its time) is compiled at
+  its next entry, as if it had been entered `threshold` times; the compile itself
+  goes through the driver as any other (warm-up, compile budget, background).
+* Nothing else changes for the program: no Python code runs, no object is allocated,
+  the pending call returns 0 (never an exception). Only the main thread is sampled;
+  without OSR, a code object entered once (a main loop) is not helped.
+
+`coconut_sampler_start()` starts the thread (whole-program mode with a threshold);
+`coconut_sampler_stop()` stops it and joins it, woken at once through a semaphore (at
+exit, before the interpreter is finalized: the thread must not call into it then).
+After fork() the child starts its own (Runtime.restart_sampler).
+"""
+from __future__ import annotations
+
+import os
+
+from . import layout as L
+
+PERIOD_US = 10_000         # the sampling period
+SAMPLES_TO_HOT = 4         # samples that make a code object as hot as `threshold` entries
+
+
+def period_us() -> int:
+    """COCONUT_SAMPLE_US: the sampling period in microseconds (0: no sampling)."""
+    try:
+        return max(0, int(os.environ.get("COCONUT_SAMPLE_US", PERIOD_US)))
+    except ValueError:
+        return PERIOD_US
+
+
+def emit_sampler(c, field, imported, word, index, extra_index) -> None:
+    """Add coconut_sample, coconut_sampler_main, coconut_sampler_start and
+    coconut_sampler_stop to the runtime's context `c`. `word(i)` is the control
+    block's i-th long (an lvalue), `index` the control indices by name (see
+    hook.Runtime), `extra_index` the co_extra index (a long rvalue)."""
+    import gccjit                  # (only to build the runtime library: see hook.py)
+    T = gccjit.TypeKind
+    vp, it, long_t = c.get_type(T.VOID_PTR), c.get_type(T.INT), c.get_type(T.LONG)
+    ulong, char_p = c.get_type(T.UNSIGNED_LONG), c.get_type(T.CHAR).get_pointer()
+    bool_t, void = c.get_type(T.BOOL), c.get_type(T.VOID)
+    eq, ne, lt, gt = (gccjit.Comparison.EQ, gccjit.Comparison.NE, gccjit.Comparison.LT,
+                      gccjit.Comparison.GT)
+    null = c.null(vp)
+
+    def num(value, type_=long_t):
+        return c.new_rvalue_from_int(type_, value)
+
+    def either(a, b):
+        return c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, bool_t, a, b)
+
+    never = c.new_unary_op(gccjit.UnaryOp.BITWISE_NEGATE, ulong, c.zero(ulong))
+    recompile = c.new_binary_op(gccjit.BinaryOp.MINUS, ulong, never, num(2, ulong))
+    set_extra = imported("_PyCode_SetExtra", it, [vp, long_t, ulong])
+    get_ts = imported("PyThreadState_Get", vp, [])
+    holder = imported("_PyThreadState_UncheckedGet", vp, [])
+    add_pending = imported("Py_AddPendingCall", it, [vp, vp])
+    pthread_create = imported("pthread_create", it, [vp, vp, vp, vp])
+    pthread_join = imported("pthread_join", it, [ulong, vp])
+    sem_init = imported("sem_init", it, [vp, it, c.get_type(T.UNSIGNED_INT)])
+    sem_post = imported("sem_post", it, [vp])
+    sem_timedwait = imported("sem_timedwait", it, [vp, vp])
+    clock_gettime = imported("clock_gettime", it, [it, vp])
+
+    # int coconut_sample(void *arg): the pending call (main thread, GIL held).
+    sp = c.new_param(vp, b"arg")
+    sf = c.new_function(gccjit.FunctionKind.EXPORTED, it, b"coconut_sample", [sp])
+    B = {n: sf.new_block(n.encode()) for n in (
+        "entry", "look", "frame", "has_extra", "has_slot", "no_slot", "counter", "credit",
+        "store_direct", "store_call", "done")}
+    frame, code, extra = (sf.new_local(vp, n) for n in (b"frame", b"code", b"extra"))
+    bits, count, limit = (sf.new_local(ulong, n) for n in (b"bits", b"count", b"limit"))
+    has_slot = sf.new_local(bool_t, b"slot_exists")
+    B["entry"].add_assignment(word(index["SAMPLE_PENDING"]), num(0))
+    B["entry"].add_assignment_op(word(index["SAMPLES"]), gccjit.BinaryOp.PLUS, num(1))
+    B["entry"].end_with_conditional(
+        either(c.new_comparison(gt, num(1), word(index["THRESHOLD"])),
+               c.new_comparison(ne, word(index["IN_COMPILER"]), num(0))),
+        B["done"], B["look"])
+    B["look"].add_assignment(frame, field(field(c.new_call(get_ts, []), L.TS_CFRAME, vp),
+                                          L.CFRAME_CURRENT_FRAME, vp))
+    B["look"].end_with_conditional(c.new_comparison(eq, frame, null), B["done"], B["frame"])
+    B["frame"].add_assignment(code, field(frame, L.FRAME_CODE, vp))
+    B["frame"].add_assignment(extra, field(code, L.CO_EXTRA, vp))
+    B["frame"].add_assignment(bits, c.zero(ulong))
+    B["frame"].add_assignment(has_slot, c.new_rvalue_from_int(bool_t, 0))
+    B["frame"].end_with_conditional(c.new_comparison(ne, extra, null), B["has_extra"], B["no_slot"])
+    # _PyCodeObjectExtra { Py_ssize_t ce_size; void *ce_extras[]; }
+    B["has_extra"].end_with_conditional(c.new_comparison(gt, field(extra, 0, long_t), extra_index),
+                                        B["has_slot"], B["no_slot"])
+    slots = c.new_cast(c.new_array_access(c.new_cast(extra, char_p), num(8, it)).get_address(),
+                       ulong.get_pointer())
+    B["has_slot"].add_assignment(bits, c.new_array_access(slots, extra_index))
+    B["has_slot"].add_assignment(has_slot, c.new_rvalue_from_int(bool_t, 1))
+    B["has_slot"].end_with_jump(B["counter"])
+    B["no_slot"].end_with_jump(B["counter"])
+    # A native entry (even, not NULL), NEVER or RECOMPILE: nothing to count.
+    low_bit = c.new_binary_op(gccjit.BinaryOp.BITWISE_AND, ulong, bits, c.one(ulong))
+    native = c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, bool_t,
+                             c.new_comparison(ne, bits, c.zero(ulong)),
+                             c.new_comparison(eq, low_bit, c.zero(ulong)))
+    B["counter"].end_with_conditional(
+        either(native, either(c.new_comparison(eq, bits, never), c.new_comparison(eq, bits, recompile))),
+        B["done"], B["credit"])
+    credit = B["credit"]
+    credit.add_assignment(count, c.new_binary_op(_RSHIFT, ulong, bits, c.one(ulong)))
+    credit.add_assignment(limit, c.new_cast(word(index["THRESHOLD"]), ulong))
+    # count = min(count + weight, max(count, threshold))
+    raised, capped, keep = (sf.new_block(n) for n in (b"raised", b"capped", b"keep"))
+    credit.end_with_conditional(c.new_comparison(lt, count, limit), raised, B["done"])
+    raised.add_assignment_op(count, gccjit.BinaryOp.PLUS, c.new_cast(word(index["SAMPLE_WEIGHT"]), ulong))
+    raised.end_with_conditional(c.new_comparison(gt, count, limit), capped, keep)
+    capped.add_assignment(count, limit)
+    capped.end_with_jump(keep)
+    tagged = c.new_binary_op(gccjit.BinaryOp.BITWISE_OR, ulong,
+                             c.new_binary_op(_LSHIFT, ulong, count, c.one(ulong)), c.one(ulong))
+    keep.end_with_conditional(has_slot, B["store_direct"], B["store_call"])
+    B["store_direct"].add_assignment(c.new_array_access(slots, extra_index), tagged)
+    B["store_direct"].end_with_jump(B["done"])
+    B["store_call"].add_eval(c.new_call(set_extra, [code, extra_index, tagged]))
+    B["store_call"].end_with_jump(B["done"])
+    B["done"].end_with_return(c.zero(it))
+
+    words = c.new_cast(word(0).get_address(), vp.get_pointer())
+
+    def ptr(i):
+        return c.new_array_access(words, num(i, it))
+
+    # void *coconut_sampler_main(void *arg): the thread (no thread state, no GIL).
+    mp = c.new_param(vp, b"arg")
+    mf = c.new_function(gccjit.FunctionKind.EXPORTED, vp, b"coconut_sampler_main", [mp])
+    M = {n: mf.new_block(n.encode()) for n in (
+        "entry", "wait", "woken", "main_runs", "queue", "queued", "breaker", "exit")}
+    when = mf.new_local(c.new_array_type(long_t, 2), b"when")      # struct timespec
+    sec, nsec = (c.new_array_access(when, num(i, it)) for i in (0, 1))
+    M["entry"].end_with_jump(M["wait"])
+    wait = M["wait"]
+    wait.add_eval(c.new_call(clock_gettime, [num(0, it), c.new_cast(when.get_address(), vp)]))  # CLOCK_REALTIME
+    wait.add_assignment_op(nsec, gccjit.BinaryOp.PLUS,
+                           c.new_binary_op(gccjit.BinaryOp.MULT, long_t, word(index["SAMPLE_PERIOD"]), num(1000)))
+    wait.add_assignment_op(sec, gccjit.BinaryOp.PLUS,
+                           c.new_binary_op(gccjit.BinaryOp.DIVIDE, long_t, nsec, num(1_000_000_000)))
+    wait.add_assignment(nsec, c.new_binary_op(gccjit.BinaryOp.MODULO, long_t, nsec, num(1_000_000_000)))
+    # returns 0 when stop posted the semaphore, -1 (ETIMEDOUT, EINTR) otherwise
+    wait.add_eval(c.new_call(sem_timedwait, [ptr(index["SAMPLER_SEM"]), c.new_cast(when.get_address(), vp)]))
+    wait.end_with_jump(M["woken"])
+    M["woken"].end_with_conditional(c.new_comparison(ne, word(index["SAMPLER_STOP"]), num(0)),
+                                    M["exit"], M["main_runs"])
+    M["main_runs"].end_with_conditional(c.new_comparison(eq, c.new_call(holder, []), ptr(index["MAIN_TS"])),
+                                        M["queue"], M["wait"])
+    M["queue"].end_with_conditional(c.new_comparison(eq, word(index["SAMPLE_PENDING"]), num(0)),
+                                    M["queued"], M["breaker"])
+    M["queued"].add_assignment(word(index["SAMPLE_PENDING"]), num(1))
+    failed = mf.new_block(b"failed")
+    M["queued"].end_with_conditional(
+        c.new_comparison(eq, c.new_call(add_pending, [ptr(index["SAMPLE_FUNC"]), null]), c.zero(it)),
+        M["breaker"], failed)
+    failed.add_assignment(word(index["SAMPLE_PENDING"]), num(0))
+    failed.end_with_jump(M["wait"])
+    M["breaker"].add_assignment(c.new_cast(ptr(index["EVAL_BREAKER"]), it.get_pointer()).dereference(),
+                                c.one(it))
+    M["breaker"].end_with_jump(M["wait"])
+    M["exit"].end_with_return(null)
+
+    # int coconut_sampler_start(void): 0, or pthread_create's error.
+    tf = c.new_function(gccjit.FunctionKind.EXPORTED, it, b"coconut_sampler_start", [])
+    tb = tf.new_block(b"entry")
+    tb.add_assignment(word(index["SAMPLER_STOP"]), num(0))
+    tb.add_assignment(word(index["SAMPLE_PENDING"]), num(0))
+    tb.add_eval(c.new_call(sem_init, [ptr(index["SAMPLER_SEM"]), c.zero(it),
+                                      c.zero(c.get_type(T.UNSIGNED_INT))]))
+    tb.end_with_return(c.new_call(pthread_create, [
+        c.new_cast(word(index["SAMPLER_THREAD"]).get_address(), vp), null,
+        ptr(index["SAMPLER_MAIN"]), null]))
+
+    # void coconut_sampler_stop(void): wakes the thread and waits for it to end.
+    xf = c.new_function(gccjit.FunctionKind.EXPORTED, void, b"coconut_sampler_stop", [])
+    xb = xf.new_block(b"entry")
+    xb.add_assignment(word(index["SAMPLER_STOP"]), num(1))
+    xb.add_eval(c.new_call(sem_post, [ptr(index["SAMPLER_SEM"])]))
+    xb.add_eval(c.new_call(pthread_join, [c.new_cast(word(index["SAMPLER_THREAD"]), ulong), null]))
+    xb.end_with_void_return()
+
+
+_LSHIFT, _RSHIFT = 10, 11    # GCC_JIT_BINARY_OP_LSHIFT/RSHIFT (missing from the binding's enum)
