@@ -26,6 +26,8 @@ from os import close as _close, replace as _replace, stat as _stat, unlink as _u
 from os import RTLD_LOCAL as _RTLD_LOCAL, RTLD_NOW as _RTLD_NOW
 from os.path import abspath as _abspath, dirname as _dirname, join as _join
 from gc import disable as _gc_disable, enable as _gc_enable, isenabled as _gc_isenabled
+from threading import main_thread as _main_thread
+from _thread import get_ident as _get_ident
 _CDLL = ctypes.CDLL
 # libgccjit (gccjit, backend/gccrun.py) and the emitters are imported only to build the
 # runtime library: a process whose library is in the on-disk cache never loads them
@@ -756,8 +758,7 @@ class Runtime:
         _api.PyInterpreterState_Get.restype = ctypes.c_void_p
         _api.PyThreadState_Get.restype = ctypes.c_void_p
         interp = _api.PyInterpreterState_Get()
-        if interp != _api.PyInterpreterState_Main() or _import_module("threading").current_thread() \
-                is not _import_module("threading").main_thread():
+        if interp != _api.PyInterpreterState_Main() or _get_ident() != _main_thread().ident:
             return False
         self.control[_SAMPLE_PERIOD] = period_us
         self.control[_MAIN_TS] = _api.PyThreadState_Get()
