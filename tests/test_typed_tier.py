@@ -183,3 +183,62 @@ def test_whole_program_mode_waits_for_the_warmup(tmp_path):
                          env={"COCONUT_WARMUP": warmup}, timeout=300)
         assert res.ok, res.describe()
         assert res.stdout.strip() == want, (warmup, res.stdout)
+
+
+class _Indexed:
+    def __init__(self, values):
+        self.values = values
+
+    def __getitem__(self, i):
+        return self.values[i]
+
+
+def _sum_indexed(v, n):
+    total = 0.0
+    for i in range(n):
+        total += v[i]
+    return total
+
+
+def _getitem_calls(ir):
+    """(vectorcalls of a cached __getitem__, calls of PyObject_GetItem) in `ir`."""
+    from coconut.ir import ops
+    direct = sum(isinstance(op, ops.CallVectorcall) and str(op.callable).startswith("getitem")
+                 for blk in ir.blocks.values() for op in blk.ops)
+    generic = sum(isinstance(op, ops.CallC) and op.func == "PyObject_GetItem"
+                  for blk in ir.blocks.values() for op in blk.ops)
+    return direct, generic
+
+
+@in_subprocess()
+def test_subscript_of_a_python_getitem_calls_it_directly():
+    """Where the interpreter saw a class with a Python __getitem__, the site calls the
+    function from its own cache (typed.py _subscr_getitem), with PyObject_GetItem only
+    on the miss path; also under the frame hook, where 3.11 refuses the specialization
+    but leaves the type version in the cache (feedback.feedback reads that)."""
+    from coconut.runtime import feedback, jit
+    code = _sum_indexed.__code__
+    cold = _ir(_sum_indexed)
+    assert _getitem_calls(cold) == (0, 1)                 # no feedback: generic only
+    v = _Indexed([0.5] * 10)
+    for _ in range(10):
+        _sum_indexed(v, 10)
+    forms = [f for f in feedback.feedback(code).values() if f.startswith("BINARY_SUBSCR")]
+    assert forms == ["BINARY_SUBSCR_GETITEM"], forms
+    assert _getitem_calls(_ir(_sum_indexed)) == (1, 1)
+    # the same under the hook (a fresh code object: its caches start empty)
+    fresh = type(_sum_indexed)(code.replace(), globals())
+    jit.runtime().install()
+    try:
+        for _ in range(10):
+            fresh(v, 10)
+    finally:
+        jit.runtime().uninstall()
+    site = next(ins for ins in feedback.instructions(fresh.__code__) if ins.name == "BINARY_SUBSCR")
+    assert feedback._NAMES[feedback._opcode_now(fresh.__code__, site)] == "BINARY_SUBSCR_ADAPTIVE"
+    assert [f for f in feedback.feedback(fresh.__code__).values()
+            if f.startswith("BINARY_SUBSCR")] == ["BINARY_SUBSCR_GETITEM"]
+    assert _getitem_calls(_ir(fresh)) == (1, 1)
+    coconut = get_coconut()
+    coconut.compile(fresh)
+    assert coconut.is_compiled(fresh) and fresh(v, 10) == 5.0

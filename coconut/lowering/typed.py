@@ -31,6 +31,7 @@ from ..ir.ops import Cond, NULL
 from ..runtime import layout as L
 from . import types as T
 from .registry import OPCODES
+from . import caches
 
 F64, I64, CBOOL, U64 = "f64", "i64", "cbool", "u64"
 _RANGE_ITER = type(iter(range(1)))
@@ -898,6 +899,61 @@ def _subscr_dict(b, ins, plan, inputs, items):
     return _getitem_slow_path(b, ins, res, join, slow, d, key)
 
 
+def _subscr_getitem(b, ins, plan, inputs, items):
+    """BINARY_SUBSCR where the interpreter saw an instance of a class with a Python
+    __getitem__ (feedback: BINARY_SUBSCR_GETITEM). PyObject_GetItem would call the
+    class's mp_subscript, slot_mp_subscript, which looks __getitem__ up in the MRO
+    (_PyType_Lookup) and calls it with (container, sub). Here the site keeps its own
+    cache (ops.SiteCache: type, type version, function, borrowed from the type's dict
+    while the version holds, as the interpreter's caches do) and calls the function
+    itself (coconut_call: the frame pushed as ceval pushes it). A miss is filled when
+    the type is a heap type whose mp_subscript is slot_mp_subscript and the lookup finds
+    a plain function (an unbound call, as vectorcall_method makes it); anything else
+    takes PyObject_GetItem. Both run code: materialized first (an unboxed int index is
+    boxed)."""
+    container, sub = b.inputs = [b.box(v, item) for v, item in zip(inputs, items)]
+    b.observe_slow()
+    res, join, slow = b.temp(), b.new_block("got_item"), b.new_block("getitem")
+    hit, lookup, call = b.new_block("cached"), b.new_block("lookup"), b.new_block("call_getitem")
+    cache = ops.SiteCache(b.ir.site_caches)
+    b.ir.site_caches += 1
+    fn = b.temp("obj", "getitem")
+    tp = _type_of(b, container)
+    b.split(Cond("!=", tp, b.load("ptr", cache, 0)), lookup.name, hint="same_type")
+    version = b.load("u32", tp, L.TP_VERSION_TAG)
+    b.split(Cond("==", version, ops.IntConst(0, "u32")), lookup.name, hint="versioned")
+    b.split(Cond("!=", version, b.load("u32", cache, 8)), lookup.name, hint="same_version")
+    b.emit(ops.Assign(fn, b.load("obj", cache, 16)))
+    b.terminate(ops.Jump(call.name))
+    b.current = lookup
+    flags = b.temp("u64")
+    b.emit(ops.BinArith(flags, "&", b.load("u64", tp, L.TP_FLAGS),
+                        ops.IntConst(L.TPFLAGS_HEAPTYPE, "u64")))
+    b.split(Cond("==", flags, ops.IntConst(0, "u64")), slow.name, hint="heap_type")
+    mapping = b.load("ptr", tp, L.TP_AS_MAPPING)
+    b.split(Cond("==", mapping, ops.IntConst(0, "ptr")), slow.name, hint="mapping")
+    b.split(Cond("!=", b.load("ptr", mapping, L.MP_SUBSCRIPT),
+                 ops.Address("slot_mp_subscript", L.slot_mp_subscript())), slow.name,
+            hint="python_getitem")
+    found = b.call("_PyType_Lookup", tp, b.const("__getitem__"))
+    b.split(Cond("==", found, NULL), slow.name, hint="found")
+    b.split(Cond("!=", _type_of(b, found), b.const(type(_subscr_getitem))), slow.name,
+            hint="function")
+    b.emit(ops.Assign(fn, found))
+    # the version _PyType_Lookup left (it assigns one where it can); 0: not cached
+    b.emit(ops.Store(cache, 0, tp, "ptr"))
+    b.emit(ops.Store(cache, 8, b.load("u32", tp, L.TP_VERSION_TAG), "u32"))
+    b.emit(ops.Store(cache, 16, found, "obj"))
+    b.terminate(ops.Jump(call.name))
+    b.current = call
+    b.incref(fn)                       # (vectorcall_method holds its own reference too)
+    got = b.temp()
+    b.emit(ops.CallVectorcall(got, fn, (container, sub), b.int(0), 2, NULL))
+    b.decref(fn)
+    b.emit(ops.Assign(res, got))
+    return _getitem_slow_path(b, ins, res, join, slow, container, sub)
+
+
 def _getitem_slow_path(b, ins, res, join, slow, container, key):
     """The end of a BINARY_SUBSCR fast path (the current block, `res` set): the slow
     block takes PyObject_GetItem, materialized first (it may run code); both join."""
@@ -988,6 +1044,7 @@ _RULES = {
     "for_iter_seq": _for_iter_seq, "builtin_call": _builtin_call, "math_call": _math_call,
     "list_append": _list_append, "is": _is, "return": _return, "copy": _copy,
     "subscr_dict": _subscr_dict, "subscr_array": _subscr_array,
+    "subscr_getitem": _subscr_getitem,
     "store_subscr_array": _store_subscr_array,
 }
 

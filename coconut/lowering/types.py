@@ -341,6 +341,9 @@ def plan(cx: Context, ins, state: State) -> Plan:
     if name in ("BINARY_SUBSCR", "STORE_SUBSCR") and stack[-2].kind == OBJ:
         sub = stack[-1]
         form = cx.fb.get(ins.offset, "")
+        if form == "BINARY_SUBSCR_GETITEM" and L.INLINE_CACHES:
+            # a class with a Python __getitem__ (an int index is boxed for it)
+            return Plan(True, "subscr_getitem", want=(OBJ, OBJ), outs=(OBJ_ITEM,))
         int_index = sub.kind == INT or (
             sub.kind == OBJ and ins.offset not in cx.avoid and
             form in ("BINARY_SUBSCR_LIST_INT", "BINARY_SUBSCR_TUPLE_INT", "STORE_SUBSCR_LIST_INT"))

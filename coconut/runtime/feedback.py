@@ -32,6 +32,7 @@ _RESUME_QUICK = dis._all_opmap["RESUME_QUICK"]
 _CACHES = dis._inline_cache_entries
 _NAMES = dis._all_opname
 _u8_at = ctypes.c_uint8.from_address
+_u32_at = ctypes.c_uint32.from_address
 
 
 class Instr:
@@ -69,9 +70,14 @@ def quickened(code) -> bool:
     return False
 
 
+def _unit(ins) -> int:
+    """The code unit of `ins` itself (after its EXTENDED_ARG prefixes)."""
+    return ins.offset + ins.size - 1 - _CACHES[ins.opcode]
+
+
 def _opcode_now(code, ins) -> int:
     """The opcode byte of `ins` itself (after its prefixes) in co_code_adaptive now."""
-    return _u8_at(L.code_unit_address(code, ins.offset + ins.size - 1 - _CACHES[ins.opcode])).value
+    return _u8_at(L.code_unit_address(code, _unit(ins))).value
 
 
 def specialized_form(code, ins) -> str | None:
@@ -98,12 +104,23 @@ def snapshot(code, instrs=None) -> dict[int, str]:
 def feedback(code, instrs=None) -> dict[int, str]:
     """{offset: the quickened opcode name in co_code_adaptive now}, for the
     instructions the typed rules read feedback from (and -1: "quickened"). Empty when
-    the code was never quickened (it has not run in the interpreter: no feedback)."""
+    the code was never quickened (it has not run in the interpreter: no feedback).
+
+    One form is read from more than the opcode: with a frame-evaluation hook installed
+    (whole-program mode), 3.11's specializer refuses BINARY_SUBSCR_GETITEM (an instance
+    of a class with a Python __getitem__), as it refuses CALL_PY_EXACT_ARGS, but only
+    after writing the class's type version into the instruction's cache; an adaptive
+    BINARY_SUBSCR with a type version there saw such a class, and is reported as
+    BINARY_SUBSCR_GETITEM (its fast path keeps its own cache: typed.py)."""
     if not L.INLINE_CACHES or not quickened(code):
         return {}
     out = {}
     for ins in instructions(code) if instrs is None else instrs:
         if ins.name in TYPED:
-            out[ins.offset] = _NAMES[_opcode_now(code, ins)]
+            form = _NAMES[_opcode_now(code, ins)]
+            if form == "BINARY_SUBSCR_ADAPTIVE" and _u32_at(L.code_unit_address(
+                    code, _unit(ins) + 1 + L.SUBSCR_CACHE_TYPE_VERSION)).value:
+                form = "BINARY_SUBSCR_GETITEM"
+            out[ins.offset] = form
     out[-1] = "quickened"
     return out

@@ -122,6 +122,10 @@ CO_COROUTINE, CO_ITERABLE_COROUTINE, CO_ASYNC_GENERATOR = 0x80, 0x100, 0x200
 CO_RESUMABLE = CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
 GEN_CODE = 16                      # PyGenObject.gi_code
 TP_AS_ASYNC = 80                   # PyTypeObject.tp_as_async
+# PyTypeObject.tp_as_mapping, PyMappingMethods.mp_subscript; Py_TPFLAGS_HEAPTYPE
+TP_AS_MAPPING = 112
+MP_SUBSCRIPT = 8
+TPFLAGS_HEAPTYPE = 1 << 9
 AM_AWAIT = 0                       # PyAsyncMethods.am_await
 
 # Type flags
@@ -138,6 +142,10 @@ DICT_USED = 16
 # PyTypeObject.tp_version_tag (unsigned int), PyHeapTypeObject.ht_cached_keys
 TP_VERSION_TAG = 384
 HT_CACHED_KEYS = 872
+# PyHeapTypeObject._spec_cache.getitem (after ht_cached_keys, ht_module, _ht_tpname):
+# the __getitem__ function BINARY_SUBSCR_GETITEM calls; PyFunctionObject.func_version
+HT_SPEC_CACHE_GETITEM = 896
+FUNC_VERSION = 128
 # An instance of a type with Py_TPFLAGS_MANAGED_DICT has two pointers before its header
 # (pycore_object.h): _PyObject_ValuesPointer (obj - 4 words: PyDictValues *) and
 # _PyObject_ManagedDictPointer (obj - 3 words: the materialized __dict__ or NULL)
@@ -171,7 +179,11 @@ METHOD_CACHE_DESCR = 6
 GLOBAL_CACHE_INDEX = 1
 GLOBAL_CACHE_MODULE_VERSION = 2
 GLOBAL_CACHE_BUILTIN_VERSION = 4
-CACHE_ENTRIES = {"LOAD_ATTR": 4, "STORE_ATTR": 4, "LOAD_METHOD": 10, "LOAD_GLOBAL": 5}
+# _PyBinarySubscrCache: counter, type_version[2], func_version.
+SUBSCR_CACHE_TYPE_VERSION = 1
+SUBSCR_CACHE_FUNC_VERSION = 3
+CACHE_ENTRIES = {"LOAD_ATTR": 4, "STORE_ATTR": 4, "LOAD_METHOD": 10, "LOAD_GLOBAL": 5,
+                 "BINARY_SUBSCR": 4}
 # Whether native code reads the inline caches: set by verify() once the layouts above
 # were checked on instructions the interpreter specialized (not when the interpreter
 # cannot specialize: tracing or profiling at import), and COCONUT_INLINE_CACHES=0 turns
@@ -208,6 +220,12 @@ def gc_count_address() -> int:
     """The address of the cycle collector's generation-0 allocation count (an int):
     the compiler leaves it as it found it (runtime/hook.py Runtime.compiling)."""
     return _api.PyInterpreterState_Get() + INTERP_GC_GEN0_COUNT
+
+
+def slot_mp_subscript() -> int:
+    """The address of typeobject.c's slot_mp_subscript (static): the mp_subscript of
+    a class that defines __getitem__ in Python, which looks the method up and calls it."""
+    return _ptr(_ptr(id(_GetItemProbe) + TP_AS_MAPPING) + MP_SUBSCRIPT)
 
 
 def eval_breaker_address() -> int:
@@ -459,6 +477,15 @@ def _cache_probe(obj, slotted, items):
     return _PROBE_GLOBAL              # LOAD_GLOBAL_MODULE
 
 
+class _GetItemProbe:
+    def __getitem__(self, key):
+        return key
+
+
+def _subscr_probe(obj):
+    return obj[0]                     # BINARY_SUBSCR_GETITEM
+
+
 def _u16(addr: int) -> int:
     return ctypes.c_uint16.from_address(addr).value
 
@@ -572,6 +599,35 @@ def _verify_inline_caches(check) -> bool:
     check("LOAD_METHOD_MODULE entry",
           entry(mkeys, cache_u16("LOAD_METHOD_MODULE", ATTR_CACHE_INDEX))[1],
           id(sys.getrecursionlimit))
+    # mp_subscript of a class with a Python __getitem__ (slot_mp_subscript): called, it
+    # calls the method; a heap type.
+    subscript = ctypes.PYFUNCTYPE(ctypes.py_object, ctypes.py_object, ctypes.py_object)(
+        slot_mp_subscript())
+    check("slot_mp_subscript", subscript(_GetItemProbe(), "key"), "key")
+    check("heap type flag", bool(ctypes.c_ulong.from_address(id(_GetItemProbe) + TP_FLAGS).value
+                                 & TPFLAGS_HEAPTYPE), True)
+    check("static type flag", bool(ctypes.c_ulong.from_address(id(dict) + TP_FLAGS).value
+                                   & TPFLAGS_HEAPTYPE), False)
+    # BINARY_SUBSCR_GETITEM: the type version, the class's cached __getitem__ and the
+    # function's version.
+    code = _subscr_probe.__code__.replace()
+    fresh_probe = types.FunctionType(code, globals())
+    getitem_probe = _GetItemProbe()
+    for _ in range(10):
+        fresh_probe(getitem_probe)
+    subscr = next(ins for ins in dis.get_instructions(code) if ins.opname == "BINARY_SUBSCR")
+    unit = subscr.offset // 2
+    form = dis._all_opname[ctypes.c_uint8.from_address(code_unit_address(code, unit)).value]
+    if form != "BINARY_SUBSCR_GETITEM":
+        return False
+    first = code_unit_address(code, unit + 1)
+    function = _GetItemProbe.__dict__["__getitem__"]
+    check("BINARY_SUBSCR_GETITEM type version", _u32(first + 2 * SUBSCR_CACHE_TYPE_VERSION),
+          _u32(id(_GetItemProbe) + TP_VERSION_TAG))
+    check("_spec_cache.getitem", _ptr(id(_GetItemProbe) + HT_SPEC_CACHE_GETITEM), id(function))
+    check("func_version", _u32(id(function) + FUNC_VERSION),
+          _u16(first + 2 * SUBSCR_CACHE_FUNC_VERSION))
+    check("a function version is not 0", _u32(id(function) + FUNC_VERSION) != 0, True)
     # A class attribute assigned: PyType_Modified drops the version (the guard then fails).
     _Probe.marker = None
     check("tp_version_tag after a type change", _u32(id(_Probe) + TP_VERSION_TAG), 0)

@@ -1,0 +1,184 @@
+"""Subscripts of instances of classes with a Python __getitem__ (BINARY_SUBSCR where the
+interpreter saw BINARY_SUBSCR_GETITEM): the compiled site keeps its own cache (type,
+type version, function) and calls the function itself. Each case changes what the
+cache holds while the loop runs: the method replaced on the class, the instance's
+class reassigned, a subclass, a plain list at the same site, a __getitem__ that is not
+a function, one that deletes itself, defaults changed, keyword-only parameters, errors
+raised inside (tracebacks through the direct call)."""
+
+
+class Grid:
+    def __init__(self, n):
+        self.rows = [[x * 10 + y for y in range(n)] for x in range(n)]
+
+    def __getitem__(self, idx):
+        if isinstance(idx, tuple):
+            return self.rows[idx[0]][idx[1]]
+        return self.rows[idx]
+
+
+def getitem_loop(n):
+    g = Grid(n)
+    total = 0
+    for i in range(n):
+        total += g[i][i] + g[i, n - 1 - i]
+    return total
+
+
+def getitem_method_replaced_mid_loop(n):
+    class Local:
+        def __getitem__(self, i):
+            return i
+    c = Local()
+    out = []
+    for i in range(n):
+        if i == n // 2:
+            Local.__getitem__ = lambda self, i: -i
+        out.append(c[i])
+    return out
+
+
+def getitem_class_reassigned(n):
+    class A:
+        def __getitem__(self, i):
+            return ("A", i)
+
+    class B:
+        def __getitem__(self, i):
+            return ("B", i)
+    obj = A()
+    out = []
+    for i in range(n):
+        if i == n // 2:
+            obj.__class__ = B
+        out.append(obj[i])
+    return out
+
+
+def getitem_mixed_receivers(n):
+    class Base:
+        def __getitem__(self, i):
+            return i + 1
+
+    class Sub(Base):
+        def __getitem__(self, i):
+            return super().__getitem__(i) * 100
+    receivers = [Base(), Sub(), [7, 8, 9], {0: "zero", 1: "one", 2: "two"}, "abc", (4, 5, 6)]
+    out = []
+    for i in range(n):
+        r = receivers[i % len(receivers)]
+        out.append(r[i % 3])
+    return out
+
+
+class CallableGetter:
+    def __call__(self, *args):
+        return ("called", args)
+
+
+def getitem_not_a_function(n):
+    class Odd:
+        __getitem__ = CallableGetter()     # called without self (not a descriptor)
+
+    class Static:
+        @staticmethod
+        def __getitem__(i):
+            return ("static", i)
+    out = []
+    for i in range(n):
+        out.append(Odd()[i])
+        out.append(Static()[i])
+    return out
+
+
+def getitem_deletes_itself(n):
+    class Once:
+        def __getitem__(self, i):
+            del type(self).__getitem__
+            return i
+    o = Once()
+    out = []
+    for i in range(n):
+        try:
+            out.append(o[i])
+        except TypeError as e:
+            out.append(str(e))
+    return out
+
+
+def getitem_defaults_changed(n):
+    class Scaled:
+        def __getitem__(self, i, scale=2):
+            return i * scale
+    s = Scaled()
+    out = []
+    for i in range(n):
+        if i == n // 2:
+            Scaled.__getitem__.__defaults__ = (-1,)
+        out.append(s[i])
+    return out
+
+
+def getitem_keyword_only(n):
+    class KwOnly:
+        def __getitem__(self, i, *, k=3):
+            return i + k
+
+    class Star:
+        def __getitem__(*args):
+            return len(args)
+    out = []
+    for i in range(n):
+        out.append(KwOnly()[i] + Star()[i])
+    return out
+
+
+def getitem_raises(n):
+    class Limited:
+        def __getitem__(self, i):
+            if i >= 3:
+                raise IndexError("too far: %d" % i)
+            return i
+    lim = Limited()
+    total = 0
+    for i in range(n):
+        total += lim[i]
+    return total
+
+
+def getitem_dict_subclass(n):
+    class Defaulting(dict):
+        def __getitem__(self, key):
+            return super().__getitem__(key) if key in self else -1
+    d = Defaulting(a=1, b=2)
+    keys = ["a", "b", "c"]
+    return [d[keys[i % 3]] for i in range(n)]
+
+
+def getitem_float_index_math(n):
+    class Vec:
+        def __init__(self, values):
+            self.values = values
+
+        def __getitem__(self, i):
+            return self.values[i]
+    v = Vec([0.5 * i for i in range(n)])
+    acc = 0.0
+    for i in range(n):
+        acc += v[i] * v[n - 1 - i]
+    return acc
+
+
+CASES = [
+    (getitem_loop, [(6,), (1,)]),
+    (getitem_method_replaced_mid_loop, [(8,), (3,)]),
+    (getitem_class_reassigned, [(8,), (2,)]),
+    (getitem_mixed_receivers, [(12,), (5,)]),
+    (getitem_not_a_function, [(4,)]),
+    (getitem_deletes_itself, [(4,)]),
+    (getitem_defaults_changed, [(6,)]),
+    (getitem_keyword_only, [(5,)]),
+    (getitem_raises, [(2,), (6,)]),
+    (getitem_dict_subclass, [(7,)]),
+    (getitem_float_index_math, [(9,), (1,)]),
+]
