@@ -26,6 +26,7 @@ CAPI = {
     "PyBool_FromLong": ("new", "obj", ["ssize"]),
     "PyObject_Size": ("status", "ssize", ["obj"]),
     "PyObject_IsInstance": ("status", "int", ["obj", "obj"]),
+    "PyType_IsSubtype": ("value", "int", ["ptr", "ptr"]),   # reads tp_mro / tp_base
     # libm (loaded with libpython), for math.sqrt/sin/cos on C doubles
     "sqrt": ("value", "f64", ["f64"]),
     "sin": ("value", "f64", ["f64"]),

@@ -803,12 +803,34 @@ def _len(b, ins, x):
     return res
 
 
+# Builtin types whose instances' __class__ is object's descriptor (their MRO is theirs
+# and object's; not proxies): for them, object_isinstance's __class__ lookup gives the
+# type itself, so isinstance is PyType_IsSubtype.
+_PLAIN_INSTANCES = (int, str, tuple, float, type(None), list, dict, bool, bytes, set,
+                    frozenset, complex)
+
+
 def _isinstance(b, ins, x, cls):
+    """isinstance(x, cls): true when type(x) is cls; when cls is a plain class (its
+    metaclass exactly `type`: no __instancecheck__) and x an instance of one of the
+    builtin types of _PLAIN_INSTANCES, PyType_IsSubtype (no code runs: ceval's
+    object_isinstance would also look up x.__class__, which for these is type(x));
+    else PyObject_IsInstance, materialized first."""
     res, join, slow = b.temp("int", "inst"), b.new_block("got_inst"), b.new_block("inst_call")
-    b.split(Cond("!=", _type_of(b, x), cls), slow.name, hint="exact")
+    tp = _type_of(b, x)
+    b.split(Cond("!=", tp, cls), slow.name, hint="exact")
     b.emit(ops.Assign(res, b.int(1)))
     b.terminate(ops.Jump(join.name))
     b.current = slow
+    subtype, generic = b.new_block("inst_subtype"), b.new_block("inst_generic")
+    b.split(Cond("!=", _type_of(b, cls), b.const(type)), generic.name, hint="plain_class")
+    for plain in _PLAIN_INSTANCES:
+        b.split(Cond("==", tp, b.const(plain)), subtype.name, hint="not_" + plain.__name__)
+    b.terminate(ops.Jump(generic.name))
+    b.current = subtype
+    b.emit(ops.Assign(res, b.call("PyType_IsSubtype", tp, cls)))
+    b.terminate(ops.Jump(join.name))
+    b.current = generic
     b.observe_slow()
     b.emit(ops.Assign(res, b.call("PyObject_IsInstance", x, cls)))
     b.terminate(ops.Jump(join.name))
@@ -899,54 +921,69 @@ def _subscr_dict(b, ins, plan, inputs, items):
     return _getitem_slow_path(b, ins, res, join, slow, d, key)
 
 
-def _subscr_getitem(b, ins, plan, inputs, items):
-    """BINARY_SUBSCR where the interpreter saw an instance of a class with a Python
-    __getitem__ (feedback: BINARY_SUBSCR_GETITEM). PyObject_GetItem would call the
-    class's mp_subscript, slot_mp_subscript, which looks __getitem__ up in the MRO
-    (_PyType_Lookup) and calls it with (container, sub). Here the site keeps its own
-    cache (ops.SiteCache: type, type version, function, borrowed from the type's dict
-    while the version holds, as the interpreter's caches do) and calls the function
-    itself (coconut_call: the frame pushed as ceval pushes it). A miss is filled when
-    the type is a heap type whose mp_subscript is slot_mp_subscript and the lookup finds
-    a plain function (an unbound call, as vectorcall_method makes it); anything else
-    takes PyObject_GetItem. Both run code: materialized first (an unboxed int index is
-    boxed)."""
-    container, sub = b.inputs = [b.box(v, item) for v, item in zip(inputs, items)]
-    b.observe_slow()
-    res, join, slow = b.temp(), b.new_block("got_item"), b.new_block("getitem")
-    hit, lookup, call = b.new_block("cached"), b.new_block("lookup"), b.new_block("call_getitem")
+def _python_slot_function(b, container, method: str, slot: str, slot_offset: int,
+                          miss: str):
+    """The plain Python function `method` ("__getitem__", "__setitem__") that the
+    mapping slot of `container`'s type would look up and call, or a jump to `miss`.
+    PyObject_GetItem/SetItem call the type's mp_subscript/mp_ass_subscript, which for
+    a class defining the method in Python is typeobject.c's slot_mp_subscript /
+    slot_mp_ass_subscript: `_PyType_Lookup(type, method)` along the MRO at every call,
+    then vectorcall_method calls a function unbound, with the container first. The
+    site keeps its own cache instead (ops.SiteCache: type, type version, function,
+    the function borrowed from the type's dict while the version holds, as the
+    interpreter's own caches hold theirs). A miss looks the method up once: a heap
+    type whose slot is that slot function (its address is a link, resolved when a
+    cached module is loaded) and a plain function found fill the cache; anything else
+    (a callable object, a staticmethod, a C base's slot) goes to `miss`. Returns a
+    new reference to the function (vectorcall_method holds one too: the call may
+    delete the method from its class)."""
+    hit, lookup, got = b.new_block("cached"), b.new_block("lookup"), b.new_block("found_" + method.strip("_"))
     cache = ops.SiteCache(b.ir.site_caches)
     b.ir.site_caches += 1
-    fn = b.temp("obj", "getitem")
+    fn = b.temp("obj", method.strip("_"))
     tp = _type_of(b, container)
     b.split(Cond("!=", tp, b.load("ptr", cache, 0)), lookup.name, hint="same_type")
     version = b.load("u32", tp, L.TP_VERSION_TAG)
     b.split(Cond("==", version, ops.IntConst(0, "u32")), lookup.name, hint="versioned")
     b.split(Cond("!=", version, b.load("u32", cache, 8)), lookup.name, hint="same_version")
     b.emit(ops.Assign(fn, b.load("obj", cache, 16)))
-    b.terminate(ops.Jump(call.name))
+    b.terminate(ops.Jump(got.name))
     b.current = lookup
     flags = b.temp("u64")
     b.emit(ops.BinArith(flags, "&", b.load("u64", tp, L.TP_FLAGS),
                         ops.IntConst(L.TPFLAGS_HEAPTYPE, "u64")))
-    b.split(Cond("==", flags, ops.IntConst(0, "u64")), slow.name, hint="heap_type")
+    b.split(Cond("==", flags, ops.IntConst(0, "u64")), miss, hint="heap_type")
     mapping = b.load("ptr", tp, L.TP_AS_MAPPING)
-    b.split(Cond("==", mapping, ops.IntConst(0, "ptr")), slow.name, hint="mapping")
-    b.split(Cond("!=", b.load("ptr", mapping, L.MP_SUBSCRIPT),
-                 ops.Address("slot_mp_subscript", L.slot_mp_subscript())), slow.name,
-            hint="python_getitem")
-    found = b.call("_PyType_Lookup", tp, b.const("__getitem__"))
-    b.split(Cond("==", found, NULL), slow.name, hint="found")
-    b.split(Cond("!=", _type_of(b, found), b.const(type(_subscr_getitem))), slow.name,
+    b.split(Cond("==", mapping, ops.IntConst(0, "ptr")), miss, hint="mapping")
+    b.split(Cond("!=", b.load("ptr", mapping, slot_offset),
+                 ops.Address(slot, L.slot_function(slot))), miss, hint="python_" + method.strip("_"))
+    found = b.call("_PyType_Lookup", tp, b.const(method))
+    b.split(Cond("==", found, NULL), miss, hint="found")
+    b.split(Cond("!=", _type_of(b, found), b.const(type(_python_slot_function))), miss,
             hint="function")
     b.emit(ops.Assign(fn, found))
     # the version _PyType_Lookup left (it assigns one where it can); 0: not cached
     b.emit(ops.Store(cache, 0, tp, "ptr"))
     b.emit(ops.Store(cache, 8, b.load("u32", tp, L.TP_VERSION_TAG), "u32"))
     b.emit(ops.Store(cache, 16, found, "obj"))
-    b.terminate(ops.Jump(call.name))
-    b.current = call
-    b.incref(fn)                       # (vectorcall_method holds its own reference too)
+    b.terminate(ops.Jump(got.name))
+    b.current = got
+    b.incref(fn)
+    return fn
+
+
+def _subscr_getitem(b, ins, plan, inputs, items):
+    """BINARY_SUBSCR where the interpreter saw an instance of a class with a Python
+    __getitem__ (feedback: BINARY_SUBSCR_GETITEM): the function is called directly with
+    (container, sub) through coconut_call, which pushes its frame as ceval does
+    (_python_slot_function: no slot_mp_subscript, no MRO lookup per call); anything else
+    takes PyObject_GetItem. Both run code: materialized first (an unboxed int index is
+    boxed)."""
+    container, sub = b.inputs = [b.box(v, item) for v, item in zip(inputs, items)]
+    b.observe_slow()
+    res, join, slow = b.temp(), b.new_block("got_item"), b.new_block("getitem")
+    fn = _python_slot_function(b, container, "__getitem__", "slot_mp_subscript",
+                               L.MP_SUBSCRIPT, slow.name)
     got = b.temp()
     b.emit(ops.CallVectorcall(got, fn, (container, sub), b.int(0), 2, NULL))
     b.decref(fn)
@@ -1012,8 +1049,9 @@ def _subscr_array(b, ins, plan, inputs, items):
 def _store_subscr_array(b, ins, plan, inputs, items):
     """STORE_SUBSCR that the interpreter does not specialize: an exact float or int
     into an array.array by an int is array_ass_item (PySequence_SetItem, in range: the
-    typecode's setitem converts a float or an int without running code, or raises);
-    anything else PyObject_SetItem, materialized first."""
+    typecode's setitem converts a float or an int without running code, or raises); a
+    class with a Python __setitem__ is called directly; anything else
+    PyObject_SetItem, materialized first."""
     value, container, index = inputs
     value = b.box(value, items[0])
     b.inputs = [value, container, index]
@@ -1022,8 +1060,26 @@ def _store_subscr_array(b, ins, plan, inputs, items):
     adj = _array_index(b, container, index, slow.name)
     b.emit(ops.Assign(err, b.call("PySequence_SetItem", container, adj, value)))
     b.terminate(ops.Jump(join.name))
+    # Anything else: a class with a Python __setitem__ is called directly (as
+    # _subscr_getitem; slot_mp_ass_subscript returns -1 or 0 and drops the result),
+    # the rest is PyObject_SetItem. Both run code: materialized first.
     b.current = slow
     b.observe_slow()
+    generic = b.new_block("setitem_generic")
+    fn = _python_slot_function(b, container, "__setitem__", "slot_mp_ass_subscript",
+                               L.MP_ASS_SUBSCRIPT, generic.name)
+    got = b.temp()
+    b.emit(ops.CallVectorcall(got, fn, (container, index, value), b.int(0), 3, NULL))
+    b.decref(fn)
+    failed, done = b.new_block("setitem_failed"), b.new_block("setitem_done")
+    b.split(Cond("==", got, NULL), failed.name, hint="set")
+    b.decref(got)
+    b.emit(ops.Assign(err, b.int(0)))
+    b.terminate(ops.Jump(join.name))
+    b.current = failed
+    b.emit(ops.Assign(err, b.int(-1)))
+    b.terminate(ops.Jump(join.name))
+    b.current = generic
     b.emit(ops.Assign(err, b.call("PyObject_SetItem", container, index, value)))
     b.terminate(ops.Jump(join.name))
     b.current = join

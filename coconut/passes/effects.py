@@ -21,6 +21,7 @@ QUIET_CALLS = frozenset({
     "PyErr_Occurred",         # reads tstate->curexc_type
     "PySequence_Check",       # reads type slots
     "PyBool_FromLong",        # a new reference to True or False
+    "PyType_IsSubtype",       # reads the types' tp_mro (or tp_base chain)
 })
 
 # Ops that compute a value into `dst` from their operands and do nothing else: removable

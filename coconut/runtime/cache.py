@@ -49,7 +49,8 @@ _counters = {"cache_hits": 0, "cache_misses": 0, "cache_stores": 0,
              "cache_uncacheable": 0, "cache_errors": 0, "cache_other_variant": 0}
 _lock = threading.Lock()
 _env_digest: bytes | None = None
-_known_addresses = ("eval_breaker", "native_instructions", "count_trace", "slot_mp_subscript")
+_known_addresses = ("eval_breaker", "native_instructions", "count_trace", "slot_mp_subscript",
+                    "slot_mp_ass_subscript")
 # The directory's size is kept in its file USAGE ("<bytes> <time of the last scan>"),
 # which each store updates: scanning a big cache (90,000 files: half a second) at each
 # process's first store made every first compile that slow. A full scan (prune) runs
@@ -268,7 +269,8 @@ def _addresses(rt) -> dict[str, int]:
     return {"eval_breaker": L.eval_breaker_address(),
             "native_instructions": _addressof(rt.control) + 8 * NATIVE_COUNT,
             "count_trace": rt.control[COUNTER_FUNC],
-            "slot_mp_subscript": L.slot_mp_subscript()}
+            "slot_mp_subscript": L.slot_function("slot_mp_subscript"),
+            "slot_mp_ass_subscript": L.slot_function("slot_mp_ass_subscript")}
 
 
 def _load(directory: str, key: str, code, rt):

@@ -125,6 +125,7 @@ TP_AS_ASYNC = 80                   # PyTypeObject.tp_as_async
 # PyTypeObject.tp_as_mapping, PyMappingMethods.mp_subscript; Py_TPFLAGS_HEAPTYPE
 TP_AS_MAPPING = 112
 MP_SUBSCRIPT = 8
+MP_ASS_SUBSCRIPT = 16
 TPFLAGS_HEAPTYPE = 1 << 9
 AM_AWAIT = 0                       # PyAsyncMethods.am_await
 
@@ -222,10 +223,12 @@ def gc_count_address() -> int:
     return _api.PyInterpreterState_Get() + INTERP_GC_GEN0_COUNT
 
 
-def slot_mp_subscript() -> int:
-    """The address of typeobject.c's slot_mp_subscript (static): the mp_subscript of
-    a class that defines __getitem__ in Python, which looks the method up and calls it."""
-    return _ptr(_ptr(id(_GetItemProbe) + TP_AS_MAPPING) + MP_SUBSCRIPT)
+def slot_function(name: str) -> int:
+    """The address of typeobject.c's slot_mp_subscript or slot_mp_ass_subscript
+    (static): the mapping slots of a class that defines __getitem__ / __setitem__ in
+    Python, which look the method up and call it."""
+    offset = {"slot_mp_subscript": MP_SUBSCRIPT, "slot_mp_ass_subscript": MP_ASS_SUBSCRIPT}[name]
+    return _ptr(_ptr(id(_GetItemProbe) + TP_AS_MAPPING) + offset)
 
 
 def eval_breaker_address() -> int:
@@ -481,6 +484,9 @@ class _GetItemProbe:
     def __getitem__(self, key):
         return key
 
+    def __setitem__(self, key, value):
+        self.stored = key, value
+
 
 def _subscr_probe(obj):
     return obj[0]                     # BINARY_SUBSCR_GETITEM
@@ -602,8 +608,13 @@ def _verify_inline_caches(check) -> bool:
     # mp_subscript of a class with a Python __getitem__ (slot_mp_subscript): called, it
     # calls the method; a heap type.
     subscript = ctypes.PYFUNCTYPE(ctypes.py_object, ctypes.py_object, ctypes.py_object)(
-        slot_mp_subscript())
+        slot_function("slot_mp_subscript"))
     check("slot_mp_subscript", subscript(_GetItemProbe(), "key"), "key")
+    assign = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.py_object, ctypes.py_object, ctypes.py_object)(
+        slot_function("slot_mp_ass_subscript"))
+    stored = _GetItemProbe()
+    check("slot_mp_ass_subscript", (assign(stored, "key", "value"), stored.stored),
+          (0, ("key", "value")))
     check("heap type flag", bool(ctypes.c_ulong.from_address(id(_GetItemProbe) + TP_FLAGS).value
                                  & TPFLAGS_HEAPTYPE), True)
     check("static type flag", bool(ctypes.c_ulong.from_address(id(dict) + TP_FLAGS).value

@@ -4,7 +4,8 @@ type version, function) and calls the function itself. Each case changes what th
 cache holds while the loop runs: the method replaced on the class, the instance's
 class reassigned, a subclass, a plain list at the same site, a __getitem__ that is not
 a function, one that deletes itself, defaults changed, keyword-only parameters, errors
-raised inside (tracebacks through the direct call)."""
+raised inside (tracebacks through the direct call). The same for STORE_SUBSCR and a
+Python __setitem__ (where the interpreter could not specialize the store)."""
 
 
 class Grid:
@@ -169,6 +170,97 @@ def getitem_float_index_math(n):
     return acc
 
 
+
+class Board:
+    def __init__(self, n):
+        self.cells = [[0] * n for _ in range(n)]
+
+    def __setitem__(self, idx, value):
+        x, y = idx
+        self.cells[x][y] = value
+
+    def __getitem__(self, idx):
+        x, y = idx
+        return self.cells[x][y]
+
+
+def setitem_loop(n):
+    b = Board(n)
+    for i in range(n):
+        for j in range(n):
+            b[i, j] = i * j + 0.5
+    return [b[i, i] for i in range(n)]
+
+
+def setitem_mixed_receivers(n):
+    class Logged:
+        def __init__(self):
+            self.log = []
+
+        def __setitem__(self, k, v):
+            self.log.append((k, v))
+
+    class Doubled(dict):
+        def __setitem__(self, k, v):
+            super().__setitem__(k, v * 2)
+    targets = [Logged(), Doubled(), [0, 0, 0], {}, Logged()]
+    for i in range(n):
+        targets[i % len(targets)][i % 3] = i
+    return [t.log if isinstance(t, Logged) else t for t in targets]
+
+
+def setitem_method_replaced_mid_loop(n):
+    class Box:
+        def __init__(self):
+            self.seen = []
+
+        def __setitem__(self, k, v):
+            self.seen.append(v)
+    box = Box()
+    for i in range(n):
+        if i == n // 2:
+            Box.__setitem__ = lambda self, k, v: self.seen.append(-v)
+        box[i] = i
+    return box.seen
+
+
+def setitem_odd_methods(n):
+    class Recorder:
+        def __init__(self):
+            self.calls = []
+
+        def __call__(self, *args):
+            self.calls.append(args)
+    rec = Recorder()
+
+    class Odd:
+        __setitem__ = rec                  # called without self
+
+    class Once:
+        def __setitem__(self, k, v):
+            del type(self).__setitem__
+    out = []
+    odd, once = Odd(), Once()
+    for i in range(n):
+        odd[i] = -i
+        try:
+            once[i] = i
+            out.append("set")
+        except TypeError as e:
+            out.append(str(e))
+    return rec.calls, out
+
+
+def setitem_raises(n):
+    class ReadOnly:
+        def __setitem__(self, k, v):
+            if k > 2:
+                raise KeyError("read-only: %r" % k)
+    r = ReadOnly()
+    for i in range(n):
+        r[i] = i
+    return n
+
 CASES = [
     (getitem_loop, [(6,), (1,)]),
     (getitem_method_replaced_mid_loop, [(8,), (3,)]),
@@ -181,4 +273,9 @@ CASES = [
     (getitem_raises, [(2,), (6,)]),
     (getitem_dict_subclass, [(7,)]),
     (getitem_float_index_math, [(9,), (1,)]),
+    (setitem_loop, [(5,), (1,)]),
+    (setitem_mixed_receivers, [(10,)]),
+    (setitem_method_replaced_mid_loop, [(6,)]),
+    (setitem_odd_methods, [(3,)]),
+    (setitem_raises, [(2,), (5,)]),
 ]

@@ -410,6 +410,47 @@ def array_or_not(containers):
     return total
 
 
+
+class _IsBase:
+    pass
+
+
+class _IsSub(_IsBase):
+    pass
+
+
+class _IsMeta(type):
+    def __instancecheck__(cls, inst):
+        return inst == 42
+
+
+class _IsChecked(metaclass=_IsMeta):
+    pass
+
+
+class _ClaimsInt:
+    @property
+    def __class__(self):
+        return int
+
+
+def isinstance_of_builtins_and_classes(n):
+    """isinstance's typed rule: exact types, builtin instances against plain classes
+    (PyType_IsSubtype), a metaclass with __instancecheck__, a __class__ property, a
+    weakref proxy (its __class__ is its referent's), tuples of classes."""
+    import weakref
+    base = _IsBase()
+    values = [1, "s", (1,), 2.5, None, [1], {}, True, b"x", {1}, frozenset(), 1j,
+              base, _IsSub(), 42, _ClaimsInt(), weakref.proxy(base)]
+    classes = [int, str, tuple, object, _IsBase, _IsSub, _IsChecked, (int, str), float,
+               bool, list]
+    out = []
+    for i in range(n):
+        x = values[i % len(values)]
+        for c in classes:
+            out.append(isinstance(x, c))
+    return out
+
 CASES = [
     (sparse_rows, [(3, array("d", [0.5, 1.5, -2.0]), array("i", [2, 0, 1]), array("d", [1.0, 2.0, 4.0])),
                    (2, array("d", [1.0]), array("i", [5]), array("d", [1.0, 2.0])),
@@ -459,6 +500,7 @@ CASES = [
     (dict_lookups, [({"a": 1, "b": 2}, ["a", "b", "a"]), ({1: 2, "a": 3}, [1, "a"]),
                     ({"a": 1}, ["a", "zz"]), ({StrKey("a"): 5}, ["a", "a"]),
                     ({"a": 1}, [StrKey("a")])]),
+    (isinstance_of_builtins_and_classes, [(17,), (40,)]),
     (index_from_a_list, [(list(range(10)), [1, 3, -2, 9]), (list(range(5)), [1, 7]),
                          ([1, 2], [True, 1]), ((1, 2, 3), [0, 2]), (list(range(4)), [2**70])]),
 ]
