@@ -62,8 +62,12 @@ def start(threshold: int, stats: bool = False, stats_json: str | None = None,
 
 
 def from_environment() -> None:
-    """Called at interpreter start-up by coconut-jit.pth when COCONUT_JIT is set."""
+    """Called at interpreter start-up by coconut-jit.pth when COCONUT_JIT is set (also
+    in each subinterpreter, which imports site: the JIT stays off there, see
+    hook.in_main_interpreter)."""
     if os.environ.get(ENV_JIT, "0") in ("", "0"):
+        return
+    if not _import_module(".runtime.hook", __package__).in_main_interpreter():
         return
     try:
         threshold = int(os.environ.get(ENV_THRESHOLD, DEFAULT_THRESHOLD))

@@ -355,3 +355,60 @@ def test_a_forked_child_samples_again():
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert not coconut.is_compiled(_spin)       # the parent never ran it
+
+
+SUBINTERPRETER = r'''
+import _testcapi, coconut
+from coconut.runtime import jit
+def f(x):
+    return x + 1
+status = _testcapi.run_in_subinterp("""
+import coconut
+def g(x):
+    return x * 2
+try:
+    coconut.compile(g)
+except RuntimeError as e:
+    assert "main interpreter only" in str(e), e
+else:
+    raise AssertionError("compiled in a subinterpreter")
+""")
+assert status == 0, status
+coconut.compile(f)                      # the main interpreter's JIT is intact
+assert coconut.is_compiled(f) and f(1) == 2
+assert jit.runtime().sampling
+print("ok")
+'''
+
+
+def test_subinterpreters_leave_the_jit_alone(tmp_path):
+    """A subinterpreter imports site (COCONUT_JIT: coconut-jit.pth) and coconut anew; the
+    runtime library's C globals are the main interpreter's, so the JIT stays off there
+    (a second Runtime reset them: the sampling thread then read a subinterpreter's
+    control block and crashed test_capi)."""
+    (tmp_path / "prog.py").write_text(SUBINTERPRETER)
+    status, out, err = _run(["-m", "coconut", "--threshold", "100", "prog.py"], tmp_path)
+    assert (status, out) == (0, "ok\n"), err
+
+
+FORK_FROM_A_THREAD = r'''
+import os, threading
+def func():
+    pid = os.fork()
+    if pid == 0:
+        print("child", flush=True)      # then this thread ends: no finalization
+    else:
+        os.waitpid(pid, 0)
+t = threading.Thread(target=func)
+t.start()
+t.join()
+print("parent")
+'''
+
+
+def test_a_child_forked_from_a_thread_exits(tmp_path):
+    """In a child forked from a non-main thread, the process ends when that thread
+    does, without finalization: a sampling thread restarted there kept it alive."""
+    (tmp_path / "prog.py").write_text(FORK_FROM_A_THREAD)
+    status, out, err = _run(["-m", "coconut", "--threshold", "100", "prog.py"], tmp_path, timeout=60)
+    assert (status, sorted(out.split())) == (0, ["child", "parent"]), err

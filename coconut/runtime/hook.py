@@ -59,15 +59,15 @@ RECOMPILE = NEVER - 2
  _FUNCTION_VECTORCALL, GLOBAL_LOOKUPS, _OBJECT_NEW, _SLOT_TP_INIT, _INIT_NAME,
  _EMPTY_TUPLE, _SAMPLE_FUNC, _SAMPLER_MAIN, _SAMPLER_STOP, _SAMPLE_PENDING, SAMPLES,
  _SAMPLE_WEIGHT, _SAMPLE_PERIOD, _SAMPLER_THREAD, _MAIN_TS, _EVAL_BREAKER,
- _SAMPLER_SEM) = range(28)
-_CONTROL_SIZE = 28
+ _SAMPLER_SEM, _MAIN_INTERP) = range(29)
+_CONTROL_SIZE = 29
 # The sampler's control words by name (runtime/sampler.py).
 _SAMPLER_INDEX = dict(
     THRESHOLD=_THRESHOLD, IN_COMPILER=_IN_COMPILER, SAMPLE_FUNC=_SAMPLE_FUNC,
     SAMPLER_MAIN=_SAMPLER_MAIN, SAMPLER_STOP=_SAMPLER_STOP, SAMPLE_PENDING=_SAMPLE_PENDING,
     SAMPLES=SAMPLES, SAMPLE_WEIGHT=_SAMPLE_WEIGHT, SAMPLE_PERIOD=_SAMPLE_PERIOD,
     SAMPLER_THREAD=_SAMPLER_THREAD, MAIN_TS=_MAIN_TS, EVAL_BREAKER=_EVAL_BREAKER,
-    SAMPLER_SEM=_SAMPLER_SEM)
+    SAMPLER_SEM=_SAMPLER_SEM, MAIN_INTERP=_MAIN_INTERP)
 _SEM_SIZE = 32                 # sizeof(sem_t) on 64-bit Linux
 HELPERS = ("coconut_eval_breaker", "coconut_resume", "coconut_deopt_check", "coconut_call",
            "coconut_load_global", "coconut_get_awaitable")
@@ -149,10 +149,23 @@ def _load_runtime_library(emit) -> _Library:
     return _Library(run.result, run.result.get_code)
 
 
+def in_main_interpreter() -> bool:
+    """Whether this is the process's main interpreter. The runtime library is loaded
+    once per process and its C globals (the control block, the co_extra index) are
+    the main interpreter's: a subinterpreter (each imports coconut anew) must not
+    build a Runtime of its own."""
+    _api.PyInterpreterState_Get.restype = ctypes.c_void_p
+    _api.PyInterpreterState_Main.restype = ctypes.c_void_p
+    return _api.PyInterpreterState_Get() == _api.PyInterpreterState_Main()
+
+
 class Runtime:
-    """The hook, installed at most once per interpreter."""
+    """The hook, installed at most once per process, in the main interpreter."""
 
     def __init__(self):
+        if not in_main_interpreter():
+            raise RuntimeError("coconut: the JIT runs in the main interpreter only, "
+                               "not in a subinterpreter")
         self.extra_index = _api._PyEval_RequestCodeExtraIndex(None)
         # [threshold (-1: no counting), in_compiler flag, PyObject *callback]
         # [threshold (-1: no counting), in_compiler flag, PyObject *callback,
@@ -763,6 +776,7 @@ class Runtime:
         self.control[_SAMPLE_PERIOD] = period_us
         self.control[_MAIN_TS] = _api.PyThreadState_Get()
         self.control[_EVAL_BREAKER] = interp + L.INTERP_EVAL_BREAKER
+        self.control[_MAIN_INTERP] = interp
         self.sampling = self._sampler_start() == 0
         return self.sampling
 

@@ -34,7 +34,8 @@ from _queue import Empty as _Empty, SimpleQueue as _SimpleQueue   # (queue: +0.6
 from time import perf_counter as _perf_counter, sleep as _sleep
 from warnings import warn as _warn
 from _thread import (allocate_lock as _allocate_lock, interrupt_main as _interrupt_main,
-                     start_new_thread as _start_new_thread)
+                     start_new_thread as _start_new_thread, get_ident as _get_ident)
+from threading import main_thread as _main_thread
 _addressof, _getframe = ctypes.addressof, sys._getframe
 _Py_IncRef, _py_object = ctypes.pythonapi.Py_IncRef, ctypes.py_object
 
@@ -596,7 +597,10 @@ def _after_fork_in_child() -> None:
     global _queue, _running
     _running = _allocate_lock()
     _worker["ident"] = None
-    if _runtime is not None:
+    if _runtime is not None and _forking["from_main"]:
+        # A child forked from another thread runs without a sampler: when that thread
+        # ends, the child's last Python thread exits without finalizing (no atexit),
+        # and a sampling thread would keep the process alive.
         _runtime.restart_sampler()
     old, _queue = _queue, _SimpleQueue()
     while True:
@@ -610,7 +614,15 @@ def _after_fork_in_child() -> None:
         _start_worker()
 
 
-os.register_at_fork(before=lambda: _running.acquire(),
+_forking = {"from_main": True}
+
+
+def _before_fork() -> None:
+    _forking["from_main"] = _get_ident() == _main_thread().ident
+    _running.acquire()
+
+
+os.register_at_fork(before=_before_fork,
                     after_in_parent=lambda: _running.release(),
                     after_in_child=_after_fork_in_child)
 

@@ -12,14 +12,19 @@ samples, as adaptive JITs driven by a timer do (Jikes RVM, the JVMs' profilers):
 * A C thread (`coconut_sampler_main`, no Python thread state: `threading` does not
   list it) wakes every PERIOD_US. When the program's main thread holds the GIL (3.11's
   `_PyThreadState_UncheckedGet` is the GIL holder), it queues one pending call
-  (`Py_AddPendingCall`, `coconut_sample`) and sets the interpreter's eval breaker.
+  (`coconut_sample`) in the main interpreter's queue and sets that interpreter's eval
+  breaker. It names the interpreter itself (`_PyEval_AddPendingCall`):
+  `Py_AddPendingCall` takes it from the GIL holder's thread state, read again, which
+  may by then be a subinterpreter's that the main thread is destroying
+  (test_capi's subinterpreter tests crashed so).
   Pending calls run on the main thread only, at its next eval-breaker check (a
   backward jump or a call in the interpreter, `coconut_eval_breaker` in native code).
   The breaker is set only while the main thread holds the GIL: another thread would
   see it set at every check (it cannot run pending calls) until the next GIL switch.
-  `Py_AddPendingCall` recomputes the breaker in the calling thread, where signals
+  Adding a pending call recomputes the breaker in the calling thread, where signals
   cannot be handled either: setting it right after puts back a signal's request.
-* `coconut_sample` (GIL held) looks at the innermost frame: if its code is not
+* `coconut_sample` (GIL held; only on the main thread's own thread state: a
+  subinterpreter on the main thread has another) looks at the innermost frame: if its code is not
   compiled and not marked NEVER, its entry counter (co_extra) goes up by
   threshold / SAMPLES_TO_HOT, capped at the threshold. So a code object the main
   thread is seen running SAMPLES_TO_HOT times (about 40 ms of its time) is compiled at
@@ -77,7 +82,7 @@ def emit_sampler(c, field, imported, word, index, extra_index) -> None:
     set_extra = imported("_PyCode_SetExtra", it, [vp, long_t, ulong])
     get_ts = imported("PyThreadState_Get", vp, [])
     holder = imported("_PyThreadState_UncheckedGet", vp, [])
-    add_pending = imported("Py_AddPendingCall", it, [vp, vp])
+    add_pending = imported("_PyEval_AddPendingCall", it, [vp, vp, vp])
     pthread_create = imported("pthread_create", it, [vp, vp, vp, vp])
     pthread_join = imported("pthread_join", it, [ulong, vp])
     sem_init = imported("sem_init", it, [vp, it, c.get_type(T.UNSIGNED_INT)])
@@ -100,9 +105,16 @@ def emit_sampler(c, field, imported, word, index, extra_index) -> None:
         either(c.new_comparison(gt, num(1), word(index["THRESHOLD"])),
                c.new_comparison(ne, word(index["IN_COMPILER"]), num(0))),
         B["done"], B["look"])
-    B["look"].add_assignment(frame, field(field(c.new_call(get_ts, []), L.TS_CFRAME, vp),
-                                          L.CFRAME_CURRENT_FRAME, vp))
-    B["look"].end_with_conditional(c.new_comparison(eq, frame, null), B["done"], B["frame"])
+    # Only on the main thread's own thread state (a subinterpreter running on the main
+    # thread has another, and its own co_extra indices).
+    ts = sf.new_local(vp, b"ts")
+    B["look"].add_assignment(ts, c.new_call(get_ts, []))
+    main_ts = c.new_array_access(c.new_cast(word(0).get_address(), vp.get_pointer()),
+                                 num(index["MAIN_TS"], it))
+    on_main = sf.new_block(b"on_main")
+    B["look"].end_with_conditional(c.new_comparison(eq, ts, main_ts), on_main, B["done"])
+    on_main.add_assignment(frame, field(field(ts, L.TS_CFRAME, vp), L.CFRAME_CURRENT_FRAME, vp))
+    on_main.end_with_conditional(c.new_comparison(eq, frame, null), B["done"], B["frame"])
     B["frame"].add_assignment(code, field(frame, L.FRAME_CODE, vp))
     B["frame"].add_assignment(extra, field(code, L.CO_EXTRA, vp))
     B["frame"].add_assignment(bits, c.zero(ulong))
@@ -176,7 +188,8 @@ def emit_sampler(c, field, imported, word, index, extra_index) -> None:
     M["queued"].add_assignment(word(index["SAMPLE_PENDING"]), num(1))
     failed = mf.new_block(b"failed")
     M["queued"].end_with_conditional(
-        c.new_comparison(eq, c.new_call(add_pending, [ptr(index["SAMPLE_FUNC"]), null]), c.zero(it)),
+        c.new_comparison(eq, c.new_call(add_pending, [ptr(index["MAIN_INTERP"]), ptr(index["SAMPLE_FUNC"]),
+                                                      null]), c.zero(it)),
         M["breaker"], failed)
     failed.add_assignment(word(index["SAMPLE_PENDING"]), num(0))
     failed.end_with_jump(M["wait"])
