@@ -937,7 +937,7 @@ def _python_slot_function(b, container, method: str, slot: str, slot_offset: int
     (a callable object, a staticmethod, a C base's slot) goes to `miss`. Returns a
     new reference to the function (vectorcall_method holds one too: the call may
     delete the method from its class)."""
-    hit, lookup, got = b.new_block("cached"), b.new_block("lookup"), b.new_block("found_" + method.strip("_"))
+    lookup, got = b.new_block("lookup"), b.new_block("found_" + method.strip("_"))
     cache = ops.SiteCache(b.ir.site_caches)
     b.ir.site_caches += 1
     fn = b.temp("obj", method.strip("_"))
@@ -988,15 +988,17 @@ def _subscr_getitem(b, ins, plan, inputs, items):
     b.emit(ops.CallVectorcall(got, fn, (container, sub), b.int(0), 2, NULL))
     b.decref(fn)
     b.emit(ops.Assign(res, got))
-    return _getitem_slow_path(b, ins, res, join, slow, container, sub)
+    return _getitem_slow_path(b, ins, res, join, slow, container, sub, materialized=True)
 
 
-def _getitem_slow_path(b, ins, res, join, slow, container, key):
+def _getitem_slow_path(b, ins, res, join, slow, container, key, materialized=False):
     """The end of a BINARY_SUBSCR fast path (the current block, `res` set): the slow
-    block takes PyObject_GetItem, materialized first (it may run code); both join."""
+    block takes PyObject_GetItem, materialized first (it may run code; `materialized`:
+    the rule did that before both paths); both join."""
     b.terminate(ops.Jump(join.name))
     b.current = slow
-    b.observe_slow()
+    if not materialized:
+        b.observe_slow()
     b.emit(ops.Assign(res, b.call("PyObject_GetItem", container, key)))
     b.terminate(ops.Jump(join.name))
     b.current = join

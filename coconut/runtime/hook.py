@@ -767,12 +767,10 @@ class Runtime:
         self.control[_SAMPLE_WEIGHT] = max(1, threshold // sampler.SAMPLES_TO_HOT)
         if self.sampling or threshold <= 0 or period_us <= 0:
             return self.sampling
-        _api.PyInterpreterState_Main.restype = ctypes.c_void_p
-        _api.PyInterpreterState_Get.restype = ctypes.c_void_p
+        if not in_main_interpreter() or _get_ident() != _main_thread().ident:
+            return False
         _api.PyThreadState_Get.restype = ctypes.c_void_p
         interp = _api.PyInterpreterState_Get()
-        if interp != _api.PyInterpreterState_Main() or _get_ident() != _main_thread().ident:
-            return False
         self.control[_SAMPLE_PERIOD] = period_us
         self.control[_MAIN_TS] = _api.PyThreadState_Get()
         self.control[_EVAL_BREAKER] = interp + L.INTERP_EVAL_BREAKER

@@ -90,6 +90,12 @@ def emit_sampler(c, field, imported, word, index, extra_index) -> None:
     sem_timedwait = imported("sem_timedwait", it, [vp, vp])
     clock_gettime = imported("clock_gettime", it, [it, vp])
 
+    words = c.new_cast(word(0).get_address(), vp.get_pointer())
+
+    def ptr(i):
+        """The control block's i-th word read as a pointer."""
+        return c.new_array_access(words, num(i, it))
+
     # int coconut_sample(void *arg): the pending call (main thread, GIL held).
     sp = c.new_param(vp, b"arg")
     sf = c.new_function(gccjit.FunctionKind.EXPORTED, it, b"coconut_sample", [sp])
@@ -109,10 +115,9 @@ def emit_sampler(c, field, imported, word, index, extra_index) -> None:
     # thread has another, and its own co_extra indices).
     ts = sf.new_local(vp, b"ts")
     B["look"].add_assignment(ts, c.new_call(get_ts, []))
-    main_ts = c.new_array_access(c.new_cast(word(0).get_address(), vp.get_pointer()),
-                                 num(index["MAIN_TS"], it))
     on_main = sf.new_block(b"on_main")
-    B["look"].end_with_conditional(c.new_comparison(eq, ts, main_ts), on_main, B["done"])
+    B["look"].end_with_conditional(c.new_comparison(eq, ts, ptr(index["MAIN_TS"])), on_main,
+                                   B["done"])
     on_main.add_assignment(frame, field(field(ts, L.TS_CFRAME, vp), L.CFRAME_CURRENT_FRAME, vp))
     on_main.end_with_conditional(c.new_comparison(eq, frame, null), B["done"], B["frame"])
     B["frame"].add_assignment(code, field(frame, L.FRAME_CODE, vp))
@@ -155,11 +160,6 @@ def emit_sampler(c, field, imported, word, index, extra_index) -> None:
     B["store_call"].add_eval(c.new_call(set_extra, [code, extra_index, tagged]))
     B["store_call"].end_with_jump(B["done"])
     B["done"].end_with_return(c.zero(it))
-
-    words = c.new_cast(word(0).get_address(), vp.get_pointer())
-
-    def ptr(i):
-        return c.new_array_access(words, num(i, it))
 
     # void *coconut_sampler_main(void *arg): the thread (no thread state, no GIL).
     mp = c.new_param(vp, b"arg")

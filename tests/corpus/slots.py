@@ -261,6 +261,31 @@ def setitem_raises(n):
         r[i] = i
     return n
 
+
+def slots_see_the_callers_locals(n):
+    """__getitem__/__setitem__ read the caller's frame while its loop variable and its
+    float accumulator would be unboxed: they see them as the interpreter has them."""
+    import sys
+
+    class Peek:
+        def __init__(self):
+            self.seen = []
+
+        def __getitem__(self, i):
+            f = sys._getframe(1).f_locals
+            self.seen.append(("get", f["i"], f["acc"]))
+            return 0.5
+
+        def __setitem__(self, i, v):
+            f = sys._getframe(1).f_locals
+            self.seen.append(("set", f["i"], f["acc"], v))
+    p = Peek()
+    acc = 0.0
+    for i in range(n):
+        acc += p[i] * 2.0
+        p[i] = acc + 1.0
+    return acc, p.seen
+
 CASES = [
     (getitem_loop, [(6,), (1,)]),
     (getitem_method_replaced_mid_loop, [(8,), (3,)]),
@@ -278,4 +303,5 @@ CASES = [
     (setitem_method_replaced_mid_loop, [(6,)]),
     (setitem_odd_methods, [(3,)]),
     (setitem_raises, [(2,), (5,)]),
+    (slots_see_the_callers_locals, [(4,)]),
 ]
