@@ -185,6 +185,64 @@ def test_whole_program_mode_waits_for_the_warmup(tmp_path):
         assert res.stdout.strip() == want, (warmup, res.stdout)
 
 
+SETTLE_PROGRAM = '''
+import coconut, dis, io, time
+class C:                       # LOAD_ATTR on a class: 3.11 does not specialize it
+    a = 0
+class P:
+    def __init__(self):
+        self.a = 1
+def get(o):
+    return o.a
+for i in range(9):
+    get(C)                     # quickened at the 8th entry, where its try fails
+p = P()
+t = time.monotonic()
+while not coconut.is_compiled(get) and time.monotonic() - t < 30:
+    get(p)
+out = io.StringIO()
+dis.dis(get, adaptive=True, file=out)
+print(coconut.is_compiled(get), "LOAD_ATTR_INSTANCE_VALUE" in out.getvalue())
+'''
+
+
+def test_whole_program_mode_waits_for_a_failed_specialization_to_be_tried_again(tmp_path):
+    """The entry after quickening sees o.a failed once (on a class); the interpreter
+    tries again a run later and specializes it for instances. Compiled at once, the
+    site would keep its generic path (native code runs instead of the interpreter's
+    retry); whole-program mode waits while such a retry is due (feedback.unsettled)."""
+    script = tmp_path / "prog.py"
+    script.write_text(SETTLE_PROGRAM)
+    res = run_python(["-m", "coconut", "--threshold", "0", "--sync", str(script)],
+                     env={"COCONUT_WARMUP": "1"}, timeout=300)
+    assert res.ok, res.describe()
+    assert res.stdout.strip() == "True True", res.stdout
+
+
+def test_unsettled_counts_specializations_to_be_tried_again():
+    from coconut.runtime import feedback
+
+    class K:
+        a = 0
+
+    class I:
+        def __init__(self):
+            self.a = 1
+
+    def get(o):
+        return o.a
+    for _ in range(8):
+        get(K)                 # quickened at the 8th call: the class fails to specialize
+    assert feedback.quickened(get.__code__)
+    assert feedback.unsettled(get.__code__) == 1
+    get(K)                     # tried again at once: fails again, backs off 2 runs
+    assert feedback.unsettled(get.__code__) == 1
+    for _ in range(3):
+        get(I())               # tried again at the third: specialized
+    assert feedback.unsettled(get.__code__) == 0
+    assert "LOAD_ATTR_INSTANCE_VALUE" in feedback.snapshot(get.__code__).values()
+
+
 class _Indexed:
     def __init__(self, values):
         self.values = values

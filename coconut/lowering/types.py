@@ -213,6 +213,31 @@ class Context:
                          if i.name == "STORE_FAST" and i.offset in self.in_loop})
         self.virtual = frozenset(i for i in stored if i in self.unboxable)
         self.virtual = frozenset(sorted(self.virtual)[:MAX_VIRTUAL])
+        self._dead = self._block_of = None     # (dead_after's, computed when asked)
+
+    def dead_after(self, ins, local: int) -> bool:
+        """Whether `local` is written again before it is read on every normal path
+        from just after `ins` (as `x += y` stores x at once): refining it there would
+        keep nothing, and only make its guard strict."""
+        if self._dead is None:
+            self._dead = dead_locals(self.cfg)
+            self._block_of = {i.offset: start for start, block in self.cfg.blocks.items()
+                              for i in block.instructions}
+        start = self._block_of.get(ins.offset)
+        if start is None:
+            return False
+        block = self.cfg.blocks[start]
+        seen = False
+        for i in block.instructions:
+            if not seen:
+                seen = i.offset == ins.offset
+                continue
+            if i.arg == local and i.name in ("LOAD_FAST", "DELETE_FAST", "LOAD_CLOSURE"):
+                return False
+            if i.arg == local and i.name == "STORE_FAST":
+                return True
+        succ = [t for t in _successors(self.cfg, block) if t in self.cfg.blocks]
+        return bool(succ) and all(local in self._dead[t] for t in succ)
 
     def stores_virtually(self, ins, local: int) -> bool:
         """Whether STORE_FAST `ins` of an unboxed value may leave the frame's slot stale
@@ -265,7 +290,8 @@ def _numeric_plan(cx: Context, ins, a: Item, b: Item, result_of) -> Plan:
     refine = {}
     for item, want in ((a, wa), (b, wb)):
         if item.kind == OBJ and item.prov and item.prov[0] == "local" and \
-                item.prov[1] in cx.unboxable and (want == INT or hint == want):
+                item.prov[1] in cx.unboxable and (want == INT or hint == want) and \
+                not cx.dead_after(ins, item.prov[1]):
             refine[item.prov[1]] = want
     speculative = a.kind == OBJ or b.kind == OBJ
     return Plan(True, variant if wa == wb else "mixed", (wa, wb), (Item(res),),

@@ -70,6 +70,36 @@ def quickened(code) -> bool:
     return False
 
 
+# A specialization that failed (ceval's adaptive counter backs off: its low 4 bits count
+# the failures, and the next try comes after 2**backoff - 1 more runs) up to this many
+# times is retried soon: the interpreter is still learning that instruction.
+SETTLE_BACKOFF = 3
+_ADAPTIVE = frozenset(op for op, name in enumerate(_NAMES) if name.endswith("_ADAPTIVE"))
+_u16_at = ctypes.c_uint16.from_address
+
+
+def unsettled(code, units=None) -> int:
+    """How many adaptive instructions of quickened `code` failed to specialize only
+    1..SETTLE_BACKOFF times so far, and will be tried again within a few runs (3.11
+    backs off 1, 3, 7 runs): compiled now, each would keep its generic path although
+    the interpreter may well specialize it at its next try (an instruction that never
+    ran since quickening has a counter of 0 and does not count). `units`:
+    adaptive_units(code), when the caller keeps it."""
+    n = 0
+    for address in adaptive_units(code) if units is None else units:
+        if _u8_at(address).value in _ADAPTIVE:
+            backoff = _u16_at(address + 2).value & 15
+            n += 1 <= backoff <= SETTLE_BACKOFF
+    return n
+
+
+def adaptive_units(code) -> list[int]:
+    """The addresses of `code`'s instructions that have inline caches (their first
+    cache entry, the adaptive counter, follows)."""
+    return [L.code_unit_address(code, _unit(ins)) for ins in instructions(code)
+            if _CACHES[ins.opcode]]
+
+
 def _unit(ins) -> int:
     """The code unit of `ins` itself (after its EXTENDED_ARG prefixes)."""
     return ins.offset + ins.size - 1 - _CACHES[ins.opcode]

@@ -13,6 +13,7 @@ import collections
 import ctypes
 import threading
 import types
+import weakref as _weakref
 from opcode import opname as _OPNAME, opmap as _OPMAP
 
 from typing import TYPE_CHECKING
@@ -707,10 +708,30 @@ def _median(values: list) -> float:
 _gate: list = []                       # [(code, budgeted)] while an auto compile runs
 
 
+# After quickening, the compile also waits (at most SETTLE_ENTRIES entries) while
+# some instruction failed to specialize only a few times and is about to be tried
+# again (feedback.unsettled): the first tries often see a state that does not last
+# (a class still being built, an instance without its attributes yet), and what is
+# compiled then keeps its generic path for good: native code runs instead of the
+# interpreter, which would have specialized it a few runs later.
+SETTLE_ENTRIES = 64
+# id(code): [a weak reference to it, entries since quickened, its adaptive units]
+_settling: dict = {}
+
+
 def _warmed_up(code: types.CodeType) -> bool:
     if not WARMUP:
         return True
-    return _feedback.quickened(code)
+    if not _feedback.quickened(code):
+        return False
+    state = _settling.get(id(code))
+    if state is None or state[0]() is not code:      # (an id can be reused)
+        state = _settling[id(code)] = [_weakref.ref(code), 0, _feedback.adaptive_units(code)]
+    state[1] += 1
+    if state[1] < SETTLE_ENTRIES and _feedback.unsettled(code, state[2]):
+        return False
+    del _settling[id(code)]
+    return True
 
 
 def _on_hot(code: types.CodeType) -> None:
