@@ -344,6 +344,29 @@ def sum_forces_mixed(codes):
     return out
 
 
+def add_children(parts):
+    """barnes_hut's shape: sums that start as the int 0 and take what children return,
+    (0, 0) from an empty one, floats otherwise; `x += v` stores x at once (the
+    guard on x need not be exact), `v` is read again after its sum (its guard is)."""
+    fx, fy = 0, 0
+    seen = []
+    if parts[0] is not None:
+        ax, ay = parts[0]
+        fx += ax
+        fy += ay
+    if parts[1] is not None:
+        bx, by = parts[1]
+        fx += bx
+        fy = fy + by
+        seen.append(bx * 2)
+    if parts[2] is not None:
+        cx, cy = parts[2]
+        fx += cx
+        fy += cy
+        seen.append((cx, fx))
+    return fx, fy, seen
+
+
 class _Vec:
     def __init__(self, x, y):
         self.x, self.y = x, y
@@ -468,6 +491,10 @@ CASES = [
                               (_vecs((1.5, "s", 3.0, 4.0)),), (_vecs((True, 2.0, 3.0, 1.0)),)]),
     (sum_forces_mixed, [([2, 3, 0, 2, 3],), ([0, 0, 0],), ([2, 2, 1, 6, 2],), ([2, 5, 2],),
                         ([3, 4, 3],), ([2, 7],), ([-1, 2, 3, 0],)]),
+    (add_children, [(((1.5, 2.5), (0.5, 1.0), (2.0, 0.25)),), (((0, 0), (0.5, 1.0), (2.0, 0.25)),),
+                    (((0, 0), (0, 0), (2.0, 0.25)),), ((None, (0, 0), (1.5, 0)),),
+                    (((0, 0), None, (0, 0)),), (((2**70, 1), (0.5, 1.0), (2.0, 0.25)),),
+                    (((True, 1.5), (0.5, False), ("a", 0.25)),)]),
     (float_accumulate, [(10, 1.0), (10, 3), (10, True), (5, 2**70), (3, "x")]),
     (float_loop_fed_int_midway, [(10,), (3,)]),
     (int_overflow_mid_loop, [(10,), (50,), (100,)]),
