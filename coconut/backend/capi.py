@@ -34,6 +34,7 @@ CAPI = {
     # objects
     "PyObject_RichCompare": ("new", "obj", ["obj", "obj", "int"]),
     "PyObject_IsTrue": ("status", "int", ["obj"]),
+    "_PyUnicode_Equal": ("value", "int", ["obj", "obj"]),     # two exact strs: 1 if equal
     "PyObject_GetAttr": ("new", "obj", ["obj", "obj"]),
     "PyObject_SetAttr": ("status", "int", ["obj", "obj", "obj"]),
     "_PyObject_GetMethod": ("status", "int", ["obj", "obj", "ptr"]),

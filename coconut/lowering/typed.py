@@ -447,6 +447,135 @@ def _compare_op(b, ins, plan, inputs, items):
     return [res]
 
 
+def _compare_obj(b, ins, plan, inputs, items):
+    """COMPARE_OP where no unboxed speculation applies (the interpreter could not
+    specialize it, or saw strs): PyObject_RichCompare, with what it computes without
+    running code inline, the result True or False:
+    * a float or an int of one digit against a float or an int of one digit (or an
+      unboxed one): float_richcompare and long_richcompare compare them exactly as
+      doubles or as C longs (an unboxed int as a double only up to 2**53);
+    * == and != of two exact strs (_PyUnicode_Equal), where the interpreter saw strs
+      (COMPARE_OP_STR_JUMP);
+    * == and != of two objects whose types compare by identity (their tp_richcompare is
+      object's: None, classes without __eq__): object_richcompare gives `is` for ==,
+      and NotImplemented for unequal objects, where do_richcompare falls back to `is`.
+    Anything else calls PyObject_RichCompare on a slow path (materialized first)."""
+    op = _CMP[ins.arg]
+    res = b.temp()
+    join, slow = b.new_block("compared"), b.new_block("richcompare")
+
+    def result(cond):
+        r = b.select(cond, b.const(True), b.const(False))
+        b.incref(r)
+        b.emit(ops.Assign(res, r))
+        b.terminate(ops.Jump(join.name))
+
+    def number_paths(v, other, other_item, v_left, miss):
+        """The paths where boxed `v` is a float or a one-digit int and `other` is of
+        `other_item`'s kind (unboxed, or boxed and checked here too); else `miss`."""
+        order = (lambda x, y: (x, y)) if v_left else (lambda x, y: (y, x))
+        tp = _type_of(b, v)
+        is_int = b.new_block("cmp_int")
+        b.split(Cond("!=", tp, b.const(float)), is_int.name, hint="cmp_float")
+        x = b.load(F64, v, L.FLOAT_VALUE)
+        if other_item.kind == T.FLOAT:
+            result(Cond(op, *order(x, other)))
+        elif other_item.kind == T.INT:
+            b.split(Cond(">", other, _i(TWO53)), miss, hint="int_53")
+            b.split(Cond("<", other, _i(-TWO53)), miss, hint="int_53")
+            d = b.temp(F64, "d")
+            b.emit(ops.Assign(d, other))
+            result(Cond(op, *order(x, d)))
+        else:
+            _boxed_number_paths(b, other, miss,
+                                lambda y: result(Cond(op, *order(x, y))),
+                                lambda n: result(Cond(op, *order(x, _as_double(b, n)))))
+        b.current = is_int
+        b.split(Cond("!=", tp, b.const(int)), miss, hint="cmp_not_number")
+        n = _one_digit(b, v, miss)
+        if other_item.kind == T.FLOAT:
+            result(Cond(op, *order(_as_double(b, n), other)))
+        elif other_item.kind == T.INT:
+            result(Cond(op, *order(n, other)))
+        else:
+            _boxed_number_paths(b, other, miss,
+                                lambda y: result(Cond(op, *order(_as_double(b, n), y))),
+                                lambda m: result(Cond(op, *order(n, m))))
+
+    (left, right), (li, ri) = inputs, items
+    if li.kind == T.OBJ and ri.kind == T.OBJ:
+        not_number = b.new_block("cmp_objects")
+        number_paths(left, right, ri, True, not_number.name)
+        b.current = not_number
+        if ins.arg in (2, 3):
+            if b.tcx.fb.get(ins.offset) == "COMPARE_OP_STR_JUMP":
+                not_str = b.new_block("cmp_not_str")
+                b.split(Cond("!=", _type_of(b, left), b.const(str)), not_str.name, hint="str")
+                b.split(Cond("!=", _type_of(b, right), b.const(str)), not_str.name, hint="strs")
+                eq = b.call("_PyUnicode_Equal", left, right)
+                result(Cond("!=" if ins.arg == 2 else "==", eq, b.int(0)))
+                b.current = not_str
+            object_rc = b.load("ptr", b.const(object), L.TP_RICHCOMPARE)
+            rc_left = b.load("ptr", _type_of(b, left), L.TP_RICHCOMPARE)
+            b.split(Cond("!=", rc_left, object_rc), slow.name, hint="rc_left")
+            rc_right = b.load("ptr", _type_of(b, right), L.TP_RICHCOMPARE)
+            b.split(Cond("!=", rc_right, object_rc), slow.name, hint="rc_right")
+            result(Cond(op, left, right))
+        else:
+            b.terminate(ops.Jump(slow.name))
+    elif li.kind == T.OBJ:
+        number_paths(left, right, ri, True, slow.name)
+    else:
+        number_paths(right, left, li, False, slow.name)
+    b.current = slow
+    b.observe_slow()
+    boxed = [b.box(v, item) for v, item in zip(inputs, items)]
+    b.emit(ops.Assign(res, b.call("PyObject_RichCompare", *boxed, b.int(ins.arg))))
+    for v, item, box in zip(inputs, items, boxed):
+        if item.kind != T.OBJ:
+            b.decref(box)
+    b.terminate(ops.Jump(join.name))
+    b.current = join
+    for v, item in zip(inputs, items):
+        if item.kind == T.OBJ:
+            b.decref(v)
+    b.error_if_null(res)                   # (only the slow path's can be NULL)
+    return [res]
+
+
+def _one_digit(b, v, miss: str):
+    """The value of exact int `v` as an i64 when it has at most one digit, else miss."""
+    size = b.load("ssize", v, L.OB_SIZE)
+    b.split(Cond(">", size, b.int(1, "ssize")), miss, hint="one_digit")
+    b.split(Cond("<", size, b.int(-1, "ssize")), miss, hint="one_digit")
+    digit = b.load("u32", v, L.LONG_DIGIT0)
+    n = b.temp(I64, "n")
+    b.emit(ops.Assign(n, digit))
+    out = b.temp(I64, "n")
+    sz = b.temp(I64, "size")
+    b.emit(ops.Assign(sz, size))
+    b.emit(ops.BinArith(out, "*", n, sz))
+    return out
+
+
+def _as_double(b, n):
+    d = b.temp(F64, "d")
+    b.emit(ops.Assign(d, n))
+    return d
+
+
+def _boxed_number_paths(b, v, miss: str, on_float, on_int) -> None:
+    """on_float(double) where boxed `v` is a float, on_int(i64) where it is an int of
+    one digit (each ends its block), else miss."""
+    tp = _type_of(b, v)
+    is_int = b.new_block("cmp_other_int")
+    b.split(Cond("!=", tp, b.const(float)), is_int.name, hint="cmp_other_float")
+    on_float(b.load(F64, v, L.FLOAT_VALUE))
+    b.current = is_int
+    b.split(Cond("!=", tp, b.const(int)), miss, hint="cmp_other_number")
+    on_int(_one_digit(b, v, miss))
+
+
 def _is(b, ins, plan, inputs, items):
     """IS_OP: identity of two objects, as a C truth value (inverted when oparg is 1)."""
     left, right = inputs
@@ -1102,7 +1231,7 @@ _RULES = {
     "for_iter_seq": _for_iter_seq, "builtin_call": _builtin_call, "math_call": _math_call,
     "list_append": _list_append, "is": _is, "return": _return, "copy": _copy,
     "subscr_dict": _subscr_dict, "subscr_array": _subscr_array,
-    "subscr_getitem": _subscr_getitem,
+    "subscr_getitem": _subscr_getitem, "compare_obj": _compare_obj,
     "store_subscr_array": _store_subscr_array,
 }
 

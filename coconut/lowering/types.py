@@ -353,7 +353,13 @@ def plan(cx: Context, ins, state: State) -> Plan:
             return FLOAT if symbol == "/" else INT
         return _numeric_plan(cx, ins, stack[-2], stack[-1], result)
     if name == "COMPARE_OP":
-        return _numeric_plan(cx, ins, stack[-2], stack[-1], lambda variant: BOOL)
+        p = _numeric_plan(cx, ins, stack[-2], stack[-1], lambda variant: BOOL)
+        if p is GENERIC and BOOL not in (stack[-2].kind, stack[-1].kind):
+            # No unboxed speculation: PyObject_RichCompare with inline paths for what
+            # it computes without running code (typed._compare_obj); no deopt.
+            return Plan(True, "compare_obj", want=(stack[-2].kind, stack[-1].kind),
+                        outs=(OBJ_ITEM,))
+        return p
     if name == "UNARY_NEGATIVE" and stack[-1].kind in (FLOAT, INT):
         return Plan(True, "negative", want=(stack[-1].kind,), outs=(Item(stack[-1].kind),))
     if name == "UNARY_NOT" and stack[-1].kind == BOOL:

@@ -22,6 +22,7 @@ QUIET_CALLS = frozenset({
     "PySequence_Check",       # reads type slots
     "PyBool_FromLong",        # a new reference to True or False
     "PyType_IsSubtype",       # reads the types' tp_mro (or tp_base chain)
+    "_PyUnicode_Equal",       # compares two strs' lengths, kinds and data
 })
 
 # Ops that compute a value into `dst` from their operands and do nothing else: removable

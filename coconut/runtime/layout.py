@@ -135,6 +135,7 @@ TPFLAGS_BASE_EXC_SUBCLASS = 1 << 30
 # PyInterpreterState.import_func (the original builtins.__import__), PyDictObject.ma_used
 FRAME_LOCALS = 24
 TP_ITER = 216
+TP_RICHCOMPARE = 200               # PyTypeObject.tp_richcompare
 INTERP_IMPORT_FUNC = 1416
 DICT_USED = 16
 
@@ -423,6 +424,16 @@ def verify() -> None:
     check("frame f_locals", seen, [id(namespace)])
     check("tp_iter", (_ptr(id(type(iter([]))) + TP_ITER), _ptr(id(int) + TP_ITER)),
           (ctypes.cast(_api.PyObject_SelfIter, ctypes.c_void_p).value, 0))
+    class _Plain:
+        pass
+
+    class _Eq:
+        def __eq__(self, other):
+            return True
+    richcompare = [_ptr(id(t) + TP_RICHCOMPARE) for t in (object, type(None), _Plain, int, _Eq)]
+    check("tp_richcompare", (richcompare[0] == richcompare[1] == richcompare[2],
+                             richcompare[0] in richcompare[3:], 0 in richcompare),
+          (True, False, False))
     check("dict ma_used", ctypes.c_ssize_t.from_address(id({1: 2, 3: 4}) + DICT_USED).value, 2)
     import builtins
     original_import = builtins.__dict__.get("__import__")

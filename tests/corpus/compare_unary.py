@@ -219,7 +219,76 @@ def len_bool_error():
     return not NonBoolLen()
 
 
+class Plain:
+    """Compares by identity (object's tp_richcompare)."""
+
+
+class EqStr:
+    def __eq__(self, other):
+        return "eq!"
+
+    __hash__ = None
+
+
+class NoBool:
+    def __bool__(self):
+        raise ValueError("no bool")
+
+
+class EqNoBool:
+    def __eq__(self, other):
+        return NoBool()
+
+    __hash__ = None
+
+
+_P, _Q = Plain(), Plain()
+
+
+def compare_objects_inline(a, b):
+    """The inline paths of an unspecialized COMPARE_OP (typed._compare_obj): a float or
+    a small int against an int constant or another number, strs, identity-compared
+    objects; each next to what falls back to PyObject_RichCompare."""
+    out = [a == b, a != b, a == 0, a >= 2**60, a == 2.5, 0 < a if type(a) in (int, float) else 0]
+    if a == b:
+        out.append("same")
+    if a != None:
+        out.append("not none")
+    try:
+        out.append(a < b)
+    except TypeError as e:
+        out.append(str(e))
+    return out
+
+
+def count_matches(words, s, threshold):
+    """str == and != in a loop (COMPARE_OP_STR_JUMP), floats and ints against a float."""
+    c = 0
+    for w in words:
+        if w == s:
+            c += 1
+        if w != "b":
+            c += 10
+        if type(w) in (int, float) and w > threshold:
+            c += 100
+    return c
+
+
+def compare_result_not_bool(x):
+    if EqNoBool() == x:
+        return "true"
+    return "false"
+
+
 CASES = [
+    (compare_objects_inline, [(1.5, 1), (1, 1.0), (2, 2), (0.0, -0.0), (float("nan"), 0),
+                              (_P, _P), (_P, _Q), (None, None), (None, _P), ("a", "a"),
+                              ("a", "b"), (EqStr(), 1), (1, EqStr()), (2**70, 1.0), (True, 1),
+                              (1, True), (-3, -3.0), (2**40, 2**40), (2**62, 2.0**62),
+                              (float("inf"), 2**80)]),
+    (count_matches, [(["a", "b", "c", "a"], "a", 0.5), (["a", 1, None, 2.5, 2**70, True], "a", 1),
+                     (["b", "b"], "b", 2**60), ([1.0, 0, -1], 1, 0)]),
+    (compare_result_not_bool, [(1,), (None,)]),
     (compare_all, [(1, 2), (2, 2), (3, 2), (1.5, 1), (2**70, 2**70 + 1), ("a", "b"),
                    ([1, 2], [1, 3]), ((1,), (1,)), (float("nan"), 1.0), (True, 1)]),
     (compare_in_branches, [(1, 2), (2, 2), ("b", "a"), (1.0, 1)]),
