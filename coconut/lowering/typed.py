@@ -754,11 +754,17 @@ def _subscr_int(b, ins, plan, inputs, items):
         b.emit(ops.Assign(res, item))
         b.terminate(ops.Jump(join.name))
         b.current = other
-    # an array.array: array_item (in range: the typecode's getitem, C only)
-    b.split(Cond("!=", tp, b.const(_ARRAY)), slow.name, hint="array")
-    adj = _index_in(b, idx, b.load(I64, container, L.OB_SIZE), slow.name)
-    b.emit(ops.Assign(res, b.call("PySequence_GetItem", container, adj)))
-    b.terminate(ops.Jump(join.name))
+    # a str (unicode_getitem, in range: the character's str) or an array.array
+    # (array_item, in range: the typecode's getitem, C only)
+    for pytype, length in ((str, L.STR_LENGTH), (_ARRAY, L.OB_SIZE)):
+        other = b.new_block("not_" + pytype.__name__)
+        b.split(Cond("!=", tp, b.const(pytype)), other.name if pytype is str else slow.name,
+                hint=pytype.__name__)
+        adj = _index_in(b, idx, b.load(I64, container, length), slow.name)
+        b.emit(ops.Assign(res, b.call("PySequence_GetItem", container, adj)))
+        b.terminate(ops.Jump(join.name))
+        b.current = other
+    b.terminate(ops.Jump(slow.name))
     b.current = slow
     b.observe_slow()
     boxed = b.call("PyLong_FromLong", idx)
@@ -1167,11 +1173,21 @@ def _array_index(b, container, index, miss: str):
 
 
 def _subscr_array(b, ins, plan, inputs, items):
-    """BINARY_SUBSCR that the interpreter does not specialize: an array.array by an
-    int is array_item (PySequence_GetItem, in range: the typecode's getitem, C only);
-    anything else PyObject_GetItem, materialized first (it may run code)."""
+    """BINARY_SUBSCR that the interpreter does not specialize: a str by an int of one
+    digit is unicode_getitem (PySequence_GetItem, in range: the character's str, as
+    unicode_subscript does after PyNumber_AsSsize_t, which runs no code for an exact
+    int), an array.array by one array_item (the typecode's getitem, C only); anything
+    else PyObject_GetItem, materialized first (it may run code)."""
     container, index = inputs
     res, join, slow = b.temp(), b.new_block("got_item"), b.new_block("getitem")
+    not_str = b.new_block("not_str")
+    b.split(Cond("!=", _type_of(b, container), b.const(str)), not_str.name, hint="str")
+    b.split(Cond("!=", _type_of(b, index), b.const(int)), slow.name, hint="str_int_index")
+    adj = _index_in(b, _one_digit(b, index, slow.name), b.load(I64, container, L.STR_LENGTH),
+                    slow.name)
+    b.emit(ops.Assign(res, b.call("PySequence_GetItem", container, adj)))
+    b.terminate(ops.Jump(join.name))
+    b.current = not_str
     adj = _array_index(b, container, index, slow.name)
     b.emit(ops.Assign(res, b.call("PySequence_GetItem", container, adj)))
     return _getitem_slow_path(b, ins, res, join, slow, container, index)

@@ -136,6 +136,7 @@ TPFLAGS_BASE_EXC_SUBCLASS = 1 << 30
 FRAME_LOCALS = 24
 TP_ITER = 216
 TP_RICHCOMPARE = 200               # PyTypeObject.tp_richcompare
+STR_LENGTH = 16                    # PyASCIIObject.length (code points)
 INTERP_IMPORT_FUNC = 1416
 DICT_USED = 16
 
@@ -434,6 +435,8 @@ def verify() -> None:
     check("tp_richcompare", (richcompare[0] == richcompare[1] == richcompare[2],
                              richcompare[0] in richcompare[3:], 0 in richcompare),
           (True, False, False))
+    check("str length", [ctypes.c_ssize_t.from_address(id(t) + STR_LENGTH).value
+                         for t in ("abc", "\u20ac" * 5, "\U0001f600" * 2)], [3, 5, 2])
     check("dict ma_used", ctypes.c_ssize_t.from_address(id({1: 2, 3: 4}) + DICT_USED).value, 2)
     import builtins
     original_import = builtins.__dict__.get("__import__")

@@ -344,6 +344,26 @@ def sum_forces_mixed(codes):
     return out
 
 
+def scan_chars(s, pos):
+    """str by an int in a loop (tomli's shape): an unboxed index, a negative one, the
+    end of the string."""
+    out = []
+    while pos < len(s):
+        c = s[pos]
+        if c == "x":
+            out.append(pos)
+        out.append(s[-1 - (pos % 3)])
+        pos += 1
+    out.append(s[pos] if pos < 0 else None)
+    return out
+
+
+def char_at(s, i):
+    """BINARY_SUBSCR left adaptive: strs by ints of one digit inline, the rest generic
+    (out of range, a bool, a big int, a float, a slice, other containers)."""
+    return s[i]
+
+
 def add_children(parts):
     """barnes_hut's shape: sums that start as the int 0 and take what children return,
     (0, 0) from an empty one, floats otherwise; `x += v` stores x at once (the
@@ -491,6 +511,11 @@ CASES = [
                               (_vecs((1.5, "s", 3.0, 4.0)),), (_vecs((True, 2.0, 3.0, 1.0)),)]),
     (sum_forces_mixed, [([2, 3, 0, 2, 3],), ([0, 0, 0],), ([2, 2, 1, 6, 2],), ([2, 5, 2],),
                         ([3, 4, 3],), ([2, 7],), ([-1, 2, 3, 0],)]),
+    (scan_chars, [("abcx\u20acx\U0001f600", 0), ("", 0), ("xyz", 1), ("a" * 40, 3),
+                  ("ab", -2), ("ab", 2**70)]),
+    (char_at, [("abc", 0), ("abc", -1), ("abc", 3), ("abc", -4), ("abc", True),
+               ("abc", 2**40), ("\U0001f600b", 0), ([1, 2], 1), (b"ab", 1), ({"a": 1}, "a"),
+               ("abc", 1.0), ("abc", slice(1, 2)), ("", 0), ("abc", -2**31)]),
     (add_children, [(((1.5, 2.5), (0.5, 1.0), (2.0, 0.25)),), (((0, 0), (0.5, 1.0), (2.0, 0.25)),),
                     (((0, 0), (0, 0), (2.0, 0.25)),), ((None, (0, 0), (1.5, 0)),),
                     (((0, 0), None, (0, 0)),), (((2**70, 1), (0.5, 1.0), (2.0, 0.25)),),
