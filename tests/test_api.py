@@ -39,15 +39,14 @@ def uses_match_class(v):
 def uses_match_mapping(m):
     n = 0
     match m:
-        case {"k": v}:  # MATCH_MAPPING-line
+        case {"k": v}:  # MATCH_KEYS-line
             n = v
     return n
 
 
 NON_NATIVE_SUBJECTS = [
-    ("uses_match_sequence", "MATCH_SEQUENCE"),
     ("uses_match_class", "MATCH_CLASS"),
-    ("uses_match_mapping", "MATCH_MAPPING"),
+    ("uses_match_mapping", "MATCH_KEYS"),
 ]
 
 
@@ -164,6 +163,7 @@ def test_non_strict_compiles_non_native_function():
         func = globals()[name]
         assert co.compile(func) is func
         assert co.is_compiled(func), name
+    assert co.compile(uses_match_sequence, strict=True) is uses_match_sequence  # all native
     assert uses_match_sequence([4, 5]) == 9 and uses_match_sequence("ab") == 0
     assert uses_match_class(3) == 2 and uses_match_class("x") == 1
     assert uses_match_mapping({"k": 7}) == 7 and uses_match_mapping({}) == 0
@@ -422,7 +422,8 @@ def test_resumed_generators_and_coroutines_run_natively():
             case int():
                 return 2
     assert co.compile(gen) is gen and co.compile(coro) is coro
-    reason = "MATCH_CLASS: structural pattern matching is not lowered yet"
+    from coconut.lowering.registry import NOT_NATIVE
+    reason = "MATCH_CLASS: " + NOT_NATIVE["MATCH_CLASS"]
     assert list(gen()) == [0, 1]
     assert co.stats()["deopts"].get(reason) == 1, co.stats()["deopts"]
     c = coro()

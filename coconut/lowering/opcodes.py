@@ -849,6 +849,39 @@ def format_value(b, ins, value, spec):
     return [res]
 
 
+# -- structural pattern matching ----------------------------------------------------
+TPFLAGS_SEQUENCE, TPFLAGS_MAPPING = 1 << 5, 1 << 6
+
+
+def _match_flag(b, subject, flag: int):
+    flags = b.load("ssize", b.load("ptr", subject, L.OB_TYPE), L.TP_FLAGS)
+    bit = b.temp("ssize", "flag")
+    b.emit(ops.BinArith(bit, "&", flags, b.int(flag, "ssize")))
+    return _bool_from(b, Cond("!=", bit, b.int(0, "ssize")))
+
+
+@op("MATCH_MAPPING", sig="subject -- subject res")
+def match_mapping(b, ins, subject):
+    """MATCH_MAPPING: True when the subject's type has Py_TPFLAGS_MAPPING."""
+    return [subject, _match_flag(b, subject, TPFLAGS_MAPPING)]
+
+
+@op("MATCH_SEQUENCE", sig="subject -- subject res")
+def match_sequence(b, ins, subject):
+    """MATCH_SEQUENCE: True when the subject's type has Py_TPFLAGS_SEQUENCE."""
+    return [subject, _match_flag(b, subject, TPFLAGS_SEQUENCE)]
+
+
+@op("GET_LEN", sig="obj -- obj len")
+def get_len(b, ins, obj):
+    """GET_LEN: len(TOS) pushed above it (PyObject_Length, then an int)."""
+    n = b.call("PyObject_Size", obj)
+    b.error_if(Cond("<", n, b.int(0, "ssize")), keep=(obj,))
+    res = b.call("PyLong_FromLong", n)
+    b.error_if_null(res, keep=(obj,))
+    return [obj, res]
+
+
 def _not_native(reason: str, *names: str) -> None:
     for name in names:
         NOT_NATIVE[name] = reason
@@ -864,5 +897,5 @@ _not_native("async generators, async for and async with run in the interpreter",
             "GET_AITER", "GET_ANEXT", "END_ASYNC_FOR", "BEFORE_ASYNC_WITH", "ASYNC_GEN_WRAP")
 _not_native("module bodies only (star imports, interactive echo) stay interpreted",
             "IMPORT_STAR", "PRINT_EXPR")
-_not_native("structural pattern matching is not lowered yet",
-            "GET_LEN", "MATCH_MAPPING", "MATCH_SEQUENCE", "MATCH_KEYS", "MATCH_CLASS")
+_not_native("class and mapping patterns are not lowered yet (ceval's match_class and "
+            "match_keys are static)", "MATCH_KEYS", "MATCH_CLASS")

@@ -1,6 +1,8 @@
 """Jumps: if/elif/else, while, for, break/continue, and/or short-circuit (JUMP_IF_*_OR_POP),
 conditional expressions, `is None` tests (POP_JUMP_*_IF_NONE / NOT_NONE), backward jumps;
-GET_ITER / FOR_ITER over lists, ranges, strings, dicts, generators, custom iterators."""
+GET_ITER / FOR_ITER over lists, ranges, strings, dicts, generators, custom iterators;
+match statements with sequence and literal patterns."""
+from array import array
 
 
 def classify(x):
@@ -268,7 +270,36 @@ def countdown_stack(n):
     return [x for x in range(n)], sum([i for i in range(n) if i % 2])
 
 
+class _BadLen(list):
+    def __len__(self):
+        raise ValueError("no len")
+
+
+def match_sequences(x):
+    """Sequence, literal, or and capture patterns run natively (MATCH_SEQUENCE,
+    GET_LEN, UNPACK_EX); GET_LEN's error (a __len__ that raises) and a mapping pattern
+    (MATCH_KEYS deopts) on the side."""
+    match x:
+        case []:
+            return "empty"
+        case [a]:
+            return "one", a
+        case [a, b, *rest] if a != b:
+            return "many", a, b, rest
+        case "s" | "t":
+            return "letter"
+        case (1, 2):
+            return "pair"
+        case {"k": v}:
+            return "map", v
+        case _:
+            return "other"
+
+
 CASES = [
+    (match_sequences, [([],), ([1],), ([1, 2, 3],), ([2, 2],), ((1, 2),), ("s",), ("abc",),
+                       (5,), (range(3),), (_BadLen([1]),), ({"k": 1},), ({},), (b"ab",),
+                       (bytearray(b"x"),), (array("b", [1, 2]),)]),
     (classify, [(-5,), (0,), (3,), (30,), (2.5,)]),
     (nested_if, [(a, b, c) for a in (0, 1) for b in (0, 1) for c in (0, 1)]),
     (short_circuit, [(0, 1), (1, 0), ("", "b"), ("a", ""), (None, []), (2, 3)]),
