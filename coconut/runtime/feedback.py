@@ -93,6 +93,19 @@ def unsettled(code, units=None) -> int:
     return n
 
 
+_JUMP_BACKWARD = frozenset(dis.opmap[n] for n in ("JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT",
+                                                  "POP_JUMP_BACKWARD_IF_FALSE",
+                                                  "POP_JUMP_BACKWARD_IF_TRUE",
+                                                  "POP_JUMP_BACKWARD_IF_NONE",
+                                                  "POP_JUMP_BACKWARD_IF_NOT_NONE"))
+
+
+def has_loop(code) -> bool:
+    """Whether `code` has a backward jump (a loop)."""
+    raw = code.co_code
+    return any(raw[i] in _JUMP_BACKWARD for i in range(0, len(raw), 2))
+
+
 def adaptive_units(code) -> list[int]:
     """The addresses of `code`'s instructions that have inline caches (their first
     cache entry, the adaptive counter, follows)."""

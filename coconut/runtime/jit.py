@@ -708,13 +708,16 @@ def _median(values: list) -> float:
 _gate: list = []                       # [(code, budgeted)] while an auto compile runs
 
 
-# After quickening, the compile also waits (at most SETTLE_ENTRIES entries) while
-# some instruction failed to specialize only a few times and is about to be tried
-# again (feedback.unsettled): the first tries often see a state that does not last
-# (a class still being built, an instance without its attributes yet), and what is
-# compiled then keeps its generic path for good: native code runs instead of the
-# interpreter, which would have specialized it a few runs later.
-SETTLE_ENTRIES = 64
+# After quickening, code without loops also waits (at most SETTLE_ENTRIES entries)
+# while some instruction failed to specialize only a few times and is about to be
+# tried again (feedback.unsettled): the first tries often see a state that does not
+# last (an object of another type on the first calls), and what is compiled then keeps
+# its generic path for good: native code runs instead of the interpreter, which would
+# have specialized it a few runs later. Code with a loop does not wait: the loop's
+# instructions have run (and retried) many times already, the unsettled ones are
+# outside it, and such code may be entered only a few times in the whole run
+# (scimark's kernels: waiting left them interpreted).
+SETTLE_ENTRIES = 16
 # id(code): [a weak reference to it, entries since quickened, its adaptive units]
 _settling: dict = {}
 
@@ -724,6 +727,8 @@ def _warmed_up(code: types.CodeType) -> bool:
         return True
     if not _feedback.quickened(code):
         return False
+    if _feedback.has_loop(code):
+        return True
     state = _settling.get(id(code))
     if state is None or state[0]() is not code:      # (an id can be reused)
         state = _settling[id(code)] = [_weakref.ref(code), 0, _feedback.adaptive_units(code)]
