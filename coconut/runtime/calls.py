@@ -93,14 +93,7 @@ def emit_call(c, field, imported, hook_fn, function_vectorcall, object_new, slot
     params = [c.new_param(vp, b"ts"), c.new_param(vp, b"callable"), c.new_param(vpp, b"args"),
               c.new_param(ulong, b"nargsf"), c.new_param(vp, b"kwnames")]
     ts, callable_, args, nargsf, kwnames = params
-    # coconut_call_py does the work below; coconut_call, the entry native code calls,
-    # only sends everything else (C functions, methods of builtins, keyword calls) to
-    # PyObject_Vectorcall first, as a tail call without the big function's prologue
-    # (gcc saved six registers and set up a frame before the first test: a quarter of
-    # the time spent in coconut_call on call-heavy benchmarks went to calls it passed
-    # straight on). coconut_call_py is exported so that gcc does not inline it back
-    # (a global function of a shared library can be interposed).
-    fn = c.new_function(gccjit.FunctionKind.EXPORTED, vp, b"coconut_call_py", params)
+    fn = c.new_function(gccjit.FunctionKind.EXPORTED, vp, b"coconut_call", params)
     names = ("entry", "generic", "not_function", "method", "method_function", "function",
              "flags_ok", "simple", "few", "defaults", "count_ok", "has_top", "push",
              "nulls", "fill", "call", "has_frame_obj", "shared_frame_obj", "own_frame_obj",
@@ -458,23 +451,4 @@ def emit_call(c, field, imported, hook_fn, function_vectorcall, object_new, slot
     bad.end_with_return(null)
     good.add_assignment_op(remaining, gccjit.BinaryOp.PLUS, c.one(it))
     good.end_with_return(self_obj)
-
-    # -- the dispatcher: coconut_call -------------------------------------------------
-    dparams = [c.new_param(vp, b"ts"), c.new_param(vp, b"callable"), c.new_param(vpp, b"args"),
-               c.new_param(ulong, b"nargsf"), c.new_param(vp, b"kwnames")]
-    dts, dcallable, dargs, dnargsf, dkwnames = dparams
-    d = c.new_function(gccjit.FunctionKind.EXPORTED, vp, b"coconut_call", dparams)
-    dentry, dpython, dgeneric, dtype = (d.new_block(n) for n in (b"entry", b"python", b"generic", b"type"))
-    dtp = field(dcallable, L.OB_TYPE, vp)
-    dentry.end_with_conditional(
-        both(cmp(eq, dkwnames, null),
-             binop(gccjit.BinaryOp.LOGICAL_OR, bool_t,
-                   cmp(eq, dtp, c.new_cast(function_type, vp)), cmp(eq, dtp, c.new_cast(method_type, vp)))),
-        dpython, dtype)
-    # a class: only one set up by a Python __init__ (type_slots above checks the rest)
-    dtype.end_with_conditional(both(cmp(eq, dtp, c.new_cast(pytype, vp)),
-                                    cmp(eq, field(dcallable, L.TP_INIT, vp), slot_tp_init)),
-                               dpython, dgeneric)
-    dpython.end_with_return(c.new_call(fn, [dts, dcallable, dargs, dnargsf, dkwnames]))
-    dgeneric.end_with_return(c.new_call(vectorcall, [dcallable, dargs, dnargsf, dkwnames]))
-    return d
+    return fn
