@@ -529,12 +529,14 @@ def _compare_obj(b, ins, plan, inputs, items):
         number_paths(right, left, li, False, slow.name)
     b.current = slow
     b.observe_slow()
+    fast_state = b.state               # (box may mark a local synced: on this path only)
     boxed = [b.box(v, item) for v, item in zip(inputs, items)]
     b.emit(ops.Assign(res, b.call("PyObject_RichCompare", *boxed, b.int(ins.arg))))
     for v, item, box in zip(inputs, items, boxed):
         if item.kind != T.OBJ:
             b.decref(box)
     b.terminate(ops.Jump(join.name))
+    b.state = fast_state
     b.current = join
     for v, item in zip(inputs, items):
         if item.kind == T.OBJ:
