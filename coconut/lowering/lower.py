@@ -645,8 +645,19 @@ def _lower_instruction(b: Builder, ins: Instruction) -> bool:
     if rule is None:
         b.emit(ops.SetInstr(ins.offset, ins.name))
         reason = NOT_NATIVE.get(ins.name, "not lowered yet")
-        b.terminate(ops.Deopt(ins.offset, tuple(slot(i, b.stack_kind(i)) for i in range(depth)),
-                              f"{ins.name}: {reason}"))
+        # An unboxed copy of a constant or of a local goes back as that object (its
+        # identity: `match x: case float(z)` binds z to x itself); box_exit_stacks
+        # would make a new one.
+        stack = []
+        for i in range(depth):
+            item = b.state.stack[i] if b.state is not None else T.OBJ_ITEM
+            v = slot(i, b.stack_kind(i))
+            if item.kind != T.OBJ and item.prov and item.prov[0] in ("const", "local"):
+                boxed = b.box(v, item)
+                v = slot(i, T.OBJ)
+                b.emit(ops.Assign(v, boxed))
+            stack.append(v)
+        b.terminate(ops.Deopt(ins.offset, tuple(stack), f"{ins.name}: {reason}"))
         return False
     plan = T.plan(b.tcx, ins, b.state)
     if not plan.typed:

@@ -366,7 +366,26 @@ def match_class_nested_loops(n, obj):
     return out
 
 
+def match_class_binds_the_subject(scale):
+    """MATCH_CLASS deopts with unboxed copies of a float and an int local on the
+    stack: the interpreter must get the locals' own objects (z is x)."""
+    x = 0.0
+    n = 1099511627776
+    y = x * scale
+    match x:
+        case float(z):
+            pass
+    match n:
+        case int(k):
+            pass
+    match y:
+        case float(w):
+            pass
+    return z is x, k is n, w == y
+
+
 CASES = [
+    (match_class_binds_the_subject, [(2.0,), (0.5,)]),
     (match_class_in_loop, [(0,), (7,)]),
     (match_class_nested_loops, [(3, "ab"), (2, 5)]),
     (import_in_loop, [(0,), (1,), (50,)]),
