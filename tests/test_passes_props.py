@@ -72,7 +72,10 @@ class Machine:
         self.changed: dict = {}            # object -> count, for those incref'd or decref'd
         self.freed: set = set()
         self.locals = {}
-        self.fields: dict = {}             # (object, offset) -> value
+        # (object, offset, whether read as an object) -> value: an int read of the same
+        # word is a value of its own (else removing a dead int load, which dead_code
+        # may, would change what a later object load of that word is taken to be)
+        self.fields: dict = {}
         self.epoch = 0                     # bumped whenever memory may have changed
         self.calls = 0
         self.evaluations: dict = {}
@@ -144,7 +147,7 @@ class Machine:
         if refcount and self.is_object(base):
             self.event("reads refcount", base)
             return Sym("refcount", self.counts[base])
-        key = (base, offset)
+        key = (base, offset, dst.ctype == "obj")
         if key not in self.fields:
             sym = Sym("field", base, offset, self.epoch)
             self.fields[key] = self.obj(sym) if dst.ctype == "obj" else sym
@@ -192,7 +195,8 @@ class Machine:
             for o in (base, src):
                 if self.is_object(o):
                     self.live(o)
-            self.fields[(base, op.offset)] = src
+            self.fields[(base, op.offset, op.ctype == "obj")] = src
+            self.fields.pop((base, op.offset, op.ctype != "obj"), None)
             if op.ctype == "obj" or op.offset == L.OB_REFCNT:
                 self.event("store", base, op.offset, src)
         elif isinstance(op, ops.BinArith):
@@ -486,3 +490,17 @@ def test_passes_on_corpus_ir(warm):
                 raise AssertionError(f"{label}: {exc}") from None
         checked += 1
     assert checked > (30 if warm else 300)
+
+
+def test_the_machine_reads_an_int_and_an_object_of_one_word_apart():
+    """Found by test_pass_on_random_ir[dead_code]: an int load of a word before an
+    object load of it. dead_code removes the dead int load; the machine must not
+    have taken the object for an int because of it."""
+    a, d, i = ops.Var("a"), ops.Var("d"), ops.Var("i", "int")
+    ir = IrCFG("punned", 1)
+    entry, b0 = ir.new_block("entry"), ir.new_block("b0")
+    entry.ops = [ops.LoadLocal(a, 0), ops.Load(d, a, 24)]
+    entry.terminator = ops.Jump("b0")
+    b0.ops = [ops.Incref(a), ops.Load(i, d, 16), ops.Load(a, d, 16), ops.Decref(a)]
+    b0.terminator = ops.Return(a)
+    check_pass(next(p for p in PIPELINE if p.name == "dead_code"), ir)

@@ -129,6 +129,25 @@ def test_forked_child_has_its_own_map():
     assert res.ok and res.stdout.strip() == "ok", res.describe()
 
 
+def test_a_stale_map_of_the_same_pid_is_emptied():
+    """A map left by a dead process that had this pid is not appended to (this CI's
+    fork test failed when a forked child got the pid of an earlier profiled run)."""
+    res = run_code(textwrap.dedent('''
+        import os
+        path = f"/tmp/perf-{os.getpid()}.map"
+        with open(path, "w") as f:
+            f.write("7f0000000000 10 stale:entry\\n")
+        import coconut
+        def f(x):
+            return x * 3
+        coconut.compile(f)
+        text = open(path).read()
+        os.unlink(path)
+        print("stale" not in text and "coconut:" in text)
+    '''), env={"COCONUT_PERF_MAP": "1"})
+    assert res.ok and res.stdout.strip() == "True", res.describe()
+
+
 def test_map_is_gc_clean():
     """Writing the map adds nothing the cycle collector sees (design notes: the
     compiler's work is invisible to the program)."""

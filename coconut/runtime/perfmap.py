@@ -29,7 +29,9 @@ import struct
 
 ENV = "COCONUT_PERF_MAP"
 _open, _write, _close, _getpid = os.open, os.write, os.close, os.getpid
-_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+# Opened once per process (per pid): a map left by a dead process with the same pid is
+# emptied first (appending to it named that process's code in this one's profile).
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC | os.O_CLOEXEC
 _string_at, _memmove = ctypes.string_at, ctypes.memmove
 _EHDR = struct.Struct("<16sHHIQQQIHHHHHH")       # Elf64_Ehdr
 _PHDR = struct.Struct("<IIQQQQQQ")               # Elf64_Phdr
