@@ -3,7 +3,8 @@ faster any JIT that only replaces the interpreter could make it:
 
     python3 scripts/eval_share.py [BENCHMARK ...]      # needs perf
 
-For each benchmark of the suite (benchmarks/pyperformance), one plain pyperf worker
+For each benchmark of the suite (coconut.suite.BENCHMARKS, with the options
+pyperformance gives it), one plain pyperf worker
 per part runs under `perf record`; the share of samples in `_PyEval_EvalFrameDefault` itself is
 the time the interpreter spends dispatching and executing bytecode (its own code, not
 the C functions it calls: dict lookups, allocation, str methods, ...). A compiler that
@@ -25,17 +26,16 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BENCH_DIR = os.path.join(ROOT, "benchmarks", "pyperformance")
+sys.path.insert(0, ROOT)
+from coconut import suite           # noqa: E402  (the benchmark list, each one's options)
 
 # Loops per value so that a value takes a few hundred ms under plain python3.
 LOOPS = {"scimark": 1, "barnes_hut": 1, "crypto_pyaes": 10, "meteor_contest": 8,
          "deepcopy": 2000, "comprehensions": 30000, "bpe_tokeniser": 1, "mdp": 1,
          "regex_compile": 6, "tomli_loads": 1, "pprint": 1, "logging": 100000,
          "typing_runtime_protocols": 1500, "async_tree": 1, "async_generators": 2}
-# Benchmarks of several pyperf parts (each a worker task, as the suite reports them) and
-# extra arguments.
+# Benchmarks of several pyperf parts (each a worker task, as the suite reports them).
 PARTS = {"scimark": 5, "deepcopy": 3, "logging": 3, "pprint": 2}
-EXTRA = {"async_tree": ["none"]}
 EVAL = {"_PyEval_EvalFrameDefault"}
 BOXING = {"PyFloat_FromDouble", "float_dealloc", "PyLong_FromLong", "PyLong_FromSsize_t",
           "_PyLong_New", "long_dealloc"}
@@ -46,13 +46,13 @@ FRAMES = {"_PyFrame_Clear", "_PyEvalFramePushAndInit", "_PyEval_Vector", "initia
 
 def profile(name: str, task: int = 0) -> dict[str, float]:
     """{symbol: share of samples} of one plain worker of `name` running part `task`."""
+    b = suite.bench_info(name)
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "perf.data")
         cmd = ["perf", "record", "-q", "-F", "999", "-o", data, "--", sys.executable,
-               "run_benchmark.py", "--worker", "--loops", str(LOOPS.get(name, 1)),
-               "--values", "4", "--warmups", "1", "-p", "1", f"--worker-task={task}",
-               *EXTRA.get(name, ())]
-        subprocess.run(cmd, cwd=os.path.join(BENCH_DIR, name), check=True,
+               b["script"], *b["extra"], "--worker", "--loops", str(LOOPS.get(name, 1)),
+               "--values", "4", "--warmups", "1", "-p", "1", f"--worker-task={task}"]
+        subprocess.run(cmd, cwd=b["dir"], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         report = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort",
                                  "sym", "--stdio", "--percent-limit", "0.01"],
@@ -67,7 +67,7 @@ def profile(name: str, task: int = 0) -> dict[str, float]:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("benchmarks", nargs="*", default=sorted(LOOPS))
+    p.add_argument("benchmarks", nargs="*", default=[name for name, _ in suite.BENCHMARKS])
     args = p.parse_args(argv)
     print("| benchmark | interpreter | boxing | frames | bound (interpreter gone) |")
     print("|---|---:|---:|---:|---:|")

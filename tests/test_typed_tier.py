@@ -175,14 +175,20 @@ print(coconut.is_compiled(hot), coconut.is_compiled(rarely))
 '''
 
 
-def test_whole_program_mode_waits_for_the_warmup(tmp_path):
+def _whole_program_output(tmp_path, program: str, warmup: str) -> str:
+    """What `program` prints under `python3 -m coconut --threshold 0 --sync`."""
     script = tmp_path / "prog.py"
-    script.write_text(WARMUP_PROGRAM)
+    script.write_text(program)
+    res = run_python(["-m", "coconut", "--threshold", "0", "--sync", str(script)],
+                     env={"COCONUT_WARMUP": warmup}, timeout=300)
+    assert res.ok, res.describe()
+    return res.stdout.strip()
+
+
+def test_whole_program_mode_waits_for_the_warmup(tmp_path):
     for warmup, want in (("1", "True False"), ("0", "True True")):
-        res = run_python(["-m", "coconut", "--threshold", "0", "--sync", str(script)],
-                         env={"COCONUT_WARMUP": warmup}, timeout=300)
-        assert res.ok, res.describe()
-        assert res.stdout.strip() == want, (warmup, res.stdout)
+        out = _whole_program_output(tmp_path, WARMUP_PROGRAM, warmup)
+        assert out == want, (warmup, out)
 
 
 SETTLE_PROGRAM = '''
@@ -211,12 +217,8 @@ def test_whole_program_mode_waits_for_a_failed_specialization_to_be_tried_again(
     tries again a run later and specializes it for instances. Compiled at once, the
     site would keep its generic path (native code runs instead of the interpreter's
     retry); whole-program mode waits while such a retry is due (feedback.unsettled)."""
-    script = tmp_path / "prog.py"
-    script.write_text(SETTLE_PROGRAM)
-    res = run_python(["-m", "coconut", "--threshold", "0", "--sync", str(script)],
-                     env={"COCONUT_WARMUP": "1"}, timeout=300)
-    assert res.ok, res.describe()
-    assert res.stdout.strip() == "True True", res.stdout
+    out = _whole_program_output(tmp_path, SETTLE_PROGRAM, "1")
+    assert out == "True True", out
 
 
 def test_unsettled_counts_specializations_to_be_tried_again():

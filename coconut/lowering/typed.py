@@ -260,9 +260,7 @@ def _unbox(b, v, item, want, refine_local: int | None, lenient: bool = False):
     if item.kind == want:
         return v
     if item.kind == T.INT and want == T.FLOAT:
-        d = b.temp(F64, "d")
-        b.emit(ops.Assign(d, v))
-        return d
+        return _as_double(b, v)
     assert item.kind == T.OBJ, (item, want)
     if want == T.FLOAT:
         d = b.temp(F64, "d")
@@ -483,9 +481,7 @@ def _compare_obj(b, ins, plan, inputs, items):
         elif other_item.kind == T.INT:
             b.split(Cond(">", other, _i(TWO53)), miss, hint="int_53")
             b.split(Cond("<", other, _i(-TWO53)), miss, hint="int_53")
-            d = b.temp(F64, "d")
-            b.emit(ops.Assign(d, other))
-            result(Cond(op, *order(x, d)))
+            result(Cond(op, *order(x, _as_double(b, other))))
         else:
             _boxed_number_paths(b, other, miss,
                                 lambda y: result(Cond(op, *order(x, y))),
@@ -546,7 +542,8 @@ def _compare_obj(b, ins, plan, inputs, items):
 
 
 def _one_digit(b, v, miss: str):
-    """The value of exact int `v` as an i64 when it has at most one digit, else miss."""
+    """The value of exact int `v` as an i64 when it has at most one digit, else miss
+    (digit 0 times the size, -1, 0 or 1: a zero's digit is not read as its value)."""
     size = b.load("ssize", v, L.OB_SIZE)
     b.split(Cond(">", size, b.int(1, "ssize")), miss, hint="one_digit")
     b.split(Cond("<", size, b.int(-1, "ssize")), miss, hint="one_digit")
@@ -561,6 +558,7 @@ def _one_digit(b, v, miss: str):
 
 
 def _as_double(b, n):
+    """An unboxed int as a C double."""
     d = b.temp(F64, "d")
     b.emit(ops.Assign(d, n))
     return d

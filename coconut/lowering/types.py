@@ -213,14 +213,20 @@ class Context:
                          if i.name == "STORE_FAST" and i.offset in self.in_loop})
         self.virtual = frozenset(i for i in stored if i in self.unboxable)
         self.virtual = frozenset(sorted(self.virtual)[:MAX_VIRTUAL])
-        self._dead = self._block_of = None     # (dead_after's, computed when asked)
+        self._dead = self._block_of = None     # (computed when asked)
+
+    @property
+    def dead(self) -> dict[int, frozenset]:
+        """dead_locals(cfg), computed once."""
+        if self._dead is None:
+            self._dead = dead_locals(self.cfg)
+        return self._dead
 
     def dead_after(self, ins, local: int) -> bool:
         """Whether `local` is written again before it is read on every normal path
         from just after `ins` (as `x += y` stores x at once): refining it there would
         keep nothing, and only make its guard strict."""
-        if self._dead is None:
-            self._dead = dead_locals(self.cfg)
+        if self._block_of is None:
             self._block_of = {i.offset: start for start, block in self.cfg.blocks.items()
                               for i in block.instructions}
         start = self._block_of.get(ins.offset)
@@ -237,7 +243,7 @@ class Context:
             if i.arg == local and i.name == "STORE_FAST":
                 return True
         succ = [t for t in _successors(self.cfg, block) if t in self.cfg.blocks]
-        return bool(succ) and all(local in self._dead[t] for t in succ)
+        return bool(succ) and all(local in self.dead[t] for t in succ)
 
     def stores_virtually(self, ins, local: int) -> bool:
         """Whether STORE_FAST `ins` of an unboxed value may leave the frame's slot stale
@@ -661,7 +667,7 @@ def analyze(cx: Context, rules: dict) -> dict[int, State]:
     """{block start: State at its entry} for every block reachable from the entry
     along normal (non-exception) edges: the fixpoint of `plan`/`after`."""
     cfg = cx.cfg
-    dead = dead_locals(cfg)
+    dead = cx.dead
     entry_states: dict[int, State] = entry_points(cfg)
     resume_points = cfg.resume_points().values() if cx.code.co_flags & L.CO_RESUMABLE else ()
     work = sorted(entry_states)
