@@ -197,7 +197,10 @@ class Machine:
                     self.live(o)
             self.fields[(base, op.offset, op.ctype == "obj")] = src
             self.fields.pop((base, op.offset, op.ctype != "obj"), None)
-            if op.ctype == "obj" or op.offset == L.OB_REFCNT:
+            # (a word at offset 0 of an object is its refcount; a double written
+            # through a pointer at offset 0, an array's item, is not)
+            if op.ctype == "obj" or (op.offset == L.OB_REFCNT and
+                                     effects.ctype_of(op.base) == "obj"):
                 self.event("store", base, op.offset, src)
         elif isinstance(op, ops.BinArith):
             self.env[op.dst.name] = Sym("arith", op.op, self.value(op.a), self.value(op.b))

@@ -7,6 +7,7 @@ is "no more growth than the interpreter" (plus a small allowance for noise)."""
 import gc
 import sys
 import tracemalloc
+from array import array
 
 import pytest
 
@@ -164,7 +165,19 @@ def wl_inline_caches(obj, k):
     return len(lst) + (s.a is obj) + (t.w is obj) + (lst[1] is obj.v)
 
 
-WORKLOADS = ["wl_error_paths", "wl_arith", "wl_calls_and_attrs", "wl_containers", "wl_raises", "wl_catches",
+def wl_arrays(obj, k):
+    # array.array items read and written natively (typed.py): no box is kept
+    d, f = array("d", [0.5]) * 4, array("f", [0.5]) * 4
+    for i in range(4):
+        d[i] = d[i] * k + 1.5           # an unboxed double into an array of doubles
+        f[i] = d[i] + float(k)          # a new float box into an array of floats
+        f[i] = k + 2 ** 40              # a new int
+    j = k % 4
+    d[j] = f[j]                         # by a boxed index
+    return d[j] + f[-1]
+
+
+WORKLOADS = ["wl_arrays", "wl_error_paths", "wl_arith", "wl_calls_and_attrs", "wl_containers", "wl_raises", "wl_catches",
              "wl_deopts", "wl_loop_locals", "wl_closure", "wl_unbound_and_attr_errors"]
 
 

@@ -399,10 +399,14 @@ class Builder:
     def deopt_if(self, cond: ops.Cond, reason: str, site: int | None = None) -> None:
         """If `cond`, resume the interpreter at this instruction (inputs untouched);
         `site`: the speculation this guard belongs to (ops.Deopt.site)."""
+        self.split(cond, self.deopt_block(reason, site))
+
+    def deopt_block(self, reason: str, site: int | None = None) -> str:
+        """The block that resumes the interpreter at this instruction with its inputs
+        (untouched), for guards that branch to it."""
         stack = self.stack_below() + tuple(self.inputs)
-        target = self._exit_block(("deopt", self.ins.offset, len(stack)),
-                                  ops.Deopt(self.ins.offset, stack, reason, site))
-        self.split(cond, target)
+        return self._exit_block(("deopt", self.ins.offset, len(stack)),
+                                ops.Deopt(self.ins.offset, stack, reason, site))
 
     def jump_edge(self, values: tuple = ()) -> str:
         """A block that moves `values` into the stack slots of the target (converted to

@@ -784,9 +784,13 @@ def _store_subscr_int(b, ins, plan, inputs, items):
     (and an index out of range: IndexError) takes PyObject_SetItem."""
     value, container = inputs[:2]
     idx = _int_index(b, plan, inputs, items)
+    err, join, slow = b.temp("int"), b.new_block("stored"), b.new_block("setitem")
+    if _unboxed_temporary(items[0]):
+        boxed = b.new_block("box_value")
+        _store_double(b, value, items[0], container, idx, err, join.name, boxed.name, True)
+        b.current = boxed
     value = b.box(value, items[0])
     b.inputs = [value, container, idx]
-    err, join, slow = b.temp("int"), b.new_block("stored"), b.new_block("setitem")
     not_list = b.new_block("not_list")
     b.split(Cond("!=", _type_of(b, container), b.const(list)), not_list.name, hint="list")
     size = b.load(I64, container, L.OB_SIZE)
@@ -797,12 +801,18 @@ def _store_subscr_int(b, ins, plan, inputs, items):
     b.emit(ops.Assign(err, b.int(0)))
     b.decref(old)
     b.terminate(ops.Jump(join.name))
-    # an exact float or int into an array.array: array_ass_item (C only, or it raises)
+    # an exact float into an array of doubles: written as one; an exact float or int
+    # into another array.array: array_ass_item (C only, or it raises)
     b.current = not_list
+    other_array = b.new_block("other_array")
+    _store_double(b, value, T.OBJ_ITEM, container, idx, err, join.name, other_array.name,
+                  True)
+    b.current = other_array
     _float_or_int(b, value, slow.name)
     b.split(Cond("!=", _type_of(b, container), b.const(_ARRAY)), slow.name, hint="array")
     adj = _index_in(b, idx, b.load(I64, container, L.OB_SIZE), slow.name)
     b.emit(ops.Assign(err, b.call("PySequence_SetItem", container, adj, value)))
+    b.decref(value)
     b.terminate(ops.Jump(join.name))
     b.current = slow
     b.observe_slow()
@@ -1164,12 +1174,77 @@ def _array_index(b, container, index, miss: str):
     array.array `container` by an exact int `index` of one digit, else miss:
     array_subscr with such an index runs no code (no __index__)."""
     b.split(Cond("!=", _type_of(b, container), b.const(_ARRAY)), miss, hint="array")
-    b.split(Cond("!=", _type_of(b, index), b.const(int)), miss, hint="int_index")
-    size = b.load("ssize", index, L.OB_SIZE)
-    b.split(Cond(">", size, b.int(1, "ssize")), miss, hint="small_index")
-    b.split(Cond("<", size, b.int(-1, "ssize")), miss, hint="small_index")
-    return _index_in(b, _small_int_value(b, index, one_digit=True),
+    return _index_in(b, _int_of_one_digit(b, index, miss),
                      b.load(I64, container, L.OB_SIZE), miss)
+
+
+def _int_of_one_digit(b, index, miss: str):
+    """The value of `index` where it is an exact int of one digit, else miss."""
+    b.split(Cond("!=", _type_of(b, index), b.const(int)), miss, hint="int_index")
+    return _one_digit(b, index, miss)
+
+
+def _double_items(b, container, miss: str):
+    """The items (C doubles) of `container` where it is an exact array.array of
+    typecode 'd' (d_getitem and d_setitem read and write them as they are), else miss."""
+    b.split(Cond("!=", _type_of(b, container), b.const(_ARRAY)), miss, hint="array")
+    descr = b.load("ptr", container, L.ARRAY_DESCR)
+    typecode = b.load("byte", descr, L.DESCR_TYPECODE)
+    b.split(Cond("!=", typecode, b.int(ord("d"), "byte")), miss, hint="doubles")
+    return b.load("ptr", container, L.ARRAY_ITEMS)
+
+
+def _double_address(b, items, adj):
+    """&items[adj] of an array of C doubles."""
+    byte = b.temp(I64, "off")
+    b.emit(ops.BinArith(byte, "*", adj, _i(8)))
+    addr = b.temp("ptr", "item")
+    b.emit(ops.PtrAdd(addr, items, byte))
+    return addr
+
+
+def _subscr_float(b, ins, plan, inputs, items):
+    """BINARY_SUBSCR speculated to give a C double, where the value goes on into float
+    arithmetic the interpreter specialized and the subscript itself stayed generic:
+    an array.array of typecode 'd' by an int in range is its item (array_item runs
+    d_getitem, which boxes it); anything else deopts before the subscript runs (the
+    interpreter computes it, or raises the IndexError)."""
+    container, index = inputs
+    miss = b.deopt_block("guard: not an array of doubles, or out of range", plan.site)
+    data = _double_items(b, container, miss)
+    idx = index if items[1].kind == T.INT else _int_of_one_digit(b, index, miss)
+    adj = _index_in(b, idx, b.load(I64, container, L.OB_SIZE), miss)
+    value = b.load(F64, _double_address(b, data, adj), 0)
+    b.decref(container)
+    if items[1].kind == T.OBJ:
+        b.decref(index)
+    return [value]
+
+
+def _store_double(b, value, item, container, idx, err, join: str, miss: str,
+                  release: bool) -> None:
+    """Where `container` is an exact array.array of typecode 'd', `idx` (an unboxed
+    int) in its range and `value` a float (unboxed, or an exact float box), write it
+    as the C double d_setitem would (no code runs), set err = 0 (a boxed value
+    released where `release`) and jump to `join`; else go on at `miss`."""
+    data = _double_items(b, container, miss)
+    adj = _index_in(b, idx, b.load(I64, container, L.OB_SIZE), miss)
+    if item.kind == T.FLOAT:
+        d = value
+    else:
+        b.split(Cond("!=", _type_of(b, value), b.const(float)), miss, hint="float_value")
+        d = b.load(F64, value, L.FLOAT_VALUE)
+    b.emit(ops.Store(_double_address(b, data, adj), 0, d, F64))
+    if item.kind == T.OBJ and release:
+        b.decref(value)
+    b.emit(ops.Assign(err, b.int(0)))
+    b.terminate(ops.Jump(join))
+
+
+def _unboxed_temporary(item) -> bool:
+    """A float that STORE_SUBSCR may write without a box: not a copy of a local (whose
+    box the generic path must lend: the same object, as in the interpreter)."""
+    return item.kind == T.FLOAT and not (item.prov and item.prov[0] == "local")
 
 
 def _subscr_array(b, ins, plan, inputs, items):
@@ -1200,9 +1275,19 @@ def _store_subscr_array(b, ins, plan, inputs, items):
     class with a Python __setitem__ is called directly; anything else
     PyObject_SetItem, materialized first."""
     value, container, index = inputs
+    err, join, slow = b.temp("int"), b.new_block("stored"), b.new_block("setitem")
+    finished = b.new_block("stored_double")
+    if _unboxed_temporary(items[0]):
+        boxed = b.new_block("box_value")
+        _store_double(b, value, items[0], container, _int_of_one_digit(b, index, boxed.name),
+                      err, finished.name, boxed.name, False)
+        b.current = boxed
     value = b.box(value, items[0])
     b.inputs = [value, container, index]
-    err, join, slow = b.temp("int"), b.new_block("stored"), b.new_block("setitem")
+    other_array = b.new_block("other_array")
+    _store_double(b, value, T.OBJ_ITEM, container, _int_of_one_digit(b, index, other_array.name),
+                  err, join.name, other_array.name, False)
+    b.current = other_array
     _float_or_int(b, value, slow.name)
     adj = _array_index(b, container, index, slow.name)
     b.emit(ops.Assign(err, b.call("PySequence_SetItem", container, adj, value)))
@@ -1231,6 +1316,8 @@ def _store_subscr_array(b, ins, plan, inputs, items):
     b.terminate(ops.Jump(join.name))
     b.current = join
     b.decref(value)
+    b.terminate(ops.Jump(finished.name))
+    b.current = finished
     b.decref(container)
     b.decref(index)
     b.emit(ops.SetInstr(ins.offset, ins.name))
@@ -1248,7 +1335,7 @@ _RULES = {
     "list_append": _list_append, "is": _is, "return": _return, "copy": _copy,
     "subscr_dict": _subscr_dict, "subscr_array": _subscr_array,
     "subscr_getitem": _subscr_getitem, "compare_obj": _compare_obj,
-    "store_subscr_array": _store_subscr_array,
+    "store_subscr_array": _store_subscr_array, "subscr_float": _subscr_float,
 }
 
 

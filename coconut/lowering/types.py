@@ -213,7 +213,7 @@ class Context:
                          if i.name == "STORE_FAST" and i.offset in self.in_loop})
         self.virtual = frozenset(i for i in stored if i in self.unboxable)
         self.virtual = frozenset(sorted(self.virtual)[:MAX_VIRTUAL])
-        self._dead = self._block_of = None     # (computed when asked)
+        self._dead = self._block_of = self._float_operands = None    # (when asked)
 
     @property
     def dead(self) -> dict[int, frozenset]:
@@ -245,6 +245,16 @@ class Context:
         succ = [t for t in _successors(self.cfg, block) if t in self.cfg.blocks]
         return bool(succ) and all(local in self.dead[t] for t in succ)
 
+    @property
+    def float_operands(self) -> frozenset:
+        """Offsets of the BINARY_SUBSCRs whose value goes on, within its block (on the
+        stack, or through a local stored and loaded again), into a BINARY_OP or
+        COMPARE_OP that the interpreter specialized for floats: there a subscript it
+        could not specialize may be speculated to read a C double."""
+        if self._float_operands is None:
+            self._float_operands = frozenset(_float_operands(self))
+        return self._float_operands
+
     def stores_virtually(self, ins, local: int) -> bool:
         """Whether STORE_FAST `ins` of an unboxed value may leave the frame's slot stale
         (a loop's local, among the first MAX_VIRTUAL), or must box it at once."""
@@ -261,6 +271,50 @@ class Context:
         if form.endswith("_INT") or form.endswith("INT_JUMP"):
             return INT
         return None
+
+
+def _float_operands(cx: Context) -> set[int]:
+    """See Context.float_operands: a simulation of each block's stack, whose entries
+    are the sets of BINARY_SUBSCRs their value comes from."""
+    from .registry import OPCODES
+    found: set[int] = set()
+    none = frozenset()
+    for block in cx.cfg.blocks.values():
+        stack: list = []
+        stored: dict[int, frozenset] = {}
+
+        def pop(n):
+            taken = [stack.pop() if stack else none for _ in range(n)]
+            return taken[::-1]
+        for ins in block.instructions:
+            name = ins.name
+            rule = OPCODES.get(name)
+            if rule is None:
+                break
+            if name == "LOAD_FAST":
+                stack.append(stored.get(ins.arg, none))
+            elif name == "STORE_FAST":
+                stored[ins.arg] = pop(1)[0]
+            elif name in ("DELETE_FAST", "LOAD_CLOSURE"):
+                stored.pop(ins.arg, None)
+                stack.extend([none] * rule.signature.counts(ins.arg)[1])
+            elif name == "COPY":
+                stack.append(stack[-ins.arg] if len(stack) >= ins.arg else none)
+            elif name == "SWAP":
+                while len(stack) < ins.arg:
+                    stack.insert(0, none)
+                stack[-1], stack[-ins.arg] = stack[-ins.arg], stack[-1]
+            elif name == "BINARY_SUBSCR":
+                pop(2)
+                stack.append(frozenset({ins.offset}))
+            else:
+                n_in, n_out = rule.signature.counts(ins.arg)
+                taken = pop(n_in)
+                if name in ("BINARY_OP", "COMPARE_OP") and cx.hint(ins) == FLOAT:
+                    for sources in taken:
+                        found |= sources
+                stack.extend([none] * n_out)
+    return found
 
 
 def _want(kind: str, other: str, hint: str | None) -> str | None:
@@ -382,6 +436,12 @@ def plan(cx: Context, ins, state: State) -> Plan:
         if form == "BINARY_SUBSCR_GETITEM" and L.INLINE_CACHES:
             # a class with a Python __getitem__ (an int index is boxed for it)
             return Plan(True, "subscr_getitem", want=(OBJ, OBJ), outs=(OBJ_ITEM,))
+        if name == "BINARY_SUBSCR" and form == "BINARY_SUBSCR_ADAPTIVE" and \
+                sub.kind in (INT, OBJ) and ins.offset not in cx.avoid and \
+                ins.offset in cx.float_operands:
+            # (typed._subscr_float: an array of doubles, else a deopt)
+            return Plan(True, "subscr_float", want=(OBJ, sub.kind), outs=(Item(FLOAT),),
+                        site=ins.offset)
         int_index = sub.kind == INT or (
             sub.kind == OBJ and ins.offset not in cx.avoid and
             form in ("BINARY_SUBSCR_LIST_INT", "BINARY_SUBSCR_TUPLE_INT", "STORE_SUBSCR_LIST_INT"))

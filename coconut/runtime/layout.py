@@ -139,6 +139,11 @@ TP_RICHCOMPARE = 200               # PyTypeObject.tp_richcompare
 STR_LENGTH = 16                    # PyASCIIObject.length (code points)
 INTERP_IMPORT_FUNC = 1416
 DICT_USED = 16
+# arrayobject (Modules/arraymodule.c): char *ob_item, Py_ssize_t allocated,
+# const struct arraydescr *ob_descr; arraydescr.typecode (a char) comes first
+ARRAY_ITEMS = 24
+ARRAY_DESCR = 40
+DESCR_TYPECODE = 0
 
 # Read by the inline-cache fast paths (coconut/lowering/caches.py), as ceval.c's
 # specialized instructions read them:
@@ -438,6 +443,14 @@ def verify() -> None:
     check("str length", [ctypes.c_ssize_t.from_address(id(t) + STR_LENGTH).value
                          for t in ("abc", "\u20ac" * 5, "\U0001f600" * 2)], [3, 5, 2])
     check("dict ma_used", ctypes.c_ssize_t.from_address(id({1: 2, 3: 4}) + DICT_USED).value, 2)
+    import array
+    doubles, ints = array.array("d", [1.5, -2.25]), array.array("i", [7])
+    check("array ob_item", _ptr(id(doubles) + ARRAY_ITEMS), doubles.buffer_info()[0])
+    check("array items", ctypes.c_double.from_address(_ptr(id(doubles) + ARRAY_ITEMS) + 8).value,
+          -2.25)
+    check("array typecode", [ctypes.c_char.from_address(_ptr(id(a) + ARRAY_DESCR) +
+                                                         DESCR_TYPECODE).value
+                             for a in (doubles, ints)], [b"d", b"i"])
     import builtins
     original_import = builtins.__dict__.get("__import__")
     if type(original_import) is type(len) and getattr(original_import, "__self__", None) is builtins:

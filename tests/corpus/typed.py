@@ -445,6 +445,26 @@ def array_stores(kind, values):
     return out, list(a)
 
 
+def butterflies(data, n, w):
+    """Items of an array of doubles read as C doubles where float arithmetic takes them
+    (through a local too) and written back unboxed; fed other containers (an array of
+    another typecode, a list, a subclass), too short an array, an int factor."""
+    for b in range(0, n - 1, 2):
+        z_real = data[b]
+        z_imag = data[b + 1]
+        wd = w * z_real - z_imag
+        data[b] = data[b + 1] - wd
+        data[b + 1] += wd * 0.5
+    total = 0.0
+    for i in range(n):
+        total += data[i] * data[-1 - i]
+    return total, list(data)
+
+
+def _doubles(n, scale=0.25):
+    return array("d", [i * scale - 1.0 for i in range(n)])
+
+
 def array_or_not(containers):
     total = 0.0
     for c in containers:
@@ -503,6 +523,12 @@ CASES = [
                     ("i", [1, 2.5, 2**40, -7, "s", True]),
                     ("b", [127, 128, -129, 3.0]),
                     ("q", [2**63 - 1, 2**63, -2**63])]),
+    (butterflies, [(_doubles(60), 60, 0.5), (_doubles(60, 1.5), 60, -0.25), (_doubles(40), 40, 2.0),
+                   (_doubles(60), 60, 3), (array("f", [0.5, 1.5, 2.5, 3.5]), 4, 0.5),
+                   ([0.5, 1.5, 2.5, 3.5], 4, 0.5), (array("i", [1, 2, 3, 4]), 4, 2),
+                   (_doubles(6), 9, 0.5), (_doubles(6), 7, 0.5),
+                   (ArraySub("d", [1.0, 2.0]), 2, 0.5),
+                   (array("d", [float("nan"), float("inf"), -0.0, 1e308]), 4, 2.0)]),
     (array_or_not, [([array("d", [1.0, 2.0]), [3.0, 4.0], (5.0, 6.0)],),
                     ([ArraySub("d", [1.0, 2.0]), array("l", [7, 8])],)]),
     (products_of_attributes, [(_vecs((1.5, 2.5, 0.5, 4.0), (2.0, 1.0, 3.0, 0.25)),),
