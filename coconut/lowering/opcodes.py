@@ -345,6 +345,13 @@ def binary_op(b, ins, lhs, rhs):
     """BINARY_OP: binary_ops[oparg](lhs, rhs) — PyNumber_*, power with None; small
     ints (+ - * & | ^) and floats (+ - *) computed inline, as 3.11's BINARY_OP_*_INT
     and *_FLOAT specializations do."""
+    return [binary_op_paths(b, ins, lhs, rhs)]
+
+
+def binary_op_paths(b, ins, lhs, rhs, on_slow=None):
+    """BINARY_OP's result (both operands released): the fast paths inline, else
+    binary_ops[oparg] after `on_slow()` (the typed tier's materialization: only that
+    path may run code)."""
     func = binary_op_function(ins.arg)
     symbol = dis._nb_ops[ins.arg][1].rstrip("=")
     args = (lhs, rhs, b.const(None)) if func.endswith("Power") else (lhs, rhs)
@@ -352,10 +359,15 @@ def binary_op(b, ins, lhs, rhs):
         if symbol in _INT_ARITH else None
     float_fast = _arith(b, _FLOAT_ARITH[symbol], "double", "PyFloat_FromDouble") \
         if symbol in _FLOAT_ARITH else None
-    res = _with_fast_paths(b, lhs, rhs, int_fast, float_fast, lambda: b.call(func, *args))
+
+    def generic():
+        if on_slow is not None:
+            on_slow()
+        return b.call(func, *args)
+    res = _with_fast_paths(b, lhs, rhs, int_fast, float_fast, generic)
     b.decref(lhs, rhs)
     b.error_if_null(res)
-    return [res]
+    return res
 
 
 @op("COMPARE_OP", sig="left right -- res")

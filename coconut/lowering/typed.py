@@ -350,6 +350,15 @@ def _binary_op(b, ins, plan, inputs, items):
     return [res]
 
 
+def _arith_obj(b, ins, plan, inputs, items):
+    """BINARY_OP of two boxed operands whose result is wanted boxed (types.py says
+    when): no guard and no deopt, the generic rule's fast paths (two small ints, two
+    floats: as ceval's BINARY_OP_*_INT and *_FLOAT compute them), and binary_ops[oparg]
+    on a slow path, materialized first (it may run code)."""
+    from .opcodes import binary_op_paths
+    return [binary_op_paths(b, ins, *inputs, on_slow=b.observe_slow)]
+
+
 def _deopt_unless_53_bits(b, plan, v):
     """Deopt unless |v| <= 2**53 for an unboxed int v (exact as a double)."""
     b.deopt_if(Cond(">", v, _i(TWO53)), "int beyond 2**53", plan.site)
@@ -1336,6 +1345,7 @@ _RULES = {
     "subscr_dict": _subscr_dict, "subscr_array": _subscr_array,
     "subscr_getitem": _subscr_getitem, "compare_obj": _compare_obj,
     "store_subscr_array": _store_subscr_array, "subscr_float": _subscr_float,
+    "arith_obj": _arith_obj,
 }
 
 

@@ -243,7 +243,9 @@ class Context:
             if i.arg == local and i.name == "STORE_FAST":
                 return True
         succ = [t for t in _successors(self.cfg, block) if t in self.cfg.blocks]
-        return bool(succ) and all(local in self.dead[t] for t in succ)
+        if not succ:                   # (a return: nothing reads it after)
+            return block.last.name == "RETURN_VALUE"
+        return all(local in self.dead[t] for t in succ)
 
     @property
     def float_operands(self) -> frozenset:
@@ -254,6 +256,17 @@ class Context:
         if self._float_operands is None:
             self._float_operands = frozenset(_float_operands(self))
         return self._float_operands
+
+    def boxed_at_once(self, ins) -> bool:
+        """Whether the value `ins` pushes is taken by the next instruction as an
+        object: returned, or stored into a local that is not virtual there."""
+        nxt = self.cfg.by_offset.get(ins.next_offset)
+        if nxt is None:
+            return False
+        if nxt.name == "RETURN_VALUE":
+            return True
+        return nxt.name == "STORE_FAST" and not (
+            nxt.arg in self.unboxable and self.stores_virtually(nxt, nxt.arg))
 
     def stores_virtually(self, ins, local: int) -> bool:
         """Whether STORE_FAST `ins` of an unboxed value may leave the frame's slot stale
@@ -411,7 +424,15 @@ def plan(cx: Context, ins, state: State) -> Plan:
             if symbol not in _INT_OPS:
                 return None
             return FLOAT if symbol == "/" else INT
-        return _numeric_plan(cx, ins, stack[-2], stack[-1], result)
+        p = _numeric_plan(cx, ins, stack[-2], stack[-1], result)
+        if stack[-2].kind == OBJ and stack[-1].kind == OBJ and cx.enabled and (
+                (p is GENERIC and ins.offset in cx.avoid) or
+                (p.want == (FLOAT, FLOAT) and not p.refine and cx.boxed_at_once(ins))):
+            # Two boxed operands whose result is boxed anyway: no speculation (a
+            # double boxed at once gains nothing, and two ints under a float
+            # speculation would deopt), or whose speculation failed here before.
+            return Plan(True, "arith_obj", want=(OBJ, OBJ), outs=(OBJ_ITEM,))
+        return p
     if name == "COMPARE_OP":
         p = _numeric_plan(cx, ins, stack[-2], stack[-1], lambda variant: BOOL)
         if p is GENERIC and BOOL not in (stack[-2].kind, stack[-1].kind):

@@ -461,6 +461,21 @@ def butterflies(data, n, w):
     return total, list(data)
 
 
+class _PeeksAtCaller:
+    def __add__(self, other):
+        return ("added", sorted(sys._getframe(1).f_locals))
+
+    __radd__ = __add__
+
+
+def sum_stored_at_once(a, b, scale):
+    """Sums stored at once (boxed there) where the interpreter saw floats: no
+    speculation (typed._arith_obj): floats, two ints, a float and an int, big ints, a
+    class whose __add__ looks at the caller's locals, a str (TypeError)."""
+    s = a + b
+    return s * scale
+
+
 def _doubles(n, scale=0.25):
     return array("d", [i * scale - 1.0 for i in range(n)])
 
@@ -523,6 +538,10 @@ CASES = [
                     ("i", [1, 2.5, 2**40, -7, "s", True]),
                     ("b", [127, 128, -129, 3.0]),
                     ("q", [2**63 - 1, 2**63, -2**63])]),
+    (sum_stored_at_once, [(1.5, 2.5, 2.0), (0.5, -1.25, 0.5), (3.0, 4.0, 1.5), (1, 2, 3),
+                          (0, 0, 2.0), (2**70, 1.5, 2.0), (2**62, 2**62, 4), (1.5, 2, 2.0),
+                          (_PeeksAtCaller(), 1.0, 2.0), (1.0, _PeeksAtCaller(), 2.0),
+                          ("s", 1.0, 2.0), (1e308, 1e308, -1.0)]),
     (butterflies, [(_doubles(60), 60, 0.5), (_doubles(60, 1.5), 60, -0.25), (_doubles(40), 40, 2.0),
                    (_doubles(60), 60, 3), (array("f", [0.5, 1.5, 2.5, 3.5]), 4, 0.5),
                    ([0.5, 1.5, 2.5, 3.5], 4, 0.5), (array("i", [1, 2, 3, 4]), 4, 2),
