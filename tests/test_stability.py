@@ -25,20 +25,21 @@ def speculate(stubborn_at=None, record=True):
     speculates even when told to avoid it (a lowering that ignores `avoid`). Returns the
     list of (function name, sorted avoid) that `lower` is called with (with `record`)."""
     from coconut.ir import ops
-    from coconut.lowering.registry import OPCODES
+    from coconut.lowering import opcodes
     from coconut.runtime import layout as L
     import coconut.lowering as lowering
-    rule = OPCODES["BINARY_OP"]
-    plain = rule.lower
+    # (the paths of the generic rule, which the typed tier's rule for an avoided site,
+    # typed._arith_obj, takes too)
+    plain = opcodes.binary_op_paths
 
-    def speculating(b, ins, lhs, rhs):
+    def speculating(b, ins, lhs, rhs, on_slow=None):
         if ins.offset not in b.avoid or ins.offset == stubborn_at:
             fail = b.new_block("spec_fail")
             fail.terminator = ops.Deopt(ins.offset, b.stack_below() + tuple(b.inputs),
                                         REASON, site=ins.offset)
             b.split(ops.Cond("!=", b.load("ptr", lhs, L.OB_TYPE), b.const(float)), fail.name)
-        return plain(b, ins, lhs, rhs)
-    rule.lower = speculating
+        return plain(b, ins, lhs, rhs, on_slow)
+    opcodes.binary_op_paths = speculating
     calls = []
     if not record:
         return calls
