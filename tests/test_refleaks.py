@@ -162,6 +162,11 @@ def wl_inline_caches(obj, k):
     s.a = s.a                           # LOAD_ATTR_SLOT, then over an old value
     lst = [GLOBAL_OBJ.get(), obj.get(), t.get()]     # LOAD_GLOBAL_MODULE, _WITH_VALUES
     lst.append(len(lst))                # LOAD_METHOD_NO_DICT, LOAD_GLOBAL_BUILTIN
+    h = Thing(k)
+    h.__dict__ = {"v": k, "w": MARKER_CONST}
+    h.w = obj                           # STORE_ATTR_WITH_HINT: the old value released
+    h.v = h.v + len(lst)                # LOAD_ATTR_WITH_HINT
+    lst.append(h.w is obj)
     return len(lst) + (s.a is obj) + (t.w is obj) + (lst[1] is obj.v)
 
 

@@ -127,15 +127,42 @@ def _unicode_entry_value(b, keys, index):
     return b.load("obj", _unicode_entry(b, keys, index), L.DK_INDICES + L.DK_UNICODE_ENTRY_VALUE)
 
 
+def _hinted_entry(b, ins, owner, miss: str):
+    """The guards of TARGET(LOAD_ATTR_WITH_HINT) and TARGET(STORE_ATTR_WITH_HINT) after
+    the type version: the instance's materialized __dict__ (its managed dict pointer,
+    not NULL), the cached hint below its keys' dk_nentries, unicode keys (general keys,
+    which ceval reads too, miss here), the entry's key the instruction's name (the
+    same object). Returns (the dict, the entry's address - DK_INDICES)."""
+    d = b.load("obj", owner, L.OBJ_MANAGED_DICT)
+    b.split(Cond("==", d, NULL), miss, hint="has_dict")
+    keys = b.load("ptr", d, L.DICT_KEYS)
+    hint = b.temp("ssize")
+    b.emit(ops.Assign(hint, _cache(b, ins, "u16", L.ATTR_CACHE_INDEX)))
+    b.split(Cond(">=", hint, b.load("ssize", keys, L.DK_NENTRIES)), miss, hint="hint_in_range")
+    b.split(Cond("==", b.load("byte", keys, L.DK_KIND),
+                 ops.IntConst(L.DICT_KEYS_GENERAL, "byte")), miss, hint="unicode_keys")
+    entry = _unicode_entry(b, keys, hint)
+    b.split(Cond("!=", b.load("obj", entry, L.DK_INDICES), b.const(b.code.co_names[ins.arg])),
+            miss, hint="same_key")
+    return d, entry
+
+
 # -- the forms -----------------------------------------------------------------------------
 def load_attr(b, ins, form: str, owner, miss: str):
     """TARGET(LOAD_ATTR_INSTANCE_VALUE) / TARGET(LOAD_ATTR_SLOT): the type version,
     then `values->values[index]` (values not NULL) / `*(owner + index)`; a NULL value
-    misses. TARGET(LOAD_ATTR_MODULE): see _module_attr. Returns the value, borrowed."""
+    misses. TARGET(LOAD_ATTR_WITH_HINT): the type version, then the value of the
+    entry at the hint in the instance's __dict__ (see _hinted_entry), NULL -> miss.
+    TARGET(LOAD_ATTR_MODULE): see _module_attr. Returns the value, borrowed."""
     _check_form(b, ins, form, miss)
     if form == "LOAD_ATTR_MODULE":
         return _module_attr(b, ins, owner, miss)
     _type_version_guard(b, ins, b.load("ptr", owner, L.OB_TYPE), L.ATTR_CACHE_VERSION, miss)
+    if form == "LOAD_ATTR_WITH_HINT":
+        _, entry = _hinted_entry(b, ins, owner, miss)
+        value = b.load("obj", entry, L.DK_INDICES + L.DK_UNICODE_ENTRY_VALUE)
+        b.split(Cond("==", value, NULL), miss, hint="hit")
+        return value
     index = _cache(b, ins, "u16", L.ATTR_CACHE_INDEX)
     addr, _ = _attr_address(b, form, owner, index, miss)
     value = b.load("obj", addr, 0)
@@ -151,6 +178,9 @@ def store_attr(b, ins, form: str, owner, value, miss: str) -> None:
     (Py_XDECREF). `owner` is left to the caller."""
     _check_form(b, ins, form, miss)
     _type_version_guard(b, ins, b.load("ptr", owner, L.OB_TYPE), L.ATTR_CACHE_VERSION, miss)
+    if form == "STORE_ATTR_WITH_HINT":
+        _store_hinted(b, ins, owner, value, miss)
+        return
     index = _cache(b, ins, "u16", L.ATTR_CACHE_INDEX)
     addr, values = _attr_address(b, form, owner, index, miss)
     old = b.load("obj", addr, 0)
@@ -172,6 +202,30 @@ def store_attr(b, ins, form: str, owner, value, miss: str) -> None:
     release.ops.append(ops.Decref(old))
     release.terminator = ops.Jump(done.name)
     b.current = done
+
+
+def _store_hinted(b, ins, owner, value, miss: str) -> None:
+    """TARGET(STORE_ATTR_WITH_HINT) where its guards hold (see _hinted_entry; the old
+    value not NULL): ceval replaces the entry's value, tracks the dict for the cycle
+    collector if the value may need it, and gives the dict a new PEP 509 version from
+    a counter libpython does not export. PyDict_SetItem(dict, name, value) does all
+    three for a key that is there (an exact str: no code runs, no resize). The old
+    value is held across it and released here, where a deallocation that may run code
+    materializes first; `value` is released (PyDict_SetItem took its own)."""
+    d, entry = _hinted_entry(b, ins, owner, miss)
+    old = b.load("obj", entry, L.DK_INDICES + L.DK_UNICODE_ENTRY_VALUE)
+    b.split(Cond("==", old, NULL), miss, hint="has_old")
+    b.incref(old)
+    err = b.call("PyDict_SetItem", d, b.const(b.code.co_names[ins.arg]), value)
+    b.decref(value)
+    b.decref(old)
+    failed = b.new_block("set_failed")          # (only a failed resize: not here)
+    b.split(Cond("!=", err, b.int(0)), failed.name, hint="set")
+    cont = b.current
+    b.current = failed
+    b.error_if(Cond("!=", err, b.int(0)))
+    b.terminate(ops.Jump(cont.name))
+    b.current = cont
 
 
 def _module_attr(b, ins, owner, miss: str):

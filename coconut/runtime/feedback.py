@@ -19,8 +19,9 @@ from . import layout as L
 
 # The specialized forms with an inline-cache fast path, by instruction (lowering/caches.py).
 FORMS = {
-    "LOAD_ATTR": ("LOAD_ATTR_INSTANCE_VALUE", "LOAD_ATTR_SLOT", "LOAD_ATTR_MODULE"),
-    "STORE_ATTR": ("STORE_ATTR_INSTANCE_VALUE", "STORE_ATTR_SLOT"),
+    "LOAD_ATTR": ("LOAD_ATTR_INSTANCE_VALUE", "LOAD_ATTR_SLOT", "LOAD_ATTR_MODULE",
+                  "LOAD_ATTR_WITH_HINT"),
+    "STORE_ATTR": ("STORE_ATTR_INSTANCE_VALUE", "STORE_ATTR_SLOT", "STORE_ATTR_WITH_HINT"),
     "LOAD_METHOD": ("LOAD_METHOD_WITH_VALUES", "LOAD_METHOD_NO_DICT", "LOAD_METHOD_MODULE"),
 }
 # The instructions whose quickened opcode the typed rules read (lowering/types.py).

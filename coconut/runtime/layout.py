@@ -169,6 +169,7 @@ DK_NENTRIES = 24                   # Py_ssize_t: entries used (deleted ones incl
 DK_UNICODE_ENTRY_SIZE = 16
 DK_UNICODE_ENTRY_VALUE = 8
 DICT_KEYS_UNICODE = 1
+DICT_KEYS_GENERAL = 0              # (entries of hash, key, value: not read natively)
 # PyModuleObject.md_dict
 MODULE_DICT = 16
 # Inline caches (pycore_code.h), in code units from the first CACHE entry after the
@@ -510,6 +511,11 @@ class _GetItemProbe:
         self.stored = key, value
 
 
+def _hint_probe(obj):
+    value = obj.hinted                # LOAD_ATTR_WITH_HINT (the instance's __dict__ exists)
+    obj.hinted = value                # STORE_ATTR_WITH_HINT
+
+
 def _subscr_probe(obj):
     return obj[0]                     # BINARY_SUBSCR of a class with a Python __getitem__
 
@@ -602,6 +608,32 @@ def _verify_inline_caches(check) -> bool:
             keys + DK_LOG2_INDEX_BYTES).value)
         at = entries + DK_UNICODE_ENTRY_SIZE * index
         return _ptr(at), _ptr(at + DK_UNICODE_ENTRY_VALUE)
+
+    # Attributes in an instance's materialized __dict__: the hint is the entry's index.
+    hinted = _Probe(0)
+    hinted.__dict__ = {"other": 1, "hinted": ["a value"]}     # a combined dict
+    hint_code = _hint_probe.__code__.replace()
+    hint_probe = types.FunctionType(hint_code, globals())
+    for _ in range(10):
+        hint_probe(hinted)
+    hint_sites = {}
+    for ins in dis.get_instructions(hint_code):
+        if ins.opname in ("LOAD_ATTR", "STORE_ATTR"):
+            unit = ins.offset // 2
+            form = dis._all_opname[ctypes.c_uint8.from_address(code_unit_address(hint_code, unit)).value]
+            hint_sites[form] = code_unit_address(hint_code, unit + 1)
+    check("attribute forms of a materialized __dict__", sorted(hint_sites),
+          ["LOAD_ATTR_WITH_HINT", "STORE_ATTR_WITH_HINT"])
+    hkeys = _ptr(_ptr(id(hinted) + OBJ_MANAGED_DICT) + DICT_KEYS)
+    check("instance dict keys kind", ctypes.c_uint8.from_address(hkeys + DK_KIND).value,
+          DICT_KEYS_UNICODE)
+    check("general keys kind", ctypes.c_uint8.from_address(_ptr(id({1: 2}) + DICT_KEYS) +
+                                                          DK_KIND).value, DICT_KEYS_GENERAL)
+    for form in ("LOAD_ATTR_WITH_HINT", "STORE_ATTR_WITH_HINT"):
+        check(f"{form} hint", entry(hkeys, _u16(hint_sites[form] + 2 * ATTR_CACHE_INDEX)),
+              (id("hinted"), id(hinted.hinted)))
+        check(f"{form} type version", _u32(hint_sites[form] + 2 * ATTR_CACHE_VERSION),
+              _u32(id(_Probe) + TP_VERSION_TAG))
     gkeys = _ptr(id(globals()) + DICT_KEYS)
     check("globals keys kind", ctypes.c_uint8.from_address(gkeys + DK_KIND).value,
           DICT_KEYS_UNICODE)

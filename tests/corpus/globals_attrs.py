@@ -7,6 +7,7 @@ compiled calls then hit those caches and miss them (the other objects of a loop,
 and namespaces modified by the function itself).
 """
 import math
+import sys
 import types
 
 G_INT = 40
@@ -382,6 +383,56 @@ def cache_type_modified(n):
 _MUTABLE_GET = Mutable.get
 
 
+class Hinted:
+    def __init__(self, a, b, order=0):
+        # a combined __dict__ (not the class's shared keys): LOAD_ATTR_WITH_HINT and
+        # STORE_ATTR_WITH_HINT read and write the entry at a cached index
+        self.__dict__ = {"b": b, "a": a} if order else {"a": a, "b": b}
+
+
+class _PeekOnDel:
+    def __init__(self, log):
+        self.log = log
+
+    def __del__(self):
+        frame = sys._getframe(1)
+        self.log.append(("del", sorted(k for k in frame.f_locals if not k.startswith("."))))
+
+
+def cache_hinted_dicts(n):
+    """Attributes in materialized instance dicts, then what each guard of the hint
+    catches: another entry order, a split dict, general keys, a missing attribute, a
+    property added to the class, an old value whose __del__ looks at the frame."""
+    log = []
+    objs = [Hinted(i, -i) for i in range(n)]
+    objs += [Hinted(1, 2, order=1), Cached(3, 4)]
+    general = Hinted(5, 6)
+    vars(general)[7] = "int key"
+    objs.append(general)
+    missing = Hinted(8, 9)
+    del missing.a
+    objs.append(missing)
+    total = 0
+    for o in objs[:n]:
+        total += o.a - o.b                   # only hinted dicts here
+    for k, o in enumerate(objs):
+        try:
+            o.b = o.b + o.a
+            total += o.a * 2
+        except AttributeError as e:
+            log.append(str(e))
+        if k == n:
+            o.b = _PeekOnDel(log)
+            o.b = k                          # the old value's __del__ runs here
+    Hinted.a = property(lambda self: "property")
+    try:
+        late = [o.a for o in objs[:3]]
+    finally:
+        del Hinted.a
+    return total, [vars(o) if not isinstance(o, Cached) else (o.a, o.b) for o in objs], \
+        log, late
+
+
 def cache_methods_builtin_types(n):
     # LOAD_METHOD_NO_DICT on builtin types: another type at the same site misses
     out = []
@@ -478,6 +529,7 @@ def many_names(k):
 
 
 CASES = [
+    (cache_hinted_dicts, [(3,), (6,)]),
     (read_globals, [(2,)]),
     (read_builtins, [("hello",)]),
     (missing_global, [(0,), (1,)]),
