@@ -223,6 +223,7 @@ def _store_hinted(b, ins, owner, value, miss: str) -> None:
     b.split(Cond("!=", err, b.int(0)), failed.name, hint="set")
     cont = b.current
     b.current = failed
+    b.decref(owner)                             # (the rule releases it after the join)
     b.error_if(Cond("!=", err, b.int(0)))
     b.terminate(ops.Jump(cont.name))
     b.current = cont
