@@ -1216,18 +1216,42 @@ def _subscr_float(b, ins, plan, inputs, items):
     """BINARY_SUBSCR speculated to give a C double, where the value goes on into float
     arithmetic the interpreter specialized and the subscript itself stayed generic:
     an array.array of typecode 'd' by an int in range is its item (array_item runs
-    d_getitem, which boxes it); anything else deopts before the subscript runs (the
-    interpreter computes it, or raises the IndexError)."""
+    d_getitem, which boxes it); anything else is PyObject_GetItem on a slow path
+    (materialized first), whose result is unboxed where it is an exact float; any
+    other result goes to the interpreter after the subscript, on its stack (a deopt
+    at the next instruction: the speculation failed, the subscript ran once)."""
     container, index = inputs
-    miss = b.deopt_block("guard: not an array of doubles, or out of range", plan.site)
-    data = _double_items(b, container, miss)
-    idx = index if items[1].kind == T.INT else _int_of_one_digit(b, index, miss)
-    adj = _index_in(b, idx, b.load(I64, container, L.OB_SIZE), miss)
-    value = b.load(F64, _double_address(b, data, adj), 0)
+    res, join = b.temp(F64, "d"), b.new_block("got_double")
+    slow = b.new_block("getitem")
+    data = _double_items(b, container, slow.name)
+    idx = index if items[1].kind == T.INT else _int_of_one_digit(b, index, slow.name)
+    adj = _index_in(b, idx, b.load(I64, container, L.OB_SIZE), slow.name)
+    b.emit(ops.Assign(res, b.load(F64, _double_address(b, data, adj), 0)))
     b.decref(container)
     if items[1].kind == T.OBJ:
         b.decref(index)
-    return [value]
+    b.terminate(ops.Jump(join.name))
+    b.current = slow
+    b.observe_slow()
+    fast_state = b.state
+    key = index
+    if items[1].kind == T.INT:
+        key = b.call("PyLong_FromLong", index)
+        b.error_if_null(key, keep=(container, index))
+    got = b.call("PyObject_GetItem", container, key)
+    b.decref(container, key)
+    b.error_if_null(got)
+    other = b.new_block("not_a_float")
+    b.split(Cond("!=", _type_of(b, got), b.const(float)), other.name, hint="a_float")
+    b.emit(ops.Assign(res, b.load(F64, got, L.FLOAT_VALUE)))
+    b.decref(got)
+    b.terminate(ops.Jump(join.name))
+    b.current = other
+    b.terminate(ops.Deopt(ins.next_offset, b.stack_below() + (got,),
+                          "guard: the subscript's value is not a float", plan.site))
+    b.state = fast_state
+    b.current = join
+    return [res]
 
 
 def _store_double(b, value, item, container, idx, err, join: str, miss: str,

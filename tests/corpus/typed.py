@@ -458,7 +458,7 @@ def butterflies(data, n, w):
     total = 0.0
     for i in range(n):
         total += data[i] * data[-1 - i]
-    return total, list(data)
+    return total, list(data) if not isinstance(data, _PeekingSeq) else repr(data)
 
 
 class _PeeksAtCaller:
@@ -474,6 +474,27 @@ def sum_stored_at_once(a, b, scale):
     class whose __add__ looks at the caller's locals, a str (TypeError)."""
     s = a + b
     return s * scale
+
+
+class _PeekingSeq:
+    """Items are floats (an int at index 3); each read records the caller's locals, as
+    the frame shows them (the compiled caller's virtual locals must be there)."""
+    def __init__(self, n):
+        self.items = [i * 0.5 for i in range(n)]
+        self.items[3] = 3
+        self.seen = []
+
+    def __getitem__(self, i):
+        frame = sys._getframe(1)
+        self.seen.append(sorted((k, v) for k, v in frame.f_locals.items()
+                                if isinstance(v, (int, float))))
+        return self.items[i]
+
+    def __setitem__(self, i, v):
+        self.items[i] = v
+
+    def __repr__(self):
+        return f"_PeekingSeq({self.items}, {self.seen})"
 
 
 def _doubles(n, scale=0.25):
@@ -542,7 +563,7 @@ CASES = [
                           (0, 0, 2.0), (2**70, 1.5, 2.0), (2**62, 2**62, 4), (1.5, 2, 2.0),
                           (_PeeksAtCaller(), 1.0, 2.0), (1.0, _PeeksAtCaller(), 2.0),
                           ("s", 1.0, 2.0), (1e308, 1e308, -1.0)]),
-    (butterflies, [(_doubles(60), 60, 0.5), (_doubles(60, 1.5), 60, -0.25), (_doubles(40), 40, 2.0),
+    (butterflies, [(_PeekingSeq(8), 8, 0.5), (_doubles(60), 60, 0.5), (_doubles(60, 1.5), 60, -0.25), (_doubles(40), 40, 2.0),
                    (_doubles(60), 60, 3), (array("f", [0.5, 1.5, 2.5, 3.5]), 4, 0.5),
                    ([0.5, 1.5, 2.5, 3.5], 4, 0.5), (array("i", [1, 2, 3, 4]), 4, 2),
                    (_doubles(6), 9, 0.5), (_doubles(6), 7, 0.5),
