@@ -718,15 +718,19 @@ def _index_in(b, idx, size, miss: str):
 
 
 def _items_address(b, container, is_list: bool, adj):
+    """(address, offset) of item `adj` of a list (its ob_item array) or a tuple (its
+    inline items, from TUPLE_ITEMS)."""
+    base = b.load("ptr", container, L.LIST_ITEMS) if is_list else container
+    return _word_address(b, base, adj), (0 if is_list else L.TUPLE_ITEMS)
+
+
+def _word_address(b, base, adj):
+    """base + 8 * adj: the address of 8-byte item `adj` (an object pointer, a double)."""
     byte = b.temp(I64, "off")
     b.emit(ops.BinArith(byte, "*", adj, _i(8)))
-    base = b.load("ptr", container, L.LIST_ITEMS) if is_list else container
     addr = b.temp("ptr", "item")
-    if is_list:
-        b.emit(ops.PtrAdd(addr, base, byte))
-    else:
-        b.emit(ops.PtrAdd(addr, base, byte))
-    return addr, (0 if is_list else L.TUPLE_ITEMS)
+    b.emit(ops.PtrAdd(addr, base, byte))
+    return addr
 
 
 def _int_index(b, plan, inputs, items):
@@ -1203,15 +1207,6 @@ def _double_items(b, container, miss: str):
     return b.load("ptr", container, L.ARRAY_ITEMS)
 
 
-def _double_address(b, items, adj):
-    """&items[adj] of an array of C doubles."""
-    byte = b.temp(I64, "off")
-    b.emit(ops.BinArith(byte, "*", adj, _i(8)))
-    addr = b.temp("ptr", "item")
-    b.emit(ops.PtrAdd(addr, items, byte))
-    return addr
-
-
 def _subscr_float(b, ins, plan, inputs, items):
     """BINARY_SUBSCR speculated to give a C double, where the value goes on into float
     arithmetic the interpreter specialized and the subscript itself stayed generic:
@@ -1226,7 +1221,7 @@ def _subscr_float(b, ins, plan, inputs, items):
     data = _double_items(b, container, slow.name)
     idx = index if items[1].kind == T.INT else _int_of_one_digit(b, index, slow.name)
     adj = _index_in(b, idx, b.load(I64, container, L.OB_SIZE), slow.name)
-    b.emit(ops.Assign(res, b.load(F64, _double_address(b, data, adj), 0)))
+    b.emit(ops.Assign(res, b.load(F64, _word_address(b, data, adj), 0)))
     b.decref(container)
     if items[1].kind == T.OBJ:
         b.decref(index)
@@ -1267,7 +1262,7 @@ def _store_double(b, value, item, container, idx, err, join: str, miss: str,
     else:
         b.split(Cond("!=", _type_of(b, value), b.const(float)), miss, hint="float_value")
         d = b.load(F64, value, L.FLOAT_VALUE)
-    b.emit(ops.Store(_double_address(b, data, adj), 0, d, F64))
+    b.emit(ops.Store(_word_address(b, data, adj), 0, d, F64))
     if item.kind == T.OBJ and release:
         b.decref(value)
     b.emit(ops.Assign(err, b.int(0)))
@@ -1290,9 +1285,8 @@ def _subscr_array(b, ins, plan, inputs, items):
     res, join, slow = b.temp(), b.new_block("got_item"), b.new_block("getitem")
     not_str = b.new_block("not_str")
     b.split(Cond("!=", _type_of(b, container), b.const(str)), not_str.name, hint="str")
-    b.split(Cond("!=", _type_of(b, index), b.const(int)), slow.name, hint="str_int_index")
-    adj = _index_in(b, _one_digit(b, index, slow.name), b.load(I64, container, L.STR_LENGTH),
-                    slow.name)
+    adj = _index_in(b, _int_of_one_digit(b, index, slow.name),
+                    b.load(I64, container, L.STR_LENGTH), slow.name)
     b.emit(ops.Assign(res, b.call("PySequence_GetItem", container, adj)))
     b.terminate(ops.Jump(join.name))
     b.current = not_str

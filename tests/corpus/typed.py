@@ -476,6 +476,33 @@ def sum_stored_at_once(a, b, scale):
     return s * scale
 
 
+class _AddPeeks:
+    """An operand whose __add__ gives the caller's float locals, as its frame shows
+    them."""
+    def __add__(self, other):
+        frame = sys._getframe(1)
+        return sorted((k, v) for k, v in frame.f_locals.items() if isinstance(v, float))
+
+    __radd__ = __add__
+
+
+def return_a_sum(n, peek_at):
+    """`return a + b` in a float loop: the sum is boxed at once (typed._arith_obj), and
+    an operand whose __add__ reads the frame sees the loop's virtual local `acc`."""
+    items = [(i * 0.5, 2.0) for i in range(n)]
+    if peek_at is not None:
+        items[peek_at] = (_AddPeeks(), 1.0)
+    acc = 0.0
+    i = 0
+    while i < n:
+        a, b = items[i]
+        acc = acc * 0.5 + 1.0
+        if acc > 1.7:
+            return a + b
+        i += 1
+    return acc
+
+
 class _PeekingSeq:
     """Items are floats (an int at index 3); each read records the caller's locals, as
     the frame shows them (the compiled caller's virtual locals must be there)."""
@@ -563,6 +590,7 @@ CASES = [
                           (0, 0, 2.0), (2**70, 1.5, 2.0), (2**62, 2**62, 4), (1.5, 2, 2.0),
                           (_PeeksAtCaller(), 1.0, 2.0), (1.0, _PeeksAtCaller(), 2.0),
                           ("s", 1.0, 2.0), (1e308, 1e308, -1.0)]),
+    (return_a_sum, [(8, None), (3, None), (6, 2), (6, 3), (8, 2), (2, 1), (6, None)]),
     (butterflies, [(_PeekingSeq(8), 8, 0.5), (_doubles(60), 60, 0.5), (_doubles(60, 1.5), 60, -0.25), (_doubles(40), 40, 2.0),
                    (_doubles(60), 60, 3), (array("f", [0.5, 1.5, 2.5, 3.5]), 4, 0.5),
                    ([0.5, 1.5, 2.5, 3.5], 4, 0.5), (array("i", [1, 2, 3, 4]), 4, 2),
