@@ -87,6 +87,12 @@ CAPI = {
     "coconut_load_global": ("borrowed", "obj", ["obj", "obj", "obj", "ptr"]),
     # new reference; NULL with an exception set, or without one: deopt (coroutines.py)
     "coconut_get_awaitable": ("new", "obj", ["obj"]),
+    # exception handlers (runtime/exceptions.py): the caught exception, a new reference
+    # (never NULL); CHECK_EXC_MATCH's test
+    "coconut_catch": ("value", "obj", ["int"]),
+    "coconut_exc_match": ("status", "int", ["obj", "obj"]),
+    "PyException_GetTraceback": ("new", "obj", ["obj"]),   # NULL (no exception) if none
+    "PyErr_Restore": ("value", "void", ["obj", "obj", "obj"]),   # steals all three
     # namespaces, imports, unpacking (coconut.lowering.namespace_ops)
     "PyDict_New": ("new", "obj", []),
     "PyDict_DelItem": ("status", "int", ["obj", "obj"]),

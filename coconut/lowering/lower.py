@@ -570,6 +570,8 @@ def lower(cfg: BytecodeCFG, count_at: int | None = None,
             values = tuple(slot(i, item.kind) for i, item in enumerate(b.state.stack))
             b.convert(b.state, nxt, values)
             b.terminate(ops.Jump(block_name(nxt)))
+    from .handlers import native_catches
+    native_catches(b, ir)
     box_exit_stacks(ir)
     _initialize_homes(ir)
     return ir

@@ -902,9 +902,8 @@ def _not_native(reason: str, *names: str) -> None:
 # Every other 3.11 opcode, and why it deopts (the interpreter runs it).
 _not_native("never an instruction of its own (the front end folds it in)",
             "CACHE", "EXTENDED_ARG")
-_not_native("exception handlers run in the interpreter (native code never unwinds)",
-            "PUSH_EXC_INFO", "POP_EXCEPT", "CHECK_EXC_MATCH", "CHECK_EG_MATCH", "RERAISE",
-            "PREP_RERAISE_STAR", "WITH_EXCEPT_START", "LOAD_ASSERTION_ERROR")
+_not_native("except* handlers run in the interpreter (ceval's exception_group_match is "
+            "static)", "CHECK_EG_MATCH", "PREP_RERAISE_STAR")
 _not_native("async generators, async for and async with run in the interpreter",
             "GET_AITER", "GET_ANEXT", "END_ASYNC_FOR", "BEFORE_ASYNC_WITH", "ASYNC_GEN_WRAP")
 _not_native("module bodies only (star imports, interactive echo) stay interpreted",

@@ -65,6 +65,10 @@ TS_CFRAME = 56
 TS_C_PROFILEFUNC = 64
 TS_C_TRACEFUNC = 72
 TS_ASYNC_EXC = 144
+# PyThreadState.exc_info: the _PyErr_StackItem of the exception being handled (a
+# generator's own while it runs); its exc_value (PUSH_EXC_INFO / POP_EXCEPT)
+TS_EXC_INFO = 120
+EXC_INFO_VALUE = 0
 # _PyCFrame
 FRAMEOBJ_TRACE_OPCODES = 45      # PyFrameObject.f_trace_opcodes (char)
 CFRAME_USE_TRACING = 0
@@ -408,6 +412,17 @@ def verify() -> None:
     check("cframe current_frame", current, iframe)
     check("cframe use_tracing (uint8_t)", ctypes.c_uint8.from_address(cframe + CFRAME_USE_TRACING).value, int(sys.gettrace() is not None or sys.getprofile() is not None) * 255)
     check("async_exc", _ptr(ts + TS_ASYNC_EXC), 0)
+    try:
+        raise KeyError("layout probe")
+    except KeyError as handled:
+        # read inline, as above: sys.exc_info() is what tstate->exc_info holds (the
+        # thread state's own exc_state, or a running generator's: import may run inside
+        # one). The fields around it were checked just before; an aligned pointer is
+        # checked before it is read.
+        info = _ptr(ts + TS_EXC_INFO)
+        check("exc_info is a pointer", info != 0 and info % 8 == 0, True)
+        check("exc_info->exc_value",
+              ctypes.c_void_p.from_address(info + EXC_INFO_VALUE).value, id(handled))
     frame_obj.f_trace_opcodes = True
     check("f_trace_opcodes", ctypes.c_char.from_address(id(frame_obj) + FRAMEOBJ_TRACE_OPCODES).value, b"\x01")
     frame_obj.f_trace_opcodes = False

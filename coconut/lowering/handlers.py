@@ -1,0 +1,222 @@
+"""Exception handlers run natively: the unwind into a handler of the same frame, and the
+opcodes of `except` and `with` blocks (ceval.c 3.11: `error:`, `exception_unwind:`,
+PUSH_EXC_INFO, POP_EXCEPT, CHECK_EXC_MATCH, RERAISE, WITH_EXCEPT_START,
+LOAD_ASSERTION_ERROR).
+
+**The unwind** (`native_catches`, run on the IR once a function is lowered). An error
+raised at an instruction leaves through an `ErrorExit` (the locals materialized, the
+stack in C values). Where the exception table gives that instruction a handler, and the
+analysis lowered the handler's block (`types.entry_points` seeds every handler with the
+all-boxed state: everything is in the frame when it is entered), the exit becomes what
+ceval does between `error:` and the handler's first instruction:
+
+* under a trace or profile function (other than statistics' instruction counter)
+  nothing changes: the `ErrorExit` hands the frame to the interpreter, which reports
+  the exception event (`call_exc_trace`), unwinds and goes on traced (a profiler set
+  by a callee that raised sees the rest of the call);
+* otherwise: `prev_instr` names the instruction (the traceback entry's line), the stack
+  above the handler's level is released (top first, as ceval pops), the raising
+  instruction's offset is pushed when the handler wants it (`lasti`: `with` and
+  cleanup handlers), and `coconut_catch` (runtime/exceptions.py) adds the traceback
+  entry, fetches and normalizes the exception and gives it its traceback; it is pushed
+  and native code jumps to the handler.
+
+An error with no handler in the frame still leaves for the interpreter, which adds the
+traceback entry and returns NULL to the caller: exactly the unwind of before.
+
+`RERAISE` re-raises the exception with the traceback it has (no new entry) into a
+handler of the same frame (a no-match falling to the cleanup handler); `RERAISE` with
+an operand (it first moves `prev_instr` to the `lasti` below it) or with no handler in
+the frame deopts at the instruction, and the interpreter runs it.
+"""
+from __future__ import annotations
+
+from ..ir import ops
+from ..ir.ops import Cond, NULL
+from ..runtime import layout as L
+from . import types as T
+from .registry import op
+
+
+def _tstate():
+    return ops.Var("tstate", "ptr")
+
+
+# -- the unwind ------------------------------------------------------------------------
+def handler_block(b, offset: int):
+    """The exception table's handler for the instruction at `offset`, when native code
+    runs it (its block was lowered), else None."""
+    h = b.cfg.handler_for(offset)
+    if h is None or h.target not in b.entry_states:
+        return None
+    return h
+
+
+def _release(v) -> list:
+    """Ops that release a stack value popped by the unwind (unboxed values and NULLs
+    own nothing)."""
+    if isinstance(v, ops.Var) and v.ctype == "obj":
+        return [ops.Decref(v, True)]
+    if isinstance(v, ops.ObjConst):
+        return [ops.Decref(v, False)]
+    return []
+
+
+def emit_catch(b, offset: int, stack: tuple, h, add_traceback: bool) -> None:
+    """Into b.current: unwind from the instruction at `offset` with `stack` (the frame
+    exact, the exception set) into handler `h`, and jump to it."""
+    from .lower import BOX, block_name
+    for v in reversed(stack[h.depth:]):
+        b.emit_all(_release(v))
+    kept = []
+    for v in stack[:h.depth]:
+        if isinstance(v, ops.Var) and v.ctype in BOX:
+            boxed = b.temp()
+            b.emit(ops.CallC(boxed, BOX[v.ctype], (v,)))
+            v = boxed
+        kept.append(v)
+    if h.lasti:
+        # _PyInterpreterFrame_LASTI: the raising instruction, in code units (0..255 are
+        # cached small ints; a larger one fails only when memory is exhausted, and is
+        # then pushed as None rather than unwinding again as ceval would)
+        lasti = b.call("PyLong_FromLong", b.int(offset, "ssize"))
+        none = b.new_block("lasti_none")
+        got = b.new_block("lasti")
+        b.current.terminator = ops.Branch(Cond("==", lasti, NULL), none.name, got.name)
+        none.ops += [ops.Assign(lasti, b.const(None)), ops.Incref(lasti)]
+        none.terminator = ops.Jump(got.name)
+        b.current = got
+        kept.append(lasti)
+    exc = b.temp()
+    b.emit(ops.CallC(exc, "coconut_catch", (b.int(int(add_traceback)),)))
+    kept.append(exc)
+    b.convert(T.generic_state(b.nlocalsplus, len(kept)), h.target, tuple(kept))
+    b.terminate(ops.Jump(block_name(h.target)))
+
+
+def native_catches(b, ir) -> None:
+    """Turn each `ErrorExit` whose instruction has a native handler into the unwind
+    (module docstring). Runs after lowering, before `box_exit_stacks`."""
+    for name in list(ir.blocks):
+        blk = ir.blocks[name]
+        t = blk.terminator
+        if not isinstance(t, ops.ErrorExit):
+            continue
+        h = handler_block(b, t.offset)
+        if h is None:
+            continue
+        leave = ir.new_block(f"{name}.traced")
+        leave.terminator = t
+        catch = ir.new_block(f"{name}.catch")
+        cframe, tracing = b.temp("ptr", "cframe"), b.temp("byte", "tracing")
+        blk.ops += [ops.Load(cframe, _tstate(), L.TS_CFRAME),
+                    ops.Load(tracing, cframe, L.CFRAME_USE_TRACING)]
+        untraced = Cond("==", tracing, ops.IntConst(0, "byte"))
+        if b.count_trace is None:
+            blk.terminator = ops.Branch(untraced, catch.name, leave.name)
+        else:
+            # statistics' instruction counter (a trace function without a profile
+            # function) ignores exception events, and native code goes on under it
+            counter, no_profile = ir.new_block(f"{name}.counted"), ir.new_block(f"{name}.counted2")
+            blk.terminator = ops.Branch(untraced, catch.name, counter.name)
+            tracefunc, profilefunc = b.temp("ptr", "tracefunc"), b.temp("ptr", "profilefunc")
+            counter.ops.append(ops.Load(tracefunc, _tstate(), L.TS_C_TRACEFUNC))
+            counter.terminator = ops.Branch(
+                Cond("==", tracefunc, ops.Address("count_trace", b.count_trace)),
+                no_profile.name, leave.name)
+            no_profile.ops.append(ops.Load(profilefunc, _tstate(), L.TS_C_PROFILEFUNC))
+            no_profile.terminator = ops.Branch(Cond("==", profilefunc, ops.IntConst(0, "ptr")),
+                                               catch.name, leave.name)
+        b.current, b.state = catch, None
+        b.emit(ops.SetInstr(t.offset, "unwind"))
+        emit_catch(b, t.offset, t.stack, h, add_traceback=True)
+    b.current = None
+
+
+# -- the opcodes of handlers -----------------------------------------------------------
+def _exc_info(b):
+    return b.load("ptr", _tstate(), L.TS_EXC_INFO)
+
+
+@op("PUSH_EXC_INFO", sig="value -- prev value")
+def push_exc_info(b, ins, value):
+    """PUSH_EXC_INFO: the exception being handled (tstate->exc_info->exc_value, or
+    None) goes under the new one, which becomes the one being handled (the stack and
+    exc_info each hold a reference)."""
+    info = _exc_info(b)
+    prev = b.load("obj", info, L.EXC_INFO_VALUE)
+    none, join = b.new_block("no_prev"), b.new_block("prev")
+    b.terminate(ops.Branch(Cond("==", prev, NULL), none.name, join.name))
+    none.ops += [ops.Assign(prev, b.const(None)), ops.Incref(prev)]
+    none.terminator = ops.Jump(join.name)
+    b.current = join
+    b.incref(value)
+    b.emit(ops.Store(info, L.EXC_INFO_VALUE, value))
+    return [prev, value]
+
+
+@op("POP_EXCEPT", sig="value --")
+def pop_except(b, ins, value):
+    """POP_EXCEPT: the value below becomes the exception being handled again; the one
+    that was is released (its deallocation may run code: the frame is exact)."""
+    info = _exc_info(b)
+    old = b.load("obj", info, L.EXC_INFO_VALUE)
+    b.emit(ops.Store(info, L.EXC_INFO_VALUE, value))
+    b.xdecref(old)
+    return []
+
+
+@op("CHECK_EXC_MATCH", sig="left right -- left res")
+def check_exc_match(b, ins, left, right):
+    """CHECK_EXC_MATCH: `except right` matches the exception `left` (coconut_exc_match:
+    TypeError when right is not an exception class or a tuple of them)."""
+    res = b.call("coconut_exc_match", left, right)
+    b.decref(right)
+    b.error_if_negative(res, keep=(left,))
+    return [left, _bool(b, Cond("!=", res, b.int(0)))]
+
+
+def _bool(b, cond):
+    res = b.select(cond, b.const(True), b.const(False))
+    b.incref(res)
+    return res
+
+
+@op("RERAISE", sig="val --")
+def reraise(b, ins, val):
+    """RERAISE: raise `val` again with its own traceback, into the handler of this
+    frame that covers the instruction (module docstring); else the interpreter's."""
+    h = handler_block(b, ins.offset)
+    if ins.arg or h is None:
+        why = ("RERAISE: sets prev_instr from lasti (the interpreter's)" if ins.arg else
+               "RERAISE: out of the frame (the interpreter unwinds)")
+        b.terminate(ops.Deopt(ins.offset, b.stack_below() + (val,), why))
+        return []
+    tp = b.load("obj", val, L.OB_TYPE)
+    b.incref(tp)
+    tb = b.call("PyException_GetTraceback", val)
+    b.call_void("PyErr_Restore", tp, val, tb)          # steals the three
+    emit_catch(b, ins.offset, b.stack_below(), h, add_traceback=False)
+    return []
+
+
+@op("WITH_EXCEPT_START", sig="exit_func lasti prev val -- exit_func lasti prev val res")
+def with_except_start(b, ins, exit_func, lasti, prev, val):
+    """WITH_EXCEPT_START: exit_func(type(val), val, val.__traceback__)."""
+    tp = b.load("obj", val, L.OB_TYPE)
+    tb = b.call("PyException_GetTraceback", val)
+    b.xdecref(tb)                 # ceval borrows it: val keeps it alive
+    res = b.temp()
+    b.emit(ops.CallVectorcall(res, exit_func, (tp, tp, val, tb), b.int(1), 4, NULL))
+    b.error_if_null(res, keep=(exit_func, lasti, prev, val))
+    return [exit_func, lasti, prev, val, res]
+
+
+@op("LOAD_ASSERTION_ERROR", sig="-- value")
+def load_assertion_error(b, ins):
+    """LOAD_ASSERTION_ERROR: PyExc_AssertionError (builtins' AssertionError as the
+    interpreter started)."""
+    value = b.temp()
+    b.emit(ops.Assign(value, b.const(AssertionError)))
+    b.incref(value)
+    return [value]
