@@ -91,6 +91,11 @@ CAPI = {
     # (never NULL); CHECK_EXC_MATCH's test
     "coconut_catch": ("value", "obj", ["int"]),
     "coconut_exc_match": ("status", "int", ["obj", "obj"]),
+    # RAISE_VARARGS's do_raise: steals exc and cause; 1: a bare re-raise (no new
+    # traceback entry), 0: raised (runtime/exceptions.py)
+    "coconut_do_raise": ("value", "int", ["ptr", "obj", "obj"]),
+    # an ErrorExit that leaves the frame: always NULL (runtime/exceptions.py)
+    "coconut_raise_out": ("new", "obj", ["ptr", "ptr", "int"]),
     "PyException_GetTraceback": ("new", "obj", ["obj"]),   # NULL (no exception) if none
     "PyErr_Restore": ("value", "void", ["obj", "obj", "obj"]),   # steals all three
     # namespaces, imports, unpacking (coconut.lowering.namespace_ops)

@@ -359,23 +359,34 @@ class _FunctionEmitter:
                 # Resume before `resume`: the interpreter runs prev_instr + 1 next.
                 blk = self.count_deopt(blk, t)
                 prev, throwflag = self.unit_address(t.resume, -2), 0
+            elif t.reraise:             # prev_instr set by the lowering (RERAISE's lasti)
+                prev, throwflag = None, 3
             else:
-                prev, throwflag = self.unit_address(t.offset), 1
-            blk.add_assignment(self.frame_field(L.FRAME_PREV_INSTR, "ptr"), prev)
+                prev, throwflag = self.unit_address(t.offset), (2 if t.leaves else 1)
+            if prev is not None:
+                blk.add_assignment(self.frame_field(L.FRAME_PREV_INSTR, "ptr"), prev)
             blk.end_with_jump(self.exit_block(throwflag))
         else:
             raise BackendError(f"unknown terminator {t!r}")
 
     def exit_block(self, throwflag: int):
         """The function's shared tail for leaving to the interpreter (a deopt: 0, an
-        error to unwind: 1): unlink, then coconut_resume. Each exit site only spills
-        its stack and sets prev_instr before jumping here (less C for gcc)."""
+        error to unwind: 1): unlink, then coconut_resume; or for an error that leaves
+        the frame (`ErrorExit.leaves`: 2; re-raised, `reraise`: 3) coconut_raise_out,
+        which adds the traceback entry (not for a re-raise), releases the spilled stack
+        and returns NULL. Each exit site only spills its stack and sets prev_instr
+        before jumping here (less C for gcc)."""
         blk = self.exits.get(throwflag)
         if blk is None:
-            blk = self.exits[throwflag] = self.new_block("resume" if throwflag == 0 else "unwind")
+            blk = self.exits[throwflag] = self.new_block(
+                ("resume", "unwind", "raise_out", "reraise_out")[throwflag])
             self.unlink(blk)
-            blk.end_with_return(self.cx.call("coconut_resume",
-                                             [self.tstate, self.frame, self.cx.int(throwflag)]))
+            if throwflag >= 2:
+                blk.end_with_return(self.cx.call("coconut_raise_out", [
+                    self.tstate, self.frame, self.cx.int(int(throwflag == 2))]))
+            else:
+                blk.end_with_return(self.cx.call("coconut_resume",
+                                                 [self.tstate, self.frame, self.cx.int(throwflag)]))
         return blk
 
     def count_deopt(self, blk, t: ops.Deopt):

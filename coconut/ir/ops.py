@@ -358,11 +358,21 @@ class Deopt:
 @dataclass
 class ErrorExit:
     """An exception is set: let the interpreter unwind from the instruction at `offset`
-    with `stack` spilled (it adds the traceback entry and finds the handler)."""
+    with `stack` spilled (it adds the traceback entry and finds the handler).
+    `leaves`: no handler of the frame covers `offset`, so the exception leaves the frame:
+    native code adds the traceback entry, releases the stack and returns NULL itself
+    (the interpreter's only under a tracer or profiler). `reraise` (with `leaves`): the
+    exception is raised again (RERAISE, a bare `raise`: the lowering checked for a tracer
+    and set `prev_instr` itself), so no traceback entry is added."""
     offset: int
     stack: tuple
+    leaves: bool = False
+    reraise: bool = False
 
-    def __str__(self): return f"error @{self.offset} [{', '.join(map(str, self.stack))}]"
+    def __str__(self):
+        out = (" (re-raised out of the frame)" if self.reraise else
+               " (leaves the frame)" if self.leaves else "")
+        return f"error @{self.offset} [{', '.join(map(str, self.stack))}]{out}"
 
     def successors(self): return []
 

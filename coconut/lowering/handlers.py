@@ -21,13 +21,20 @@ ceval does between `error:` and the handler's first instruction:
   entry, fetches and normalizes the exception and gives it its traceback; it is pushed
   and native code jumps to the handler.
 
-An error with no handler in the frame still leaves for the interpreter, which adds the
-traceback entry and returns NULL to the caller: exactly the unwind of before.
+An error with no handler in the frame leaves it natively: the `ErrorExit` is marked
+`leaves`, and the back end's shared tail for those calls `coconut_raise_out`
+(runtime/exceptions.py), which adds the traceback entry, releases the stack the exit
+spilled and returns NULL, as ceval's `exit_unwind` (the interpreter's unwind, under a
+tracer or profiler).
 
 `RERAISE` re-raises the exception with the traceback it has (no new entry) into a
-handler of the same frame (a no-match falling to the cleanup handler); `RERAISE` with
-an operand (it first moves `prev_instr` to the `lasti` below it) or with no handler in
-the frame deopts at the instruction, and the interpreter runs it.
+handler of the same frame (a no-match falling to the cleanup handler; with an operand
+it first moves `prev_instr` back to the `lasti` below it: an exception that leaves a
+`with` block into an enclosing `try`), or out of the frame (`ErrorExit.reraise`: the
+end of a `finally`, of a `with` block whose `__exit__` did not swallow, of an `except`
+with no match); a bare `raise` alike. Under a tracer they deopt at the instruction
+before anything is done (the interpreter reports the unwind), and so does a handler the
+interpreter runs (`except*`).
 """
 from __future__ import annotations
 
@@ -62,9 +69,11 @@ def _release(v) -> list:
     return []
 
 
-def emit_catch(b, offset: int, stack: tuple, h, add_traceback: bool) -> None:
+def emit_catch(b, offset, stack: tuple, h, add_traceback: bool) -> None:
     """Into b.current: unwind from the instruction at `offset` with `stack` (the frame
-    exact, the exception set) into handler `h`, and jump to it."""
+    exact, the exception set) into handler `h`, and jump to it. `offset`: the code unit
+    the frame's prev_instr names (the lasti pushed for the handler), or an int object
+    that holds it (RERAISE with an operand)."""
     from .lower import BOX, block_name
     for v in reversed(stack[h.depth:]):
         b.emit_all(_release(v))
@@ -75,7 +84,11 @@ def emit_catch(b, offset: int, stack: tuple, h, add_traceback: bool) -> None:
             b.emit(ops.CallC(boxed, BOX[v.ctype], (v,)))
             v = boxed
         kept.append(v)
-    if h.lasti:
+    if h.lasti and not isinstance(offset, int):
+        lasti = b.temp()                   # the same int again, a new reference
+        b.emit_all([ops.Assign(lasti, offset), ops.Incref(lasti)])
+        kept.append(lasti)
+    elif h.lasti:
         # _PyInterpreterFrame_LASTI: the raising instruction, in code units (0..255 are
         # cached small ints; a larger one fails only when memory is exhausted, and is
         # then pushed as None rather than unwinding again as ceval would)
@@ -94,40 +107,50 @@ def emit_catch(b, offset: int, stack: tuple, h, add_traceback: bool) -> None:
     b.terminate(ops.Jump(block_name(h.target)))
 
 
+def split_traced(b, traced: str) -> None:
+    """Go to block `traced` if a trace or profile function is set (other than
+    statistics' instruction counter, a trace function without a profile function, which
+    ignores exception events); go on in a new block otherwise."""
+    cframe, tracing = b.temp("ptr", "cframe"), b.temp("byte", "tracing")
+    b.emit_all([ops.Load(cframe, _tstate(), L.TS_CFRAME),
+                ops.Load(tracing, cframe, L.CFRAME_USE_TRACING)])
+    untraced = b.new_block("untraced")
+    if b.count_trace is None:
+        b.current.terminator = ops.Branch(Cond("==", tracing, ops.IntConst(0, "byte")),
+                                          untraced.name, traced)
+    else:
+        counter, no_profile = b.new_block("counted"), b.new_block("counted_only")
+        b.current.terminator = ops.Branch(Cond("==", tracing, ops.IntConst(0, "byte")),
+                                          untraced.name, counter.name)
+        tracefunc, profilefunc = b.temp("ptr", "tracefunc"), b.temp("ptr", "profilefunc")
+        counter.ops.append(ops.Load(tracefunc, _tstate(), L.TS_C_TRACEFUNC))
+        counter.terminator = ops.Branch(
+            Cond("==", tracefunc, ops.Address("count_trace", b.count_trace)),
+            no_profile.name, traced)
+        no_profile.ops.append(ops.Load(profilefunc, _tstate(), L.TS_C_PROFILEFUNC))
+        no_profile.terminator = ops.Branch(Cond("==", profilefunc, ops.IntConst(0, "ptr")),
+                                           untraced.name, traced)
+    b.current = untraced
+
+
 def native_catches(b, ir) -> None:
     """Turn each `ErrorExit` whose instruction has a native handler into the unwind
     (module docstring). Runs after lowering, before `box_exit_stacks`."""
     for name in list(ir.blocks):
         blk = ir.blocks[name]
         t = blk.terminator
-        if not isinstance(t, ops.ErrorExit):
+        if not isinstance(t, ops.ErrorExit) or t.leaves:
+            continue
+        if b.cfg.handler_for(t.offset) is None:
+            blk.terminator = ops.ErrorExit(t.offset, t.stack, leaves=True)
             continue
         h = handler_block(b, t.offset)
         if h is None:
             continue
         leave = ir.new_block(f"{name}.traced")
         leave.terminator = t
-        catch = ir.new_block(f"{name}.catch")
-        cframe, tracing = b.temp("ptr", "cframe"), b.temp("byte", "tracing")
-        blk.ops += [ops.Load(cframe, _tstate(), L.TS_CFRAME),
-                    ops.Load(tracing, cframe, L.CFRAME_USE_TRACING)]
-        untraced = Cond("==", tracing, ops.IntConst(0, "byte"))
-        if b.count_trace is None:
-            blk.terminator = ops.Branch(untraced, catch.name, leave.name)
-        else:
-            # statistics' instruction counter (a trace function without a profile
-            # function) ignores exception events, and native code goes on under it
-            counter, no_profile = ir.new_block(f"{name}.counted"), ir.new_block(f"{name}.counted2")
-            blk.terminator = ops.Branch(untraced, catch.name, counter.name)
-            tracefunc, profilefunc = b.temp("ptr", "tracefunc"), b.temp("ptr", "profilefunc")
-            counter.ops.append(ops.Load(tracefunc, _tstate(), L.TS_C_TRACEFUNC))
-            counter.terminator = ops.Branch(
-                Cond("==", tracefunc, ops.Address("count_trace", b.count_trace)),
-                no_profile.name, leave.name)
-            no_profile.ops.append(ops.Load(profilefunc, _tstate(), L.TS_C_PROFILEFUNC))
-            no_profile.terminator = ops.Branch(Cond("==", profilefunc, ops.IntConst(0, "ptr")),
-                                               catch.name, leave.name)
-        b.current, b.state = catch, None
+        b.current, b.state = blk, None
+        split_traced(b, leave.name)
         b.emit(ops.SetInstr(t.offset, "unwind"))
         emit_catch(b, t.offset, t.stack, h, add_traceback=True)
     b.current = None
@@ -187,16 +210,67 @@ def reraise(b, ins, val):
     """RERAISE: raise `val` again with its own traceback, into the handler of this
     frame that covers the instruction (module docstring); else the interpreter's."""
     h = handler_block(b, ins.offset)
-    if ins.arg or h is None:
-        why = ("RERAISE: sets prev_instr from lasti (the interpreter's)" if ins.arg else
-               "RERAISE: out of the frame (the interpreter unwinds)")
-        b.terminate(ops.Deopt(ins.offset, b.stack_below() + (val,), why))
+    if h is None and b.cfg.handler_for(ins.offset) is not None:
+        b.terminate(ops.Deopt(ins.offset, b.stack_below() + (val,),
+                              "RERAISE: into a handler run by the interpreter"))
         return []
+    if h is None:
+        # out of the frame: the interpreter's under a tracer (its 'return' event)
+        split_traced(b, b.deopt_block("RERAISE out of the frame under a tracer"))
+    lasti = ins.offset
+    if ins.arg:
+        # the raising instruction's lasti (pushed by the unwind into a `with` or cleanup
+        # handler) becomes prev_instr again: the frame's f_lineno, and the lasti the
+        # next handler gets (an exact int: anything else is the interpreter's error)
+        held = b.stack_below()[-ins.arg]
+        b.deopt_if(Cond("!=", b.load("obj", held, L.OB_TYPE), b.const(int)),
+                   "RERAISE: lasti is not an int")
+        units = b.call("_PyLong_AsInt", held)
+        byte = b.temp("ssize", "lasti_byte")
+        b.emit(ops.Assign(byte, units))
+        b.emit(ops.BinArith(byte, "*", byte, b.int(2, "ssize")))
+        b.emit(ops.BinArith(byte, "+", byte, b.int(L.CO_CODE_ADAPTIVE, "ssize")))
+        at = b.temp("ptr", "lasti_at")
+        b.emit(ops.PtrAdd(at, b.code_object(), byte))
+        b.emit(ops.Store(ops.Var("frame", "ptr"), L.FRAME_PREV_INSTR, at, "ptr"))
+        lasti = held
     tp = b.load("obj", val, L.OB_TYPE)
     b.incref(tp)
     tb = b.call("PyException_GetTraceback", val)
     b.call_void("PyErr_Restore", tp, val, tb)          # steals the three
-    emit_catch(b, ins.offset, b.stack_below(), h, add_traceback=False)
+    if h is None:
+        b.terminate(ops.ErrorExit(ins.offset, b.stack_below(), leaves=True, reraise=True))
+    else:
+        emit_catch(b, lasti, b.stack_below(), h, add_traceback=False)
+    return []
+
+
+@op("RAISE_VARARGS", sig="args[oparg] --")
+def raise_varargs(b, ins, args):
+    """RAISE_VARARGS: ceval's do_raise (coconut_do_raise: `raise C`, `raise e`,
+    `raise ... from c`, with its messages), then the unwind from here. A bare `raise`
+    sets the exception being handled again and unwinds without a new traceback entry:
+    natively into a handler of this frame; out of the frame, the interpreter does it
+    (a deopt at the instruction)."""
+    if ins.arg == 0:
+        h = handler_block(b, ins.offset)
+        if h is None and b.cfg.handler_for(ins.offset) is not None:
+            b.terminate(ops.Deopt(ins.offset, b.stack_below(),
+                                  "raise: into a handler run by the interpreter"))
+            return []
+        if h is None:
+            split_traced(b, b.deopt_block("raise: out of the frame under a tracer"))
+        again = b.call("coconut_do_raise", _tstate(), NULL, NULL)
+        error = b.exit_block("error", ops.ErrorExit(ins.offset, b.stack_below()))
+        b.split(Cond("==", again, b.int(0)), error, hint="reraise")
+        if h is None:
+            b.terminate(ops.ErrorExit(ins.offset, b.stack_below(), leaves=True, reraise=True))
+        else:
+            emit_catch(b, ins.offset, b.stack_below(), h, add_traceback=False)
+        return []
+    exc, cause = args[0], (args[1] if ins.arg == 2 else NULL)
+    b.call("coconut_do_raise", _tstate(), exc, cause)       # steals both
+    b.terminate(ops.ErrorExit(ins.offset, b.stack_below()))
     return []
 
 

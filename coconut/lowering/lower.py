@@ -640,7 +640,7 @@ def box_exit_stacks(ir: IrCFG) -> None:
         if isinstance(t, ops.Deopt):
             block.terminator = ops.Deopt(t.resume, tuple(stack), t.reason, t.site)
         else:
-            block.terminator = ops.ErrorExit(t.offset, tuple(stack))
+            block.terminator = ops.ErrorExit(t.offset, tuple(stack), t.leaves, t.reraise)
 
 
 def _lower_instruction(b: Builder, ins: Instruction) -> bool:

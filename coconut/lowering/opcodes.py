@@ -656,26 +656,6 @@ def return_value(b, ins, value):
     return []
 
 
-@op("RAISE_VARARGS", sig="args[oparg] --")
-def raise_varargs(b, ins, args):
-    """RAISE_VARARGS(1) with an exception instance: PyErr_SetObject(type(exc), exc);
-    classes, causes and bare re-raise deopt (do_raise has many exact messages)."""
-    if ins.arg != 1:
-        b.terminate(ops.Deopt(ins.offset, b.stack_below() + tuple(args),
-                              "raise form other than `raise instance`"))
-        return []
-    exc = args[0]
-    tp = _type_of(b, exc)
-    flags = b.load("ssize", tp, L.TP_FLAGS)
-    is_exc = b.temp("ssize")
-    b.emit(ops.BinArith(is_exc, "&", flags, b.int(L.TPFLAGS_BASE_EXC_SUBCLASS, "ssize")))
-    b.deopt_if(Cond("==", is_exc, b.int(0, "ssize")), "raise of a non-instance")
-    b.call_void("PyErr_SetObject", tp, exc)
-    b.decref(exc)
-    b.terminate(ops.ErrorExit(ins.offset, b.stack_below()))
-    return []
-
-
 # -- containers ----------------------------------------------------------------------
 @op("BUILD_TUPLE", sig="items[oparg] -- tuple")
 def build_tuple(b, ins, items):

@@ -21,6 +21,30 @@ CHECK_EXC_MATCH: -1 with TypeError("catching classes that do not inherit from
 BaseException is not allowed") when `right` (or an item of a tuple `right`) is not an
 exception class, else `PyErr_GivenExceptionMatches(left, right)` (no Python code runs:
 subclass tests go along the MRO, never through `__subclasscheck__`).
+
+    int coconut_do_raise(PyThreadState *tstate, PyObject *exc, PyObject *cause)
+
+RAISE_VARARGS: ceval's static `do_raise`, which steals `exc` and `cause` (either may be
+NULL). `raise` (exc NULL): the exception being handled (`_PyErr_GetTopmostException`)
+is set again with its traceback, and 1 is returned (the unwind adds no traceback entry);
+RuntimeError("No active exception to reraise") if there is none. `raise C` calls the
+class (TypeError if that gives no exception instance); `raise e`; `from` a class (called),
+an instance or None sets `__cause__`; anything else is a TypeError with ceval's messages.
+Returns 0 with the exception set (the unwind adds the traceback entry).
+
+    PyObject *coconut_raise_out(PyThreadState *ts, _PyInterpreterFrame *frame,
+                                int add_traceback)
+
+The shared tail of native code's `ErrorExit`s that no handler of the frame covers
+(`ErrorExit.leaves`), called with the frame unlinked, its stack spilled and
+`prev_instr` at the raising instruction. Under a tracer or profiler (but statistics'
+instruction counter) it is `coconut_resume(ts, frame, 1)`: the interpreter reports the
+events (a re-raise, without `add_traceback`, checked for a tracer before it restored
+the exception). Otherwise ceval's `error:` (the SystemError check, `PyTraceBack_Here`:
+with `add_traceback`),
+`exception_unwind:` with no handler (the stack released, top first, with XDECREF) and
+`exit_unwind:`, with the frame the thread's current one and its recursion counted
+meanwhile, as in ceval; then NULL.
 """
 from __future__ import annotations
 
@@ -143,3 +167,169 @@ def emit_exceptions(c, field, imported) -> None:
     B["bad"].add_eval(c.new_call(set_string, [c.new_cast(exc_global(b"PyExc_TypeError"), vp),
                                               c.new_string_literal(CANNOT_CATCH_MSG)]))
     B["bad"].end_with_return(c.new_rvalue_from_int(it, -1))
+
+    # -- coconut_do_raise ------------------------------------------------------------
+    ts, exc, cause = c.new_param(vp, b"tstate"), c.new_param(vp, b"exc"), c.new_param(vp, b"cause")
+    fn = c.new_function(gccjit.FunctionKind.EXPORTED, it, b"coconut_do_raise", [ts, exc, cause])
+    typ, val, tb, fixed, info = (fn.new_local(vp, n) for n in (b"type", b"value", b"tb", b"fixed", b"info"))
+    topmost = imported("_PyErr_GetTopmostException", vp, [vp])
+    call0 = imported("PyObject_CallNoArgs", vp, [vp])
+    set_object = imported("PyErr_SetObject", void, [vp, vp])
+    set_cause = imported("PyException_SetCause", void, [vp, vp])
+    get_tb = imported("PyException_GetTraceback", vp, [vp])
+    format_ = c.new_function(gccjit.FunctionKind.IMPORTED, vp, b"PyErr_Format",
+                             [c.new_param(vp, b"exc"), c.new_param(char_p, b"fmt")],
+                             is_variadic=True)
+    B = {k: fn.new_block(k.encode()) for k in (
+        "entry", "bare", "no_active", "active", "given", "cls", "called", "not_instance",
+        "not_class", "instance", "neither", "raised", "has_cause", "cause_cls",
+        "cause_called", "cause_not_cls", "cause_inst", "cause_not_inst", "cause_none",
+        "cause_bad", "set_cause", "set", "raise_error")}
+    one, zero = c.one(it), c.zero(it)
+
+    def incref(blk, v):
+        blk.add_assignment_op(field(v, L.OB_REFCNT, long_t), gccjit.BinaryOp.PLUS, c.one(long_t))
+
+    def is_instance(v):                 # PyExceptionInstance_Check
+        return flag(field(v, L.OB_TYPE, vp), L.TPFLAGS_BASE_EXC_SUBCLASS)
+
+    def decref_then(blk, v, name, then):
+        after = xdecref(fn, blk, v, name)
+        after.end_with_jump(then)
+
+    e = B["entry"]
+    e.add_assignment(typ, null)
+    e.add_assignment(val, null)
+    e.end_with_conditional(c.new_comparison(eq, exc, null), B["bare"], B["given"])
+    # raise: the exception being handled, again, with its traceback
+    B["bare"].add_assignment(info, c.new_call(topmost, [ts]))
+    B["bare"].add_assignment(val, field(info, L.EXC_INFO_VALUE, vp))
+    B["bare"].end_with_conditional(
+        c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, c.get_type(T.BOOL),
+                        c.new_comparison(eq, val, null), c.new_comparison(eq, val, none)),
+        B["no_active"], B["active"])
+    B["no_active"].add_eval(c.new_call(set_string, [c.new_cast(exc_global(b"PyExc_RuntimeError"), vp),
+                                                    c.new_string_literal(b"No active exception to reraise")]))
+    B["no_active"].end_with_return(zero)
+    a = B["active"]
+    a.add_assignment(typ, field(val, L.OB_TYPE, vp))
+    incref(a, typ)
+    incref(a, val)
+    a.add_eval(c.new_call(restore, [typ, val, c.new_call(get_tb, [val])]))
+    a.end_with_return(one)
+    # raise C / raise e
+    B["given"].end_with_conditional(is_exception_class(exc), B["cls"], B["not_class"])
+    B["cls"].add_assignment(typ, exc)
+    B["cls"].add_assignment(val, c.new_call(call0, [exc]))
+    B["cls"].end_with_conditional(c.new_comparison(eq, val, null), B["raise_error"], B["called"])
+    B["called"].end_with_conditional(is_instance(val), B["raised"], B["not_instance"])
+    B["not_instance"].add_eval(c.new_call(format_, [
+        c.new_cast(exc_global(b"PyExc_TypeError"), vp),
+        c.new_string_literal(b"calling %R should have returned an instance of BaseException, not %R"),
+        typ, field(val, L.OB_TYPE, vp)]))
+    B["not_instance"].end_with_jump(B["raise_error"])
+    B["not_class"].end_with_conditional(is_instance(exc), B["instance"], B["neither"])
+    B["instance"].add_assignment(val, exc)
+    B["instance"].add_assignment(typ, field(exc, L.OB_TYPE, vp))
+    incref(B["instance"], typ)
+    B["instance"].end_with_jump(B["raised"])
+    nb = fn.new_block(b"neither_message")
+    decref_then(B["neither"], exc, "exc", nb)
+    nb.add_eval(c.new_call(set_string, [c.new_cast(exc_global(b"PyExc_TypeError"), vp),
+                                        c.new_string_literal(b"exceptions must derive from BaseException")]))
+    nb.end_with_jump(B["raise_error"])
+    # from cause
+    B["raised"].end_with_conditional(c.new_comparison(ne, cause, null), B["has_cause"], B["set"])
+    B["has_cause"].end_with_conditional(is_exception_class(cause), B["cause_cls"], B["cause_not_cls"])
+    B["cause_cls"].add_assignment(fixed, c.new_call(call0, [cause]))
+    B["cause_cls"].end_with_conditional(c.new_comparison(eq, fixed, null), B["raise_error"],
+                                        B["cause_called"])
+    decref_then(B["cause_called"], cause, "cause_cls", B["set_cause"])
+    B["cause_not_cls"].end_with_conditional(is_instance(cause), B["cause_inst"], B["cause_not_inst"])
+    B["cause_inst"].add_assignment(fixed, cause)
+    B["cause_inst"].end_with_jump(B["set_cause"])
+    B["cause_not_inst"].end_with_conditional(c.new_comparison(eq, cause, none), B["cause_none"],
+                                             B["cause_bad"])
+    B["cause_none"].add_assignment(fixed, null)
+    decref_then(B["cause_none"], cause, "cause_none", B["set_cause"])
+    B["cause_bad"].add_eval(c.new_call(set_string, [c.new_cast(exc_global(b"PyExc_TypeError"), vp),
+                                                    c.new_string_literal(b"exception causes must derive from BaseException")]))
+    B["cause_bad"].end_with_jump(B["raise_error"])
+    B["set_cause"].add_eval(c.new_call(set_cause, [val, fixed]))     # steals fixed
+    B["set_cause"].end_with_jump(B["set"])
+    s_ = B["set"]
+    s_.add_eval(c.new_call(set_object, [typ, val]))
+    after = xdecref(fn, s_, val, "set_value")
+    after = xdecref(fn, after, typ, "set_type")
+    after.end_with_return(zero)
+    after = xdecref(fn, B["raise_error"], val, "err_value")
+    after = xdecref(fn, after, typ, "err_type")
+    after = xdecref(fn, after, cause, "err_cause")
+    after.end_with_return(zero)
+
+
+def emit_raise_out(c, field, imported, traced, resume) -> None:
+    """Add coconut_raise_out (module docstring) to the runtime's context `c`; `traced(ts)`
+    is the runtime's tracing test, `resume` the coconut_resume function."""
+    T = gccjit.TypeKind
+    vp, it, void, long_t = (c.get_type(k) for k in (T.VOID_PTR, T.INT, T.VOID, T.LONG))
+    char_p = c.get_type(T.CHAR).get_pointer()
+    vpp = vp.get_pointer()
+    eq, ne, gt = gccjit.Comparison.EQ, gccjit.Comparison.NE, gccjit.Comparison.GT
+    null = c.null(vp)
+    occurred = imported("PyErr_Occurred", vp, [])
+    set_string = imported("PyErr_SetString", void, [vp, char_p])
+    fetch = imported("PyErr_Fetch", void, [vpp, vpp, vpp])
+    restore = imported("PyErr_Restore", void, [vp, vp, vp])
+    get_frame = imported("PyEval_GetFrame", vp, [])
+    tb_here = imported("PyTraceBack_Here", it, [vp])
+    dealloc = imported("_Py_Dealloc", void, [vp])
+    system_error = c.new_global(gccjit.GlobalKind.IMPORTED, vp, b"PyExc_SystemError")
+
+    ts, frame, add_tb = c.new_param(vp, b"ts"), c.new_param(vp, b"frame"), c.new_param(it, b"add_traceback")
+    fn = c.new_function(gccjit.FunctionKind.EXPORTED, vp, b"coconut_raise_out", [ts, frame, add_tb])
+    typ, val, tb, fobj, v = (fn.new_local(vp, n) for n in (b"type", b"value", b"tb", b"fobj", b"v"))
+    top, base = fn.new_local(it, b"top"), fn.new_local(it, b"base")
+    B = {k: fn.new_block(k.encode()) for k in (
+        "entry", "traced", "native", "check", "unset", "traceback", "here", "pop", "pop_one",
+        "dec", "free", "popped")}
+    B["entry"].end_with_conditional(traced(ts), B["traced"], B["native"])
+    B["traced"].end_with_return(c.new_call(resume, [ts, frame, c.one(it)]))
+    current = field(field(ts, L.TS_CFRAME, vp), L.CFRAME_CURRENT_FRAME, vp)
+    remaining = field(ts, L.TS_RECURSION_REMAINING, it)
+    n = B["native"]
+    n.add_assignment(current, frame)                  # linked again, as in ceval
+    n.add_assignment_op(remaining, gccjit.BinaryOp.MINUS, c.one(it))
+    n.end_with_conditional(c.new_comparison(ne, add_tb, c.zero(it)), B["check"], B["pop"])
+    B["check"].end_with_conditional(c.new_comparison(eq, c.new_call(occurred, []), null),
+                                    B["unset"], B["traceback"])
+    B["unset"].add_eval(c.new_call(set_string, [system_error,
+                                                c.new_string_literal(b"error return without exception set")]))
+    B["unset"].end_with_jump(B["traceback"])
+    t = B["traceback"]
+    t.add_eval(c.new_call(fetch, [typ.get_address(), val.get_address(), tb.get_address()]))
+    t.add_assignment(fobj, c.new_call(get_frame, []))
+    t.add_eval(c.new_call(restore, [typ, val, tb]))
+    t.end_with_conditional(c.new_comparison(ne, fobj, null), B["here"], B["pop"])
+    B["here"].add_eval(c.new_call(tb_here, [fobj]))
+    B["here"].end_with_jump(B["pop"])
+    p = B["pop"]
+    p.add_assignment(base, field(field(frame, L.FRAME_CODE, vp), L.CO_NLOCALSPLUS, it))
+    p.add_assignment(top, field(frame, L.FRAME_STACKTOP, it))
+    p.end_with_conditional(c.new_comparison(gt, top, base), B["pop_one"], B["popped"])
+    o = B["pop_one"]
+    o.add_assignment_op(top, gccjit.BinaryOp.MINUS, c.one(it))
+    locals_ = c.new_cast(c.new_array_access(c.new_cast(frame, char_p),
+                                            c.new_rvalue_from_int(it, L.FRAME_LOCALSPLUS)).get_address(), vpp)
+    o.add_assignment(v, c.new_array_access(locals_, top))
+    o.add_assignment(field(frame, L.FRAME_STACKTOP, it), top)
+    o.end_with_conditional(c.new_comparison(ne, v, null), B["dec"], B["pop"])
+    rc = field(v, L.OB_REFCNT, long_t)
+    B["dec"].add_assignment_op(rc, gccjit.BinaryOp.MINUS, c.one(long_t))
+    B["dec"].end_with_conditional(c.new_comparison(eq, rc, c.zero(long_t)), B["free"], B["pop"])
+    B["free"].add_eval(c.new_call(dealloc, [v]))
+    B["free"].end_with_jump(B["pop"])
+    d = B["popped"]
+    d.add_assignment(current, field(frame, L.FRAME_PREVIOUS, vp))
+    d.add_assignment_op(remaining, gccjit.BinaryOp.PLUS, c.one(it))
+    d.end_with_return(null)

@@ -70,7 +70,8 @@ _SAMPLER_INDEX = dict(
     SAMPLER_SEM=_SAMPLER_SEM, MAIN_INTERP=_MAIN_INTERP)
 _SEM_SIZE = 32                 # sizeof(sem_t) on 64-bit Linux
 HELPERS = ("coconut_eval_breaker", "coconut_resume", "coconut_deopt_check", "coconut_call",
-           "coconut_load_global", "coconut_get_awaitable", "coconut_catch", "coconut_exc_match")
+           "coconut_load_global", "coconut_get_awaitable", "coconut_catch", "coconut_exc_match",
+           "coconut_do_raise", "coconut_raise_out")
 # Indices into Runtime.resume_state (see _emit_resume).
 _SAVED_TRACE, _SAVED_PROFILE, _EXPECTED_FRAME, _TRACE_SHIM, _PROFILE_SHIM = range(5)
 _PYTRACE_CALL, _PYTRACE_OPCODE = 0, 7
@@ -216,7 +217,8 @@ class Runtime:
             perfmap.register([(get(n), f"coconut:{n.decode()} (runtime)") for n in (
                 b"coconut_hook", b"coconut_count_entry", b"coconut_eval_breaker",
                 b"coconut_resume", b"coconut_deopt_check", b"coconut_call", b"coconut_load_global", b"coconut_get_awaitable", b"coconut_catch",
-                b"coconut_exc_match", b"coconut_count_trace",
+                b"coconut_exc_match", b"coconut_do_raise", b"coconut_raise_out",
+                b"coconut_count_trace",
                 b"coconut_trace_shim", b"coconut_profile_shim", b"coconut_runtime_init")])
 
     # -- emitted code ----------------------------------------------------------------
@@ -559,7 +561,9 @@ class Runtime:
                                              c.new_rvalue_from_int(ulong, 2)))   # RECOMPILE
         dmark.end_with_jump(ddone)
         ddone.end_with_return(zero)
-        self._emit_resume(c, field, imported, traced, eval_default, g_state)
+        resume = self._emit_resume(c, field, imported, traced, eval_default, g_state)
+        _import_module("coconut.runtime.exceptions").emit_raise_out(c, field, imported, traced,
+                                                                    resume)
         def control_word(i):
             return c.new_array_access(c.new_cast(g_control, vp.get_pointer()), c.new_rvalue_from_int(it, i))
         emit_call(c, field, imported, fn,          # coconut_call: see calls.py
@@ -628,6 +632,7 @@ class Runtime:
             undo.end_with_jump(after)
             block = after
         block.end_with_return(result)
+        resume_fn = fn
 
         # int coconut_{trace,profile}_shim(PyObject *obj, PyFrameObject *f, int what, PyObject *arg)
         get_ts = imported("PyThreadState_Get", vp, [])
@@ -646,6 +651,7 @@ class Runtime:
                 swallow, forward)
             swallow.end_with_return(c.zero(it))
             forward.end_with_return(c.new_call_through_ptr(c.new_cast(slot(saved), tracefunc_t), sp))
+        return resume_fn
 
     # -- installing ------------------------------------------------------------------
     def install(self) -> None:

@@ -190,6 +190,92 @@ def catch_and_continue_with_exception_attrs(n):
     return got
 
 
+class _NotAnInstance(Exception):
+    def __new__(cls, *args):
+        return 5
+
+
+class _Cause(Exception):
+    pass
+
+
+def raise_forms_caught(kind):
+    try:
+        if kind == 0:
+            raise KeyError
+        if kind == 1:
+            raise _NotAnInstance
+        if kind == 2:
+            raise ValueError("v") from _Cause
+        if kind == 3:
+            raise ValueError("v") from None
+        if kind == 4:
+            raise 42
+        if kind == 5:
+            raise ValueError("v") from 42
+        if kind == 6:
+            raise                       # no active exception: RuntimeError
+        if kind == 7:
+            raise _Cause("c") from KeyError("k")
+    except Exception as e:
+        return (type(e).__name__, str(e), repr(e.__cause__), e.__suppress_context__,
+                repr(e.__context__), e.__traceback__.tb_lineno)
+    return "not raised"
+
+
+def bare_reraise_caught_in_frame(x):
+    log = []
+    try:
+        try:
+            {}[x]
+        except KeyError as e:
+            log.append(("inner", repr(e)))
+            raise
+    except KeyError as e:
+        tb = e.__traceback__
+        lines = []
+        while tb is not None:
+            lines.append(tb.tb_lineno - tb.tb_frame.f_code.co_firstlineno)
+            tb = tb.tb_next
+        log.append(("outer", repr(e), lines))
+    return log
+
+
+def raise_in_loop_caught(n):
+    out = 0.0
+    for i in range(n):
+        try:
+            if i % 3 == 0:
+                raise ValueError
+            out += i * 0.5
+        except ValueError:
+            out -= 1.0
+    return out
+
+
+def with_inside_try(fail, swallow):
+    c = _Ctx(swallow, False)
+    log = []
+    try:
+        with c:
+            log.append("body")
+            if fail:
+                {}["missing"]
+            log.append("after")
+    except KeyError as e:
+        f = sys._getframe()
+        log.append(("caught", repr(e), e.__traceback__.tb_lineno - f.f_code.co_firstlineno,
+                    [t.tb_lineno for t in _walk(e.__traceback__)] == [e.__traceback__.tb_lineno]))
+    log.append(c.seen)
+    return log
+
+
+def _walk(tb):
+    while tb is not None:
+        yield tb
+        tb = tb.tb_next
+
+
 CASES = [
     (catch_in_loop, [(20, {0: 1.0, 2: 2.5, 3: 4.0}), (5, {})]),
     (handler_reads_unboxed, [([1, 2, 3],), ([10, 20, 30, 40],)]),
@@ -206,4 +292,8 @@ CASES = [
     (uncaught_after_handler, [(0,)]),
     (gen_catch, [([1, 0, 5, 0],)]),
     (catch_and_continue_with_exception_attrs, [(5,)]),
+    (raise_forms_caught, [(k,) for k in range(9)]),
+    (bare_reraise_caught_in_frame, [(1,)]),
+    (raise_in_loop_caught, [(10,)]),
+    (with_inside_try, [(False, False), (True, False), (True, True)]),
 ]
