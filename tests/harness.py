@@ -33,16 +33,12 @@ import warnings
 HARNESS_FILE = os.path.abspath(__file__)
 _ADDR = re.compile(r"0x[0-9a-fA-F]+")
 _GEN_FLAGS = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async gen
-_ASYNC_ITERATION = {dis.opmap[name] for name in ("GET_AITER", "GET_ANEXT", "BEFORE_ASYNC_WITH")}
 
 
 def interpreted(code):
-    """Whether coconut leaves ``code`` to the interpreter by design: async generators,
-    and coroutines with ``async for`` / ``async with`` (generators and other coroutines
-    are compiled)."""
-    if code.co_flags & 0x200:
-        return True
-    return bool(code.co_flags & 0x80) and any(op in _ASYNC_ITERATION for op in code.co_code[::2])
+    """Whether coconut leaves ``code`` to the interpreter by design: never now
+    (generators, coroutines and async generators are compiled)."""
+    return False
 
 DEFAULT_CALLS = 3
 WARMUP_CALLS = 10

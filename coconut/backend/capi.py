@@ -87,6 +87,11 @@ CAPI = {
     "coconut_load_global": ("borrowed", "obj", ["obj", "obj", "obj", "ptr"]),
     # new reference; NULL with an exception set, or without one: deopt (coroutines.py)
     "coconut_get_awaitable": ("new", "obj", ["obj"]),
+    # GET_AITER / GET_ANEXT with ceval's messages (coroutines.py)
+    "coconut_get_aiter": ("new", "obj", ["obj"]),
+    "coconut_get_anext": ("new", "obj", ["obj"]),
+    "coconut_async_gen_wrap": ("new", "obj", ["obj"]),     # ASYNC_GEN_WRAP's wrapper
+    "PyErr_GivenExceptionMatches": ("value", "int", ["obj", "obj"]),
     # exception handlers (runtime/exceptions.py): the caught exception, a new reference
     # (never NULL); CHECK_EXC_MATCH's test
     "coconut_catch": ("value", "obj", ["int"]),

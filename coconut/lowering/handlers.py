@@ -234,14 +234,45 @@ def reraise(b, ins, val):
         b.emit(ops.PtrAdd(at, b.code_object(), byte))
         b.emit(ops.Store(ops.Var("frame", "ptr"), L.FRAME_PREV_INSTR, at, "ptr"))
         lasti = held
+    _restore_and_unwind(b, ins, val, b.stack_below(), h, lasti)
+    return []
+
+
+def _restore_and_unwind(b, ins, val, stack, h, lasti) -> None:
+    """Set the exception `val` again with its own traceback, and unwind with `stack`
+    without a new traceback entry: into handler `h`, or out of the frame (h None: the
+    caller checked for a tracer)."""
     tp = b.load("obj", val, L.OB_TYPE)
     b.incref(tp)
     tb = b.call("PyException_GetTraceback", val)
     b.call_void("PyErr_Restore", tp, val, tb)          # steals the three
     if h is None:
-        b.terminate(ops.ErrorExit(ins.offset, b.stack_below(), leaves=True, reraise=True))
+        b.terminate(ops.ErrorExit(ins.offset, stack, leaves=True, reraise=True))
     else:
-        emit_catch(b, lasti, b.stack_below(), h, add_traceback=False)
+        emit_catch(b, lasti, stack, h, add_traceback=False)
+
+
+@op("END_ASYNC_FOR", sig="aiter val --")
+def end_async_for(b, ins, aiter, val):
+    """END_ASYNC_FOR (the handler an `async for` loop's await unwinds to): a
+    StopAsyncIteration ends the loop (both released); anything else is raised again
+    with its traceback, the iterator still on the stack (as RERAISE)."""
+    h = handler_block(b, ins.offset)
+    if h is None and b.cfg.handler_for(ins.offset) is not None:
+        # a re-raise would go into a handler the interpreter runs: it runs this too
+        b.terminate(ops.Deopt(ins.offset, b.stack_below() + (aiter, val),
+                              "END_ASYNC_FOR: into a handler run by the interpreter"))
+        return []
+    stop = b.call("PyErr_GivenExceptionMatches", val, b.const(StopAsyncIteration))
+    other = b.new_block("not_stop")
+    b.split(Cond("==", stop, b.int(0)), other.name, hint="stopped")
+    stopped, b.current = b.current, other
+    if h is None:
+        split_traced(b, b.deopt_block("END_ASYNC_FOR out of the frame under a tracer"))
+    _restore_and_unwind(b, ins, val, b.stack_below() + (aiter,), h, ins.offset)
+    b.current = stopped
+    b.decref(val)
+    b.decref(aiter)
     return []
 
 

@@ -332,8 +332,19 @@ def before_with(b, ins, mgr):
     """BEFORE_WITH: _PyObject_LookupSpecial of __enter__ then __exit__, then enter().
     When the type lacks either (_PyType_Lookup, which runs no code) -> deopt before
     anything ran (the interpreter raises the TypeError)."""
+    return _before_with(b, ins, mgr, "__enter__", "__exit__")
+
+
+@op("BEFORE_ASYNC_WITH", sig="mgr -- exit res")
+def before_async_with(b, ins, mgr):
+    """BEFORE_ASYNC_WITH: as BEFORE_WITH, with __aenter__ and __aexit__ (the result of
+    __aenter__() is awaited next: GET_AWAITABLE)."""
+    return _before_with(b, ins, mgr, "__aenter__", "__aexit__")
+
+
+def _before_with(b, ins, mgr, enter: str, exit: str):
     tp = _type_of(b, mgr)
-    enter_name, exit_name = b.const("__enter__"), b.const("__exit__")
+    enter_name, exit_name = b.const(enter), b.const(exit)
     for attr in (enter_name, exit_name):
         b.deopt_if(_is(b.call("_PyType_Lookup", tp, attr), NULL), "no context manager protocol")
     enter = b.call("_PyObject_LookupSpecial", mgr, enter_name)

@@ -608,6 +608,36 @@ def get_awaitable(b, ins, iterable):
     return [it]
 
 
+@op("GET_AITER", sig="obj -- iter")
+def get_aiter(b, ins, obj):
+    """GET_AITER (`async for`): coconut_get_aiter, ceval's `am_aiter` call and checks
+    with its messages (runtime/coroutines.py)."""
+    it = b.call("coconut_get_aiter", obj)
+    b.decref(obj)
+    b.error_if_null(it)
+    return [it]
+
+
+@op("GET_ANEXT", sig="aiter -- aiter awaitable")
+def get_anext(b, ins, aiter):
+    """GET_ANEXT (each `async for` step): coconut_get_anext, the awaitable of `am_anext`
+    as ceval makes it (runtime/coroutines.py)."""
+    awaitable = b.call("coconut_get_anext", aiter)
+    b.error_if_null(awaitable, keep=(aiter,))
+    return [aiter, awaitable]
+
+
+@op("ASYNC_GEN_WRAP", sig="value -- wrapped")
+def async_gen_wrap(b, ins, value):
+    """ASYNC_GEN_WRAP (before an async generator's YIELD_VALUE): the value in an
+    async_generator_wrapped_value (coconut_async_gen_wrap), which tells the async
+    generator's asend a yield from an await."""
+    wrapped = b.call("coconut_async_gen_wrap", value)
+    b.error_if_null(wrapped, keep=(value,))
+    b.decref(value)
+    return [wrapped]
+
+
 @op("SEND", sig="receiver v -- receiver retval", jump="receiver v -- retval")
 def send(b, ins, receiver, v):
     """SEND (the loop of yield from): ceval's untraced path, PyIter_Send. The receiver
@@ -884,8 +914,6 @@ _not_native("never an instruction of its own (the front end folds it in)",
             "CACHE", "EXTENDED_ARG")
 _not_native("except* handlers run in the interpreter (ceval's exception_group_match is "
             "static)", "CHECK_EG_MATCH", "PREP_RERAISE_STAR")
-_not_native("async generators, async for and async with run in the interpreter",
-            "GET_AITER", "GET_ANEXT", "END_ASYNC_FOR", "BEFORE_ASYNC_WITH", "ASYNC_GEN_WRAP")
 _not_native("module bodies only (star imports, interactive echo) stay interpreted",
             "IMPORT_STAR", "PRINT_EXPR")
 _not_native("class and mapping patterns are not lowered yet (ceval's match_class and "

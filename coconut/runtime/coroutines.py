@@ -104,3 +104,150 @@ def emit_get_awaitable(c, field, imported) -> None:
     freed.end_with_jump(B["fail"])
     B["fail"].end_with_return(null)
     B["defer"].end_with_return(null)
+    return fn
+
+
+def emit_async_iteration(c, field, imported, get_awaitable) -> None:
+    """Add coconut_get_aiter and coconut_get_anext (ceval's GET_AITER and GET_ANEXT,
+    with their messages) to the runtime's context `c`; `get_awaitable` is
+    coconut_get_awaitable.
+
+    PyObject *coconut_get_aiter(PyObject *obj): `type(obj).__aiter__(obj)` through
+    `am_aiter`, which must give an object whose type has `am_anext`; NULL with ceval's
+    TypeError otherwise. `obj` is not released (the caller does).
+
+    PyObject *coconut_get_anext(PyObject *aiter): the awaitable of one `async for`
+    step: an exact async generator's `am_anext` (its asend object); else `am_anext`'s
+    result made awaitable as `_PyCoro_GetAwaitableIter` does (a coroutine, in any state,
+    is itself; `am_await`'s iterator), its failures chained under "'async for' received
+    an invalid object from __anext__". NULL with the exception set."""
+    T = gccjit.TypeKind
+    vp, void = c.get_type(T.VOID_PTR), c.get_type(T.VOID)
+    long_t, char_p = c.get_type(T.LONG), c.get_type(T.CHAR).get_pointer()
+    eq, ne = gccjit.Comparison.EQ, gccjit.Comparison.NE
+    null = c.null(vp)
+    u8 = c.get_type(T.UNSIGNED_CHAR)
+    coro_type = c.new_cast(c.new_global(gccjit.GlobalKind.IMPORTED, u8, b"PyCoro_Type").get_address(), vp)
+    agen_type = c.new_cast(c.new_global(gccjit.GlobalKind.IMPORTED, u8, b"PyAsyncGen_Type").get_address(), vp)
+    type_error = c.new_global(gccjit.GlobalKind.IMPORTED, vp, b"PyExc_TypeError")
+    occurred = imported("PyErr_Occurred", vp, [])
+    dealloc = imported("_Py_Dealloc", void, [vp])
+
+    def variadic(name):
+        return c.new_function(gccjit.FunctionKind.IMPORTED, vp, name,
+                              [c.new_param(vp, b"exc"), c.new_param(char_p, b"fmt")],
+                              is_variadic=True)
+    format_, from_cause = variadic(b"PyErr_Format"), variadic(b"_PyErr_FormatFromCause")
+    unary = c.new_function_ptr_type(vp, [vp])
+
+    def decref(fn, blk, v, name):
+        rc = field(v, L.OB_REFCNT, long_t)
+        blk.add_assignment_op(rc, gccjit.BinaryOp.MINUS, c.one(long_t))
+        free, after = fn.new_block(f"{name}_free".encode()), fn.new_block(f"{name}_done".encode())
+        blk.end_with_conditional(c.new_comparison(eq, rc, c.zero(long_t)), free, after)
+        free.add_eval(c.new_call(dealloc, [v]))
+        free.end_with_jump(after)
+        return after
+
+    def tp_name(v):
+        return field(field(v, L.OB_TYPE, vp), L.TP_NAME, char_p)
+
+    # -- coconut_get_aiter ---------------------------------------------------------------
+    obj = c.new_param(vp, b"obj")
+    fn = c.new_function(gccjit.FunctionKind.EXPORTED, vp, b"coconut_get_aiter", [obj])
+    am, getter, it = (fn.new_local(vp, n) for n in (b"am", b"getter", b"iter"))
+    B = {k: fn.new_block(k.encode()) for k in (
+        "entry", "has_async", "call", "missing", "got", "check", "has_anext", "no_anext", "fail")}
+    B["entry"].add_assignment(am, field(field(obj, L.OB_TYPE, vp), L.TP_AS_ASYNC, vp))
+    B["entry"].add_assignment(getter, null)
+    B["entry"].end_with_conditional(c.new_comparison(ne, am, null), B["has_async"], B["call"])
+    B["has_async"].add_assignment(getter, field(am, L.AM_AITER, vp))
+    B["has_async"].end_with_jump(B["call"])
+    B["call"].end_with_conditional(c.new_comparison(eq, getter, null), B["missing"], B["got"])
+    B["missing"].add_eval(c.new_call(format_, [type_error, c.new_string_literal(
+        b"'async for' requires an object with __aiter__ method, got %.100s"), tp_name(obj)]))
+    B["missing"].end_with_return(null)
+    B["got"].add_assignment(it, c.new_call_through_ptr(c.new_cast(getter, unary), [obj]))
+    B["got"].end_with_conditional(c.new_comparison(eq, it, null), B["fail"], B["check"])
+    B["fail"].end_with_return(null)
+    B["check"].add_assignment(am, field(field(it, L.OB_TYPE, vp), L.TP_AS_ASYNC, vp))
+    B["check"].end_with_conditional(c.new_comparison(eq, am, null), B["no_anext"], B["has_anext"])
+    ok = fn.new_block(b"ok")
+    B["has_anext"].end_with_conditional(c.new_comparison(eq, field(am, L.AM_ANEXT, vp), null),
+                                        B["no_anext"], ok)
+    ok.end_with_return(it)
+    B["no_anext"].add_eval(c.new_call(format_, [type_error, c.new_string_literal(
+        b"'async for' received an object from __aiter__ that does not implement __anext__: %.100s"),
+        tp_name(it)]))
+    decref(fn, B["no_anext"], it, "iter").end_with_return(null)
+
+    # -- coconut_get_anext ---------------------------------------------------------------
+    aiter = c.new_param(vp, b"aiter")
+    fn = c.new_function(gccjit.FunctionKind.EXPORTED, vp, b"coconut_get_anext", [aiter])
+    am, getter, nxt, aw = (fn.new_local(vp, n) for n in (b"am", b"getter", b"next_iter", b"awaitable"))
+    B = {k: fn.new_block(k.encode()) for k in (
+        "entry", "agen", "other", "has_async", "call", "missing", "got", "wrap", "no_await",
+        "deferred", "coroutine", "not_awaitable", "invalid", "done")}
+    tp = field(aiter, L.OB_TYPE, vp)
+    B["entry"].add_assignment(am, field(tp, L.TP_AS_ASYNC, vp))
+    B["entry"].end_with_conditional(c.new_comparison(eq, tp, agen_type), B["agen"], B["other"])
+    B["agen"].end_with_return(c.new_call_through_ptr(
+        c.new_cast(field(am, L.AM_ANEXT, vp), unary), [aiter]))
+    B["other"].add_assignment(getter, null)
+    B["other"].end_with_conditional(c.new_comparison(ne, am, null), B["has_async"], B["call"])
+    B["has_async"].add_assignment(getter, field(am, L.AM_ANEXT, vp))
+    B["has_async"].end_with_jump(B["call"])
+    B["call"].end_with_conditional(c.new_comparison(eq, getter, null), B["missing"], B["got"])
+    B["missing"].add_eval(c.new_call(format_, [type_error, c.new_string_literal(
+        b"'async for' requires an iterator with __anext__ method, got %.100s"), tp_name(aiter)]))
+    B["missing"].end_with_return(null)
+    B["got"].add_assignment(nxt, c.new_call_through_ptr(c.new_cast(getter, unary), [aiter]))
+    fail = fn.new_block(b"fail")
+    fail.end_with_return(null)
+    B["got"].end_with_conditional(c.new_comparison(eq, nxt, null), fail, B["wrap"])
+    B["wrap"].add_assignment(aw, c.new_call(get_awaitable, [nxt]))
+    B["wrap"].end_with_conditional(c.new_comparison(eq, aw, null), B["no_await"], B["done"])
+    B["no_await"].end_with_conditional(c.new_comparison(eq, c.new_call(occurred, []), null),
+                                       B["deferred"], B["invalid"])
+    # coconut_get_awaitable's own cases: a coroutine already started is itself here
+    B["deferred"].end_with_conditional(c.new_comparison(eq, field(nxt, L.OB_TYPE, vp), coro_type),
+                                       B["coroutine"], B["not_awaitable"])
+    B["coroutine"].end_with_return(nxt)                       # the reference moves
+    B["not_awaitable"].add_eval(c.new_call(format_, [type_error, c.new_string_literal(
+        b"object %.100s can't be used in 'await' expression"), tp_name(nxt)]))
+    B["not_awaitable"].end_with_jump(B["invalid"])
+    B["invalid"].add_eval(c.new_call(from_cause, [type_error, c.new_string_literal(
+        b"'async for' received an invalid object from __anext__: %.100s"), tp_name(nxt)]))
+    decref(fn, B["invalid"], nxt, "invalid").end_with_return(null)
+    decref(fn, B["done"], nxt, "next").end_with_return(aw)
+
+
+def emit_async_gen_wrap(c, field, imported) -> None:
+    """Add coconut_async_gen_wrap to the runtime's context `c`:
+
+    PyObject *coconut_async_gen_wrap(PyObject *value)
+
+    ASYNC_GEN_WRAP's `_PyAsyncGenValueWrapperNew` (genobject.c; not exported): a new
+    `async_generator_wrapped_value` (`_PyAsyncGenWrappedValue_Type`, exported) holding a
+    new reference to `value`, tracked by the cycle collector; NULL on MemoryError. (The
+    interpreter takes it from a free list first: only the address differs; its
+    deallocation fills the same free list.)"""
+    T = gccjit.TypeKind
+    vp, void, long_t = c.get_type(T.VOID_PTR), c.get_type(T.VOID), c.get_type(T.LONG)
+    eq = gccjit.Comparison.EQ
+    u8 = c.get_type(T.UNSIGNED_CHAR)
+    wrapped_type = c.new_cast(c.new_global(gccjit.GlobalKind.IMPORTED, u8,
+                                           b"_PyAsyncGenWrappedValue_Type").get_address(), vp)
+    gc_new = imported("_PyObject_GC_New", vp, [vp])
+    gc_track = imported("PyObject_GC_Track", void, [vp])
+    value = c.new_param(vp, b"value")
+    fn = c.new_function(gccjit.FunctionKind.EXPORTED, vp, b"coconut_async_gen_wrap", [value])
+    o = fn.new_local(vp, b"o")
+    entry, made, fail = (fn.new_block(n) for n in (b"entry", b"made", b"fail"))
+    entry.add_assignment(o, c.new_call(gc_new, [wrapped_type]))
+    entry.end_with_conditional(c.new_comparison(eq, o, c.null(vp)), fail, made)
+    fail.end_with_return(c.null(vp))
+    made.add_assignment(field(o, L.ASYNC_GEN_WRAPPED_VALUE, vp), value)
+    made.add_assignment_op(field(value, L.OB_REFCNT, long_t), gccjit.BinaryOp.PLUS, c.one(long_t))
+    made.add_eval(c.new_call(gc_track, [o]))
+    made.end_with_return(o)

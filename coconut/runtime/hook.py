@@ -71,7 +71,8 @@ _SAMPLER_INDEX = dict(
 _SEM_SIZE = 32                 # sizeof(sem_t) on 64-bit Linux
 HELPERS = ("coconut_eval_breaker", "coconut_resume", "coconut_deopt_check", "coconut_call",
            "coconut_load_global", "coconut_get_awaitable", "coconut_catch", "coconut_exc_match",
-           "coconut_do_raise", "coconut_raise_out")
+           "coconut_do_raise", "coconut_raise_out", "coconut_get_aiter", "coconut_get_anext",
+           "coconut_async_gen_wrap")
 # Indices into Runtime.resume_state (see _emit_resume).
 _SAVED_TRACE, _SAVED_PROFILE, _EXPECTED_FRAME, _TRACE_SHIM, _PROFILE_SHIM = range(5)
 _PYTRACE_CALL, _PYTRACE_OPCODE = 0, 7
@@ -218,6 +219,7 @@ class Runtime:
                 b"coconut_hook", b"coconut_count_entry", b"coconut_eval_breaker",
                 b"coconut_resume", b"coconut_deopt_check", b"coconut_call", b"coconut_load_global", b"coconut_get_awaitable", b"coconut_catch",
                 b"coconut_exc_match", b"coconut_do_raise", b"coconut_raise_out",
+                b"coconut_get_aiter", b"coconut_get_anext", b"coconut_async_gen_wrap",
                 b"coconut_count_trace",
                 b"coconut_trace_shim", b"coconut_profile_shim", b"coconut_runtime_init")])
 
@@ -571,7 +573,10 @@ class Runtime:
                                               _INIT_NAME, _EMPTY_TUPLE)))
         emit_load_global(c, field, imported,       # see namespaces.py
                          c.new_array_access(control, c.new_rvalue_from_int(it, GLOBAL_LOOKUPS)))
-        _import_module("coconut.runtime.coroutines").emit_get_awaitable(c, field, imported)
+        coroutines = _import_module("coconut.runtime.coroutines")
+        coroutines.emit_async_iteration(c, field, imported,
+                                        coroutines.emit_get_awaitable(c, field, imported))
+        coroutines.emit_async_gen_wrap(c, field, imported)
         _import_module("coconut.runtime.exceptions").emit_exceptions(c, field, imported)
         _import_module("coconut.runtime.sampler").emit_sampler(   # time as hotness
             c, field, imported, lambda i: c.new_array_access(control, c.new_rvalue_from_int(it, i)),

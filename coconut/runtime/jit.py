@@ -63,18 +63,12 @@ from . import cache, feedback as _feedback, perfmap, sampler as _sampler, stabil
 # Code flags for functions whose frames the interpreter runs (see design notes).
 # Code flags (inspect.CO_*, without importing inspect at start-up: ~3 ms).
 _CO = {name: flag for flag, name in dis.COMPILER_FLAG_NAMES.items()}
-_INTERPRETED_FLAGS = _CO["ASYNC_GENERATOR"]
-# async for / async with are not lowered: a coroutine using them would deopt there
-# every time round, so it stays interpreted.
-_ASYNC_ITERATION = frozenset({_OPMAP["GET_AITER"], _OPMAP["GET_ANEXT"], _OPMAP["BEFORE_ASYNC_WITH"]})
 
 
 def _interpreted_reason(code: types.CodeType) -> str | None:
-    """Why `code`'s frames must run in the interpreter, or None."""
-    if code.co_flags & _INTERPRETED_FLAGS:
-        return "async generators run in the interpreter"
-    if code.co_flags & _CO["COROUTINE"] and not _ASYNC_ITERATION.isdisjoint(code.co_code[::2]):
-        return "coroutines with async for or async with run in the interpreter"
+    """Why `code`'s frames must run in the interpreter by design, or None. None now:
+    functions, generators, coroutines and async generators are all compiled (what does
+    not run natively deopts at its instruction: `lowering.NOT_NATIVE`)."""
     return None
 
 _runtime: Runtime | None = None

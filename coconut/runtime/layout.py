@@ -132,6 +132,10 @@ MP_SUBSCRIPT = 8
 MP_ASS_SUBSCRIPT = 16
 TPFLAGS_HEAPTYPE = 1 << 9
 AM_AWAIT = 0                       # PyAsyncMethods.am_await
+AM_AITER = 8                       # PyAsyncMethods.am_aiter (GET_AITER)
+AM_ANEXT = 16                      # PyAsyncMethods.am_anext (GET_ANEXT)
+TP_BASICSIZE = 32                  # PyTypeObject.tp_basicsize
+ASYNC_GEN_WRAPPED_VALUE = 16       # _PyAsyncGenWrappedValue.agw_val (ASYNC_GEN_WRAP)
 
 # Type flags
 TPFLAGS_BASE_EXC_SUBCLASS = 1 << 30
@@ -380,6 +384,19 @@ def verify() -> None:
         _ptr(id(object) + TP_AS_ASYNC), ctypes.c_int8.from_address(id(coro) + GEN_FRAME_STATE).value),
         (id(coroutine.__code__), True, 0, GEN_CREATED))
     coro.close()
+
+    async def agen():
+        yield
+    # coroutines have am_await but no am_aiter/am_anext; async generators have all three
+    coro_am, agen_am = _ptr(id(type(coro)) + TP_AS_ASYNC), _ptr(id(type(agen())) + TP_AS_ASYNC)
+    wrapped = ctypes.c_void_p.in_dll(_api, "_PyAsyncGenWrappedValue_Type")
+    wrapped = ctypes.addressof(wrapped)
+    check("_PyAsyncGenWrappedValue (PyObject_HEAD, agw_val)",
+          (ctypes.string_at(_ptr(wrapped + TP_NAME)), _ptr(wrapped + TP_BASICSIZE)),
+          (b"async_generator_wrapped_value", ASYNC_GEN_WRAPPED_VALUE + 8))
+    check("am_aiter, am_anext", (
+        _ptr(coro_am + AM_AWAIT) != 0, _ptr(coro_am + AM_AITER), _ptr(coro_am + AM_ANEXT),
+        _ptr(agen_am + AM_AITER) != 0, _ptr(agen_am + AM_ANEXT) != 0), (True, 0, 0, True, True))
 
     def owned():
         return sys._getframe()

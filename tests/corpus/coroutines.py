@@ -293,7 +293,159 @@ def task_group_exception_group(n):
     return asyncio.run(main(n))
 
 
+def async_iteration_edges(what):
+    """GET_AITER / GET_ANEXT / END_ASYNC_FOR / BEFORE_ASYNC_WITH natively, with their
+    error messages: a non-iterable, an __aiter__ without __anext__, an __anext__ that
+    gives no awaitable, an __anext__ that raises something else than
+    StopAsyncIteration (END_ASYNC_FOR raises it again), an async generator (its asend
+    objects), break, and async with: a swallowing __aexit__, a missing one."""
+    class NoANext:
+        def __aiter__(self):
+            return 5
+
+    class BadANext:
+        def __aiter__(self):
+            return self
+
+        def __anext__(self):
+            return 7
+
+    class Raising:
+        def __init__(self):
+            self.i = 0
+
+        def __aiter__(self):
+            return self
+
+        async def __anext__(self):
+            self.i += 1
+            if self.i > 2:
+                raise KeyError("from __anext__")
+            return self.i
+
+    class Started:
+        def __init__(self):
+            self.coro = None
+
+        def __aiter__(self):
+            return self
+
+        def __anext__(self):
+            async def value():
+                got = await Step("started")
+                return got
+            c = value()
+            c.send(None)           # started: suspended in its await
+            return c
+
+    async def agen(n):
+        for i in range(n):
+            yield i * 10
+
+    class Swallow:
+        async def __aenter__(self):
+            return self
+
+        async def __aexit__(self, t, v, tb):
+            self.seen = t
+            return True
+
+    class NoAExit:
+        async def __aenter__(self):
+            return self
+
+    async def user(what):
+        out = []
+        try:
+            if what == "not_iterable":
+                async for x in 5:
+                    out.append(x)
+            elif what == "no_anext":
+                async for x in NoANext():
+                    out.append(x)
+            elif what == "bad_anext":
+                async for x in BadANext():
+                    out.append(x)
+            elif what == "raising":
+                async for x in Raising():
+                    out.append(x)
+            elif what == "agen":
+                async for x in agen(4):
+                    out.append(x)
+                    if x > 15:
+                        break
+            elif what == "started":
+                it = Started()
+                async for x in it:
+                    out.append(x)
+                    if len(out) > 2:
+                        break
+            elif what == "swallow":
+                s = Swallow()
+                async with s:
+                    out.append("in")
+                    raise ValueError("swallowed")
+                out.append(s.seen.__name__)
+            elif what == "no_aexit":
+                async with NoAExit():
+                    out.append("never")
+        except Exception as e:  # noqa: BLE001
+            out.append((type(e).__name__, str(e), repr(e.__cause__)))
+        return out
+    return drive(user(what))
+
+
+def async_generators(n):
+    """Async generators compiled (ASYNC_GEN_WRAP, YIELD_VALUE, the resume dispatch):
+    async for, asend with values, athrow at a yield (the interpreter's: throwflag),
+    aclose running a finally, an await between yields, typed locals across yields,
+    StopAsyncIteration at the end, and asyncio finalizing a generator left suspended."""
+    log = []
+
+    async def agen(n):
+        total = 0.0
+        try:
+            for i in range(n):
+                got = yield i * 1.5
+                total += i
+                if got:
+                    total += got
+                await Step("inner")
+        finally:
+            log.append(("finally", total))
+
+    async def user(n):
+        out = []
+        async for v in agen(n):
+            out.append(v)
+        g = agen(n)
+        out.append(await g.asend(None))
+        out.append(await g.asend(5))
+        try:
+            await g.athrow(ValueError("thrown"))
+        except ValueError as e:
+            out.append(repr(e))
+        try:
+            await g.asend(None)
+        except StopAsyncIteration:
+            out.append("stopped")
+        g2 = agen(n)
+        out.append(await g2.__anext__())
+        await g2.aclose()
+        return out
+
+    async def left_suspended():
+        g = agen(3)
+        first = await g.__anext__()
+        return first                       # asyncio.run's shutdown closes g
+
+    return drive(user(n)), asyncio.run(left_suspended()), log
+
+
 CASES = [
+    (async_generators, [(0,), (3,)]),
+    (async_iteration_edges, [("not_iterable",), ("no_anext",), ("bad_anext",), ("raising",),
+                             ("agen",), ("started",), ("swallow",), ("no_aexit",)]),
     (await_chain, [(0,), (4,)]),
     (await_custom_awaitable, [(3,)]),
     (await_generator_based, [(3,)]),

@@ -276,6 +276,22 @@ def _walk(tb):
         tb = tb.tb_next
 
 
+def except_star_in_loop(n):
+    """except* (CHECK_EG_MATCH, PREP_RERAISE_STAR) deopts: the interpreter runs the
+    handler, and the rest of that call."""
+    seen = []
+    total = 0.0
+    for i in range(n):
+        total += 0.5
+        try:
+            raise ExceptionGroup("g", [ValueError(i), KeyError(i)])
+        except* ValueError as eg:
+            seen.append(("v", len(eg.exceptions), total))
+        except* KeyError:
+            seen.append("k")
+    return seen
+
+
 CASES = [
     (catch_in_loop, [(20, {0: 1.0, 2: 2.5, 3: 4.0}), (5, {})]),
     (handler_reads_unboxed, [([1, 2, 3],), ([10, 20, 30, 40],)]),
@@ -296,4 +312,5 @@ CASES = [
     (bare_reraise_caught_in_frame, [(1,)]),
     (raise_in_loop_caught, [(10,)]),
     (with_inside_try, [(False, False), (True, False), (True, True)]),
+    (except_star_in_loop, [(3,)]),
 ]
