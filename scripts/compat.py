@@ -68,6 +68,7 @@ test_functools test_itertools test_collections test_heapq test_bisect
 test_operator test_math test_random test_copy test_pprint test_calendar
 test_userdict test_userlist test_deque test_defaultdict test_ordered_dict
 test_string test_frame test_sys_settrace test_descr test_builtin
+test_contextlib_async test_asyncio
 """.split()
 
 # Chosen by measurement (see docs/compat.md): small modules that together exercise
