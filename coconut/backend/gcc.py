@@ -361,6 +361,8 @@ class _FunctionEmitter:
                 prev, throwflag = self.unit_address(t.resume, -2), 0
             elif t.reraise:             # prev_instr set by the lowering (RERAISE's lasti)
                 prev, throwflag = None, 3
+            elif t.offset is None:      # prev_instr set by the error site
+                prev, throwflag = None, 1
             else:
                 prev, throwflag = self.unit_address(t.offset), (2 if t.leaves else 1)
             if prev is not None:

@@ -363,8 +363,9 @@ class ErrorExit:
     native code adds the traceback entry, releases the stack and returns NULL itself
     (the interpreter's only under a tracer or profiler). `reraise` (with `leaves`): the
     exception is raised again (RERAISE, a bare `raise`: the lowering checked for a tracer
-    and set `prev_instr` itself), so no traceback entry is added."""
-    offset: int
+    and set `prev_instr` itself), so no traceback entry is added. `offset` None:
+    `prev_instr` names the instruction already (a shared unwind under a tracer)."""
+    offset: int | None
     stack: tuple
     leaves: bool = False
     reraise: bool = False
@@ -372,7 +373,8 @@ class ErrorExit:
     def __str__(self):
         out = (" (re-raised out of the frame)" if self.reraise else
                " (leaves the frame)" if self.leaves else "")
-        return f"error @{self.offset} [{', '.join(map(str, self.stack))}]{out}"
+        at = "prev_instr" if self.offset is None else self.offset
+        return f"error @{at} [{', '.join(map(str, self.stack))}]{out}"
 
     def successors(self): return []
 

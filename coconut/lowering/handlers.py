@@ -41,6 +41,7 @@ from __future__ import annotations
 from ..ir import ops
 from ..ir.ops import Cond, NULL
 from ..runtime import layout as L
+from ..runtime.feedback import HANDLER_NOT_RUN
 from . import types as T
 from .registry import op
 
@@ -52,11 +53,21 @@ def _tstate():
 # -- the unwind ------------------------------------------------------------------------
 def handler_block(b, offset: int):
     """The exception table's handler for the instruction at `offset`, when native code
-    runs it (its block was lowered), else None."""
+    unwinds into it (its block was lowered, or it is `not_run`), else None."""
     h = b.cfg.handler_for(offset)
-    if h is None or h.target not in b.entry_states:
+    if h is None or (h.target not in b.entry_states and not not_run(b, h)):
         return None
     return h
+
+
+def not_run(b, h) -> bool:
+    """Whether handler `h` had not run when the code was compiled (feedback's
+    HANDLER_NOT_RUN), and is not a site whose deopts asked for it (`avoid`): native
+    code unwinds into it, then deopts at its first instruction (a speculation counted
+    at that site: if the handler keeps running, a recompile makes it native), and its
+    code is not compiled (less C: most handlers never run)."""
+    return (b.tcx.fb.get(h.target) == HANDLER_NOT_RUN and h.target not in b.avoid
+            and b.tcx.enabled)
 
 
 def _release(v) -> list:
@@ -69,12 +80,10 @@ def _release(v) -> list:
     return []
 
 
-def emit_catch(b, offset, stack: tuple, h, add_traceback: bool) -> None:
-    """Into b.current: unwind from the instruction at `offset` with `stack` (the frame
-    exact, the exception set) into handler `h`, and jump to it. `offset`: the code unit
-    the frame's prev_instr names (the lasti pushed for the handler), or an int object
-    that holds it (RERAISE with an operand)."""
-    from .lower import BOX, block_name
+def _kept(b, stack, h) -> list:
+    """Release the stack above handler `h`'s level (top first, as ceval pops it) and
+    return the values below it, boxed (the handler is entered all boxed)."""
+    from .lower import BOX
     for v in reversed(stack[h.depth:]):
         b.emit_all(_release(v))
     kept = []
@@ -84,27 +93,51 @@ def emit_catch(b, offset, stack: tuple, h, add_traceback: bool) -> None:
             b.emit(ops.CallC(boxed, BOX[v.ctype], (v,)))
             v = boxed
         kept.append(v)
+    return kept
+
+
+def _lasti_object(b, offset):
+    """A new reference to the int `offset` (an int, or a ssize value):
+    _PyInterpreterFrame_LASTI, the raising instruction in code units (0..255 are cached
+    small ints; a larger one fails only when memory is exhausted, and is then pushed as
+    None rather than unwinding again as ceval would)."""
+    lasti = b.call("PyLong_FromLong", b.int(offset, "ssize") if isinstance(offset, int) else offset)
+    none, got = b.new_block("lasti_none"), b.new_block("lasti")
+    b.current.terminator = ops.Branch(Cond("==", lasti, NULL), none.name, got.name)
+    none.ops += [ops.Assign(lasti, b.const(None)), ops.Incref(lasti)]
+    none.terminator = ops.Jump(got.name)
+    b.current = got
+    return lasti
+
+
+def _enter_handler(b, h, kept, add_traceback: bool) -> None:
+    """Fetch the exception (coconut_catch), push it above `kept` and jump to `h` (or
+    deopt there: `not_run`)."""
+    from .lower import block_name
+    exc = b.temp()
+    b.emit(ops.CallC(exc, "coconut_catch", (b.int(int(add_traceback)),)))
+    kept = list(kept) + [exc]
+    if not_run(b, h):
+        b.terminate(ops.Deopt(h.target, tuple(kept), "a handler that had not run",
+                              site=h.target))
+        return
+    b.convert(T.generic_state(b.nlocalsplus, len(kept)), h.target, tuple(kept))
+    b.terminate(ops.Jump(block_name(h.target)))
+
+
+def emit_catch(b, offset, stack: tuple, h, add_traceback: bool) -> None:
+    """Into b.current: unwind from the instruction at `offset` with `stack` (the frame
+    exact, the exception set) into handler `h`, and jump to it. `offset`: the code unit
+    the frame's prev_instr names (the lasti pushed for the handler), or an int object
+    that holds it (RERAISE with an operand)."""
+    kept = _kept(b, stack, h)
     if h.lasti and not isinstance(offset, int):
         lasti = b.temp()                   # the same int again, a new reference
         b.emit_all([ops.Assign(lasti, offset), ops.Incref(lasti)])
         kept.append(lasti)
     elif h.lasti:
-        # _PyInterpreterFrame_LASTI: the raising instruction, in code units (0..255 are
-        # cached small ints; a larger one fails only when memory is exhausted, and is
-        # then pushed as None rather than unwinding again as ceval would)
-        lasti = b.call("PyLong_FromLong", b.int(offset, "ssize"))
-        none = b.new_block("lasti_none")
-        got = b.new_block("lasti")
-        b.current.terminator = ops.Branch(Cond("==", lasti, NULL), none.name, got.name)
-        none.ops += [ops.Assign(lasti, b.const(None)), ops.Incref(lasti)]
-        none.terminator = ops.Jump(got.name)
-        b.current = got
-        kept.append(lasti)
-    exc = b.temp()
-    b.emit(ops.CallC(exc, "coconut_catch", (b.int(int(add_traceback)),)))
-    kept.append(exc)
-    b.convert(T.generic_state(b.nlocalsplus, len(kept)), h.target, tuple(kept))
-    b.terminate(ops.Jump(block_name(h.target)))
+        kept.append(_lasti_object(b, offset))
+    _enter_handler(b, h, kept, add_traceback)
 
 
 def split_traced(b, traced: str) -> None:
@@ -133,13 +166,41 @@ def split_traced(b, traced: str) -> None:
     b.current = untraced
 
 
+def _shared_catch(b, ir, h, shared: dict) -> tuple:
+    """The blocks every error site that handler `h` covers jumps to, with `prev_instr`
+    set, the stack above the handler's level released, the rest in the stack slots
+    (boxed) and the raising offset in `catch_lasti`: (`checked`: tests for a tracer
+    first, for sites with nothing above the level; `untraced`: sites that tested it
+    themselves before releasing their stack). One per handler: the unwind's code is
+    emitted once, not at every instruction of a `try` body."""
+    from .lower import slot
+    key = h.target
+    if key not in shared:
+        checked, untraced = ir.new_block(f"catch{h.target}"), ir.new_block(f"catch{h.target}.untraced")
+        kept = [slot(i) for i in range(h.depth)]
+        # a tracer: the interpreter unwinds from prev_instr, which the site named
+        traced = ir.new_block(f"catch{h.target}.traced")
+        traced.terminator = ops.ErrorExit(None, tuple(kept))
+        b.current, b.state = checked, None
+        split_traced(b, traced.name)
+        b.terminate(ops.Jump(untraced.name))
+        b.current = untraced
+        if h.lasti:
+            kept.append(_lasti_object(b, ops.Var("catch_lasti", "ssize")))
+        _enter_handler(b, h, kept, add_traceback=True)
+        shared[key] = (checked.name, untraced.name)
+    return shared[key]
+
+
 def native_catches(b, ir) -> None:
     """Turn each `ErrorExit` whose instruction has a native handler into the unwind
     (module docstring). Runs after lowering, before `box_exit_stacks`."""
+    from .lower import _moves_to, slot
+    shared: dict = {}
     for name in list(ir.blocks):
         blk = ir.blocks[name]
         t = blk.terminator
-        if not isinstance(t, ops.ErrorExit) or t.leaves:
+        if not isinstance(t, ops.ErrorExit) or t.leaves or t.offset is None:
             continue
         if b.cfg.handler_for(t.offset) is None:
             blk.terminator = ops.ErrorExit(t.offset, t.stack, leaves=True)
@@ -147,12 +208,20 @@ def native_catches(b, ir) -> None:
         h = handler_block(b, t.offset)
         if h is None:
             continue
-        leave = ir.new_block(f"{name}.traced")
-        leave.terminator = t
+        checked, untraced = _shared_catch(b, ir, h, shared)
         b.current, b.state = blk, None
-        split_traced(b, leave.name)
+        extras = t.stack[h.depth:]
+        if extras:
+            # the tracer's exception event comes before the stack is released
+            leave = ir.new_block(f"{name}.traced")
+            leave.terminator = t
+            split_traced(b, leave.name)
         b.emit(ops.SetInstr(t.offset, "unwind"))
-        emit_catch(b, t.offset, t.stack, h, add_traceback=True)
+        kept = _kept(b, t.stack, h)
+        if h.lasti:
+            b.emit(ops.Assign(ops.Var("catch_lasti", "ssize"), b.int(t.offset, "ssize")))
+        b.emit_all(_moves_to(b, [slot(i) for i in range(h.depth)], kept))
+        b.terminate(ops.Jump(untraced if extras else checked))
     b.current = None
 
 

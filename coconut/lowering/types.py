@@ -755,6 +755,9 @@ def analyze(cx: Context, rules: dict) -> dict[int, State]:
     cfg = cx.cfg
     dead = cx.dead
     entry_states: dict[int, State] = entry_points(cfg)
+    for start in [s for s, v in cx.fb.items() if v == _feedback.HANDLER_NOT_RUN]:
+        if start not in cx.avoid and cx.enabled:
+            entry_states.pop(start, None)    # deopts at entry (lowering/handlers.py)
     resume_points = cfg.resume_points().values() if cx.code.co_flags & L.CO_RESUMABLE else ()
     work = sorted(entry_states)
     while True:
