@@ -368,3 +368,31 @@ def test_a_real_speculation_is_recompiled():
         assert 1 <= r["recompiles"] <= 3 and r["avoid"], out
     spec = [s for s in out["sites"] if s["speculative"]]
     assert spec and all(s["opcode"] == "BINARY_OP" for s in spec), out["sites"]
+
+
+def catching_loop(d, n):
+    total = 0
+    for i in range(n):
+        try:
+            total += d[i & 3]
+        except KeyError:
+            total -= 1
+    return total
+
+
+@in_subprocess()
+def test_a_handler_that_had_not_run_is_compiled_at_its_first_run():
+    """A handler the interpreter had not run is left out of the native code (native
+    code unwinds into it and deopts there); its first deopt asks for a recompile, and
+    from the next call the handler runs natively: no more deopts, one recompile."""
+    co = get_coconut()
+    co.compile(catching_loop)                    # never ran: its handler is "not run"
+    assert catching_loop({0: 1}, 8) == -4        # the first KeyError deopts at the handler
+    s = co.stats()
+    assert s["deopts"] == {"a handler that had not run": 1}, s["deopts"]
+    for _ in range(3):
+        assert catching_loop({0: 1}, 1000) == -500
+    s = co.stats()
+    assert s["deopts"] == {"a handler that had not run": 1}, s["deopts"]
+    assert s["recompiles"] == 1, s
+    assert co.is_compiled(catching_loop)

@@ -39,7 +39,7 @@ import gccjit
 from ..ir import ops
 from ..ir.cfg import IrCFG
 from ..runtime import layout as L
-from ..runtime.stability import CHECK_EVERY
+from ..runtime.stability import CHECK_EVERY, EAGER
 from .capi import CAPI
 from .gccrun import GccRun, RawResult, prepare, run_steps
 from .signals import preserved_signal_handlers
@@ -405,6 +405,11 @@ class _FunctionEmitter:
         if t.site is None:
             return blk
         check, go_on = self.new_block("deopt_check"), self.new_block("deopt_counted")
+        if t.reason in EAGER:          # checked at every deopt (runtime/stability.py)
+            blk.end_with_jump(check)
+            check.add_eval(cx.call("coconut_deopt_check", [self.frame]))
+            check.end_with_jump(go_on)
+            return go_on
         due = c.new_binary_op(gccjit.BinaryOp.MODULO, cx.types["ssize"], counter,
                               cx.int(CHECK_EVERY, "ssize"))
         blk.end_with_conditional(c.new_comparison(CMP["=="], due, cx.int(0, "ssize")),

@@ -60,12 +60,16 @@ def handler_block(b, offset: int):
     return h
 
 
+# Its deopts fail the speculation at once (runtime/stability.py, EAGER).
+HANDLER_DEOPT = "a handler that had not run"
+
+
 def not_run(b, h) -> bool:
     """Whether handler `h` had not run when the code was compiled (feedback's
     HANDLER_NOT_RUN), and is not a site whose deopts asked for it (`avoid`): native
     code unwinds into it, then deopts at its first instruction (a speculation counted
-    at that site: if the handler keeps running, a recompile makes it native), and its
-    code is not compiled (less C: most handlers never run)."""
+    at that site: at its first deopt, a recompile makes it native), and its code is
+    not compiled (less C: most handlers never run)."""
     return (b.tcx.fb.get(h.target) == HANDLER_NOT_RUN and h.target not in b.avoid
             and b.tcx.enabled)
 
@@ -118,8 +122,7 @@ def _enter_handler(b, h, kept, add_traceback: bool) -> None:
     b.emit(ops.CallC(exc, "coconut_catch", (b.int(int(add_traceback)),)))
     kept = list(kept) + [exc]
     if not_run(b, h):
-        b.terminate(ops.Deopt(h.target, tuple(kept), "a handler that had not run",
-                              site=h.target))
+        b.terminate(ops.Deopt(h.target, tuple(kept), HANDLER_DEOPT, site=h.target))
         return
     b.convert(T.generic_state(b.nlocalsplus, len(kept)), h.target, tuple(kept))
     b.terminate(ops.Jump(block_name(h.target)))

@@ -15,7 +15,7 @@ fails often makes the function slower than no speculation at all, so:
 * **Deciding** (here, `decide`). A site *fails* when, over the stretch since its last
   check, it deopted at least DEOPT_BOUND times and those deopts are at least MIN_SHARE
   of the function's native entries over the same stretch (a site that deopts 100 times
-  in a million calls is worth keeping). A check that finds a site below the share
+  in a million calls is worth keeping); an `EAGER` site fails at its first deopt. A check that finds a site below the share
   starts a new stretch for it. When some site fails, the code is recompiled with every
   failing site, and every other site that deopted at all in its stretch, added to its
   `avoid` set (`lower(..., avoid=...)`: those get the generic path); else the old
@@ -42,6 +42,11 @@ CHECK_EVERY = 100       # native code asks for a check at every 100th deopt of a
 DEOPT_BOUND = 100       # deopts at one site over a stretch before it can fail ...
 MIN_SHARE = 0.05        # ... and the share of the native entries they must reach
 MAX_RECOMPILES = 3      # per code object; the last avoids every speculation site
+# Speculations that fail at their first deopt (native code asks for a check at each):
+# a handler compiled as not run (lowering/handlers.py) that runs. Each such deopt sends
+# the rest of the call to the interpreter, however long it runs (a loop whose except
+# ran once), and what the speculation saves is compile time only.
+EAGER = frozenset({"a handler that had not run"})
 
 
 def failing_sites(module, touched: list | None = None) -> list[int]:
@@ -59,19 +64,23 @@ def failing_sites(module, touched: list | None = None) -> list[int]:
         # hidden from the cycle collector as the module is)
         untrack = _import_module("..backend.gcc", __package__).untrack
         window = module.window = untrack(_array("q", bytes(16 * len(sites))))
-    stretch: dict = {}                 # site -> [deopts, entries, counter indices]
+    stretch: dict = {}                 # site -> [deopts, entries, counter indices, eager]
     for i, site in enumerate(sites):
         if site is None:
             continue
         acc = stretch.get(site)
         if acc is None:
-            acc = stretch[site] = [0, entries - window[2 * i + 1], []]
+            acc = stretch[site] = [0, entries - window[2 * i + 1], [], False]
         acc[0] += counts[i] - window[2 * i]
         acc[2].append(i)
+        acc[3] = acc[3] or module.deopt_reasons[i] in EAGER
     failing = []
-    for site, (deopts, entered, indices) in stretch.items():
+    for site, (deopts, entered, indices, eager) in stretch.items():
         if touched is not None and deopts > 0:
             touched.append(site)
+        if eager and deopts > 0:
+            failing.append(site)
+            continue
         if deopts < DEOPT_BOUND:
             continue
         if deopts >= MIN_SHARE * entered:
