@@ -9,6 +9,7 @@ the IR verifier on between passes (COCONUT_VERIFY=1).
 import atexit
 import os
 import shutil
+import signal
 import tempfile
 
 from tests import support
@@ -19,6 +20,13 @@ os.environ.setdefault("COCONUT_VERIFY", "1")
 # Whole-program tests compile at the threshold, warmed up or not (the warm-up wait,
 # jit.WARMUP, has tests of its own that turn it back on).
 os.environ.setdefault("COCONUT_WARMUP", "0")
+
+# A shell that starts the suite in the background without job control (`cmd &` in a
+# script) starts it with SIGINT ignored, and Python children inherit that: the tests
+# of KeyboardInterrupt in compiled code would then see no interrupt. A handled SIGINT
+# here is reset to the default in every child, which then installs Python's own.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 if not os.environ.get("COCONUT_TEST_KEEP_CACHE_DIR"):
     _CACHE_DIR = tempfile.mkdtemp(prefix="coconut-test-cache-")
