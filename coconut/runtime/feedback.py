@@ -157,13 +157,13 @@ def feedback(code, instrs=None) -> dict[int, str]:
     BINARY_SUBSCR with a type version there saw such a class, and is reported as
     BINARY_SUBSCR_GETITEM (its fast path keeps its own cache: typed.py).
 
-    Handlers that have not run since quickening (or at all: code not quickened yet) are
-    reported too, as {handler's first instruction: HANDLER_NOT_RUN}
-    (`handlers_not_run`)."""
-    if not L.INLINE_CACHES:
+    Handlers that have not run since quickening are reported too, as {handler's first
+    instruction: HANDLER_NOT_RUN} (`handlers_not_run`). Code not quickened says nothing
+    of its handlers: a compile before the first call (`--threshold 0`) compiles them all
+    (a guess that they do not run would cost a recompile for each that does, in the
+    timed part of a short run)."""
+    if not L.INLINE_CACHES or not quickened(code):
         return {}
-    if not quickened(code):
-        return {target: HANDLER_NOT_RUN for target in handlers_not_run(code, instrs)}
     out = {}
     for ins in instructions(code) if instrs is None else instrs:
         if ins.name in TYPED:
@@ -185,25 +185,24 @@ _ENDS_BLOCK = frozenset(n for n in dis.opmap if "JUMP" in n or n in (
 
 def handlers_not_run(code, instrs=None) -> list[int]:
     """The exception handlers (their first instruction's offset, in code units) of
-    `code` that have not run (all, if the code has not been quickened yet; else those
-    that have not run since quickening: the first instruction with an
+    quickened `code` that have not run since quickening: the first instruction with an
     inline cache in the handler's first block (`except E`'s LOAD_GLOBAL, ...) is still
     in its adaptive form with a zero counter (3.11 quickens with zero counters, and an
-    adaptive instruction's first run specializes it or backs its counter off)). A handler
+    adaptive instruction's first run specializes it or backs its counter off). A handler
     without such an instruction (a `with` block's exit, a cleanup) is not reported:
     nothing says, and it is small. The optimizing tier leaves these handlers to the
     interpreter until they run (lowering/handlers.py)."""
     instrs = instructions(code) if instrs is None else instrs
     out = []
-    warm = quickened(code)
+    if not quickened(code):
+        return out
     for target in sorted({e.target // 2 for e in dis._parse_exception_table(code)}):
         for ins in instrs:
             if ins.offset < target:
                 continue
             if _CACHES[ins.opcode]:
                 address = L.code_unit_address(code, _unit(ins))
-                if not warm or (_u8_at(address).value in _ADAPTIVE
-                                and _u16_at(address + 2).value == 0):
+                if _u8_at(address).value in _ADAPTIVE and _u16_at(address + 2).value == 0:
                     out.append(target)
                 break
             if ins.name in _ENDS_BLOCK:
