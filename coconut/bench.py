@@ -254,6 +254,36 @@ BENCHMARKS = [
                     total += s.side
             return total + sum(t.moves for t in shapes)
         """, "small_methods", (140_000,), (300,)),
+    Benchmark("exc_catch", "try/except KeyError in a loop, half the lookups miss", """
+        def exc_catch(n):
+            d = {i: i for i in range(0, 16, 2)}
+            misses = 0
+            total = 0
+            for i in range(n):
+                try:
+                    total += d[i & 15]
+                except KeyError:
+                    misses += 1
+            return total, misses
+        """, "exc_catch", (300_000,), (1000,)),
+
+    Benchmark("exc_propagate", "KeyError caught two compiled calls up", """
+        def inner(d, k):
+            return d[k]
+
+        def middle(d, k):
+            return inner(d, k) + 1
+
+        def exc_propagate(n):
+            d = {0: 1}
+            misses = 0
+            for i in range(n):
+                try:
+                    middle(d, i & 7)
+                except KeyError:
+                    misses += 1
+            return misses
+        """, "exc_propagate", (150_000,), (1000,)),
 ]
 
 
