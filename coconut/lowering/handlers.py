@@ -43,6 +43,7 @@ from ..ir.ops import Cond, NULL
 from ..runtime import layout as L
 from ..runtime.feedback import HANDLER_NOT_RUN
 from . import types as T
+from .opcodes import _bool_from
 from .registry import op
 
 
@@ -268,13 +269,7 @@ def check_exc_match(b, ins, left, right):
     res = b.call("coconut_exc_match", left, right)
     b.decref(right)
     b.error_if_negative(res, keep=(left,))
-    return [left, _bool(b, Cond("!=", res, b.int(0)))]
-
-
-def _bool(b, cond):
-    res = b.select(cond, b.const(True), b.const(False))
-    b.incref(res)
-    return res
+    return [left, _bool_from(b, Cond("!=", res, b.int(0)))]
 
 
 @op("RERAISE", sig="val --")
