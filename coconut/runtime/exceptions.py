@@ -74,13 +74,10 @@ def emit_exceptions(c, field, imported) -> None:
         return c.new_global(gccjit.GlobalKind.IMPORTED, vp, name)
 
     none = c.new_cast(c.new_global(gccjit.GlobalKind.IMPORTED, u8, b"_Py_NoneStruct").get_address(), vp)
-    occurred = imported("PyErr_Occurred", vp, [])
     set_string = imported("PyErr_SetString", void, [vp, char_p])
     fetch = imported("PyErr_Fetch", void, [vpp, vpp, vpp])
     restore = imported("PyErr_Restore", void, [vp, vp, vp])
     normalize = imported("PyErr_NormalizeException", void, [vpp, vpp, vpp])
-    get_frame = imported("PyEval_GetFrame", vp, [])
-    tb_here = imported("PyTraceBack_Here", it, [vp])
     set_tb = imported("PyException_SetTraceback", it, [vp, vp])
     matches = imported("PyErr_GivenExceptionMatches", it, [vp, vp])
     dealloc = imported("_Py_Dealloc", void, [vp])
@@ -99,25 +96,12 @@ def emit_exceptions(c, field, imported) -> None:
     # -- coconut_catch ---------------------------------------------------------------
     add_tb = c.new_param(it, b"add_traceback")
     fn = c.new_function(gccjit.FunctionKind.EXPORTED, vp, b"coconut_catch", [add_tb])
-    typ, val, tb, frame = (fn.new_local(vp, n) for n in (b"type", b"value", b"tb", b"frame"))
+    typ, val, tb = (fn.new_local(vp, n) for n in (b"type", b"value", b"tb"))
     B = {n: fn.new_block(n.encode()) for n in (
-        "entry", "check", "unset", "traceback", "here", "unwind", "with_tb", "without_tb",
-        "release")}
+        "entry", "check", "unwind", "with_tb", "without_tb", "release")}
     B["entry"].end_with_conditional(c.new_comparison(ne, add_tb, c.zero(it)),
                                     B["check"], B["unwind"])
-    B["check"].end_with_conditional(c.new_comparison(eq, c.new_call(occurred, []), null),
-                                    B["unset"], B["traceback"])
-    B["unset"].add_eval(c.new_call(set_string, [c.new_cast(exc_global(b"PyExc_SystemError"), vp),
-                                                c.new_string_literal(b"error return without exception set")]))
-    B["unset"].end_with_jump(B["traceback"])
-    # PyEval_GetFrame clears the error if it cannot make the frame object: fetch first
-    t = B["traceback"]
-    t.add_eval(c.new_call(fetch, [typ.get_address(), val.get_address(), tb.get_address()]))
-    t.add_assignment(frame, c.new_call(get_frame, []))
-    t.add_eval(c.new_call(restore, [typ, val, tb]))
-    t.end_with_conditional(c.new_comparison(ne, frame, null), B["here"], B["unwind"])
-    B["here"].add_eval(c.new_call(tb_here, [frame]))
-    B["here"].end_with_jump(B["unwind"])
+    _error_label(c, fn, imported, B["check"], B["unwind"])
     u = B["unwind"]
     u.add_eval(c.new_call(fetch, [typ.get_address(), val.get_address(), tb.get_address()]))
     u.add_eval(c.new_call(normalize, [typ.get_address(), val.get_address(), tb.get_address()]))
@@ -277,22 +261,14 @@ def emit_raise_out(c, field, imported, traced, resume) -> None:
     vpp = vp.get_pointer()
     eq, ne, gt = gccjit.Comparison.EQ, gccjit.Comparison.NE, gccjit.Comparison.GT
     null = c.null(vp)
-    occurred = imported("PyErr_Occurred", vp, [])
-    set_string = imported("PyErr_SetString", void, [vp, char_p])
-    fetch = imported("PyErr_Fetch", void, [vpp, vpp, vpp])
-    restore = imported("PyErr_Restore", void, [vp, vp, vp])
-    get_frame = imported("PyEval_GetFrame", vp, [])
-    tb_here = imported("PyTraceBack_Here", it, [vp])
     dealloc = imported("_Py_Dealloc", void, [vp])
-    system_error = c.new_global(gccjit.GlobalKind.IMPORTED, vp, b"PyExc_SystemError")
 
     ts, frame, add_tb = c.new_param(vp, b"ts"), c.new_param(vp, b"frame"), c.new_param(it, b"add_traceback")
     fn = c.new_function(gccjit.FunctionKind.EXPORTED, vp, b"coconut_raise_out", [ts, frame, add_tb])
-    typ, val, tb, fobj, v = (fn.new_local(vp, n) for n in (b"type", b"value", b"tb", b"fobj", b"v"))
+    v = fn.new_local(vp, b"v")
     top, base = fn.new_local(it, b"top"), fn.new_local(it, b"base")
     B = {k: fn.new_block(k.encode()) for k in (
-        "entry", "traced", "native", "check", "unset", "traceback", "here", "pop", "pop_one",
-        "dec", "free", "popped")}
+        "entry", "traced", "native", "check", "pop", "pop_one", "dec", "free", "popped")}
     B["entry"].end_with_conditional(traced(ts), B["traced"], B["native"])
     B["traced"].end_with_return(c.new_call(resume, [ts, frame, c.one(it)]))
     current = field(field(ts, L.TS_CFRAME, vp), L.CFRAME_CURRENT_FRAME, vp)
@@ -301,18 +277,7 @@ def emit_raise_out(c, field, imported, traced, resume) -> None:
     n.add_assignment(current, frame)                  # linked again, as in ceval
     n.add_assignment_op(remaining, gccjit.BinaryOp.MINUS, c.one(it))
     n.end_with_conditional(c.new_comparison(ne, add_tb, c.zero(it)), B["check"], B["pop"])
-    B["check"].end_with_conditional(c.new_comparison(eq, c.new_call(occurred, []), null),
-                                    B["unset"], B["traceback"])
-    B["unset"].add_eval(c.new_call(set_string, [system_error,
-                                                c.new_string_literal(b"error return without exception set")]))
-    B["unset"].end_with_jump(B["traceback"])
-    t = B["traceback"]
-    t.add_eval(c.new_call(fetch, [typ.get_address(), val.get_address(), tb.get_address()]))
-    t.add_assignment(fobj, c.new_call(get_frame, []))
-    t.add_eval(c.new_call(restore, [typ, val, tb]))
-    t.end_with_conditional(c.new_comparison(ne, fobj, null), B["here"], B["pop"])
-    B["here"].add_eval(c.new_call(tb_here, [fobj]))
-    B["here"].end_with_jump(B["pop"])
+    _error_label(c, fn, imported, B["check"], B["pop"])
     p = B["pop"]
     p.add_assignment(base, field(field(frame, L.FRAME_CODE, vp), L.CO_NLOCALSPLUS, it))
     p.add_assignment(top, field(frame, L.FRAME_STACKTOP, it))
@@ -333,3 +298,30 @@ def emit_raise_out(c, field, imported, traced, resume) -> None:
     d.add_assignment(current, field(frame, L.FRAME_PREVIOUS, vp))
     d.add_assignment_op(remaining, gccjit.BinaryOp.PLUS, c.one(it))
     d.end_with_return(null)
+
+
+def _error_label(c, fn, imported, entry, after) -> None:
+    """End block `entry` of `fn` with ceval's `error:` (a SystemError if no exception is
+    set; the traceback entry on the current frame's frame object), then go to `after`.
+    PyEval_GetFrame clears the error if it cannot make the frame object: the exception
+    is fetched around it."""
+    T = gccjit.TypeKind
+    vp, it, void = c.get_type(T.VOID_PTR), c.get_type(T.INT), c.get_type(T.VOID)
+    vpp, char_p = vp.get_pointer(), c.get_type(T.CHAR).get_pointer()
+    eq, ne, null = gccjit.Comparison.EQ, gccjit.Comparison.NE, c.null(vp)
+    fetch = imported("PyErr_Fetch", void, [vpp, vpp, vpp])
+    restore = imported("PyErr_Restore", void, [vp, vp, vp])
+    typ, val, tb, fobj = (fn.new_local(vp, n) for n in (b"err_type", b"err_value", b"err_tb", b"err_frame"))
+    unset, trace, here = (fn.new_block(n) for n in (b"err_unset", b"err_traceback", b"err_here"))
+    entry.end_with_conditional(
+        c.new_comparison(eq, c.new_call(imported("PyErr_Occurred", vp, []), []), null), unset, trace)
+    unset.add_eval(c.new_call(imported("PyErr_SetString", void, [vp, char_p]), [
+        c.new_global(gccjit.GlobalKind.IMPORTED, vp, b"PyExc_SystemError"),
+        c.new_string_literal(b"error return without exception set")]))
+    unset.end_with_jump(trace)
+    trace.add_eval(c.new_call(fetch, [typ.get_address(), val.get_address(), tb.get_address()]))
+    trace.add_assignment(fobj, c.new_call(imported("PyEval_GetFrame", vp, []), []))
+    trace.add_eval(c.new_call(restore, [typ, val, tb]))
+    trace.end_with_conditional(c.new_comparison(ne, fobj, null), here, after)
+    here.add_eval(c.new_call(imported("PyTraceBack_Here", it, [vp]), [fobj]))
+    here.end_with_jump(after)
