@@ -90,9 +90,10 @@ def respecialize(p, n):
     for i in range(n):
         t.append(p.x)
         if i == 0:
-            match p:                  # MATCH_CLASS deopts: the interpreter runs the rest
-                case Point():
-                    pass
+            try:                      # CHECK_EG_MATCH deopts: the interpreter runs the rest
+                raise ValueError(i)
+            except* ValueError:
+                pass
     return t[0], t[-1], len(t)
 
 

@@ -182,7 +182,45 @@ def wl_arrays(obj, k):
     return d[j] + f[-1]
 
 
-WORKLOADS = ["wl_arrays", "wl_error_paths", "wl_arith", "wl_calls_and_attrs", "wl_containers", "wl_raises", "wl_catches",
+class Point:
+    __match_args__ = ("v", "w")
+
+    def __init__(self, v, w):
+        self.v, self.w = v, w
+
+
+def wl_patterns(obj, k):
+    # MATCH_CLASS / MATCH_KEYS (runtime/patterns.py): matches, misses and errors
+    p = Point(obj, k)
+    out = 0
+    match p:
+        case Point(v, w=w) if w % 3:
+            out += (v is obj) + w
+        case Point(v):
+            out += v is obj
+    match {"k": obj, "n": k, "x": MARKER_CONST}:
+        case {"k": v, "n": n, **rest}:
+            out += (v is obj) + n + len(rest)
+    match {"k": obj}:
+        case {"k": v, "absent": a}:       # a miss: None
+            out -= 1
+    match obj:
+        case Thing(v=v, nope=n):          # a missing attribute: no match
+            out -= 1
+        case Thing(v=v):
+            out += v is obj.v
+    if k % 5 == 0:
+        match p:
+            case Point(a, b, c):          # TypeError: too many sub-patterns
+                out -= 1
+    if k % 7 == 0:
+        match {"Point": 1, "j": 2}:
+            case {Point.__name__: a, p.__class__.__name__: b}:   # ValueError: a duplicate key
+                out -= 1
+    return out
+
+
+WORKLOADS = ["wl_patterns", "wl_arrays", "wl_error_paths", "wl_arith", "wl_calls_and_attrs", "wl_containers", "wl_raises", "wl_catches",
              "wl_deopts", "wl_loop_locals", "wl_closure", "wl_unbound_and_attr_errors"]
 
 

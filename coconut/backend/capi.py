@@ -101,6 +101,9 @@ CAPI = {
     "coconut_do_raise": ("value", "int", ["ptr", "obj", "obj"]),
     # an ErrorExit that leaves the frame: always NULL (runtime/exceptions.py)
     "coconut_raise_out": ("new", "obj", ["ptr", "ptr", "int"]),
+    # MATCH_CLASS / MATCH_KEYS: a tuple, None (no match) or NULL (runtime/patterns.py)
+    "coconut_match_class": ("new", "obj", ["obj", "obj", "ssize", "obj"]),
+    "coconut_match_keys": ("new", "obj", ["obj", "obj"]),
     "PyException_GetTraceback": ("new", "obj", ["obj"]),   # NULL (no exception) if none
     "PyErr_Restore": ("value", "void", ["obj", "obj", "obj"]),   # steals all three
     # namespaces, imports, unpacking (coconut.lowering.namespace_ops)

@@ -904,6 +904,27 @@ def get_len(b, ins, obj):
     return [obj, res]
 
 
+@op("MATCH_CLASS", sig="subject type names -- attrs")
+def match_class(b, ins, subject, type_, names):
+    """MATCH_CLASS: the tuple of the attributes a class pattern matched, or None
+    (coconut_match_class: ceval's match_class, its errors and messages)."""
+    attrs = b.call("coconut_match_class", subject, type_, b.int(ins.arg, "ssize"), names)
+    b.decref(names)
+    b.decref(type_)
+    b.error_if_null(attrs, keep=(subject,))
+    b.decref(subject)
+    return [attrs]
+
+
+@op("MATCH_KEYS", sig="subject keys -- subject keys values")
+def match_keys(b, ins, subject, keys):
+    """MATCH_KEYS: the tuple of the subject's values for the keys, or None when one is
+    missing (coconut_match_keys: ceval's match_keys, `map.get(key, dummy)`)."""
+    values = b.call("coconut_match_keys", subject, keys)
+    b.error_if_null(values, keep=(subject, keys))
+    return [subject, keys, values]
+
+
 def _not_native(reason: str, *names: str) -> None:
     for name in names:
         NOT_NATIVE[name] = reason
@@ -912,9 +933,7 @@ def _not_native(reason: str, *names: str) -> None:
 # Every other 3.11 opcode, and why it deopts (the interpreter runs it).
 _not_native("never an instruction of its own (the front end folds it in)",
             "CACHE", "EXTENDED_ARG")
-_not_native("except* handlers run in the interpreter (ceval's exception_group_match is "
-            "static)", "CHECK_EG_MATCH", "PREP_RERAISE_STAR")
+_not_native("except* handlers run in the interpreter (libpython does not export "
+            "_PyExc_PrepReraiseStar)", "CHECK_EG_MATCH", "PREP_RERAISE_STAR")
 _not_native("module bodies only (star imports, interactive echo) stay interpreted",
             "IMPORT_STAR", "PRINT_EXPR")
-_not_native("class and mapping patterns are not lowered yet (ceval's match_class and "
-            "match_keys are static)", "MATCH_KEYS", "MATCH_CLASS")

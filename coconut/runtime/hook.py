@@ -72,7 +72,7 @@ _SEM_SIZE = 32                 # sizeof(sem_t) on 64-bit Linux
 HELPERS = ("coconut_eval_breaker", "coconut_resume", "coconut_deopt_check", "coconut_call",
            "coconut_load_global", "coconut_get_awaitable", "coconut_catch", "coconut_exc_match",
            "coconut_do_raise", "coconut_raise_out", "coconut_get_aiter", "coconut_get_anext",
-           "coconut_async_gen_wrap")
+           "coconut_async_gen_wrap", "coconut_match_class", "coconut_match_keys")
 # Indices into Runtime.resume_state (see _emit_resume).
 _SAVED_TRACE, _SAVED_PROFILE, _EXPECTED_FRAME, _TRACE_SHIM, _PROFILE_SHIM = range(5)
 _PYTRACE_CALL, _PYTRACE_OPCODE = 0, 7
@@ -220,6 +220,7 @@ class Runtime:
                 b"coconut_resume", b"coconut_deopt_check", b"coconut_call", b"coconut_load_global", b"coconut_get_awaitable", b"coconut_catch",
                 b"coconut_exc_match", b"coconut_do_raise", b"coconut_raise_out",
                 b"coconut_get_aiter", b"coconut_get_anext", b"coconut_async_gen_wrap",
+                b"coconut_match_class", b"coconut_match_keys",
                 b"coconut_count_trace",
                 b"coconut_trace_shim", b"coconut_profile_shim", b"coconut_runtime_init")])
 
@@ -578,6 +579,7 @@ class Runtime:
                                         coroutines.emit_get_awaitable(c, field, imported))
         coroutines.emit_async_gen_wrap(c, field, imported)
         _import_module("coconut.runtime.exceptions").emit_exceptions(c, field, imported)
+        _import_module("coconut.runtime.patterns").emit_patterns(c, field, imported)
         _import_module("coconut.runtime.sampler").emit_sampler(   # time as hotness
             c, field, imported, lambda i: c.new_array_access(control, c.new_rvalue_from_int(it, i)),
             _SAMPLER_INDEX, g_index)

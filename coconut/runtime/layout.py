@@ -139,6 +139,7 @@ ASYNC_GEN_WRAPPED_VALUE = 16       # _PyAsyncGenWrappedValue.agw_val (ASYNC_GEN_
 
 # Type flags
 TPFLAGS_BASE_EXC_SUBCLASS = 1 << 30
+TPFLAGS_MATCH_SELF = 1 << 22           # _Py_TPFLAGS_MATCH_SELF (MATCH_CLASS: int(x), str(s)...)
 # _PyInterpreterFrame.f_locals (NULL in function frames), PyTypeObject.tp_iter,
 # PyInterpreterState.import_func (the original builtins.__import__), PyDictObject.ma_used
 FRAME_LOCALS = 24
@@ -300,6 +301,8 @@ def verify() -> None:
     check("tp_flags", ctypes.c_ulong.from_address(id(ValueError) + TP_FLAGS).value,
           ValueError.__flags__)
     check("BASE_EXC_SUBCLASS", bool(ValueError.__flags__ & TPFLAGS_BASE_EXC_SUBCLASS), True)
+    check("MATCH_SELF", (bool(int.__flags__ & TPFLAGS_MATCH_SELF),
+                         bool(object.__flags__ & TPFLAGS_MATCH_SELF)), (True, False))
 
     marker = object()
 

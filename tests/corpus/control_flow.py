@@ -278,7 +278,7 @@ class _BadLen(list):
 def match_sequences(x):
     """Sequence, literal, or and capture patterns run natively (MATCH_SEQUENCE,
     GET_LEN, UNPACK_EX); GET_LEN's error (a __len__ that raises) and a mapping pattern
-    (MATCH_KEYS deopts) on the side."""
+    (MATCH_KEYS) on the side."""
     match x:
         case []:
             return "empty"

@@ -342,7 +342,7 @@ def match_statement(v):
             return "other"
 
 
-# -- MATCH_CLASS (not native): the deopt happens with loop state live ------------------
+# -- MATCH_CLASS in loops: it runs Python (isinstance, getters) with loop state live ----
 def match_class_in_loop(n):
     found = []
     acc = 0
@@ -367,8 +367,8 @@ def match_class_nested_loops(n, obj):
 
 
 def match_class_binds_the_subject(scale):
-    """MATCH_CLASS deopts with unboxed copies of a float and an int local on the
-    stack: the interpreter must get the locals' own objects (z is x)."""
+    """MATCH_CLASS with unboxed copies of a float and an int local on the stack: the
+    pattern binds the locals' own objects (z is x), boxed exactly once."""
     x = 0.0
     n = 1099511627776
     y = x * scale
