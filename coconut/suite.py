@@ -103,6 +103,8 @@ BENCHMARKS = [
     ("typing_runtime_protocols", True),
     ("async_tree", True),
     ("async_generators", True),
+    ("generators", True),
+    ("coroutines", True),
 ]
 QUICK_BENCHMARKS = ["comprehensions", "crypto_pyaes", "typing_runtime_protocols"]
 NOT_COUNTED_NOTE = "outside the means"
@@ -247,6 +249,18 @@ async def collect():
     return [i async for i in m.tree(range(2000))]
 r = asyncio.run(collect())
 result = (r == list(range(2000)), sum(r))
+""",
+    "generators": """
+t = m.tree(range(3000))
+result = (list(t) == list(range(3000)), sum(t), sum(1 for _ in t))
+""",
+    "coroutines": """
+c = m.fibonacci(16)
+try:
+    while True:
+        c.send(None)
+except StopIteration as e:
+    result = e.value
 """,
 }
 

@@ -15,7 +15,7 @@ from coconut import suite  # noqa: E402
 def test_every_benchmark_resolves_to_vendored_files():
     benches = suite.resolve(None)
     assert [b["name"] for b in benches] == [n for n, _ in suite.BENCHMARKS]
-    assert len(benches) == 15
+    assert len(benches) == 17
     for b in benches:
         assert os.path.isfile(b["script"]), b
         assert os.path.isfile(os.path.join(b["dir"], "pyproject.toml")), b

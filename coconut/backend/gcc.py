@@ -243,6 +243,8 @@ class _FunctionEmitter:
             return self.tstate
         if v.name == "frame":
             return self.frame
+        if v.name == "throwflag":
+            return self.params[2]
         if v.name not in self.locals:
             self.locals[v.name] = self.fn.new_local(self.cx.t(v.ctype), v.name.encode())
         return self.locals[v.name]
@@ -350,9 +352,13 @@ class _FunctionEmitter:
             self.unlink(blk)
             blk.end_with_return(result)
         elif isinstance(t, ops.Deopt) and t.resume == ops.AS_IS:
+            # (only at the entry: the interpreter gets the frame, and the throwflag,
+            # as native code was given them)
             assert not t.stack, t
             blk = self.count_deopt(blk, t)
-            blk.end_with_jump(self.exit_block(0))
+            self.unlink(blk)
+            blk.end_with_return(self.cx.call("coconut_resume",
+                                             [self.tstate, self.frame, self.params[2]]))
         elif isinstance(t, (ops.Deopt, ops.ErrorExit)):
             self.spill(blk, t.stack)
             if isinstance(t, ops.Deopt):

@@ -204,7 +204,7 @@ _VALUE_TYPES = (ops.Var, ops.IntConst, ops.FloatConst, ops.ObjConst, ops.Address
                 ops.UnitAddress)
 
 
-PARAMETERS = ("tstate", "frame")
+PARAMETERS = ("tstate", "frame", "throwflag")   # the native entry's (backend/gcc.py)
 
 
 def _reads(item) -> set:

@@ -580,27 +580,48 @@ def lower(cfg: BytecodeCFG, count_at: int | None = None,
 def _resume_dispatch(ir: IrCFG, cfg: BytecodeCFG, entry) -> None:
     """A generator's native entry: gen_send_ex2 enters its frame suspended where
     `prev_instr` says (RETURN_GENERATOR, or a YIELD_VALUE), with the value sent in
-    pushed on the frame's stack. Go to the instruction after it with the stack taken
-    from the frame (the C slots own it from here: stacktop back to the locals). The
-    hook sends only suspended generator frames here (a fresh frame goes to the
-    interpreter, which makes the generator). A frame stopped anywhere else (when
-    `throw()` finishes a `yield from` sub-iterator, genobject.c moves prev_instr to
-    before SEND's target) goes to the interpreter untouched (`ops.AS_IS`)."""
+    pushed on the frame's stack (None for a throw). The stack is taken from the frame
+    (the C slots own it from here: stacktop back to the locals), then:
+
+    * `send()`, `next()` (throwflag 0): go on at the instruction after the suspension;
+    * `throw()`, `close()` (throwflag 1: the exception is set, GeneratorExit for a
+      close): ceval's `resume_with_error`, an error raised *at* the suspending
+      instruction (`ErrorExit`): the traceback entry names the yield's line, and a
+      handler of the frame that covers the yield catches it natively; else the
+      exception leaves the frame.
+
+    The hook sends only suspended generator frames here, and a throw only when no
+    tracer or profiler is set (a fresh frame goes to the interpreter, which makes the
+    generator). A frame stopped anywhere else (when `throw()` finishes a `yield from`
+    sub-iterator, genobject.c moves prev_instr to before SEND's target) goes to the
+    interpreter untouched, with its throwflag (`ops.AS_IS`)."""
     prev = ops.Var("resume_at", "ptr")
     entry.ops.append(ops.Load(prev, ops.Var("frame", "ptr"), L.FRAME_PREV_INSTR))
-    current = entry
-    for suspend, start in sorted(cfg.resume_points().items()):
-        depth = cfg.blocks[start].depth
-        edge = ir.new_block(f"resume{suspend}", comment=f"resumed after {suspend}, depth {depth}")
-        edge.ops += [ops.LoadLocal(slot(i), ir.nlocalsplus + i) for i in range(depth)]
-        edge.ops.append(ops.Store(ops.Var("frame", "ptr"), L.FRAME_STACKTOP,
-                                  ops.IntConst(ir.nlocalsplus, "int"), "int"))
-        edge.terminator = ops.Jump(block_name(start))
-        nxt = ir.new_block(f"not_at{suspend}")
-        current.terminator = ops.Branch(ops.Cond("==", prev, ops.UnitAddress(suspend)),
-                                        edge.name, nxt.name)
-        current = nxt
-    current.terminator = ops.Deopt(ops.AS_IS, (), "a generator frame not at a resume point")
+    points = sorted(cfg.resume_points().items())
+    not_here = ir.new_block("not_at_a_resume_point")
+    not_here.terminator = ops.Deopt(ops.AS_IS, (), "a generator frame not at a resume point")
+    if not points:
+        entry.terminator = ops.Jump(not_here.name)
+        return
+    sends, throws = ir.new_block("resume_send"), ir.new_block("resume_throw")
+    entry.terminator = ops.Branch(ops.Cond("!=", ops.Var("throwflag", "int"), ops.IntConst(0, "int")),
+                                  throws.name, sends.name)
+    for kind, current in (("resume", sends), ("throw", throws)):
+        for suspend, start in points:
+            depth = cfg.blocks[start].depth
+            edge = ir.new_block(f"{kind}{suspend}",
+                                comment=f"{kind} after {suspend}, depth {depth}")
+            stack = tuple(slot(i) for i in range(depth))
+            edge.ops += [ops.LoadLocal(v, ir.nlocalsplus + i) for i, v in enumerate(stack)]
+            edge.ops.append(ops.Store(ops.Var("frame", "ptr"), L.FRAME_STACKTOP,
+                                      ops.IntConst(ir.nlocalsplus, "int"), "int"))
+            edge.terminator = (ops.Jump(block_name(start)) if kind == "resume"
+                               else ops.ErrorExit(suspend, stack))
+            nxt = ir.new_block(f"not_{kind}{suspend}")
+            current.terminator = ops.Branch(ops.Cond("==", prev, ops.UnitAddress(suspend)),
+                                            edge.name, nxt.name)
+            current = nxt
+        current.terminator = ops.Jump(not_here.name)
 
 
 def _initialize_homes(ir: IrCFG) -> None:

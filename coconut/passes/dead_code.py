@@ -22,7 +22,7 @@ from ..ir import ops
 from .effects import PURE, may_observe_frame, reads_refcount, uses
 from .prune import prune_unreachable
 
-_PARAMETERS = {"tstate", "frame"}
+_PARAMETERS = {"tstate", "frame", "throwflag"}
 
 
 def dead_code(ir):

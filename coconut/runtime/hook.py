@@ -444,8 +444,14 @@ class Runtime:
         code, extra, target = (fn.new_local(vp, n) for n in (b"code", b"extra", b"target"))
         bits = fn.new_local(ulong, b"bits")
         B["entry"].add_assignment(code, field(frame, L.FRAME_CODE, vp))
-        B["entry"].end_with_conditional(c.new_comparison(eq, throwflag, zero), B["read"], B["interpreter"])
+        throw_read, throw_slot = fn.new_block(b"throw_read"), fn.new_block(b"throw_slot")
+        B["entry"].end_with_conditional(c.new_comparison(eq, throwflag, zero), B["read"], throw_read)
         read_slot(fn, code, extra, bits, target, B["read"], B["slot"], B["slot"])
+        # gen.throw() / gen.close() (gen_send_ex2 with exc): a suspended generator frame
+        # with a native entry raises at its yield natively (lower._resume_dispatch),
+        # unless a tracer or profiler wants the interpreter's events; nothing is counted.
+        read_slot(fn, code, extra, bits, target, throw_read, throw_slot, B["interpreter"])
+        throw_resumable, throw_native = fn.new_block(b"throw_resumable"), fn.new_block(b"throw_native")
         B["slot"].end_with_conditional(is_entry(bits), B["fresh"], B["not_entry"])
         # Counting entries: only when whole-program compilation is on, never for the
         # compiler's own calls (the callback runs Python), and never under a tracer or
@@ -496,6 +502,12 @@ class Runtime:
         entry_type = c.new_function_ptr_type(vp, [vp, vp, it])
         B["native"].end_with_return(c.new_call_through_ptr(c.new_cast(target, entry_type),
                                                            [ts, frame, zero]))
+        throw_slot.end_with_conditional(is_entry(bits), throw_resumable, B["interpreter"])
+        throw_resumable.end_with_conditional(resumable, throw_native, B["interpreter"])
+        throw_untraced = fn.new_block(b"throw_untraced")
+        throw_native.end_with_conditional(traced(ts), B["interpreter"], throw_untraced)
+        throw_untraced.end_with_return(c.new_call_through_ptr(c.new_cast(target, entry_type),
+                                                              [ts, frame, throwflag]))
         B["interpreter"].end_with_return(c.new_call(eval_default, [ts, frame, throwflag]))
 
         # int coconut_eval_breaker(PyThreadState *ts): -1 error, 0 go on, 1 deopt.

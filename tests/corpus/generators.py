@@ -569,7 +569,134 @@ def throw_into_nested_delegation(n):
     return out, log
 
 
+# -- throw() and close() run natively (gen_send_ex2 with exc: an error at the yield) ---
+def throw_with_unboxed_locals(n):
+    """A throw while the loop's int and float locals are unboxed: the handler sees
+    them exact, and the loop goes on natively (range iterator on the stack)."""
+    def gen(n):
+        total, scale = 0, 0.5
+        for i in range(n):
+            try:
+                yield total
+            except ArithmeticError as e:
+                total -= 100
+                scale *= 2.0
+                yield (str(e), i, total, scale)
+            total += i * 2
+            scale += 0.25
+        yield ("end", total, scale)
+    g = gen(n)
+    out = [next(g), next(g), g.throw(ZeroDivisionError("z")), next(g)]
+    out.append(g.throw(OverflowError("o")))
+    out.extend(g)
+    return out
+
+
+def throw_into_with_and_finally(n):
+    log = []
+
+    class CM:
+        def __init__(self, swallow):
+            self.swallow = swallow
+
+        def __enter__(self):
+            log.append("enter")
+            return self
+
+        def __exit__(self, typ, value, tb):
+            log.append(("exit", typ.__name__ if typ else None, str(value) if value else None))
+            return self.swallow
+
+    def gen(swallow):
+        try:
+            with CM(swallow):
+                yield 1
+                yield 2
+            yield "after with"
+        finally:
+            log.append("finally")
+        yield "after finally"
+    out = []
+    for swallow in (True, False):
+        g = gen(swallow)
+        out.append(next(g))
+        try:
+            out.append(g.throw(KeyError("in with")))
+            out.append(next(g))
+        except KeyError as e:
+            out.append(("raised", str(e), inspect.getgeneratorstate(g)))
+    g = gen(False)
+    next(g)
+    g.close()                         # GeneratorExit through __exit__ and finally
+    out.append(inspect.getgeneratorstate(g))
+    return out, log
+
+
+def throw_traceback_lines(n):
+    """The traceback of an exception thrown in and not caught: the caller's line, then
+    the yield's line (the throw's entry); a traceback given to throw() is kept below."""
+    def gen(n):
+        for i in range(n):
+            yield i
+    def tb_lines(e):
+        out = []
+        tb = e.__traceback__
+        while tb is not None:
+            out.append((tb.tb_frame.f_code.co_name, tb.tb_lineno - gen.__code__.co_firstlineno))
+            tb = tb.tb_next
+        return out
+    out = []
+    g = gen(n)
+    next(g)
+    try:
+        g.throw(ValueError("v"))
+    except ValueError as e:
+        out.append(tb_lines(e))
+    try:
+        raise IndexError("with tb")
+    except IndexError as e:
+        given = e
+    g = gen(n)
+    next(g)
+    try:
+        g.throw(IndexError, given, given.__traceback__)
+    except IndexError as e:
+        out.append((e is given, len(tb_lines(e))))
+    g = gen(n)
+    try:
+        g.throw(TypeError("not started"))
+    except TypeError as e:
+        out.append((tb_lines(e), inspect.getgeneratorstate(g)))
+    return out
+
+
+def throw_caught_many_times(n):
+    def worker():
+        count = 0
+        while True:
+            try:
+                x = yield count
+                count += x
+            except ValueError:
+                count -= 1
+            except GeneratorExit:
+                raise
+    g = worker()
+    next(g)
+    out = []
+    for i in range(n):
+        out.append(g.send(i))
+        out.append(g.throw(ValueError(i)))
+    g.close()
+    out.append(inspect.getgeneratorstate(g))
+    return out
+
+
 CASES = [
+    (throw_with_unboxed_locals, [(5,)]),
+    (throw_into_with_and_finally, [(1,)]),
+    (throw_traceback_lines, [(3,)]),
+    (throw_caught_many_times, [(40,)]),
     (squares, [(0,), (5,)]),
     (float_accumulator, [(4,)]),
     (send_values, [(4,)]),
