@@ -91,6 +91,8 @@ CAPI = {
     "coconut_get_aiter": ("new", "obj", ["obj"]),
     "coconut_get_anext": ("new", "obj", ["obj"]),
     "coconut_async_gen_wrap": ("new", "obj", ["obj"]),     # ASYNC_GEN_WRAP's wrapper
+    # RETURN_GENERATOR: the generator; NULL with an exception, or without one: deopt
+    "coconut_return_generator": ("new", "obj", ["ptr", "ptr"]),
     "PyErr_GivenExceptionMatches": ("value", "int", ["obj", "obj"]),
     # exception handlers (runtime/exceptions.py): the caught exception, a new reference
     # (never NULL); CHECK_EXC_MATCH's test

@@ -16,7 +16,6 @@ if TYPE_CHECKING:               # networkx is imported lazily: start-up time of 
 
 import dis
 import functools
-import inspect
 import types
 from dataclasses import dataclass, field
 
@@ -34,7 +33,6 @@ TERMINATORS = frozenset({
 # the next instruction, which therefore starts a block (a resume point).
 SUSPENDS = frozenset({"YIELD_VALUE", "RETURN_GENERATOR"})
 
-_GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 
 
 class BytecodeError(Exception):
@@ -155,9 +153,10 @@ class BytecodeCFG:
 
     def _compute_depths(self) -> None:
         """Propagate stack depths from the entry and the handlers (worklist)."""
-        # As compile.c's stackdepth(): a generator's frame is entered with the value
-        # sent in on its first resumption already pushed (RETURN_GENERATOR; POP_TOP).
-        todo = [(0, 1 if self.code.co_flags & _GENERATOR_FLAGS else 0)]
+        # (compile.c's stackdepth() enters a generator's code at depth 1; here the call
+        # starts at 0 and RETURN_GENERATOR pushes the value sent in on the first
+        # resumption: _effect. Native code runs the prologue with the real stack.)
+        todo = [(0, 0)]
         seen: dict[int, int] = {}
         while todo:
             start, depth = todo.pop()
@@ -244,9 +243,13 @@ def _effect(ins: Instruction, jump: bool) -> tuple[int, int]:
     3.11's compiler books PRECALL as popping the arguments (-oparg) and CALL as -1,
     but at run time the arguments stay on the stack until CALL pops callable, self
     and arguments. The sum is the same, so co_stacksize is unaffected; native code
-    needs the real layout, since CALL reads its arguments from the stack."""
+    needs the real layout, since CALL reads its arguments from the stack. RETURN_GENERATOR
+    (0 for the compiler, which enters a generator's code at depth 1) pushes the value
+    sent in on the first resumption: the prologue before it runs on an empty stack."""
     if ins.name == "PRECALL":
         return 0, 0
+    if ins.name == "RETURN_GENERATOR":
+        return 0, 1            # the value gen_send_ex2 pushes when it resumes the frame
     if ins.name == "CALL":
         return -(ins.arg + 2), 1
     return ins.raw.pre_and_post_stack_effect(jump=jump)  # type: ignore[attr-defined]

@@ -590,9 +590,9 @@ def _resume_dispatch(ir: IrCFG, cfg: BytecodeCFG, entry) -> None:
       handler of the frame that covers the yield catches it natively; else the
       exception leaves the frame.
 
-    The hook sends only suspended generator frames here, and a throw only when no
-    tracer or profiler is set (a fresh frame goes to the interpreter, which makes the
-    generator). A frame stopped anywhere else (when `throw()` finishes a `yield from`
+    A fresh frame (`prev_instr` before the first unit: the generator function's call)
+    starts at the first instruction; its RETURN_GENERATOR makes the generator. The hook
+    sends a throw here only when no tracer or profiler is set. A frame stopped anywhere else (when `throw()` finishes a `yield from`
     sub-iterator, genobject.c moves prev_instr to before SEND's target) goes to the
     interpreter untouched, with its throwflag (`ops.AS_IS`)."""
     prev = ops.Var("resume_at", "ptr")
@@ -601,11 +601,15 @@ def _resume_dispatch(ir: IrCFG, cfg: BytecodeCFG, entry) -> None:
     not_here = ir.new_block("not_at_a_resume_point")
     not_here.terminator = ops.Deopt(ops.AS_IS, (), "a generator frame not at a resume point")
     if not points:
-        entry.terminator = ops.Jump(not_here.name)
+        entry.terminator = ops.Branch(ops.Cond("==", prev, ops.UnitAddress(-1)), block_name(0),
+                                      not_here.name)
         return
     sends, throws = ir.new_block("resume_send"), ir.new_block("resume_throw")
+    call = ir.new_block("not_thrown")
     entry.terminator = ops.Branch(ops.Cond("!=", ops.Var("throwflag", "int"), ops.IntConst(0, "int")),
-                                  throws.name, sends.name)
+                                  throws.name, call.name)
+    # a fresh frame (prev_instr before the first unit): the generator function's call
+    call.terminator = ops.Branch(ops.Cond("==", prev, ops.UnitAddress(-1)), block_name(0), sends.name)
     for kind, current in (("resume", sends), ("throw", throws)):
         for suspend, start in points:
             depth = cfg.blocks[start].depth

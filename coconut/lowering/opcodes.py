@@ -671,10 +671,18 @@ def send(b, ins, receiver, v):
 
 @op("RETURN_GENERATOR", sig="--")
 def return_generator(b, ins):
-    """RETURN_GENERATOR: never run natively: the interpreter runs a generator
-    function's call up to here (it makes the generator object); native code starts at
-    the resume points after it."""
-    b.terminate(ops.Deopt(ins.offset, b.stack_below(), "a generator is made by the interpreter"))
+    """RETURN_GENERATOR (a generator function's call, after its MAKE_CELLs and
+    COPY_FREE_VARS): coconut_return_generator makes the generator, coroutine or async
+    generator, moves the frame (exact: a generic instruction) into it and leaves the
+    frame as ceval leaves an entry frame; the call returns the generator. Where ceval
+    would do more (coroutine origin tracking) nothing has run: deopt."""
+    gen = b.call("coconut_return_generator", ops.Var("tstate", "ptr"), ops.Var("frame", "ptr"))
+    made = b.new_block("generator_made")
+    b.split(_not_null(gen), made.name, hint="no_generator")
+    b.deopt_if(Cond("==", b.call("PyErr_Occurred"), NULL), "RETURN_GENERATOR: the interpreter's case")
+    b.terminate(ops.Jump(b.exit_block("error", ops.ErrorExit(ins.offset, b.stack_below()))))
+    b.current = made
+    b.terminate(ops.Return(gen))
     return []
 
 

@@ -666,8 +666,8 @@ def resumed(state: State) -> State:
 
 def entry_points(cfg) -> dict[int, State]:
     """{block start: its state} where native code is entered: the first instruction
-    of a function; for a generator, where it resumes after RETURN_GENERATOR (the
-    interpreter creates the generator and runs what comes before it). The resume
+    of a function (a generator function's call: its prologue and RETURN_GENERATOR); for
+    a generator, also where it resumes after RETURN_GENERATOR. The resume
     points after each YIELD_VALUE get their states from the analysis (`resumed`).
     Exception handlers, which native code enters from an unwind with every local in
     the frame and the stack boxed (handlers.native_catches), are entered all boxed."""
@@ -676,13 +676,14 @@ def entry_points(cfg) -> dict[int, State]:
     handlers = {h.target: generic_state(nlp, cfg.blocks[h.target].depth)
                 for h in cfg.handlers
                 if h.target in cfg.blocks and cfg.blocks[h.target].depth is not None}
-    if code.co_flags & L.CO_RESUMABLE:
-        return {**handlers, **{start: generic_state(nlp, cfg.blocks[start].depth)
-                               for suspend, start in cfg.resume_points().items()
-                               if cfg.by_offset[suspend].name == "RETURN_GENERATOR"}}
     nargs = (code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & 0x04) +
              bool(code.co_flags & 0x08))
-    return {**handlers, 0: initial_state(nlp, nargs, code.co_nlocals)}
+    first = {0: initial_state(nlp, nargs, code.co_nlocals)}
+    if code.co_flags & L.CO_RESUMABLE:
+        return {**handlers, **first, **{start: generic_state(nlp, cfg.blocks[start].depth)
+                                        for suspend, start in cfg.resume_points().items()
+                                        if cfg.by_offset[suspend].name == "RETURN_GENERATOR"}}
+    return {**handlers, **first}
 
 
 def dead_locals(cfg) -> dict[int, frozenset]:

@@ -251,3 +251,119 @@ def emit_async_gen_wrap(c, field, imported) -> None:
     made.add_assignment_op(field(value, L.OB_REFCNT, long_t), gccjit.BinaryOp.PLUS, c.one(long_t))
     made.add_eval(c.new_call(gc_track, [o]))
     made.end_with_return(o)
+
+
+def emit_return_generator(c, field, imported) -> None:
+    """Add coconut_return_generator to the runtime's context `c`:
+
+    PyObject *coconut_return_generator(PyThreadState *ts, _PyInterpreterFrame *frame)
+
+    RETURN_GENERATOR for native code: ceval's rule with `_Py_MakeCoro` (genobject.c's
+    make_gen; neither is exported) for a frame that its caller clears and pops
+    (`is_entry`: native code is entered from _PyEval_Vector, through the hook, or from
+    coconut_call, which clears the frame as _PyEval_Vector does). The generator
+    (coroutine, async generator: by the function's co_flags) gets the function's code,
+    name and qualname, is tracked by the cycle collector, and gets a copy of the frame
+    (header, locals, cells: `_PyFrame_Copy` with an empty stack), owned by it, in state
+    FRAME_CREATED; the frame is left as ceval leaves it (stacktop 0, f_locals NULL, new
+    references to f_func and f_code, which _PyFrame_Clear releases). Returns the
+    generator; NULL with MemoryError; NULL without an exception where ceval would do
+    more (a coroutine under sys.set_coroutine_origin_tracking_depth, which records its
+    origin; a frame object already made): native code deopts before the instruction,
+    nothing done."""
+    T = gccjit.TypeKind
+    vp, it, long_t = c.get_type(T.VOID_PTR), c.get_type(T.INT), c.get_type(T.LONG)
+    i8, u8 = c.get_type(T.SIGNED_CHAR), c.get_type(T.UNSIGNED_CHAR)
+    char_p, vpp = c.get_type(T.CHAR).get_pointer(), vp.get_pointer()
+    eq, ne, lt = gccjit.Comparison.EQ, gccjit.Comparison.NE, gccjit.Comparison.LT
+    null = c.null(vp)
+
+    def type_address(name: bytes):
+        return c.new_cast(c.new_global(gccjit.GlobalKind.IMPORTED, u8, name).get_address(), vp)
+
+    def incref(blk, o):
+        blk.add_assignment_op(field(o, L.OB_REFCNT, long_t), gccjit.BinaryOp.PLUS, c.one(long_t))
+
+    new_var = imported("_PyObject_GC_NewVar", vp, [vp, long_t])
+    track = imported("PyObject_GC_Track", c.get_type(T.VOID), [vp])
+    ts, frame = c.new_param(vp, b"ts"), c.new_param(vp, b"frame")
+    fn = c.new_function(gccjit.FunctionKind.EXPORTED, vp, b"coconut_return_generator", [ts, frame])
+    func, code, gen, type_ = (fn.new_local(vp, n) for n in (b"func", b"code", b"gen", b"type"))
+    kind, i, n = fn.new_local(it, b"kind"), fn.new_local(long_t, b"i"), fn.new_local(long_t, b"n")
+    B = {k: fn.new_block(k.encode()) for k in (
+        "entry", "no_frame_object", "not_generator", "is_generator", "not_async_generator",
+        "is_async_generator", "is_coroutine", "untracked_origin", "typed", "made", "copy",
+        "copy_word", "copied", "defer", "fail")}
+    e = B["entry"]
+    e.add_assignment(func, field(frame, L.FRAME_FUNC, vp))
+    e.add_assignment(code, field(func, L.FUNC_CODE, vp))
+    e.add_assignment(kind, c.new_binary_op(gccjit.BinaryOp.BITWISE_AND, it, field(code, L.CO_FLAGS, it),
+                                           c.new_rvalue_from_int(it, L.CO_RESUMABLE)))
+    e.end_with_conditional(c.new_comparison(eq, field(frame, L.FRAME_FRAME_OBJ, vp), null),
+                           B["no_frame_object"], B["defer"])
+    B["no_frame_object"].end_with_conditional(
+        c.new_comparison(eq, kind, c.new_rvalue_from_int(it, L.CO_GENERATOR)),
+        B["is_generator"], B["not_generator"])
+    B["is_generator"].add_assignment(type_, type_address(b"PyGen_Type"))
+    B["is_generator"].end_with_jump(B["typed"])
+    B["not_generator"].end_with_conditional(
+        c.new_comparison(eq, kind, c.new_rvalue_from_int(it, L.CO_ASYNC_GENERATOR)),
+        B["is_async_generator"], B["not_async_generator"])
+    B["is_async_generator"].add_assignment(type_, type_address(b"PyAsyncGen_Type"))
+    B["is_async_generator"].end_with_jump(B["typed"])
+    B["not_async_generator"].end_with_conditional(
+        c.new_comparison(eq, kind, c.new_rvalue_from_int(it, L.CO_COROUTINE)),
+        B["is_coroutine"], B["defer"])
+    # a coroutine's origin is recorded (compute_cr_origin) under a tracking depth
+    B["is_coroutine"].end_with_conditional(
+        c.new_comparison(eq, field(ts, L.TS_CORO_ORIGIN_DEPTH, it), c.zero(it)),
+        B["untracked_origin"], B["defer"])
+    B["untracked_origin"].add_assignment(type_, type_address(b"PyCoro_Type"))
+    B["untracked_origin"].end_with_jump(B["typed"])
+    B["defer"].end_with_return(null)
+    t = B["typed"]
+    t.add_assignment(gen, c.new_call(new_var, [type_, c.new_cast(
+        c.new_binary_op(gccjit.BinaryOp.PLUS, it, field(code, L.CO_NLOCALSPLUS, it),
+                        field(code, L.CO_STACKSIZE, it)), long_t)]))
+    t.end_with_conditional(c.new_comparison(eq, gen, null), B["fail"], B["made"])
+    B["fail"].end_with_return(null)
+    m = B["made"]                                           # make_gen
+    m.add_assignment(field(gen, L.GEN_FRAME_STATE, i8), c.new_rvalue_from_int(i8, L.GEN_CLEARED))
+    m.add_assignment(field(gen, L.GEN_CODE, vp), code)
+    incref(m, code)
+    m.add_assignment(field(gen, L.GEN_WEAKREFLIST, vp), null)
+    m.add_assignment(field(gen, L.GEN_EXC_VALUE, vp), null)
+    m.add_assignment(field(gen, L.GEN_EXC_PREVIOUS, vp), null)
+    for offset, source in ((L.GEN_NAME, L.FUNC_NAME), (L.GEN_QUALNAME, L.FUNC_QUALNAME)):
+        m.add_assignment(field(gen, offset, vp), field(func, source, vp))
+        incref(m, field(func, source, vp))
+    # _Py_MakeCoro's part for async generators and coroutines (a generator's are unused)
+    m.add_assignment(field(gen, L.GEN_ORIGIN_OR_FINALIZER, vp), null)
+    for offset in (L.GEN_HOOKS_INITED, L.GEN_CLOSED, L.GEN_RUNNING_ASYNC):
+        m.add_assignment(field(gen, offset, u8), c.zero(u8))
+    m.add_eval(c.new_call(track, [gen]))
+    # RETURN_GENERATOR: _PyFrame_Copy(frame, gen->gi_iframe), the stack empty
+    m.add_assignment(field(frame, L.FRAME_STACKTOP, it), field(field(frame, L.FRAME_CODE, vp),
+                                                                 L.CO_NLOCALSPLUS, it))
+    m.add_assignment(n, c.new_cast(c.new_binary_op(
+        gccjit.BinaryOp.PLUS, it, field(frame, L.FRAME_STACKTOP, it),
+        c.new_rvalue_from_int(it, L.FRAME_LOCALSPLUS // 8)), long_t))
+    m.add_assignment(i, c.zero(long_t))
+    m.end_with_jump(B["copy"])
+    src = c.new_cast(frame, vpp)
+    dst = c.new_cast(c.new_array_access(c.new_cast(gen, char_p),
+                                        c.new_rvalue_from_int(it, L.GEN_IFRAME)).get_address(), vpp)
+    B["copy"].end_with_conditional(c.new_comparison(lt, i, n), B["copy_word"], B["copied"])
+    B["copy_word"].add_assignment(c.new_array_access(dst, i), c.new_array_access(src, i))
+    B["copy_word"].add_assignment_op(i, gccjit.BinaryOp.PLUS, c.one(long_t))
+    B["copy_word"].end_with_jump(B["copy"])
+    d = B["copied"]
+    d.add_assignment(field(gen, L.GEN_FRAME_STATE, i8), c.new_rvalue_from_int(i8, L.GEN_CREATED))
+    d.add_assignment(field(gen, L.GEN_IFRAME + L.FRAME_OWNER, u8),
+                     c.new_rvalue_from_int(u8, L.OWNED_BY_GENERATOR))
+    # the frame as ceval leaves an entry frame for its caller to clear
+    d.add_assignment(field(frame, L.FRAME_STACKTOP, it), c.zero(it))
+    d.add_assignment(field(frame, L.FRAME_LOCALS, vp), null)
+    incref(d, field(frame, L.FRAME_FUNC, vp))
+    incref(d, field(frame, L.FRAME_CODE, vp))
+    d.end_with_return(gen)

@@ -72,7 +72,8 @@ _SEM_SIZE = 32                 # sizeof(sem_t) on 64-bit Linux
 HELPERS = ("coconut_eval_breaker", "coconut_resume", "coconut_deopt_check", "coconut_call",
            "coconut_load_global", "coconut_get_awaitable", "coconut_catch", "coconut_exc_match",
            "coconut_do_raise", "coconut_raise_out", "coconut_get_aiter", "coconut_get_anext",
-           "coconut_async_gen_wrap", "coconut_match_class", "coconut_match_keys")
+           "coconut_async_gen_wrap", "coconut_match_class", "coconut_match_keys",
+           "coconut_return_generator")
 # Indices into Runtime.resume_state (see _emit_resume).
 _SAVED_TRACE, _SAVED_PROFILE, _EXPECTED_FRAME, _TRACE_SHIM, _PROFILE_SHIM = range(5)
 _PYTRACE_CALL, _PYTRACE_OPCODE = 0, 7
@@ -220,7 +221,7 @@ class Runtime:
                 b"coconut_resume", b"coconut_deopt_check", b"coconut_call", b"coconut_load_global", b"coconut_get_awaitable", b"coconut_catch",
                 b"coconut_exc_match", b"coconut_do_raise", b"coconut_raise_out",
                 b"coconut_get_aiter", b"coconut_get_anext", b"coconut_async_gen_wrap",
-                b"coconut_match_class", b"coconut_match_keys",
+                b"coconut_match_class", b"coconut_match_keys", b"coconut_return_generator",
                 b"coconut_count_trace",
                 b"coconut_trace_shim", b"coconut_profile_shim", b"coconut_runtime_init")])
 
@@ -485,10 +486,10 @@ class Runtime:
         # A fresh frame: prev_instr is the unit before the first one.
         first_minus_one = c.new_array_access(c.new_cast(code, char_p),
                                              c.new_rvalue_from_int(it, L.CO_CODE_ADAPTIVE - 2))
-        # Native code takes a function's frame fresh, and a generator's frame suspended
-        # (resumed by gen_send_ex2: its native entry dispatches on prev_instr); the
-        # interpreter runs a generator function's call (it makes the generator) and
-        # any frame it already started.
+        # Native code takes a function's frame fresh (a generator function's too: its
+        # native code makes the generator, RETURN_GENERATOR), and a generator's frame
+        # suspended (resumed by gen_send_ex2: its native entry dispatches on
+        # prev_instr); the interpreter runs any other frame it already started.
         resumable = c.new_comparison(
             ne, c.new_binary_op(gccjit.BinaryOp.BITWISE_AND, it, field(code, L.CO_FLAGS, it),
                                 c.new_rvalue_from_int(it, L.CO_RESUMABLE)), zero)
@@ -496,7 +497,7 @@ class Runtime:
         B["fresh"].end_with_conditional(
             c.new_comparison(eq, c.new_cast(field(frame, L.FRAME_PREV_INSTR, vp), char_p),
                              first_minus_one.get_address()), fresh_fn, not_fresh)
-        fresh_fn.end_with_conditional(resumable, B["interpreter"], B["untraced"])
+        fresh_fn.end_with_jump(B["untraced"])
         not_fresh.end_with_conditional(resumable, B["untraced"], B["interpreter"])
         B["untraced"].end_with_conditional(traced(ts), B["interpreter"], B["native"])
         entry_type = c.new_function_ptr_type(vp, [vp, vp, it])
@@ -590,6 +591,7 @@ class Runtime:
         coroutines.emit_async_iteration(c, field, imported,
                                         coroutines.emit_get_awaitable(c, field, imported))
         coroutines.emit_async_gen_wrap(c, field, imported)
+        coroutines.emit_return_generator(c, field, imported)
         _import_module("coconut.runtime.exceptions").emit_exceptions(c, field, imported)
         _import_module("coconut.runtime.patterns").emit_patterns(c, field, imported)
         _import_module("coconut.runtime.sampler").emit_sampler(   # time as hotness

@@ -125,6 +125,15 @@ CO_COROUTINE, CO_ITERABLE_COROUTINE, CO_ASYNC_GENERATOR = 0x80, 0x100, 0x200
 # native entry dispatches on where the frame stopped.
 CO_RESUMABLE = CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
 GEN_CODE = 16                      # PyGenObject.gi_code
+# The rest of _PyGenObject_HEAD (RETURN_GENERATOR's make_gen): gi_weakreflist, gi_name,
+# gi_qualname, gi_exc_state {exc_value, previous_item}, gi_origin_or_finalizer,
+# gi_hooks_inited, gi_closed, gi_running_async (chars, before gi_frame_state)
+GEN_WEAKREFLIST, GEN_NAME, GEN_QUALNAME = 24, 32, 40
+GEN_EXC_VALUE, GEN_EXC_PREVIOUS, GEN_ORIGIN_OR_FINALIZER = 48, 56, 64
+GEN_HOOKS_INITED, GEN_CLOSED, GEN_RUNNING_ASYNC = 72, 73, 74
+GEN_CLEARED = 4                    # enum _framestate FRAME_CLEARED
+FUNC_NAME, FUNC_QUALNAME = 32, 40  # PyFunctionObject.func_name, func_qualname
+TS_CORO_ORIGIN_DEPTH = 200         # PyThreadState.coroutine_origin_tracking_depth
 TP_AS_ASYNC = 80                   # PyTypeObject.tp_as_async
 # PyTypeObject.tp_as_mapping, PyMappingMethods.mp_subscript; Py_TPFLAGS_HEAPTYPE
 TP_AS_MAPPING = 112
@@ -377,7 +386,14 @@ def verify() -> None:
                                                generator.__code__.co_flags & CO_GENERATOR),
           (GEN_CREATED, GEN_EXECUTING, GEN_SUSPENDED, id(gen.gi_code), OWNED_BY_GENERATOR,
            CO_GENERATOR))
+    check("gi_name, gi_qualname, gi_weakreflist, gi_exc_state",
+          (_ptr(id(gen) + GEN_NAME), _ptr(id(gen) + GEN_QUALNAME), _ptr(id(gen) + GEN_WEAKREFLIST),
+           _ptr(id(gen) + GEN_EXC_VALUE), _ptr(id(gen) + GEN_EXC_PREVIOUS)),
+          (id(gen.__name__), id(gen.__qualname__), 0, 0, 0))
+    check("func_name, func_qualname", (_ptr(id(generator) + FUNC_NAME), _ptr(id(generator) + FUNC_QUALNAME)),
+          (id(generator.__name__), id(generator.__qualname__)))
     gen.close()
+    check("FRAME_CLEARED after close", gen_state(), GEN_CLEARED)
 
     async def coroutine():
         pass
@@ -432,6 +448,12 @@ def verify() -> None:
     check("cframe current_frame", current, iframe)
     check("cframe use_tracing (uint8_t)", ctypes.c_uint8.from_address(cframe + CFRAME_USE_TRACING).value, int(sys.gettrace() is not None or sys.getprofile() is not None) * 255)
     check("async_exc", _ptr(ts + TS_ASYNC_EXC), 0)
+    depth = sys.get_coroutine_origin_tracking_depth()
+    sys.set_coroutine_origin_tracking_depth(depth + 3)
+    try:
+        check("coroutine_origin_tracking_depth", _int(ts + TS_CORO_ORIGIN_DEPTH), depth + 3)
+    finally:
+        sys.set_coroutine_origin_tracking_depth(depth)
     try:
         raise KeyError("layout probe")
     except KeyError as handled:

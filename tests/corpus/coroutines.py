@@ -395,6 +395,29 @@ def async_iteration_edges(what):
     return drive(user(what))
 
 
+def coroutine_origin_tracking(depth):
+    """A coroutine made under sys.set_coroutine_origin_tracking_depth records where it
+    was made (cr_origin: the interpreter's, RETURN_GENERATOR deopts); without it, none."""
+    import sys
+
+    async def coro(x):
+        return x + 1
+
+    def make(x):
+        return coro(x)
+    old = sys.get_coroutine_origin_tracking_depth()
+    sys.set_coroutine_origin_tracking_depth(depth)
+    try:
+        c = make(1)
+    finally:
+        sys.set_coroutine_origin_tracking_depth(old)
+    origin = c.cr_origin
+    out = [None if origin is None else [(name, line - make.__code__.co_firstlineno)
+                                        for _, line, name in origin[:1]]]
+    out.append(drive(c))
+    return out
+
+
 def async_generators(n):
     """Async generators compiled (ASYNC_GEN_WRAP, YIELD_VALUE, the resume dispatch):
     async for, asend with values, athrow at a yield (the interpreter's: throwflag),
@@ -443,6 +466,7 @@ def async_generators(n):
 
 
 CASES = [
+    (coroutine_origin_tracking, [(0,), (2,)]),
     (async_generators, [(0,), (3,)]),
     (async_iteration_edges, [("not_iterable",), ("no_anext",), ("bad_anext",), ("raising",),
                              ("agen",), ("started",), ("swallow",), ("no_aexit",)]),

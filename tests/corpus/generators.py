@@ -692,7 +692,54 @@ def throw_caught_many_times(n):
     return out
 
 
+# -- the generator function's call runs natively (RETURN_GENERATOR) ------------------
+def created_generator_state(n):
+    """A generator made by native code: its frame (cells and free variables of the
+    prologue included), state, line, locals and name are the interpreter's."""
+    k = n * 2
+
+    def gen(a, *rest, b=3, **kw):
+        total = a + b + k                    # a free variable (COPY_FREE_VARS)
+
+        def inner():
+            return total + len(rest)         # a cell (MAKE_CELL)
+        yield inner()
+        yield sorted(kw.items())
+    g = gen(n, 1, 2, b=4, z=5)
+    f = g.gi_frame
+    out = [inspect.getgeneratorstate(g), f.f_lineno - gen.__code__.co_firstlineno,
+           f.f_lasti, sorted(f.f_locals), g.__name__, g.__qualname__.split(".")[-1],
+           g.gi_code is gen.__code__, g.gi_running, g.gi_yieldfrom, g.gi_suspended]
+    out.extend(g)
+    out.append(inspect.getgeneratorstate(g))
+    gens = [gen(i) for i in range(n)]        # many made, then run in another order
+    out.append([next(x) for x in reversed(gens)])
+    return out
+
+
+def generator_made_at_recursion_limit(n):
+    def gen(i):
+        yield i
+
+    def down(i):
+        if i == 0:
+            return gen(i)
+        return down(i - 1)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(80)
+    try:
+        try:
+            down(n)
+            return "made"
+        except RecursionError as e:
+            return "RecursionError", str(e)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
 CASES = [
+    (created_generator_state, [(3,)]),
+    (generator_made_at_recursion_limit, [(5,), (200,)]),
     (throw_with_unboxed_locals, [(5,)]),
     (throw_into_with_and_finally, [(1,)]),
     (throw_traceback_lines, [(3,)]),
