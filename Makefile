@@ -37,6 +37,16 @@ SUITE_ARGS ?=
 bench-suite:
 	PYTHONPATH=. $(PYTHON) -m coconut.suite $(SUITE_ARGS)
 
+# make native-share   per suite benchmark, the share of executed instructions that ran
+#                     natively, every function compiled (scripts/suite_native_share.py;
+#                     about 25 minutes with a cold cache). NAMES="scimark mdp" for some.
+NAMES ?=
+
+.PHONY: native-share
+
+native-share:
+	PYTHONPATH=. $(PYTHON) scripts/suite_native_share.py $(NAMES)
+
 # Differential fuzzing of the JIT (tests/fuzz/): N generated programs from seed SEED on,
 # each run interpreted and compiled and compared; prints every failing seed with its
 # program minimized. make fuzz N=5000 SEED=1 FUZZ_JOBS=2 FUZZ_ARGS="--size small --json f.json"

@@ -284,6 +284,43 @@ BENCHMARKS = [
                     misses += 1
             return misses
         """, "exc_propagate", (150_000,), (1000,)),
+
+    Benchmark("match_classes", "an expression evaluator over class and mapping patterns", """
+        class Num:
+            __match_args__ = ("v",)
+
+            def __init__(self, v):
+                self.v = v
+
+        class Add:
+            __match_args__ = ("l", "r")
+
+            def __init__(self, l, r):
+                self.l, self.r = l, r
+
+        class Mul(Add):
+            pass
+
+        def evaluate(e):
+            match e:
+                case Num(v):
+                    return v
+                case Mul(l, r):
+                    return evaluate(l) * evaluate(r)
+                case Add(l, r):
+                    return evaluate(l) + evaluate(r)
+                case {"op": "neg", "arg": a}:
+                    return -evaluate(a)
+                case int(n):
+                    return n
+
+        def match_classes(n):
+            total = 0
+            for i in range(n):
+                e = Add(Num(i), Mul({"op": "neg", "arg": Num(2)}, Add(i & 7, Num(3))))
+                total += evaluate(e)
+            return total
+        """, "match_classes", (8_000,), (100,)),
 ]
 
 
