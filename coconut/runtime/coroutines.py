@@ -264,8 +264,8 @@ def emit_return_generator(c, field, imported) -> None:
     coconut_call, which clears the frame as _PyEval_Vector does). The generator
     (coroutine, async generator: by the function's co_flags) gets the function's code,
     name and qualname, is tracked by the cycle collector, and gets a copy of the frame
-    (header, locals, cells: `_PyFrame_Copy` with an empty stack), owned by it, in state
-    FRAME_CREATED; the frame is left as ceval leaves it (stacktop 0, f_locals NULL, new
+    (header, locals, cells: `_PyFrame_Copy` with an empty stack, `previous` NULL), owned
+    by it, in state FRAME_CREATED; the frame is left as ceval leaves it (stacktop 0, f_locals NULL, new
     references to f_func and f_code, which _PyFrame_Clear releases). Returns the
     generator; NULL with MemoryError; NULL without an exception where ceval would do
     more (a coroutine under sys.set_coroutine_origin_tracking_depth, which records its
@@ -358,6 +358,8 @@ def emit_return_generator(c, field, imported) -> None:
     B["copy_word"].add_assignment_op(i, gccjit.BinaryOp.PLUS, c.one(long_t))
     B["copy_word"].end_with_jump(B["copy"])
     d = B["copied"]
+    # (_PyFrame_Copy leaves no dangling pointer to the old frame: gi_frame.f_back None)
+    d.add_assignment(field(gen, L.GEN_IFRAME + L.FRAME_PREVIOUS, vp), null)
     d.add_assignment(field(gen, L.GEN_FRAME_STATE, i8), c.new_rvalue_from_int(i8, L.GEN_CREATED))
     d.add_assignment(field(gen, L.GEN_IFRAME + L.FRAME_OWNER, u8),
                      c.new_rvalue_from_int(u8, L.OWNED_BY_GENERATOR))

@@ -412,7 +412,8 @@ def coroutine_origin_tracking(depth):
     finally:
         sys.set_coroutine_origin_tracking_depth(old)
     origin = c.cr_origin
-    out = [None if origin is None else [(name, line - make.__code__.co_firstlineno)
+    out = [c.cr_frame.f_back is None]
+    out += [None if origin is None else [(name, line - make.__code__.co_firstlineno)
                                         for _, line, name in origin[:1]]]
     out.append(drive(c))
     return out

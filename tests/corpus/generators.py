@@ -709,7 +709,8 @@ def created_generator_state(n):
     f = g.gi_frame
     out = [inspect.getgeneratorstate(g), f.f_lineno - gen.__code__.co_firstlineno,
            f.f_lasti, sorted(f.f_locals), g.__name__, g.__qualname__.split(".")[-1],
-           g.gi_code is gen.__code__, g.gi_running, g.gi_yieldfrom, g.gi_suspended]
+           g.gi_code is gen.__code__, g.gi_running, g.gi_yieldfrom, g.gi_suspended,
+           f.f_back is None]
     out.extend(g)
     out.append(inspect.getgeneratorstate(g))
     gens = [gen(i) for i in range(n)]        # many made, then run in another order
