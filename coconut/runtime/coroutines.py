@@ -265,8 +265,8 @@ def emit_return_generator(c, field, imported) -> None:
     (coroutine, async generator: by the function's co_flags) gets the function's code,
     name and qualname, is tracked by the cycle collector, and gets a copy of the frame
     (header, locals, cells: `_PyFrame_Copy` with an empty stack, `previous` NULL), owned
-    by it, in state FRAME_CREATED; the frame is left as ceval leaves it (stacktop 0, f_locals NULL, new
-    references to f_func and f_code, which _PyFrame_Clear releases). Returns the
+    by it, in state FRAME_CREATED; the frame is left as ceval leaves it (stacktop 0,
+    f_locals NULL, new references to f_func and f_code, which _PyFrame_Clear releases). Returns the
     generator; NULL with MemoryError; NULL without an exception where ceval would do
     more (a coroutine under sys.set_coroutine_origin_tracking_depth, which records its
     origin; a frame object already made): native code deopts before the instruction,
