@@ -4,13 +4,16 @@ counters for native code, a C trace function counting the interpreter's instruct
 on the main thread).
 
     python3 scripts/suite_native_share.py [NAME ...] [--seconds S] [--json FILE]
+                                          [--coconut DIR]
 
 For each benchmark: one plain pyperf worker run (`run_benchmark.py --worker --loops 1
 --values 1 --warmups 0`) times a loop, then `python3 -m coconut --threshold 0 --sync
 --stats-json F run_benchmark.py --worker --loops N --values 3 --warmups 1` runs 4 x N
 loops (N: about S seconds of plain time, default 0.5; at least 1) in the benchmark's
 directory, start-up and imports
-included, on a compile cache of its own (a temporary directory). Prints per benchmark
+included, on a compile cache of its own (a temporary directory). --coconut DIR runs
+the coconut of another checkout (a git worktree of an older commit, with its runtime
+library installed) on the same benchmarks: a before/after comparison. Prints per benchmark
 the instructions run, the native share, what was not compiled and the deopts; the
 last line is the share over all instructions of all benchmarks.
 """
@@ -40,11 +43,11 @@ def _worker_args(loops: int, values: int = 1, warmups: int = 0) -> list[str]:
 VALUES, WARMUPS = 3, 1
 
 
-def _env(cache: str) -> dict:
+def _env(cache: str, coconut_dir: str = ROOT) -> dict:
     env = dict(os.environ)
     env.pop("COCONUT_JIT", None)
     env["COCONUT_CACHE_DIR"] = cache
-    env["PYTHONPATH"] = ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PYTHONPATH"] = coconut_dir + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
 
 
@@ -60,8 +63,8 @@ def loop_seconds(bench: dict, env: dict) -> float:
     return max(values) if values else 1.0
 
 
-def measure(bench: dict, seconds: float, cache: str) -> dict:
-    env = _env(cache)
+def measure(bench: dict, seconds: float, cache: str, coconut_dir: str = ROOT) -> dict:
+    env = _env(cache, coconut_dir)
     loops = max(1, int(seconds / (VALUES + WARMUPS) / max(loop_seconds(bench, env), 1e-9)))
     with tempfile.TemporaryDirectory() as tmp:
         stats = os.path.join(tmp, "stats.json")
@@ -85,11 +88,14 @@ def main(argv=None) -> int:
     ap.add_argument("names", nargs="*", metavar="NAME")
     ap.add_argument("--seconds", type=float, default=0.5)
     ap.add_argument("--json")
+    ap.add_argument("--coconut", default=ROOT, metavar="DIR",
+                    help="the checkout whose coconut runs (default: this one)")
     args = ap.parse_args(argv)
     results = []
     with tempfile.TemporaryDirectory(prefix="coconut-share-") as cache:
         for bench in suite.resolve(args.names or None):
-            r = measure(bench, args.seconds, os.path.join(cache, bench["name"]))
+            r = measure(bench, args.seconds, os.path.join(cache, bench["name"]),
+                        os.path.abspath(args.coconut))
             results.append(r)
             if "error" in r:
                 print(f"{r['name']:26s} FAILED\n{r['error']}", flush=True)

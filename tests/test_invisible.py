@@ -346,3 +346,20 @@ def test_a_whole_program_and_its_report(tmp_path, report):
     else:
         with open(tmp_path / "stats.json") as f:
             assert json.load(f)["compiled"] > 0
+
+
+@in_subprocess()
+def test_compiling_leaves_the_locale_alone():
+    """Every libgccjit compile runs gcc's gcc_init_libintl, which sets LC_MESSAGES (and
+    LC_CTYPE) from the environment: the process's locale must be what it was
+    (backend/signals.py, preserved_locale)."""
+    import locale
+    os.environ["LC_ALL"] = "C.UTF-8"           # what gcc's setlocale(..., "") would take
+    locale.setlocale(locale.LC_ALL, "C")
+    before = locale.setlocale(locale.LC_ALL)
+    co = get_coconut()
+    ns = {}
+    exec("def f(x):\n    return x * 2 + 1\n", ns)
+    co.compile(ns["f"])
+    assert co.is_compiled(ns["f"]) and ns["f"](3) == 7
+    assert locale.setlocale(locale.LC_ALL) == before

@@ -37,7 +37,7 @@ from posix import waitpid as _waitpid, stat as _stat
 
 import gccjit
 
-from .signals import preserved_signal_handlers
+from .signals import preserved_locale, preserved_signal_handlers
 
 DYNAMIC_LIBRARY = int(gccjit.OutputKind.DYNAMIC_LIBRARY)
 # Bound at import: a program may replace ctypes' names and must not see each compile's
@@ -225,10 +225,11 @@ class GccRun:
                 and _EXTERNAL_DRIVER and self._run_child():
             return
         if self.lock is not None:
-            with self.lock:
+            with self.lock, preserved_locale():
                 self._run_here()
         else:
-            self._run_here()
+            with preserved_locale():
+                self._run_here()
 
     def _run_child(self) -> bool:
         """gcc in a child process; whether it wrote the shared object."""
