@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from tests import support
 from tests.support import in_subprocess, get_coconut
 
 
@@ -182,3 +183,38 @@ def test_signal_handlers_kept_with_either_gcc_driver(driver):
                           env=child_env({"COCONUT_GCC_DRIVER": driver, "COCONUT_CACHE": "0"}),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert (proc.returncode, proc.stdout.strip()) == (0, "KeyboardInterrupt"), proc
+
+
+# A handler with `lasti` entered by `RERAISE 1` (an `except ... as name:` body that
+# raises: its clean-up re-raises with the lasti below): the unwind released the stack
+# that held the lasti int, then pushed that same int for the next handler, freed. Under
+# pymalloc a freed object still looks like an int; under glibc's malloc its type word
+# is overwritten, so the use after free showed as "lasti is not an int" (and crashed
+# test_asyncio's create_connection, base_events._connect_sock, under pymalloc).
+_LASTI_PROGRAM = """
+import sys, coconut
+
+def chain(n, pad):
+    out = []
+""" + "".join(f"    pad = pad + {i}\n" for i in range(140)) + """
+    for i in range(n):
+        try:
+            try:
+                raise KeyError(i)
+            except KeyError as exc:
+                raise ValueError(str(exc) + str(pad))
+        except ValueError as e:
+            out.append((str(e), e.__traceback__.tb_lineno, sys.exc_info()[0].__name__))
+    return out
+
+expected = chain(5, 0)
+coconut.compile(chain)
+for _ in range(300):
+    assert chain(5, 0) == expected
+print("same")
+"""
+
+
+def test_reraise_into_a_lasti_handler_keeps_its_int_alive():
+    res = support.run_python(["-c", _LASTI_PROGRAM], env={"PYTHONMALLOC": "malloc"})
+    assert res.ok and res.stdout.strip() == "same", res.describe()

@@ -134,10 +134,15 @@ def emit_catch(b, offset, stack: tuple, h, add_traceback: bool) -> None:
     exact, the exception set) into handler `h`, and jump to it. `offset`: the code unit
     the frame's prev_instr names (the lasti pushed for the handler), or an int object
     that holds it (RERAISE with an operand)."""
-    kept = _kept(b, stack, h)
+    lasti = None
     if h.lasti and not isinstance(offset, int):
-        lasti = b.temp()                   # the same int again, a new reference
+        # the same int again, a new reference, taken before the stack (which holds it:
+        # RERAISE n's operand) is released: released first, it could be freed and then
+        # pushed (a use after free, found by test_asyncio)
+        lasti = b.temp()
         b.emit_all([ops.Assign(lasti, offset), ops.Incref(lasti)])
+    kept = _kept(b, stack, h)
+    if lasti is not None:
         kept.append(lasti)
     elif h.lasti:
         kept.append(_lasti_object(b, offset))

@@ -286,7 +286,8 @@ def verify() -> None:
     check("listiterobject", (ctypes.c_ssize_t.from_address(id(lit) + SEQITER_INDEX).value,
                              ctypes.c_void_p.from_address(id(lit) + SEQITER_SEQ).value is not None),
           (1, True))
-    check("ma_used", ctypes.c_ssize_t.from_address(id({1: 2, 3: 4}) + DICT_USED).value, 2)
+    used = {1: 2, 3: 4}
+    check("ma_used", ctypes.c_ssize_t.from_address(id(used) + DICT_USED).value, 2)
     probe_dict = {"first": 1, "second": 2, "third": 3}
     del probe_dict["second"]
     probe_keys = _ptr(id(probe_dict) + DICT_KEYS)
@@ -500,7 +501,8 @@ def verify() -> None:
           (True, False, False))
     check("str length", [ctypes.c_ssize_t.from_address(id(t) + STR_LENGTH).value
                          for t in ("abc", "\u20ac" * 5, "\U0001f600" * 2)], [3, 5, 2])
-    check("dict ma_used", ctypes.c_ssize_t.from_address(id({1: 2, 3: 4}) + DICT_USED).value, 2)
+    used = {1: 2, 3: 4}
+    check("dict ma_used", ctypes.c_ssize_t.from_address(id(used) + DICT_USED).value, 2)
     import array
     doubles, ints = array.array("d", [1.5, -2.25]), array.array("i", [7])
     check("array ob_item", _ptr(id(doubles) + ARRAY_ITEMS), doubles.buffer_info()[0])
@@ -684,7 +686,8 @@ def _verify_inline_caches(check) -> bool:
     hkeys = _ptr(_ptr(id(hinted) + OBJ_MANAGED_DICT) + DICT_KEYS)
     check("instance dict keys kind", ctypes.c_uint8.from_address(hkeys + DK_KIND).value,
           DICT_KEYS_UNICODE)
-    check("general keys kind", ctypes.c_uint8.from_address(_ptr(id({1: 2}) + DICT_KEYS) +
+    general = {1: 2}                   # (kept alive while its keys are read)
+    check("general keys kind", ctypes.c_uint8.from_address(_ptr(id(general) + DICT_KEYS) +
                                                           DK_KIND).value, DICT_KEYS_GENERAL)
     for form in ("LOAD_ATTR_WITH_HINT", "STORE_ATTR_WITH_HINT"):
         check(f"{form} hint", entry(hkeys, _u16(hint_sites[form] + 2 * ATTR_CACHE_INDEX)),
