@@ -592,9 +592,10 @@ def _resume_dispatch(ir: IrCFG, cfg: BytecodeCFG, entry) -> None:
 
     A fresh frame (`prev_instr` before the first unit: the generator function's call)
     starts at the first instruction; its RETURN_GENERATOR makes the generator. The hook
-    sends a throw here only when no tracer or profiler is set. A frame stopped anywhere else (when `throw()` finishes a `yield from`
-    sub-iterator, genobject.c moves prev_instr to before SEND's target) goes to the
-    interpreter untouched, with its throwflag (`ops.AS_IS`)."""
+    sends a throw here only when no tracer or profiler is set. A frame stopped anywhere
+    else (when `throw()` finishes a `yield from` sub-iterator, genobject.c moves
+    prev_instr to before SEND's target) goes to the interpreter untouched, with its
+    throwflag (`ops.AS_IS`)."""
     prev = ops.Var("resume_at", "ptr")
     entry.ops.append(ops.Load(prev, ops.Var("frame", "ptr"), L.FRAME_PREV_INSTR))
     points = sorted(cfg.resume_points().items())
