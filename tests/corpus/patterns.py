@@ -128,23 +128,12 @@ def class_patterns(v):
             return "other"
 
 
+ERROR_CLASSES = {"not a type": len, "twice": Twice, "list": ListArgs, "int names": IntArgs,
+                 "getter": Raising, "missing": MissingAttr, "checked": Checked}
+
+
 def class_pattern_errors(kind, v):
-    if kind == "not a type":
-        cls = len
-    elif kind == "twice":
-        cls = Twice
-    elif kind == "list":
-        cls = ListArgs
-    elif kind == "int names":
-        cls = IntArgs
-    elif kind == "getter":
-        cls = Raising
-    elif kind == "missing":
-        cls = MissingAttr
-    elif kind == "checked":
-        cls = Checked
-    else:
-        cls = int
+    cls = ERROR_CLASSES.get(kind, int)
     match v:
         case cls(a, b):
             return "two", a, b
