@@ -524,7 +524,7 @@ def first_non_native(cfg: BytecodeCFG) -> Instruction | None:
 def lower(cfg: BytecodeCFG, count_at: int | None = None,
           cache_forms: dict | None = None, avoid: frozenset = frozenset(),
           feedback: dict | None = None, optimize: bool | None = None,
-          count_trace: int | None = None) -> IrCFG:
+          count_trace: int | None = None, osr: bool = False) -> IrCFG:
     """count_at: the address of a counter of instructions run natively (statistics);
     count_trace: the statistics' instruction-counting trace function, when it may be
     installed (a rule that deopts under a tracer lets that one be);
@@ -533,7 +533,9 @@ def lower(cfg: BytecodeCFG, count_at: int | None = None,
     offsets of speculation sites whose guards failed too often (`ops.Deopt.site`):
     they get the generic path; feedback: the quickened forms the typed rules speculate
     from (default: types.feedback(cfg), now); optimize: the typed tier on (default:
-    OPTIMIZE, COCONUT_OPTIMIZE=0 turns it off)."""
+    OPTIMIZE, COCONUT_OPTIMIZE=0 turns it off); osr: the code a running frame enters
+    at a loop header (on-stack replacement, runtime/osr.py), not at the first
+    instruction (_osr_dispatch)."""
     code = cfg.code
     ir = IrCFG(code.co_qualname, L.nlocalsplus(code), code)
     b = Builder(ir, cfg, caches.snapshot(cfg) if cache_forms is None else cache_forms)
@@ -544,9 +546,17 @@ def lower(cfg: BytecodeCFG, count_at: int | None = None,
     b.tcx = T.Context(cfg, fb, b.avoid, OPTIMIZE if optimize is None else optimize,
                       b.cache_forms)
     b.entry_states = T.analyze(b.tcx, OPCODES)
+    if osr:
+        # entered at its loop headers, in the states a frame the interpreter ran has
+        # there (every local in the frame): the analysis again, from those too
+        b.tcx.osr_states = {h: T.osr_entered(b.entry_states[h]) for h in cfg.osr_points()
+                            if h in b.entry_states}
+        b.entry_states = T.analyze(b.tcx, OPCODES)
     b.undef_locals = {i for st in b.entry_states.values() for i in st.undef()}
     entry = ir.new_block("entry")
-    if code.co_flags & L.CO_RESUMABLE:
+    if osr:
+        _osr_dispatch(ir, cfg, entry, sorted(b.tcx.osr_states))
+    elif code.co_flags & L.CO_RESUMABLE:
         _resume_dispatch(ir, cfg, entry)
     else:
         entry.terminator = ops.Jump(block_name(0))
@@ -627,6 +637,30 @@ def _resume_dispatch(ir: IrCFG, cfg: BytecodeCFG, entry) -> None:
                                             edge.name, nxt.name)
             current = nxt
         current.terminator = ops.Jump(not_here.name)
+
+
+def _osr_dispatch(ir: IrCFG, cfg: BytecodeCFG, entry, points: list[int]) -> None:
+    """The entry of on-stack replacement (runtime/osr.py): a frame the interpreter is
+    running, stopped before the loop header `h` (`prev_instr` one unit before it), with
+    its value stack in the frame. The stack is taken from the frame (the C slots own it
+    from here: stacktop back to the locals), and native code goes on at `h`. Anywhere
+    else the frame goes back to the interpreter as it is."""
+    prev = ops.Var("resume_at", "ptr")
+    entry.ops.append(ops.Load(prev, ops.Var("frame", "ptr"), L.FRAME_PREV_INSTR))
+    current = entry
+    for h in points:
+        depth = cfg.blocks[h].depth
+        edge = ir.new_block(f"osr{h}", comment=f"entered before {h}, depth {depth}")
+        stack = tuple(slot(i) for i in range(depth))
+        edge.ops += [ops.LoadLocal(v, ir.nlocalsplus + i) for i, v in enumerate(stack)]
+        edge.ops.append(ops.Store(ops.Var("frame", "ptr"), L.FRAME_STACKTOP,
+                                  ops.IntConst(ir.nlocalsplus, "int"), "int"))
+        edge.terminator = ops.Jump(block_name(h))
+        nxt = ir.new_block(f"not_osr{h}")
+        current.terminator = ops.Branch(ops.Cond("==", prev, ops.UnitAddress(h - 1)),
+                                        edge.name, nxt.name)
+        current = nxt
+    current.terminator = ops.Deopt(ops.AS_IS, (), "not at a loop header (OSR)")
 
 
 def _initialize_homes(ir: IrCFG) -> None:

@@ -214,6 +214,9 @@ class Context:
         self.virtual = frozenset(i for i in stored if i in self.unboxable)
         self.virtual = frozenset(sorted(self.virtual)[:MAX_VIRTUAL])
         self._dead = self._block_of = self._float_operands = None    # (when asked)
+        # {loop header: the state a running frame enters native code in there} (OSR
+        # entries, lower.osr_states)
+        self.osr_states: dict = {}
 
     @property
     def dead(self) -> dict[int, frozenset]:
@@ -664,6 +667,16 @@ def resumed(state: State) -> State:
                  tuple(keep(it) for it in state.stack[:-1]) + (OBJ_ITEM,))
 
 
+def osr_entered(state: State) -> State:
+    """The state a running frame enters native code in at a loop header whose state is
+    `state` when native code runs the whole call (on-stack replacement): every local
+    boxed in the frame, the stack boxed too; a range's iterator keeps its provenance
+    (the typed FOR_ITER over it checks its type, and keeps the loop a C counting loop)."""
+    def keep(item):
+        return Item(OBJ, item.prov) if item.prov == ("range_iter",) else OBJ_ITEM
+    return State((OBJ_LOCAL,) * len(state.locals), tuple(keep(it) for it in state.stack))
+
+
 def entry_points(cfg) -> dict[int, State]:
     """{block start: its state} where native code is entered: the first instruction
     of a function (a generator function's call: its prologue and RETURN_GENERATOR); for
@@ -756,6 +769,8 @@ def analyze(cx: Context, rules: dict) -> dict[int, State]:
     cfg = cx.cfg
     dead = cx.dead
     entry_states: dict[int, State] = entry_points(cfg)
+    for start, state in cx.osr_states.items():
+        entry_states[start] = state.join(entry_states.get(start))
     for start in [s for s, v in cx.fb.items() if v == _feedback.HANDLER_NOT_RUN]:
         if start not in cx.avoid and cx.enabled:
             entry_states.pop(start, None)    # deopts at entry (lowering/handlers.py)

@@ -59,15 +59,23 @@ RECOMPILE = NEVER - 2
  _FUNCTION_VECTORCALL, GLOBAL_LOOKUPS, _OBJECT_NEW, _SLOT_TP_INIT, _INIT_NAME,
  _EMPTY_TUPLE, _SAMPLE_FUNC, _SAMPLER_MAIN, _SAMPLER_STOP, _SAMPLE_PENDING, SAMPLES,
  _SAMPLE_WEIGHT, _SAMPLE_PERIOD, _SAMPLER_THREAD, _MAIN_TS, _EVAL_BREAKER,
- _SAMPLER_SEM, _MAIN_INTERP) = range(29)
-_CONTROL_SIZE = 29
+ _SAMPLER_SEM, _MAIN_INTERP, _OSR_CALLBACK, _OSR_CANDIDATE, _OSR_TARGET, _OSR_BUDGET,
+ _OSR_SAVED_FUNC, _OSR_TRACE_FUNC, _OSR_INDEX, OSR_ENTRIES, _IN_NATIVE_BREAKER,
+ _OSR_LAST) = range(39)
+_CONTROL_SIZE = 39
 # The sampler's control words by name (runtime/sampler.py).
 _SAMPLER_INDEX = dict(
     THRESHOLD=_THRESHOLD, IN_COMPILER=_IN_COMPILER, SAMPLE_FUNC=_SAMPLE_FUNC,
     SAMPLER_MAIN=_SAMPLER_MAIN, SAMPLER_STOP=_SAMPLER_STOP, SAMPLE_PENDING=_SAMPLE_PENDING,
     SAMPLES=SAMPLES, SAMPLE_WEIGHT=_SAMPLE_WEIGHT, SAMPLE_PERIOD=_SAMPLE_PERIOD,
     SAMPLER_THREAD=_SAMPLER_THREAD, MAIN_TS=_MAIN_TS, EVAL_BREAKER=_EVAL_BREAKER,
-    SAMPLER_SEM=_SAMPLER_SEM, MAIN_INTERP=_MAIN_INTERP)
+    SAMPLER_SEM=_SAMPLER_SEM, MAIN_INTERP=_MAIN_INTERP, OSR_CALLBACK=_OSR_CALLBACK,
+    OSR_CANDIDATE=_OSR_CANDIDATE, IN_NATIVE_BREAKER=_IN_NATIVE_BREAKER, COUNTER_FUNC=COUNTER_FUNC)
+# The on-stack replacement words by name (runtime/osr.py).
+_OSR_INDEX_NAMES = dict(
+    OSR_TARGET=_OSR_TARGET, OSR_BUDGET=_OSR_BUDGET, OSR_SAVED_FUNC=_OSR_SAVED_FUNC,
+    OSR_TRACE_FUNC=_OSR_TRACE_FUNC, OSR_INDEX=_OSR_INDEX, OSR_ENTRIES=OSR_ENTRIES,
+    OSR_LAST=_OSR_LAST)
 _SEM_SIZE = 32                 # sizeof(sem_t) on 64-bit Linux
 HELPERS = ("coconut_eval_breaker", "coconut_resume", "coconut_deopt_check", "coconut_call",
            "coconut_load_global", "coconut_get_awaitable", "coconut_catch", "coconut_exc_match",
@@ -211,6 +219,14 @@ class Runtime:
         self._sampler_stop = ctypes.CFUNCTYPE(None)(get(b"coconut_sampler_stop"))
         self._semaphore = ctypes.create_string_buffer(_SEM_SIZE)
         self.control[_SAMPLER_SEM] = ctypes.addressof(self._semaphore)
+        # On-stack replacement (runtime/osr.py): its trace function, the co_extra index
+        # of the per-code tables, and the arming function.
+        self.osr_index = _api._PyEval_RequestCodeExtraIndex(None)
+        self.control[_OSR_INDEX] = self.osr_index
+        self.control[_OSR_TRACE_FUNC] = get(b"coconut_osr_trace")
+        self._osr_arm = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
+                                         ctypes.c_long)(get(b"coconut_osr_arm"))
+        self._osr_callback = None
         self.sampling = False
         self.counting = False
         self.previous = None
@@ -522,7 +538,11 @@ class Runtime:
         b0.end_with_conditional(traced(p), leave, breaker)
         leave.end_with_return(one)
         status = hf.new_local(it, b"status")
+        # (the sampler's pending call sees native code run the innermost frame: no OSR)
+        in_native_breaker = c.new_array_access(control, c.new_rvalue_from_int(it, _IN_NATIVE_BREAKER))
+        breaker.add_assignment(in_native_breaker, c.one(long_t))
         breaker.add_assignment(status, c.new_call(pending, []))
+        breaker.add_assignment(in_native_breaker, c.zero(long_t))
         error = hf.new_block(b"error")
         breaker.end_with_conditional(c.new_comparison(gccjit.Comparison.LT, status, zero), error, calls_ok)
         error.end_with_return(c.new_rvalue_from_int(it, -1))
@@ -597,6 +617,9 @@ class Runtime:
         _import_module("coconut.runtime.sampler").emit_sampler(   # time as hotness
             c, field, imported, lambda i: c.new_array_access(control, c.new_rvalue_from_int(it, i)),
             _SAMPLER_INDEX, g_index)
+        _import_module("coconut.runtime.osr").emit_osr(           # on-stack replacement
+            c, field, imported, lambda i: c.new_array_access(control, c.new_rvalue_from_int(it, i)),
+            _OSR_INDEX_NAMES, counter_func)
         _import_module("coconut.backend.gccrun").emit_compile_child(c, imported)  # gcc in a child
         return c
 
@@ -818,6 +841,33 @@ class Runtime:
         if self.sampling:
             self.sampling = False
             self.start_sampler(max(1, self.control[_THRESHOLD]), self.control[_SAMPLE_PERIOD])
+
+    def on_osr_sample(self, callback) -> None:
+        """Have the sampler call `callback(code)` when it finds the main thread's
+        innermost frame interpreted while its code is compiled or hot (None: stop);
+        `osr_candidate()` is that frame, while the callback runs (runtime/osr.py)."""
+        self._osr_callback = callback
+        self.control[_OSR_CALLBACK] = id(callback) if callback is not None else 0
+
+    def osr_candidate(self) -> int:
+        return self.control[_OSR_CANDIDATE]
+
+    def osr_arm(self, frame: int, budget: int) -> bool:
+        """Arm on-stack replacement for `frame` (a _PyInterpreterFrame * of this thread,
+        interpreted): its next line event at a loop header of its code's OSR table
+        enters native code. Refused under a tracer or profiler, or when armed already."""
+        _api.PyThreadState_Get.restype = ctypes.c_void_p
+        return bool(self._osr_arm(_api.PyThreadState_Get(), frame, budget))
+
+    def set_osr_table(self, code, table) -> None:
+        """Point `code`'s OSR co_extra slot at `table` (a ctypes array the caller keeps
+        alive: see osr.T_*)."""
+        if _api._PyCode_SetExtra(code, self.osr_index, ctypes.addressof(table)) != 0:
+            raise RuntimeError("coconut: _PyCode_SetExtra failed")
+
+    def osr_entries(self) -> int:
+        """How many times a running frame entered native code (on-stack replacement)."""
+        return self.control[OSR_ENTRIES]
 
     def samples(self) -> int:
         """How many samples the sampling thread has taken (pending calls run)."""

@@ -58,7 +58,8 @@ def _frontend():
 def untrack(obj):
     return _compiler("..backend.gcc").untrack(obj)
 from .hook import Runtime, NATIVE_COUNT, COUNTER_FUNC
-from . import cache, feedback as _feedback, perfmap, sampler as _sampler, stability
+from . import cache, feedback as _feedback, layout as L, osr as _osr_mod, perfmap
+from . import sampler as _sampler, stability
 
 # Code flags for functions whose frames the interpreter runs (see design notes).
 # Code flags (inspect.CO_*, without importing inspect at start-up: ~3 ms).
@@ -79,7 +80,7 @@ _lock = threading.RLock()
 # are still two objects, each needing its own native entry. Entries are never removed,
 # and are hidden from the cycle collector (see _compile_code).
 _compiled: dict[int, tuple[types.CodeType, object, float]] = {}  # id -> (code, GccModule, seconds)
-_stats = {"compiled": 0, "compile_seconds": 0.0, "recompiles": 0}
+_stats = {"compiled": 0, "compile_seconds": 0.0, "recompiles": 0, "osr_compiled": 0}
 # Recompiles (runtime/stability.py): the (code, GccModule, seconds) records a recompile
 # replaced (still mapped: a frame may be running them; counted in stats), and per code
 # object (id) how many recompiles were decided and the avoid set of the latest.
@@ -138,7 +139,8 @@ def _check_function(func) -> types.FunctionType:
 
 
 def build_ir(cfg: BytecodeCFG, cache_forms: dict | None = None, avoid=frozenset(),
-             feedback: dict | None = None, stop: tuple[str, str] | None = None):
+             feedback: dict | None = None, stop: tuple[str, str] | None = None,
+             osr: bool = False):
     """Lowering and the pass pipeline for one BytecodeCFG, verified. cache_forms: the
     inline-cache fast paths to emit (default: caches.snapshot(cfg)); avoid: the
     speculation sites to compile without (runtime/stability.py); stop: where to end the
@@ -149,7 +151,8 @@ def build_ir(cfg: BytecodeCFG, cache_forms: dict | None = None, avoid=frozenset(
     count_trace = rt.control[COUNTER_FUNC] if rt.counting else None
     lower, run_pipeline = _compiler("..lowering").lower, _compiler("..passes").run_pipeline
     ir = run_pipeline(lower(cfg, count_at, cache_forms, avoid=frozenset(avoid),
-                            feedback=feedback, count_trace=count_trace), verify=VERIFY, stop=stop)
+                            feedback=feedback, count_trace=count_trace, osr=osr),
+                      verify=VERIFY, stop=stop)
     if stop is None:
         ir.verify(dataflow=VERIFY)
     return ir
@@ -189,7 +192,7 @@ def _wait_for_background(code: types.CodeType) -> None:
         _finish_background()
 
 
-def _build_native_steps(code: types.CodeType, instrs, avoid: tuple = ()):
+def _build_native_steps(code: types.CodeType, instrs, avoid: tuple = (), osr: bool = False):
     """Native code for `code`, as steps (see gccrun.run_steps): a GccModule whose first
     address is its entry, loaded from the on-disk cache when it is there
     (coconut/runtime/cache.py). The code depends on how the interpreter had specialized
@@ -201,10 +204,10 @@ def _build_native_steps(code: types.CodeType, instrs, avoid: tuple = ()):
     forms = _feedback.snapshot(code, instrs)
     fb = _feedback.feedback(code, instrs)      # the optimizing tier's speculations
     avoid = tuple(sorted(avoid))
-    return cache.build_native_steps(code, lambda: _lower(code, forms, avoid, fb),
-                                    runtime(), opt_level_for(code),
-                                    variant=(sorted(forms.items()), avoid, sorted(fb.items())),
-                                    any_variant=_any_variant if not avoid else None)
+    variant = (sorted(forms.items()), avoid, sorted(fb.items())) + (("osr",) if osr else ())
+    return cache.build_native_steps(code, lambda: _lower(code, forms, avoid, fb, osr),
+                                    runtime(), opt_level_for(code), variant=variant,
+                                    any_variant=_any_variant if not (avoid or osr) else None)
 
 
 _OWN_SOURCES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
@@ -223,7 +226,7 @@ def _any_variant() -> bool:
     return bool(_gate)
 
 
-def _lower(code: types.CodeType, forms: dict, avoid, fb: dict):
+def _lower(code: types.CodeType, forms: dict, avoid, fb: dict, osr: bool = False):
     """The IR for `code` at a cache miss. An auto compile (_gate) is first checked
     against the compile budget, before anything is imported or decoded, then for a
     first instruction that would deopt anyway."""
@@ -232,7 +235,7 @@ def _lower(code: types.CodeType, forms: dict, avoid, fb: dict):
     cfg = _frontend()(code)
     if _gate:
         _first_deopts(cfg)
-    return build_ir(cfg, forms, avoid, fb)
+    return build_ir(cfg, forms, avoid, fb, osr=osr)
 
 
 def _not_worth_compiling(code: types.CodeType) -> str | None:
@@ -265,12 +268,14 @@ def _first_deopts(cfg: BytecodeCFG) -> None:
 class _Job:
     """One compile of one code object: the build's steps (a generator that yields the
     gcc runs it needs and returns the GccModule) and the time spent on it."""
-    __slots__ = ("code", "steps", "run", "seconds", "warn", "strict", "avoid")
+    __slots__ = ("code", "steps", "run", "seconds", "warn", "strict", "avoid", "osr", "key")
 
-    def __init__(self, code, steps, warn, strict, avoid=None):
+    def __init__(self, code, steps, warn, strict, avoid=None, osr=False):
         self.code, self.steps, self.run = code, steps, None
         self.seconds, self.warn, self.strict = 0.0, warn, strict
         self.avoid = avoid             # a recompile: the speculation sites it avoids
+        self.osr = osr                 # the code's OSR variant (runtime/osr.py)
+        self.key = ("osr", id(code)) if osr else id(code)     # in _pending
 
 
 _MORE = object()                       # _advance: the job waits for a gcc run
@@ -395,13 +400,19 @@ def _advance(job: _Job):
             except StopIteration as stop:
                 module = stop.value
     except _Deferred:                  # over the compile budget: counted again
-        rt.set_entry(code, None)
+        if not job.osr:
+            rt.set_entry(code, None)
         return False
     except _NotWorth as exc:
+        if job.osr:
+            return _osr_failed(code, str(exc))
         return _fail(rt, code, str(exc))
     except RecursionError:
         if job.strict:
             raise
+        if job.osr:                    # (a later sample asks again)
+            _osr["requested"].discard(id(code))
+            return False
         # Entered deep in a recursion: the compiler itself ran out of stack. Not the
         # code's fault: it goes back to being counted (or to its old native code),
         # and a later entry tries again.
@@ -411,10 +422,14 @@ def _advance(job: _Job):
             _recompiled[id(code)] = untrack((done - 1, avoid))
         return False
     except Exception as exc:           # never take the user's program down
+        if job.osr:                    # (the code's own entry is not touched)
+            return _osr_failed(code, _failure_reason(exc, code, False, False))
         return _fail(rt, code, _failure_reason(exc, code, job.warn, job.strict))
     finally:
         job.seconds += _perf_counter() - started
     entry = next(iter(module.addresses.values()))
+    if job.osr:
+        return _install_osr(rt, job, module, entry)
     if entry & 1:                      # (unaligned: gccrun.prepare could not align it)
         return _fail(rt, code, "the native entry is not 2-byte aligned")
     # Compiling leaves no object for the cycle collector (a program may count
@@ -434,6 +449,100 @@ def _advance(job: _Job):
     rt.install()
     _stats["compile_seconds"] += job.seconds
     return True
+
+
+# -- on-stack replacement (runtime/osr.py) ------------------------------------------------
+# COCONUT_OSR=0 turns it off.
+OSR = os.environ.get("COCONUT_OSR", "1") not in ("0", "", "no", "off", "false")
+_osr: dict = {"tables": {},            # id(code) -> (code, table, module)
+              "requested": set(),      # id(code) of the variants asked for
+              "failed": {}}            # id(code) -> (code, reason)
+
+
+def _osr_failed(code: types.CodeType, reason: str) -> bool:
+    _osr["failed"][id(code)] = untrack((code, reason))
+    return False
+
+
+def _install_osr(rt, job: _Job, module, entry: int) -> bool:
+    """A finished OSR variant: its table goes into the code's OSR slot, where the trace
+    function finds it (runtime/osr.py): [n, RETURN_VALUE's unit, nlocalsplus, entry,
+    the n loop headers]."""
+    code = job.code
+    module.make_immortal()
+    cfg = _frontend()(code)
+    heads = cfg.osr_points()
+    ret = next(ins.offset for ins in cfg.instructions if ins.name == "RETURN_VALUE")
+    table = untrack((ctypes.c_long * (4 + len(heads)))(
+        len(heads), ret, L.nlocalsplus(code), entry, *heads))
+    if perfmap.enabled():
+        perfmap.register_code(module.addresses, code)
+    rt.set_osr_table(code, table)
+    _osr["tables"][id(code)] = untrack((code, table, module))
+    _stats["compile_seconds"] += job.seconds
+    _stats["osr_compiled"] += 1
+    return True
+
+
+def _osr_sample(code: types.CodeType) -> None:
+    """The sampler's callback (runtime/sampler.py): the main thread's innermost frame
+    runs `code` in the interpreter, and the code is compiled or hot. Arm on-stack
+    replacement for the frame when the code's OSR variant is there; else ask for the
+    variant (and for the code's own compile, as its next entry would)."""
+    try:
+        rt = runtime()
+        frame = rt.osr_candidate()
+        if not frame:
+            return
+        if _done:                      # (a loop that calls nothing: no hook entry installs it)
+            _finish_background()
+        known = _osr["tables"].get(id(code))
+        if known is not None and known[0] is code:
+            rt.osr_arm(frame, _osr_mod.BUDGET)
+            return
+        if id(code) in _osr["requested"] or id(code) in _osr["failed"] or not _feedback.quickened(code):
+            return
+        if id(code) not in _compiled and id(code) not in _pending:
+            _on_hot(code)
+        if not _lock.acquire(blocking=False):
+            return
+        try:
+            _osr["requested"].add(id(code))
+            _compile_osr(rt, code)
+        finally:
+            _lock.release()
+    except KeyboardInterrupt:
+        _interrupt_main()
+    except Exception:                  # never take the user's program down
+        pass
+
+
+def _compile_osr(rt, code: types.CodeType) -> None:
+    """Compile `code`'s OSR variant: in the background where the machine allows it."""
+    with rt.compiling():
+        reason = _interpreted_reason(code) or _not_worth_compiling(code)
+        if reason is None and opt_level_for(code) is None:
+            reason = "too big to compile in bounded time"
+        if reason is None:
+            try:
+                steps = _build_native_steps(code, _feedback.instructions(code), osr=True)
+            except Exception as exc:
+                reason = _failure_reason(exc, code, False, False)
+        if reason is not None:
+            _osr_failed(code, reason)
+            return
+        job = _Job(code, steps, False, False, osr=True)
+        while True:
+            outcome = _advance(job)
+            if outcome is not _MORE:
+                return
+            if _auto["background"] and _start_worker():
+                _pending[job.key] = job
+                _queue.put(job)
+                return
+            started = _perf_counter()
+            job.run()
+            job.seconds += _perf_counter() - started
 
 
 # -- recompiles (runtime/stability.py) ---------------------------------------------------
@@ -558,9 +667,9 @@ def _finish_background() -> None:
         with runtime().compiling():
             while _done:
                 job = _done.popleft()
-                del _pending[id(job.code)]
+                del _pending[job.key]
                 if _advance(job) is _MORE:     # another gcc run (none of our builds has one)
-                    _pending[id(job.code)] = job
+                    _pending[job.key] = job
                     _queue.put(job)
     finally:
         _lock.release()
@@ -770,6 +879,8 @@ def enable(threshold: int | None = None, background: bool = False) -> None:
                 _budget["since"] = _perf_counter()
             _auto["background"] = bool(background)
             if threshold > 0:          # time as hotness (runtime/sampler.py)
+                if OSR:
+                    rt.on_osr_sample(_osr_sample)
                 rt.start_sampler(threshold, _sampler.period_us())
             # (the compile thread starts with the first background compile: a program
             # that never gets hot never loads libgccjit)
@@ -791,7 +902,8 @@ def is_compiled(func) -> bool:
 def stats() -> dict:
     deopts: dict[str, int] = {}
     entries = list(_compiled.values())
-    for _, module, _ in entries + _retired:
+    osr_modules = [(code, module, 0.0) for code, _, module in list(_osr["tables"].values())]
+    for _, module, _ in entries + _retired + osr_modules:
         for reason, n in module.deopt_counts().items():
             deopts[reason] = deopts.get(reason, 0) + n
     slowest = sorted(((t, c) for c, _, t in entries), key=lambda tc: -tc[0])
@@ -807,7 +919,9 @@ def stats() -> dict:
             "compiles_deferred": _budget["deferred"],
             "compile_seconds_program_thread": _budget["spent"],
             "samples": _runtime.samples() if _runtime is not None else 0,
-            "deopt_sites": deopt_sites(entries + _retired),
+            "osr_entries": _runtime.osr_entries() if _runtime is not None else 0,
+            "osr_failed": {_describe(c): r for c, r in list(_osr["failed"].values())},
+            "deopt_sites": deopt_sites(entries + _retired + osr_modules),
             "recompiled": {_describe(c): {"recompiles": _recompiled[id(c)][0],
                                           "avoid": list(_recompiled[id(c)][1])}
                            for c, _, _ in entries if id(c) in _recompiled},

@@ -134,6 +134,13 @@ GEN_HOOKS_INITED, GEN_CLOSED, GEN_RUNNING_ASYNC = 72, 73, 74
 GEN_CLEARED = 4                    # enum _framestate FRAME_CLEARED
 FUNC_NAME, FUNC_QUALNAME = 32, 40  # PyFunctionObject.func_name, func_qualname
 TS_CORO_ORIGIN_DEPTH = 200         # PyThreadState.coroutine_origin_tracking_depth
+# On-stack replacement (runtime/osr.py): PyThreadState.tracing (the depth of trace
+# calls), c_traceobj; PyFrameObject.f_lineno (fixed while a trace function runs);
+# PyTracebackObject's tb_next, tb_frame, tb_lasti (an int, in bytes).
+TS_TRACING = 44
+TS_C_TRACEOBJ = 88
+FRAMEOBJ_LINENO = 40
+TB_NEXT, TB_FRAME, TB_LASTI = 16, 24, 32
 TP_AS_ASYNC = 80                   # PyTypeObject.tp_as_async
 # PyTypeObject.tp_as_mapping, PyMappingMethods.mp_subscript; Py_TPFLAGS_HEAPTYPE
 TP_AS_MAPPING = 112
@@ -466,6 +473,13 @@ def verify() -> None:
         check("exc_info is a pointer", info != 0 and info % 8 == 0, True)
         check("exc_info->exc_value",
               ctypes.c_void_p.from_address(info + EXC_INFO_VALUE).value, id(handled))
+        probe_tb = handled.__traceback__
+        check("traceback tb_frame, tb_lasti, tb_next",
+              (_ptr(id(probe_tb) + TB_FRAME), _int(id(probe_tb) + TB_LASTI),
+               _ptr(id(probe_tb) + TB_NEXT)),
+              (id(probe_tb.tb_frame), probe_tb.tb_lasti, 0))
+        del probe_tb
+    check("tracing", _int(ts + TS_TRACING), 0)
     frame_obj.f_trace_opcodes = True
     check("f_trace_opcodes", ctypes.c_char.from_address(id(frame_obj) + FRAMEOBJ_TRACE_OPCODES).value, b"\x01")
     frame_obj.f_trace_opcodes = False
@@ -477,6 +491,24 @@ def verify() -> None:
             ctypes.c_void_p.from_address(ts + TS_C_TRACEFUNC).value
         sys.setprofile(None)
         check("c_profilefunc set", (profiling is not None, tracing), (True, None))
+        seen_lineno = []
+
+        def tracer(frame, event, arg):
+            if event == "line" and frame is frame_obj and not seen_lineno:
+                seen_lineno.append((ctypes.c_int.from_address(id(frame) + FRAMEOBJ_LINENO).value,
+                                    frame.f_lineno, _int(ts + TS_TRACING),
+                                    ctypes.c_void_p.from_address(ts + TS_C_TRACEOBJ).value == id(tracer)))
+            return tracer
+        frame_obj.f_trace = tracer
+        sys.settrace(tracer)
+        try:
+            _line = 1     # a line event of this frame
+        finally:
+            sys.settrace(None)
+            frame_obj.f_trace = None
+        check("f_lineno, tracing, c_traceobj under a trace function",
+              seen_lineno and (seen_lineno[0][0] == seen_lineno[0][1] > 0, seen_lineno[0][2:]),
+              (True, (1, True)))
 
     # f_locals of a frame running with explicit locals (exec with a mapping)
     seen = []

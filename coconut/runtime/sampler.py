@@ -89,6 +89,9 @@ def emit_sampler(c, field, imported, word, index, extra_index) -> None:
     sem_post = imported("sem_post", it, [vp])
     sem_timedwait = imported("sem_timedwait", it, [vp, vp])
     clock_gettime = imported("clock_gettime", it, [it, vp])
+    call_one = imported("PyObject_CallOneArg", vp, [vp, vp])
+    err_clear = imported("PyErr_Clear", void, [])
+    decref = imported("Py_DecRef", void, [vp])
 
     words = c.new_cast(word(0).get_address(), vp.get_pointer())
 
@@ -139,15 +142,17 @@ def emit_sampler(c, field, imported, word, index, extra_index) -> None:
     native = c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, bool_t,
                              c.new_comparison(ne, bits, c.zero(ulong)),
                              c.new_comparison(eq, low_bit, c.zero(ulong)))
-    B["counter"].end_with_conditional(
-        either(native, either(c.new_comparison(eq, bits, never), c.new_comparison(eq, bits, recompile))),
+    osr, is_native = sf.new_block(b"osr"), sf.new_block(b"is_native")
+    B["counter"].end_with_conditional(native, osr, is_native)
+    is_native.end_with_conditional(
+        either(c.new_comparison(eq, bits, never), c.new_comparison(eq, bits, recompile)),
         B["done"], B["credit"])
     credit = B["credit"]
     credit.add_assignment(count, c.new_binary_op(_RSHIFT, ulong, bits, c.one(ulong)))
     credit.add_assignment(limit, c.new_cast(word(index["THRESHOLD"]), ulong))
     # count = min(count + weight, max(count, threshold))
     raised, capped, keep = (sf.new_block(n) for n in (b"raised", b"capped", b"keep"))
-    credit.end_with_conditional(c.new_comparison(lt, count, limit), raised, B["done"])
+    credit.end_with_conditional(c.new_comparison(lt, count, limit), raised, osr)
     raised.add_assignment_op(count, gccjit.BinaryOp.PLUS, c.new_cast(word(index["SAMPLE_WEIGHT"]), ulong))
     raised.end_with_conditional(c.new_comparison(gt, count, limit), capped, keep)
     capped.add_assignment(count, limit)
@@ -156,9 +161,43 @@ def emit_sampler(c, field, imported, word, index, extra_index) -> None:
                              c.new_binary_op(_LSHIFT, ulong, count, c.one(ulong)), c.one(ulong))
     keep.end_with_conditional(has_slot, B["store_direct"], B["store_call"])
     B["store_direct"].add_assignment(c.new_array_access(slots, extra_index), tagged)
-    B["store_direct"].end_with_jump(B["done"])
+    stored = sf.new_block(b"stored")
+    B["store_direct"].end_with_jump(stored)
     B["store_call"].add_eval(c.new_call(set_extra, [code, extra_index, tagged]))
-    B["store_call"].end_with_jump(B["done"])
+    B["store_call"].end_with_jump(stored)
+    stored.end_with_conditional(c.new_comparison(lt, count, limit), B["done"], osr)
+    # Hot or compiled code that the interpreter runs in the innermost frame (not native
+    # code at its eval-breaker check), with no tracer or profiler but the statistics'
+    # counter: the driver may compile it for on-stack replacement, or arm it
+    # (runtime/osr.py).
+    ask, asked, failed_call = (sf.new_block(n) for n in (b"ask", b"asked", b"failed_call"))
+    owner = field(frame, L.FRAME_OWNER, c.get_type(T.UNSIGNED_CHAR))
+    osr.end_with_conditional(
+        either(either(c.new_comparison(eq, word(index["OSR_CALLBACK"]), num(0)),
+                      c.new_comparison(ne, word(index["IN_NATIVE_BREAKER"]), num(0))),
+               either(c.new_comparison(ne, owner, c.new_rvalue_from_int(c.get_type(T.UNSIGNED_CHAR), L.OWNED_BY_THREAD)),
+                      either(c.new_comparison(ne, field(ts, L.TS_C_PROFILEFUNC, vp), null),
+                             c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, bool_t,
+                                             c.new_comparison(ne, field(ts, L.TS_C_TRACEFUNC, vp), null),
+                                             c.new_comparison(ne, field(ts, L.TS_C_TRACEFUNC, long_t),
+                                                              word(index["COUNTER_FUNC"])))))),
+        B["done"], ask)
+    result = sf.new_local(vp, b"result")
+    # The callback runs as the compiler (IN_COMPILER): not counted by statistics, and
+    # the sampling thread queues nothing meanwhile. (A compile there takes a while, and
+    # a call queued while this one runs cannot run: the interpreter's eval breaker
+    # would stay set, and under a trace function ceval's DO_TRACING checks it again and
+    # again at a RESUME, forever.)
+    ask.add_assignment(word(index["IN_COMPILER"]), num(1))
+    ask.add_assignment(ptr(index["OSR_CANDIDATE"]), frame)
+    ask.add_assignment(result, c.new_call(call_one, [ptr(index["OSR_CALLBACK"]), code]))
+    ask.add_assignment(ptr(index["OSR_CANDIDATE"]), null)
+    ask.add_assignment(word(index["IN_COMPILER"]), num(0))
+    ask.end_with_conditional(c.new_comparison(eq, result, null), failed_call, asked)
+    failed_call.add_eval(c.new_call(err_clear, []))
+    failed_call.end_with_jump(B["done"])
+    asked.add_eval(c.new_call(decref, [result]))
+    asked.end_with_jump(B["done"])
     B["done"].end_with_return(c.zero(it))
 
     # void *coconut_sampler_main(void *arg): the thread (no thread state, no GIL).
@@ -181,8 +220,12 @@ def emit_sampler(c, field, imported, word, index, extra_index) -> None:
     wait.end_with_jump(M["woken"])
     M["woken"].end_with_conditional(c.new_comparison(ne, word(index["SAMPLER_STOP"]), num(0)),
                                     M["exit"], M["main_runs"])
-    M["main_runs"].end_with_conditional(c.new_comparison(eq, c.new_call(holder, []), ptr(index["MAIN_TS"])),
-                                        M["queue"], M["wait"])
+    # (nothing while the compiler runs: see coconut_sample's callback)
+    M["main_runs"].end_with_conditional(
+        c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, bool_t,
+                        c.new_comparison(eq, c.new_call(holder, []), ptr(index["MAIN_TS"])),
+                        c.new_comparison(eq, word(index["IN_COMPILER"]), num(0))),
+        M["queue"], M["wait"])
     M["queue"].end_with_conditional(c.new_comparison(eq, word(index["SAMPLE_PENDING"]), num(0)),
                                     M["queued"], M["breaker"])
     M["queued"].add_assignment(word(index["SAMPLE_PENDING"]), num(1))

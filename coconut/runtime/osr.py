@@ -1,0 +1,249 @@
+"""On-stack replacement on the stock interpreter: a frame the interpreter is running
+enters native code at a loop header, through a one-shot C trace function.
+
+A call that runs a long loop (a program's main loop, a benchmark's timed function on
+its first call) is compiled while it runs, but the hook only sends *new* frames to
+native code: without OSR that call finishes in the interpreter. 3.11's interpreter
+has one place where C code may take over a running frame and hand it back changed:
+the line event of a trace function. After the trace call, ceval's DO_TRACING reloads
+the stack pointer from `frame->stacktop` and the next instruction from
+`frame->prev_instr` (that is how a debugger jumps), and an error returned by the
+trace function is raised at the instruction. So:
+
+* **Asking.** The sampler's pending call (runtime/sampler.py) finds the main thread
+  running, in the interpreter, code that is hot or compiled. It calls the driver
+  (`jit._osr_sample`), which compiles the code's OSR variant in the background
+  (lowering `lower(..., osr=True)`: entered at every loop header that no exception
+  handler covers, with the locals in the frame) and, once it is there, arms.
+* **Arming** (`coconut_osr_arm(ts, frame, budget)`): the thread's C trace function
+  becomes `coconut_osr_trace` (its object stays what it was: `sys.gettrace()` is
+  unchanged; no audit event: the fields are set, as `_PyEval_SetTrace` sets them), and
+  `use_tracing` is set. Refused under a tracer or profiler of the program's (the
+  statistics' instruction counter is forwarded every event and put back).
+* **Entering** (`coconut_osr_trace`). At a line event of the armed frame at one of
+  the variant's loop headers it disarms, then calls the native entry on the frame as
+  the hook would, with the frame unlinked and the recursion count given back first
+  (the entry links and counts it again), and with what `call_trace` changed for the
+  trace call undone meanwhile (`tstate->tracing`, the frame object's fixed
+  `f_lineno`). The native code runs the rest of the call, deopting to a nested
+  interpreter as always. Then:
+  - a result: the frame's stack is that value and its next instruction one of the
+    code's RETURN_VALUEs: the interpreter returns it, with no tracer to report it;
+  - an exception: native code (or the nested interpreter) added the frame's
+    traceback entry; it is taken off and `prev_instr` set to its instruction, so that
+    the interpreter, raising it at the loop header, adds the same entry again. The
+    loop header is covered by no handler, so the exception leaves the frame.
+  Events of other frames, and line events elsewhere, count down a budget; at zero,
+  or when the frame returns, it disarms without entering.
+
+The per-code table (co_extra at the OSR index: `Table`) lists the variant's entry, the
+loop headers, a RETURN_VALUE's offset and nlocalsplus.
+"""
+from __future__ import annotations
+
+from . import layout as L
+
+BUDGET = 10_000            # events before an armed trace gives up
+PYTRACE_LINE, PYTRACE_RETURN = 2, 3
+
+# The table a code object's OSR co_extra slot points to, in longs:
+# [number of headers n, RETURN_VALUE's unit, nlocalsplus, native entry, h_0 .. h_n-1]
+T_COUNT, T_RETURN, T_NLOCALSPLUS, T_ENTRY, T_HEADERS = range(5)
+
+
+def emit_osr(c, field, imported, word, index, counter_func) -> None:
+    """Add coconut_osr_trace and coconut_osr_arm to the runtime's context `c`. `word(i)`:
+    the control block's i-th long; `index`: the control indices by name."""
+    import gccjit                  # (only to build the runtime library: see hook.py)
+    T = gccjit.TypeKind
+    vp, it, long_t = c.get_type(T.VOID_PTR), c.get_type(T.INT), c.get_type(T.LONG)
+    u8, char_p, bool_t = c.get_type(T.UNSIGNED_CHAR), c.get_type(T.CHAR).get_pointer(), c.get_type(T.BOOL)
+    void = c.get_type(T.VOID)
+    eq, ne, lt, le = (gccjit.Comparison.EQ, gccjit.Comparison.NE, gccjit.Comparison.LT,
+                      gccjit.Comparison.LE)
+    null = c.null(vp)
+
+    def num(value, type_=long_t):
+        return c.new_rvalue_from_int(type_, value)
+
+    words = c.new_cast(word(0).get_address(), vp.get_pointer())
+
+    def ptr(i):
+        return c.new_array_access(words, num(i, it))
+
+    def both(a, b):
+        return c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, bool_t, a, b)
+
+    def either(a, b):
+        return c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, bool_t, a, b)
+
+    def at(base, byte_offset):
+        """(char *)base + byte_offset, as a void *."""
+        return c.new_cast(c.new_array_access(c.new_cast(base, char_p), byte_offset).get_address(), vp)
+
+    get_ts = imported("PyThreadState_Get", vp, [])
+    err_fetch = imported("PyErr_Fetch", void, [vp, vp, vp])
+    err_restore = imported("PyErr_Restore", void, [vp, vp, vp])
+    incref = imported("Py_IncRef", void, [vp])
+    decref = imported("Py_DecRef", void, [vp])
+    tracefunc_t = c.new_function_ptr_type(it, [vp, vp, it, vp])
+    entry_t = c.new_function_ptr_type(vp, [vp, vp, it])
+
+    def disarm(blk, ts):
+        blk.add_assignment(field(ts, L.TS_C_TRACEFUNC, vp), ptr(index["OSR_SAVED_FUNC"]))
+        blk.add_assignment(ptr(index["OSR_TARGET"]), null)
+
+    # int coconut_osr_trace(PyObject *obj, PyFrameObject *f, int what, PyObject *arg)
+    ps = [c.new_param(vp, b"obj"), c.new_param(vp, b"f"), c.new_param(it, b"what"),
+          c.new_param(vp, b"arg")]
+    obj, f, what, arg = ps
+    fn = c.new_function(gccjit.FunctionKind.EXPORTED, it, b"coconut_osr_trace", ps)
+    B = {n: fn.new_block(n.encode()) for n in (
+        "entry", "forward", "forwarded", "mine", "other", "spend", "give_up", "quiet",
+        "returning", "line", "has_extra", "has_table", "scan", "test", "next", "enter",
+        "result", "raised", "own_entry", "restore")}
+    ts, frame, code, extra, table = (fn.new_local(vp, n) for n in (b"ts", b"frame", b"code", b"extra", b"table"))
+    saved, status, i, n = (fn.new_local(t, nm) for t, nm in (
+        (vp, b"saved"), (it, b"status"), (long_t, b"i"), (long_t, b"n")))
+    first, here, result, last = (fn.new_local(vp, nm) for nm in (b"first", b"here", b"result", b"last"))
+    etype, evalue, etb = (fn.new_local(vp, nm) for nm in (b"etype", b"evalue", b"etb"))
+    lineno = fn.new_local(it, b"lineno")
+    longs = c.new_cast(table, long_t.get_pointer())
+
+    def t_word(k):
+        return c.new_array_access(longs, k if not isinstance(k, int) else num(k, it))
+
+    e = B["entry"]
+    e.add_assignment(ts, c.new_call(get_ts, []))
+    e.add_assignment(status, c.zero(it))
+    e.add_assignment(saved, ptr(index["OSR_SAVED_FUNC"]))
+    e.end_with_conditional(c.new_comparison(ne, saved, null), B["forward"], B["forwarded"])
+    # the statistics' counter, when it was the trace function: every event, first
+    B["forward"].add_assignment(status, c.new_call_through_ptr(c.new_cast(saved, tracefunc_t), ps))
+    B["forward"].end_with_jump(B["forwarded"])
+    fw = B["forwarded"]
+    fw.add_assignment(frame, field(f, L.FRAMEOBJ_FRAME, vp))
+    fw.end_with_conditional(c.new_comparison(eq, frame, ptr(index["OSR_TARGET"])), B["mine"], B["other"])
+    B["other"].end_with_jump(B["spend"])
+    spend = B["spend"]
+    spend.add_assignment_op(word(index["OSR_BUDGET"]), gccjit.BinaryOp.MINUS, num(1))
+    spend.end_with_conditional(c.new_comparison(le, word(index["OSR_BUDGET"]), num(0)),
+                               B["give_up"], B["quiet"])
+    disarm(B["give_up"], ts)
+    B["give_up"].end_with_jump(B["quiet"])
+    B["quiet"].end_with_return(status)
+    B["mine"].end_with_conditional(c.new_comparison(eq, what, num(PYTRACE_RETURN, it)),
+                                   B["returning"], B["line"])
+    disarm(B["returning"], ts)                  # the frame leaves: nothing to enter
+    B["returning"].end_with_return(status)
+    is_line = fn.new_block(b"is_line")
+    B["line"].end_with_conditional(c.new_comparison(eq, what, num(PYTRACE_LINE, it)), is_line, B["quiet"])
+    # the code's OSR table (co_extra: _PyCodeObjectExtra { Py_ssize_t ce_size; void *ce_extras[]; })
+    is_line.add_assignment(code, field(frame, L.FRAME_CODE, vp))
+    is_line.add_assignment(extra, field(code, L.CO_EXTRA, vp))
+    is_line.add_assignment(table, null)
+    is_line.end_with_conditional(c.new_comparison(ne, extra, null), B["has_extra"], B["spend"])
+    slots = c.new_cast(at(extra, num(8, it)), vp.get_pointer())
+    B["has_extra"].end_with_conditional(
+        c.new_comparison(lt, word(index["OSR_INDEX"]), field(extra, 0, long_t)), B["has_table"], B["spend"])
+    B["has_table"].add_assignment(table, c.new_array_access(slots, word(index["OSR_INDEX"])))
+    B["has_table"].end_with_conditional(c.new_comparison(ne, table, null), B["scan"], B["spend"])
+    sc = B["scan"]
+    sc.add_assignment(first, at(code, num(L.CO_CODE_ADAPTIVE, it)))
+    sc.add_assignment(here, field(frame, L.FRAME_PREV_INSTR, vp))
+    sc.add_assignment(n, t_word(T_COUNT))
+    sc.add_assignment(i, c.zero(long_t))
+    sc.end_with_jump(B["test"])
+    more = fn.new_block(b"more")
+    B["test"].end_with_conditional(c.new_comparison(lt, i, n), more, B["spend"])
+    header = c.new_binary_op(gccjit.BinaryOp.PLUS, long_t, i, num(T_HEADERS))
+    two_h = c.new_binary_op(gccjit.BinaryOp.MULT, long_t, t_word(header), num(2))
+    more.end_with_conditional(c.new_comparison(eq, here, at(first, two_h)), B["enter"], B["next"])
+    B["next"].add_assignment_op(i, gccjit.BinaryOp.PLUS, num(1))
+    B["next"].end_with_jump(B["test"])
+
+    # At a loop header of the armed frame: disarm, then run the rest of the call natively.
+    en = B["enter"]
+    disarm(en, ts)
+    go = fn.new_block(b"go")
+    # (a tracer or profiler of the program's set meanwhile: it sees the interpreter)
+    en.end_with_conditional(
+        either(c.new_comparison(ne, field(ts, L.TS_C_PROFILEFUNC, vp), null),
+               both(c.new_comparison(ne, field(ts, L.TS_C_TRACEFUNC, vp), null),
+                    c.new_comparison(ne, field(ts, L.TS_C_TRACEFUNC, long_t), counter_func))),
+        B["quiet"], go)
+    cframe = field(ts, L.TS_CFRAME, vp)
+    go.add_assignment_op(field(ts, L.TS_TRACING, it), gccjit.BinaryOp.MINUS, c.one(it))
+    go.add_assignment(lineno, field(f, L.FRAMEOBJ_LINENO, it))
+    go.add_assignment(field(f, L.FRAMEOBJ_LINENO, it), c.zero(it))
+    go.add_assignment(field(cframe, L.CFRAME_USE_TRACING, u8),
+                      c.new_cast(c.new_comparison(ne, field(ts, L.TS_C_TRACEFUNC, vp), null), u8))
+    go.add_assignment(field(cframe, L.CFRAME_USE_TRACING, u8),
+                      c.new_binary_op(gccjit.BinaryOp.MULT, u8, field(cframe, L.CFRAME_USE_TRACING, u8),
+                                      c.new_rvalue_from_int(u8, 255)))
+    # once per frame: a deopt of the native code finishes the call in a nested
+    # interpreter, which a later sample must not send back (see coconut_osr_arm)
+    go.add_assignment(last, ptr(index["OSR_LAST"]))
+    go.add_assignment(ptr(index["OSR_LAST"]), frame)
+    # before the header, as a deopt leaves it (the entry dispatches on it)
+    go.add_assignment(field(frame, L.FRAME_PREV_INSTR, vp), at(here, num(-2, it)))
+    go.add_assignment(field(cframe, L.CFRAME_CURRENT_FRAME, vp), field(frame, L.FRAME_PREVIOUS, vp))
+    go.add_assignment_op(field(ts, L.TS_RECURSION_REMAINING, it), gccjit.BinaryOp.PLUS, c.one(it))
+    go.add_assignment(result, c.new_call_through_ptr(
+        c.new_cast(c.new_array_access(c.new_cast(table, vp.get_pointer()), num(T_ENTRY, it)), entry_t),
+        [ts, frame, c.zero(it)]))
+    go.add_assignment_op(field(ts, L.TS_RECURSION_REMAINING, it), gccjit.BinaryOp.MINUS, c.one(it))
+    go.add_assignment(field(cframe, L.CFRAME_CURRENT_FRAME, vp), frame)
+    go.add_assignment_op(field(ts, L.TS_TRACING, it), gccjit.BinaryOp.PLUS, c.one(it))
+    go.add_assignment(field(f, L.FRAMEOBJ_LINENO, it), lineno)
+    go.add_assignment(field(cframe, L.CFRAME_USE_TRACING, u8), c.zero(u8))   # as call_trace left it
+    go.add_assignment_op(word(index["OSR_ENTRIES"]), gccjit.BinaryOp.PLUS, num(1))
+    go.add_assignment(ptr(index["OSR_LAST"]), last)
+    go.end_with_conditional(c.new_comparison(ne, result, null), B["result"], B["raised"])
+    nlp = t_word(T_NLOCALSPLUS)
+    local_slot = c.new_array_access(c.new_cast(at(frame, num(L.FRAME_LOCALSPLUS, it)), vp.get_pointer()), nlp)
+    r = B["result"]
+    r.add_assignment(local_slot, result)
+    r.add_assignment(field(frame, L.FRAME_STACKTOP, it),
+                     c.new_cast(c.new_binary_op(gccjit.BinaryOp.PLUS, long_t, nlp, num(1)), it))
+    r.add_assignment(field(frame, L.FRAME_PREV_INSTR, vp),
+                     at(first, c.new_binary_op(gccjit.BinaryOp.MULT, long_t, t_word(T_RETURN), num(2))))
+    r.end_with_return(c.zero(it))
+    x = B["raised"]
+    x.add_assignment(field(frame, L.FRAME_STACKTOP, it), c.new_cast(nlp, it))
+    x.add_eval(c.new_call(err_fetch, [etype.get_address(), evalue.get_address(), etb.get_address()]))
+    x.end_with_conditional(both(c.new_comparison(ne, etb, null),
+                                c.new_comparison(eq, field(etb, L.TB_FRAME, vp), f)),
+                           B["own_entry"], B["restore"])
+    o = B["own_entry"]
+    o.add_assignment(field(frame, L.FRAME_PREV_INSTR, vp),
+                     at(first, c.new_cast(field(etb, L.TB_LASTI, it), long_t)))
+    o.add_assignment(saved, etb)
+    o.add_assignment(etb, field(saved, L.TB_NEXT, vp))
+    o.add_eval(c.new_call(incref, [etb]))        # (Py_IncRef takes NULL)
+    o.add_eval(c.new_call(decref, [saved]))
+    o.end_with_jump(B["restore"])
+    B["restore"].add_eval(c.new_call(err_restore, [etype, evalue, etb]))
+    B["restore"].end_with_return(c.new_rvalue_from_int(it, -1))
+
+    # int coconut_osr_arm(PyThreadState *ts, _PyInterpreterFrame *frame, long budget)
+    ap = [c.new_param(vp, b"ts"), c.new_param(vp, b"frame"), c.new_param(long_t, b"budget")]
+    af = c.new_function(gccjit.FunctionKind.EXPORTED, it, b"coconut_osr_arm", ap)
+    a0, refuse, arm = (af.new_block(nm) for nm in (b"entry", b"refuse", b"arm"))
+    trace_now = field(ap[0], L.TS_C_TRACEFUNC, vp)
+    a0.end_with_conditional(
+        either(either(c.new_comparison(ne, field(ap[0], L.TS_C_PROFILEFUNC, vp), null),
+                      c.new_comparison(ne, field(ap[0], L.TS_TRACING, it), c.zero(it))),
+               either(either(c.new_comparison(ne, ptr(index["OSR_TARGET"]), null),
+                             c.new_comparison(eq, ptr(index["OSR_LAST"]), ap[1])),
+                      both(c.new_comparison(ne, trace_now, null),
+                           c.new_comparison(ne, field(ap[0], L.TS_C_TRACEFUNC, long_t), counter_func)))),
+        refuse, arm)
+    refuse.end_with_return(c.zero(it))
+    arm.add_assignment(ptr(index["OSR_SAVED_FUNC"]), trace_now)
+    arm.add_assignment(trace_now, ptr(index["OSR_TRACE_FUNC"]))
+    arm.add_assignment(ptr(index["OSR_TARGET"]), ap[1])
+    arm.add_assignment(word(index["OSR_BUDGET"]), ap[2])
+    arm.add_assignment(field(field(ap[0], L.TS_CFRAME, vp), L.CFRAME_USE_TRACING, u8),
+                       c.new_rvalue_from_int(u8, 255))
+    arm.end_with_return(c.one(it))
