@@ -517,6 +517,29 @@ def _osr_sample(code: types.CodeType) -> None:
         pass
 
 
+def osr_arm(frame_obj, sync: bool = True) -> bool:
+    """Arm on-stack replacement for the running frame `frame_obj` (a frame object of
+    this thread, that the interpreter runs: `sys._getframe(1)` in a callee), compiling
+    its code's OSR variant first (on this thread with `sync`). Its next line event at a
+    loop header enters native code. What the sampler does in whole-program mode, for
+    tests and for a program that knows where its long loop is. Returns whether armed."""
+    code, rt = frame_obj.f_code, runtime()
+    if id(code) not in _osr["tables"]:
+        with _lock:
+            saved = _auto["background"]
+            _auto["background"] = saved and not sync
+            try:
+                _osr["requested"].add(id(code))
+                _compile_osr(rt, code)
+            finally:
+                _auto["background"] = saved
+        if id(code) not in _osr["tables"]:
+            return False
+    rt.install()
+    return rt.osr_arm(ctypes.c_void_p.from_address(id(frame_obj) + L.FRAMEOBJ_FRAME).value,
+                      _osr_mod.BUDGET)
+
+
 def _compile_osr(rt, code: types.CodeType) -> None:
     """Compile `code`'s OSR variant: in the background where the machine allows it."""
     with rt.compiling():
