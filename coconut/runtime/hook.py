@@ -817,7 +817,7 @@ class Runtime:
         runs."""
         sampler = _import_module("coconut.runtime.sampler")
         self.control[_SAMPLE_WEIGHT] = max(1, threshold // sampler.SAMPLES_TO_HOT)
-        if self.sampling or threshold <= 0 or period_us <= 0:
+        if self.sampling or threshold < 0 or period_us <= 0:
             return self.sampling
         if not in_main_interpreter() or _get_ident() != _main_thread().ident:
             return False

@@ -901,9 +901,11 @@ def enable(threshold: int | None = None, background: bool = False) -> None:
             if _budget["since"] is None:
                 _budget["since"] = _perf_counter()
             _auto["background"] = bool(background)
-            if threshold > 0:          # time as hotness (runtime/sampler.py)
-                if OSR:
-                    rt.on_osr_sample(_osr_sample)
+            # time as hotness (runtime/sampler.py), and on-stack replacement: with
+            # threshold 0 too, where a long first call would stay interpreted
+            if OSR:
+                rt.on_osr_sample(_osr_sample)
+            if threshold > 0 or OSR:
                 rt.start_sampler(threshold, _sampler.period_us())
             # (the compile thread starts with the first background compile: a program
             # that never gets hot never loads libgccjit)

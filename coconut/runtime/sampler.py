@@ -110,8 +110,9 @@ def emit_sampler(c, field, imported, word, index, extra_index) -> None:
     has_slot = sf.new_local(bool_t, b"slot_exists")
     B["entry"].add_assignment(word(index["SAMPLE_PENDING"]), num(0))
     B["entry"].add_assignment_op(word(index["SAMPLES"]), gccjit.BinaryOp.PLUS, num(1))
+    # (threshold 0: nothing to credit, but on-stack replacement is asked for)
     B["entry"].end_with_conditional(
-        either(c.new_comparison(gt, num(1), word(index["THRESHOLD"])),
+        either(c.new_comparison(gt, num(0), word(index["THRESHOLD"])),
                c.new_comparison(ne, word(index["IN_COMPILER"]), num(0))),
         B["done"], B["look"])
     # Only on the main thread's own thread state (a subinterpreter running on the main
