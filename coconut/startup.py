@@ -123,6 +123,8 @@ def summary(st: dict) -> dict:
         "compiles_deferred": st["compiles_deferred"],
         "compile_seconds_program_thread": st["compile_seconds_program_thread"],
         "samples": st["samples"],
+        "osr_entries": st["osr_entries"],
+        "osr_compiled": st["osr_compiled"],
     }
 
 
@@ -152,6 +154,9 @@ def format_summary(s: dict) -> str:
                      f"compiles deferred: {s['compiles_deferred']}")
     if s.get("samples"):
         lines.append(f"  samples of the main thread (time as hotness): {s['samples']:,}")
+    if s.get("osr_compiled") or s.get("osr_entries"):
+        lines.append(f"  on-stack replacement: {s['osr_entries']:,} running frames entered "
+                     f"native code ({s['osr_compiled']} variants compiled)")
     lines.append(f"  deopts: {sum(s['deopts'].values()):,}")
     for reason, n in list(s["deopts"].items())[:15]:
         lines.append(f"    {n:9,d}  {reason}")
