@@ -504,13 +504,18 @@ def _osr_sample(code: types.CodeType) -> None:
             return
         if id(code) not in _compiled and id(code) not in _pending:
             _on_hot(code)
+        if _budgeted() and not _within_budget(code):
+            _budget["deferred"] += 1   # (over the compile budget: a later sample asks again)
+            return
         if not _lock.acquire(blocking=False):
             return
+        started = _perf_counter()
         try:
             _osr["requested"].add(id(code))
             _compile_osr(rt, code)
         finally:
             _lock.release()
+            _spent(_perf_counter() - started, code)
     except KeyboardInterrupt:
         _interrupt_main()
     except Exception:                  # never take the user's program down
@@ -546,6 +551,8 @@ def _compile_osr(rt, code: types.CodeType) -> None:
         reason = _interpreted_reason(code) or _not_worth_compiling(code)
         if reason is None and opt_level_for(code) is None:
             reason = "too big to compile in bounded time"
+        if reason is None and not _frontend()(code).osr_points():
+            reason = "no loop header to enter at (or only inside try/with)"
         if reason is None:
             try:
                 steps = _build_native_steps(code, _feedback.instructions(code), osr=True)
