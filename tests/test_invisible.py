@@ -363,3 +363,28 @@ def test_compiling_leaves_the_locale_alone():
     co.compile(ns["f"])
     assert co.is_compiled(ns["f"]) and ns["f"](3) == 7
     assert locale.setlocale(locale.LC_ALL) == before
+
+
+def test_a_signal_the_program_blocks_stays_pending():
+    """The sampling thread (whole-program mode) blocks every signal: a signal the
+    program blocks in its thread stays pending for sigpending()/sigwait(), as without
+    the JIT. (The kernel delivers a process signal to any thread that does not block
+    it: before the fix the sampler took SIGUSR1, and its default action killed the
+    process.)"""
+    code = textwrap.dedent("""
+        import os, signal, time
+        def loop(n):
+            t = 0
+            for i in range(n):
+                t += i
+            return t
+        loop(10)
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
+        os.kill(os.getpid(), signal.SIGUSR1)
+        time.sleep(0.05)
+        print(sorted(int(s) for s in signal.sigpending()))
+    """)
+    for threshold in ("10", "0"):
+        res = run_python(["-m", "coconut", "--threshold", threshold, "-c", code])
+        assert res.ok, res.describe()
+        assert res.stdout.split() == ["[10]"], (threshold, res.stdout)

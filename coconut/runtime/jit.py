@@ -33,6 +33,8 @@ from os import close as _close, open as _os_open, readlink as _readlink
 from os.path import join as _join
 from _queue import Empty as _Empty, SimpleQueue as _SimpleQueue   # (queue: +0.6 ms start-up)
 from time import perf_counter as _perf_counter, sleep as _sleep
+from signal import (pthread_sigmask as _pthread_sigmask, SIG_BLOCK as _SIG_BLOCK,
+                    SIG_SETMASK as _SIG_SETMASK, valid_signals as _valid_signals)
 from warnings import warn as _warn
 from _thread import (allocate_lock as _allocate_lock, interrupt_main as _interrupt_main,
                      start_new_thread as _start_new_thread, get_ident as _get_ident)
@@ -682,7 +684,15 @@ def _start_worker() -> bool:
     if CHILD_PROCESSES:
         gccrun.use_child_processes(rt.compile_child_address)
     rt.on_finished(_finish_background)
-    _worker["ident"] = _start_new_thread(_compile_thread, (rt,))
+    # Started with every signal blocked (a thread inherits its creator's mask), as the
+    # sampling thread (runtime/sampler.py): the kernel delivers a process signal to a
+    # thread that does not block it, and one the program blocks in its own threads must
+    # stay pending for it.
+    before = _pthread_sigmask(_SIG_BLOCK, _valid_signals())
+    try:
+        _worker["ident"] = _start_new_thread(_compile_thread, (rt,))
+    finally:
+        _pthread_sigmask(_SIG_SETMASK, before)
     return True
 
 

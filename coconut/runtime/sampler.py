@@ -90,6 +90,8 @@ def emit_sampler(c, field, imported, word, index, extra_index) -> None:
     sem_timedwait = imported("sem_timedwait", it, [vp, vp])
     clock_gettime = imported("clock_gettime", it, [it, vp])
     call_one = imported("PyObject_CallOneArg", vp, [vp, vp])
+    sigfillset = imported("sigfillset", it, [vp])
+    pthread_sigmask = imported("pthread_sigmask", it, [it, vp, vp])
     err_clear = imported("PyErr_Clear", void, [])
     decref = imported("Py_DecRef", void, [vp])
 
@@ -249,9 +251,22 @@ def emit_sampler(c, field, imported, word, index, extra_index) -> None:
     tb.add_assignment(word(index["SAMPLE_PENDING"]), num(0))
     tb.add_eval(c.new_call(sem_init, [ptr(index["SAMPLER_SEM"]), c.zero(it),
                                       c.zero(c.get_type(T.UNSIGNED_INT))]))
-    tb.end_with_return(c.new_call(pthread_create, [
+    # The thread starts with every signal blocked (it inherits the mask it is created
+    # with): the kernel delivers a process signal to a thread that does not block it,
+    # and a program that blocks one in its own threads (pthread_sigmask, then
+    # sigpending/sigwait) must find it pending, as without us.
+    sigset_t = c.new_array_type(c.get_type(T.UNSIGNED_CHAR), 128)
+    every, before = tf.new_local(sigset_t, b"every"), tf.new_local(sigset_t, b"before")
+    status = tf.new_local(it, b"status")
+    tb.add_eval(c.new_call(sigfillset, [c.new_cast(every.get_address(), vp)]))
+    tb.add_eval(c.new_call(pthread_sigmask, [num(0, it), c.new_cast(every.get_address(), vp),
+                                             c.new_cast(before.get_address(), vp)]))   # SIG_BLOCK
+    tb.add_assignment(status, c.new_call(pthread_create, [
         c.new_cast(word(index["SAMPLER_THREAD"]).get_address(), vp), null,
         ptr(index["SAMPLER_MAIN"]), null]))
+    tb.add_eval(c.new_call(pthread_sigmask, [num(2, it), c.new_cast(before.get_address(), vp),
+                                             null]))                                  # SIG_SETMASK
+    tb.end_with_return(status)
 
     # void coconut_sampler_stop(void): wakes the thread and waits for it to end.
     xf = c.new_function(gccjit.FunctionKind.EXPORTED, void, b"coconut_sampler_stop", [])
