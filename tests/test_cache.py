@@ -105,6 +105,7 @@ print(json.dumps({"results": repr(results), "tb": [tb1, tb2],
                   "compiled": stats["compiled"]}))
 '''
 NFUNCS = 10
+SLOW_TIMEOUT = max(support.DEFAULT_TIMEOUT, 360)   # a whole program compiled at threshold 0
 
 
 def _write(tmp_path, source=PROGRAM, name="prog.py"):
@@ -217,15 +218,17 @@ def test_concurrent_processes(tmp_path, interp):
 
 def test_statistics_mode_is_keyed_separately(tmp_path):
     script, cache = _write(tmp_path), tmp_path / "cache"
+    # (every code object of the program and of what it imports compiled on the program's
+    # thread, with instruction counting: a minute on a loaded 2-core machine)
     res = support.run_python(["-m", "coconut", "--threshold", "0", "--sync", "--stats-json",
                               str(tmp_path / "s1.json"), script, "interp"],
-                             env={"COCONUT_CACHE_DIR": str(cache)})
+                             env={"COCONUT_CACHE_DIR": str(cache)}, timeout=SLOW_TIMEOUT)
     assert res.ok, res.describe()
     plain = _run(script, cache)                 # no instruction counting: other keys
     assert plain["stats"]["cache_hits"] == 0, plain["stats"]
     res = support.run_python(["-m", "coconut", "--threshold", "0", "--sync", "--stats-json",
                               str(tmp_path / "s2.json"), script, "interp"],
-                             env={"COCONUT_CACHE_DIR": str(cache)})
+                             env={"COCONUT_CACHE_DIR": str(cache)}, timeout=SLOW_TIMEOUT)
     assert res.ok, res.describe()
     with open(tmp_path / "s2.json") as f:
         stats = json.load(f)
