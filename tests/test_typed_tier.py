@@ -80,7 +80,10 @@ def test_float_and_int_loops_box_nothing():
         assert _calls_in(ir, BOXING, loop) == [], func
 
 
-@in_subprocess()          # it warms the corpus up: other tests lower it cold (goldens)
+# It warms the corpus up (other tests lower it cold: goldens), and lowers and verifies
+# all of it twice in one child: about two minutes on a slow 2-core machine (CI timed it
+# out at 120 s once), so it gets more.
+@in_subprocess(timeout=600)
 def test_analysis_and_lowering_agree_on_the_corpus():
     """Lowering every corpus function (cold and warmed up) asserts at each instruction
     and each edge that the driver's state is the analysis' (lower.py); and the IR
