@@ -661,10 +661,12 @@ def resumed(state: State) -> State:
     this yield after a deopt, with other values) but a range iterator's: the typed
     FOR_ITER over it checks its type anyway (a deopt otherwise), and keeps the loop a
     C counting loop; the value sent in on top."""
-    def keep(item):
-        return Item(OBJ, item.prov) if item.prov == ("range_iter",) else OBJ_ITEM
     return State((OBJ_LOCAL,) * len(state.locals),
-                 tuple(keep(it) for it in state.stack[:-1]) + (OBJ_ITEM,))
+                 tuple(_boxed_keeping_range_iter(it) for it in state.stack[:-1]) + (OBJ_ITEM,))
+
+
+def _boxed_keeping_range_iter(item: Item) -> Item:
+    return Item(OBJ, item.prov) if item.prov == ("range_iter",) else OBJ_ITEM
 
 
 def osr_entered(state: State) -> State:
@@ -672,9 +674,8 @@ def osr_entered(state: State) -> State:
     `state` when native code runs the whole call (on-stack replacement): every local
     boxed in the frame, the stack boxed too; a range's iterator keeps its provenance
     (the typed FOR_ITER over it checks its type, and keeps the loop a C counting loop)."""
-    def keep(item):
-        return Item(OBJ, item.prov) if item.prov == ("range_iter",) else OBJ_ITEM
-    return State((OBJ_LOCAL,) * len(state.locals), tuple(keep(it) for it in state.stack))
+    return State((OBJ_LOCAL,) * len(state.locals),
+                 tuple(_boxed_keeping_range_iter(it) for it in state.stack))
 
 
 def entry_points(cfg) -> dict[int, State]:
