@@ -583,6 +583,10 @@ PROGRAM_ARGS = {
     "attributes": ((38_000,), (12_000,)),
     "lists": ((24_000,), (8_000,)),
     "dicts_strings": ((55_000,), (20_000,)),
+    "generators": ((26_000,), (9_000,)),
+    "exc_catch": ((17_000,), (6_000,)),
+    "exc_propagate": ((5_500,), (2_000,)),
+    "match_classes": ((500,), (170,)),
 }
 
 _BENCH_SCRIPT_MAIN = """

@@ -507,3 +507,22 @@ def test_the_machine_reads_an_int_and_an_object_of_one_word_apart():
     b0.ops = [ops.Incref(a), ops.Load(i, d, 16), ops.Load(a, d, 16), ops.Decref(a)]
     b0.terminator = ops.Return(a)
     check_pass(next(p for p in PIPELINE if p.name == "dead_code"), ir)
+
+
+def test_operand_fields_miss_no_operand_on_the_corpus_ir():
+    """The passes and the verifier read operands only from `cfg.operand_fields` (every
+    field but names, offsets and flags, by annotation): over the corpus's IR, after
+    every pass, no other field of any op holds a value."""
+    from coconut.ir.cfg import field_values, operand_fields
+    from coconut.passes import run_pipeline
+    checked = 0
+    for label, ir in _corpus_irs(limit_blocks=200):
+        for block in run_pipeline(ir).blocks.values():
+            for item in [*block.ops, block.terminator]:
+                names = operand_fields(type(item))
+                assert names is not None, type(item)
+                for name, field in vars(item).items():
+                    if name not in names:
+                        assert not field_values(field), (label, item, name)
+                checked += 1
+    assert checked > 10000

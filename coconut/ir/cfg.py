@@ -64,29 +64,33 @@ class IrCFG:
     def reverse_postorder(self) -> list[str]:
         """The blocks reachable from the entry, each after its predecessors except
         along back edges (successors visited in terminator order: deterministic)."""
-        blocks = self.blocks
+        blocks, successors = self.blocks, self.successors
         order, seen = [], {self.entry}
-        stack = [(self.entry, iter(self.successors(self.entry)))]
+        stack = [(self.entry, iter(successors(self.entry)))]
+        push, pop, visit = stack.append, stack.pop, order.append
         while stack:
             name, it = stack[-1]
             for succ in it:
                 if succ not in seen and succ in blocks:
                     seen.add(succ)
-                    stack.append((succ, iter(self.successors(succ))))
+                    push((succ, iter(successors(succ))))
                     break
             else:
-                stack.pop()
-                order.append(name)
+                pop()
+                visit(name)
         order.reverse()
         return order
 
     def successors(self, name: str) -> list[str]:
         """The distinct successors of block `name`, in terminator order."""
         t = self.blocks[name].terminator
-        if isinstance(t, ops.Jump):
+        kind = type(t)
+        if kind is ops.Jump:
             return [t.target]
-        if isinstance(t, ops.Branch):
+        if kind is ops.Branch:
             return [t.if_true] if t.if_true == t.if_false else [t.if_true, t.if_false]
+        if kind is ops.Deopt or kind is ops.ErrorExit or kind is ops.Return:
+            return []
         return list(dict.fromkeys(t.successors())) if t is not None else []
 
     def predecessors(self, order: list[str] | None = None) -> dict[str, list[str]]:
@@ -101,11 +105,12 @@ class IrCFG:
 
     def variables(self) -> dict[str, ops.Var]:
         found: dict[str, ops.Var] = {}
+        var = ops.Var
         for block in self.blocks.values():
             for item in [*block.ops, block.terminator]:
                 for value in _values(item):
-                    if isinstance(value, ops.Var):
-                        found.setdefault(value.name, value)
+                    if type(value) is var and value.name not in found:
+                        found[value.name] = value
         return found
 
     def verify(self, dataflow: bool = True) -> None:
@@ -210,7 +215,10 @@ PARAMETERS = ("tstate", "frame", "throwflag")   # the native entry's (backend/gc
 def _reads(item) -> set:
     """The variables an op or terminator reads (a variable passed by address is written,
     by the callee, not read)."""
-    return {v.name for name, field in vars(item).items()
+    names = operand_fields(type(item))
+    fields = (vars(item).items() if names is None else
+              [(name, getattr(item, name)) for name in names])
+    return {v.name for name, field in fields
             if not (name == "dst" and isinstance(field, ops.Var))
             for v in field_values(field, by_address=False) if isinstance(v, ops.Var)}
 
@@ -236,17 +244,51 @@ def _objects(item) -> list:
     return []
 
 
+# Field annotations of ops that never hold an operand (names, offsets, flags): the
+# fields read by operand_fields() are the others. tests/test_ir.py checks, over the
+# corpus's IR, that no operand is ever found outside them.
+_NOT_OPERANDS = frozenset({"str", "int", "bool", "float", "int | None", "str | None"})
+_OPERAND_FIELDS: dict = {}
+
+
+def operand_fields(cls) -> tuple:
+    """The names of the fields of op class `cls` that may hold operands (values, tuples
+    of values, a Cond), in field order: every field but its names, offsets and flags.
+    The passes and the verifier ask this for every op of every compile, so it is
+    computed once per class (a class that is not a dataclass: all its attributes)."""
+    names = _OPERAND_FIELDS.get(cls)
+    if names is None:
+        fields = getattr(cls, "__dataclass_fields__", None)
+        if fields is None:
+            return None
+        names = _OPERAND_FIELDS[cls] = tuple(
+            name for name, f in fields.items() if f.type not in _NOT_OPERANDS)
+    return names
+
+
 def _values(item) -> list:
     """Every operand of an op or terminator (for the verifier and the back end)."""
     if item is None:
         return []
-    return [v for field in vars(item).values() for v in field_values(field)]
+    names = operand_fields(type(item))
+    if names is None:
+        return [v for field in vars(item).values() for v in field_values(field)]
+    return [v for name in names for v in field_values(getattr(item, name))]
 
 
 def field_values(value, by_address: bool = True) -> list:
     """The values in one field of an op: a value, a tuple of values, a Cond's two; an
     AddressOf and (`by_address`) its variable."""
-    if isinstance(value, _VALUE_TYPES):
+    kind = type(value)
+    if kind in _VALUE_TYPE_SET:
+        return [value]
+    if kind is tuple:
+        return [x for v in value for x in field_values(v, by_address)]
+    if kind is ops.AddressOf:
+        return [value, value.var] if by_address else [value]
+    if kind is ops.Cond:
+        return field_values(value.a) + field_values(value.b)
+    if isinstance(value, _VALUE_TYPES):          # (subclasses: not made by the compiler)
         return [value]
     if isinstance(value, ops.AddressOf):
         return [value, value.var] if by_address else [value]
@@ -255,3 +297,6 @@ def field_values(value, by_address: bool = True) -> list:
     if isinstance(value, ops.Cond):
         return field_values(value.a) + field_values(value.b)
     return []
+
+
+_VALUE_TYPE_SET = frozenset(_VALUE_TYPES)

@@ -98,7 +98,10 @@ class State:
         return State(tuple(locals_), self.stack)
 
     def all_synced(self) -> "State":
-        return State(tuple(replace(ls, synced=True) for ls in self.locals), self.stack)
+        if all(ls.synced for ls in self.locals):
+            return self
+        return State(tuple(ls if ls.synced else replace(ls, synced=True) for ls in self.locals),
+                     self.stack)
 
     def join(self, other: "State | None", dead=frozenset()) -> "State":
         """The least upper bound; `dead`: locals whose value is not read before it is

@@ -27,72 +27,101 @@ _PARAMETERS = {"tstate", "frame", "throwflag"}
 
 def dead_code(ir):
     """Remove unread pure ops and unobservable SetInstrs, bypass empty goto blocks, prune."""
-    while _remove_dead_values(ir):
-        pass
+    _remove_dead_values(ir)
     _remove_dead_set_instr(ir)
     _thread_jumps(ir)
     return prune_unreachable(ir)
 
 
-def _summary(block) -> tuple[set, set, list]:
-    """(variables the block reads before writing them, variables it writes, [ops and
-    terminator, the name of the variable each writes or None, the names each reads]).
-    Three parallel lists, not a tuple per op: a compile must not start the cycle
-    collector, and tuples freed into their free list leave the collector's allocation
-    count raised (tests/test_gc_clean.py)."""
-    gen: set = set()
-    kill: set = set()
-    items: list = [[*block.ops, block.terminator], [], []]
-    for op in items[0]:
-        read = [v.name for v in uses(op)]
-        gen.update(v for v in read if v not in kill)
-        dst = getattr(op, "dst", None)
-        written = dst.name if isinstance(dst, ops.Var) else None
-        if written is not None:
-            kill.add(written)
-        items[1].append(written)
-        items[2].append(read)
-    return gen, kill, items
+class _Block:
+    """One block's ops for 1., with what each writes and reads as bit sets (a bit per
+    variable name, Python ints: the liveness sets of a big function hold hundreds of
+    names, and or-ing ints is much cheaper than uniting sets). Lists, not a tuple per
+    op: a compile must not start the cycle collector, and tuples freed into their free
+    list leave the collector's allocation count raised (tests/test_gc_clean.py)."""
+    __slots__ = ("ops", "writes", "reads", "removable", "gen", "kill")
+
+    def __init__(self, block, bits: dict):
+        self.ops = [*block.ops, block.terminator]
+        self.writes, self.reads, self.removable = [], [], []
+        for op in self.ops:
+            read = 0
+            for v in uses(op):
+                b = bits.get(v.name)
+                if b is None:
+                    b = bits[v.name] = 1 << len(bits)
+                read |= b
+            dst = getattr(op, "dst", None)
+            written = 0
+            if isinstance(dst, ops.Var):
+                written = bits.get(dst.name)
+                if written is None:
+                    written = bits[dst.name] = 1 << len(bits)
+            self.writes.append(written)
+            self.reads.append(read)
+            # 0: never removed; 1: removed when what it writes is dead; 2: always (x = x)
+            self.removable.append(
+                0 if not isinstance(op, PURE) or reads_refcount(op) else
+                2 if isinstance(op, ops.Assign) and op.dst == op.src else
+                0 if written and dst.name in _PARAMETERS else 1)
+        self.summarize()
+
+    def summarize(self) -> None:
+        gen = kill = 0
+        for written, read in zip(self.writes, self.reads):
+            gen |= read & ~kill
+            kill |= written
+        self.gen, self.kill = gen, kill
 
 
-def _remove_dead_values(ir) -> bool:
-    """One round of 1.; whether anything was removed."""
+def _remove_dead_values(ir) -> None:
+    """1.: backward liveness, remove what is dead, again until nothing more goes.
+    Removing an op only takes reads away, so what was dead stays dead: the result is
+    the same whatever the order (each round only redoes the blocks that changed)."""
     order = ir.reverse_postorder()
     succs = {name: ir.successors(name) for name in order}
-    summary = {name: _summary(ir.blocks[name]) for name in order}
-    live_in: dict[str, set] = {name: set(summary[name][0]) for name in order}
-    changed = True
-    while changed:
-        changed = False
-        for name in reversed(order):
-            gen, kill, _ = summary[name]
-            live = set()
+    bits: dict = {}
+    blocks = {name: _Block(ir.blocks[name], bits) for name in order}
+    changed_any = True
+    while changed_any:
+        live_in = {name: blocks[name].gen for name in order}
+        changed = True
+        while changed:
+            changed = False
+            for name in reversed(order):
+                blk = blocks[name]
+                live = 0
+                for succ in succs[name]:
+                    live |= live_in[succ]
+                live = (live & ~blk.kill) | blk.gen
+                if live != live_in[name]:
+                    live_in[name] = live
+                    changed = True
+        changed_any = False
+        for name in order:
+            blk = blocks[name]
+            if not any(blk.removable):
+                continue
+            live = 0
             for succ in succs[name]:
                 live |= live_in[succ]
-            live -= kill
-            live |= gen
-            if len(live) != len(live_in[name]):
-                live_in[name] = live
-                changed = True
-    removed = False
-    for name in order:
-        block = ir.blocks[name]
-        live: set = set()
-        for succ in succs[name]:
-            live |= live_in[succ]
-        kept = []
-        all_ops, writes, reads = summary[name][2]
-        for op, written, read in zip(reversed(all_ops), reversed(writes), reversed(reads)):
-            if isinstance(op, PURE) and not reads_refcount(op) and (
-                    (isinstance(op, ops.Assign) and op.dst == op.src)
-                    or (written not in live and written not in _PARAMETERS)):
-                removed = True
+            keep = []
+            for i in range(len(blk.ops) - 1, -1, -1):
+                written, removable = blk.writes[i], blk.removable[i]
+                if removable == 2 or (removable == 1 and not live & written):
+                    continue
+                live = (live & ~written) | blk.reads[i]
+                keep.append(i)
+            if len(keep) == len(blk.ops):
                 continue
-            live.discard(written)
-            live.update(read)
-            kept.append(op)
-        block.ops = kept[:0:-1]        # without the terminator, in order
-    return removed
+            changed_any = True
+            keep.reverse()
+            blk.ops = [blk.ops[i] for i in keep]
+            blk.writes = [blk.writes[i] for i in keep]
+            blk.reads = [blk.reads[i] for i in keep]
+            blk.removable = [blk.removable[i] for i in keep]
+            blk.summarize()
+            ir.blocks[name].ops = blk.ops[:-1]       # without the terminator
 
 
 def _observed_at_exit(terminator) -> bool:

@@ -81,6 +81,8 @@ def _forget_offset(known: dict, offset: int) -> None:
 
 def _forget_defs(known: dict, op) -> None:
     """Forget what was read through, or into, a variable `op` redefines."""
+    if not known:
+        return
     names = {v.name for v in defs(op)}
     if not names:
         return

@@ -93,6 +93,9 @@ def _step(op, state: list, out: list, origins) -> list:
     else emit it (with what it needs put back before it). Returns the new state."""
     if isinstance(op, ops.Incref) and isinstance(op.value, (ops.Var, ops.ObjConst)):
         return state + [(next(origins), (op.value,))]
+    if not state:                   # nothing pending: nothing to cancel, put back or rename
+        out.append(op)
+        return state
     if isinstance(op, ops.Decref):
         i = _find(state, op.value)
         if i is not None:
