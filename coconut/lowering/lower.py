@@ -293,13 +293,21 @@ class Builder:
 
     def select(self, cond: ops.Cond, if_true, if_false, ctype: str = "obj") -> ops.Var:
         """dst = cond ? if_true : if_false."""
-        dst = self.temp(ctype)
+        return self.select_many(cond, [(if_true, if_false, ctype)])[0]
+
+    def select_many(self, cond: ops.Cond, choices: list) -> list[ops.Var]:
+        """[cond ? if_true : if_false for (if_true, if_false, ctype) in choices], under
+        one branch (each select is three blocks of C for gcc)."""
+        dsts = [self.temp(ctype) for _, _, ctype in choices]
         t, f, join = self.new_block("then"), self.new_block("else"), self.new_block("join")
         self.terminate(ops.Branch(cond, t.name, f.name))
-        t.ops.append(ops.Assign(dst, if_true)); t.terminator = ops.Jump(join.name)
-        f.ops.append(ops.Assign(dst, if_false)); f.terminator = ops.Jump(join.name)
+        for dst, (if_true, if_false, _) in zip(dsts, choices):
+            t.ops.append(ops.Assign(dst, if_true))
+            f.ops.append(ops.Assign(dst, if_false))
+        t.terminator = ops.Jump(join.name)
+        f.terminator = ops.Jump(join.name)
         self.current = join
-        return dst
+        return dsts
 
     @property
     def nlocalsplus(self) -> int:

@@ -518,8 +518,8 @@ def call(b, ins, meth_or_null, self_or_callable, args):
     b.pending_kwnames = None
     n_kw = len(kwnames) if kwnames else 0
     is_method = _not_null(meth_or_null)
-    callable_ = b.select(is_method, meth_or_null, self_or_callable)
-    skip = b.select(is_method, b.int(0), b.int(1), ctype="int")
+    callable_, skip = b.select_many(is_method, [(meth_or_null, self_or_callable, "obj"),
+                                                (b.int(0), b.int(1), "int")])
     res = b.temp()
     b.emit(ops.CallVectorcall(res, callable_, (self_or_callable, *args), skip,
                               len(args) + 1 - n_kw,
