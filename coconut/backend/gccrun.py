@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-import platform
+
 import shutil
 from posix import close as _close, pipe as _pipe, set_blocking as _set_blocking
 from posix import waitpid as _waitpid, stat as _stat
@@ -80,7 +80,7 @@ _raw = _load_raw()
 def _driver_name() -> str | None:
     if _raw is None:
         return None
-    name = f"{platform.machine()}-linux-gnu-gcc-{_raw.gcc_jit_version_major()}"
+    name = f"{os.uname().machine}-linux-gnu-gcc-{_raw.gcc_jit_version_major()}"   # (platform.machine(): 3 ms of import)
     return name if shutil.which(name) else None
 
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:               # networkx is imported lazily: start-up time of 
 import dis
 import functools
 import types
-from dataclasses import dataclass, field
+from .._record import field, record
 
 from bytecode import ConcreteBytecode
 
@@ -39,7 +39,7 @@ class BytecodeError(Exception):
     """The bytecode is not what the front end can describe (a bug, or unusual input)."""
 
 
-@dataclass
+@record
 class Instruction:
     """One bytecode instruction (its EXTENDED_ARG prefix and CACHE entries included)."""
     offset: int               # code unit of the first unit (the EXTENDED_ARG prefix if any)
@@ -68,7 +68,7 @@ class Instruction:
         return f"{self.offset:5d} [{depth:>2}] {self.name}{arg}{tgt}"
 
 
-@dataclass
+@record
 class HandlerEdge:
     """An entry of the 3.11 exception table: [start, end) unwinds to `target`."""
     start: int
@@ -78,7 +78,7 @@ class HandlerEdge:
     lasti: bool               # whether the handler gets the raising offset pushed
 
 
-@dataclass
+@record
 class Block:
     start: int
     instructions: list[Instruction] = field(default_factory=list)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:               # networkx is imported lazily: start-up time of whole-program mode
     import networkx as nx
 
-from dataclasses import dataclass, field
+from .._record import field, record
 
 
 from . import ops
@@ -16,7 +16,7 @@ class IrVerifyError(Exception):
     """Malformed IR: a bug in the compiler itself, caught before libgccjit sees it."""
 
 
-@dataclass
+@record
 class IrBlock:
     name: str
     ops: list = field(default_factory=list)
@@ -255,10 +255,10 @@ def operand_fields(cls) -> tuple:
     """The names of the fields of op class `cls` that may hold operands (values, tuples
     of values, a Cond), in field order: every field but its names, offsets and flags.
     The passes and the verifier ask this for every op of every compile, so it is
-    computed once per class (a class that is not a dataclass: all its attributes)."""
+    computed once per class (a class that is not a record, coconut/_record.py: all its attributes)."""
     names = _OPERAND_FIELDS.get(cls)
     if names is None:
-        fields = getattr(cls, "__dataclass_fields__", None)
+        fields = getattr(cls, "__record_fields__", None)
         if fields is None:
             return None
         names = _OPERAND_FIELDS[cls] = tuple(

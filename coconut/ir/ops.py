@@ -12,7 +12,7 @@ Both carry the frame state the interpreter needs (instruction offset + value sta
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .._record import record
 
 # C types a Var may have. "obj" is PyObject*, "ptr" an untyped pointer, "int" a C int,
 # "ssize" Py_ssize_t, "byte" an unsigned char, "u16" / "u32" uint16_t / uint32_t (fields
@@ -23,7 +23,7 @@ CTYPES = ("obj", "ptr", "int", "ssize", "byte", "u16", "u32", "double", "u64",
           "f64", "i64", "cbool")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Var:
     name: str
     ctype: str = "obj"
@@ -32,7 +32,7 @@ class Var:
         return self.name
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class IntConst:
     value: int
     ctype: str = "int"
@@ -41,7 +41,7 @@ class IntConst:
         return str(self.value)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FloatConst:
     """A C double constant (an unboxed float)."""
     value: float
@@ -63,7 +63,7 @@ def _float_bits(x: float) -> bytes:
     return struct.pack("<d", x)
 
 
-@dataclass(frozen=True, eq=False)
+@record(frozen=True, eq=False)
 class ObjConst:
     """The address of a Python object kept alive by the code object (consts, names)."""
     obj: object
@@ -75,7 +75,7 @@ class ObjConst:
         return f"<{r[:40] + '...' if len(r) > 40 else r}>"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Address:
     """A fixed C address with a name (printed by name: dumps stay deterministic)."""
     name: str
@@ -86,7 +86,7 @@ class Address:
         return f"&{self.name}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class AddressOf:
     """&var: for C out-parameters (`var` is then written by the callee)."""
     var: Var
@@ -96,7 +96,7 @@ class AddressOf:
         return f"&{self.var}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class UnitAddress:
     """&co_code_adaptive[offset] of the frame's code object: what `frame->prev_instr`
     holds when the interpreter last ran the instruction at `offset` (a generator
@@ -111,7 +111,7 @@ class UnitAddress:
 SITE_CACHE_WORDS = 3
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SiteCache:
     """The address of cache slot `index` of the function: SITE_CACHE_WORDS
     zero-initialized words of the compiled module that only this function's code reads
@@ -130,7 +130,7 @@ Value = Var | IntConst | FloatConst | ObjConst | Address | AddressOf | SiteCache
 
 
 # -- plain ops ---------------------------------------------------------------------
-@dataclass
+@record
 class Assign:
     dst: Var
     src: Value
@@ -138,7 +138,7 @@ class Assign:
     def __str__(self): return f"{self.dst} = {self.src}"
 
 
-@dataclass
+@record
 class CallC:
     """dst = func(args) for a C function named in capi.CAPI (dst None: result ignored)."""
     dst: Var | None
@@ -150,7 +150,7 @@ class CallC:
         return call if self.dst is None else f"{self.dst} = {call}"
 
 
-@dataclass
+@record
 class CallVectorcall:
     """dst = PyObject_Vectorcall(callable, &argv[skip], (npositional - skip) |
     PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames), where argv holds `args` in a scratch
@@ -167,7 +167,7 @@ class CallVectorcall:
                 f"[{self.skip}:], npositional={self.npositional}, kwnames={self.kwnames})")
 
 
-@dataclass
+@record
 class CallArray:
     """dst = func(*before, &values[0], n): for C functions taking an array of objects."""
     dst: Var
@@ -180,7 +180,7 @@ class CallArray:
         return f"{self.dst} = {self.func}({pre}[{', '.join(map(str, self.values))}], {len(self.values)})"
 
 
-@dataclass
+@record
 class Load:
     """dst = *(ctype *)((char *)base + offset) — a field of a C struct."""
     dst: Var
@@ -190,7 +190,7 @@ class Load:
     def __str__(self): return f"{self.dst} = *({self.dst.ctype} *)({self.base} + {self.offset})"
 
 
-@dataclass
+@record
 class Store:
     """*(ctype *)((char *)base + offset) = src."""
     base: Value
@@ -201,7 +201,7 @@ class Store:
     def __str__(self): return f"*({self.ctype} *)({self.base} + {self.offset}) = {self.src}"
 
 
-@dataclass
+@record
 class PtrAdd:
     """dst = (char *)base + delta: the address of a field at a run-time offset (`delta`
     an integer value), for Load and Store."""
@@ -212,7 +212,7 @@ class PtrAdd:
     def __str__(self): return f"{self.dst} = {self.base} + {self.delta}"
 
 
-@dataclass
+@record
 class LoadLocal:
     """dst = frame->localsplus[index] (a borrowed reference, possibly NULL)."""
     dst: Var
@@ -221,7 +221,7 @@ class LoadLocal:
     def __str__(self): return f"{self.dst} = localsplus[{self.index}]"
 
 
-@dataclass
+@record
 class StoreLocal:
     """frame->localsplus[index] = src (the frame takes the reference)."""
     index: int
@@ -230,14 +230,14 @@ class StoreLocal:
     def __str__(self): return f"localsplus[{self.index}] = {self.src}"
 
 
-@dataclass
+@record
 class Incref:
     value: Value
 
     def __str__(self): return f"incref {self.value}"
 
 
-@dataclass
+@record
 class Decref:
     """Py_DECREF, or Py_XDECREF when `maybe_null`."""
     value: Value
@@ -246,7 +246,7 @@ class Decref:
     def __str__(self): return f"{'x' if self.maybe_null else ''}decref {self.value}"
 
 
-@dataclass
+@record
 class SetInstr:
     """frame->prev_instr = the instruction at `offset`: keeps f_lineno and tracebacks
     right for anything the next ops may call."""
@@ -256,7 +256,7 @@ class SetInstr:
     def __str__(self): return f"set_instr {self.offset} ({self.name})"
 
 
-@dataclass
+@record
 class BinArith:
     """dst = a <op> b on C numbers of dst's type ('+', '-', '*', '/', '%', '^', '&',
     '|', '<<', '>>'), the operands converted to it."""
@@ -268,7 +268,7 @@ class BinArith:
     def __str__(self): return f"{self.dst} = {self.a} {self.op} {self.b}"
 
 
-@dataclass
+@record
 class Neg:
     """dst = -a (C negation: flips the sign of 0.0 and nan too)."""
     dst: Var
@@ -277,7 +277,7 @@ class Neg:
     def __str__(self): return f"{self.dst} = -{self.a}"
 
 
-@dataclass
+@record
 class Abs:
     """dst = |a| (fabs for a double: clears the sign of -0.0 too)."""
     dst: Var
@@ -287,7 +287,7 @@ class Abs:
 
 
 # -- terminators -------------------------------------------------------------------
-@dataclass
+@record
 class Cond:
     """a <op> b, op one of == != < <= > >=."""
     op: str
@@ -303,7 +303,7 @@ class Cond:
 _NEGATED = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
 
 
-@dataclass
+@record
 class Jump:
     target: str
 
@@ -312,7 +312,7 @@ class Jump:
     def successors(self): return [self.target]
 
 
-@dataclass
+@record
 class Branch:
     cond: Cond
     if_true: str
@@ -323,7 +323,7 @@ class Branch:
     def successors(self): return [self.if_true, self.if_false]
 
 
-@dataclass
+@record
 class Return:
     """Leave native code with a new reference (the value stack is empty)."""
     value: Value
@@ -333,7 +333,7 @@ class Return:
     def successors(self): return []
 
 
-@dataclass
+@record
 class Deopt:
     """Resume the interpreter before the instruction at `resume`, with `stack` spilled
     to the frame (the frame takes those references). `resume` AS_IS (with an empty
@@ -355,7 +355,7 @@ class Deopt:
     def successors(self): return []
 
 
-@dataclass
+@record
 class ErrorExit:
     """An exception is set: let the interpreter unwind from the instruction at `offset`
     with `stack` spilled (it adds the traceback entry and finds the handler).

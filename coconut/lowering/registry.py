@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import dis
 import re
-from dataclasses import dataclass
+from .._record import record
 from typing import Callable
 
 _ITEM = re.compile(r"(\w+)(?:\[(.+?)\])?$")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StackSignature:
     inputs: tuple[tuple[str, str | None], ...]
     outputs: tuple[tuple[str, str | None], ...]
@@ -62,7 +62,7 @@ def _count(items, oparg) -> int:
     return sum(1 if expr is None else _eval(expr, oparg) for _, expr in items)
 
 
-@dataclass
+@record
 class OpcodeRule:
     name: str
     signature: StackSignature

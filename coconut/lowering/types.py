@@ -37,7 +37,7 @@ lowering (lower.py), which asserts that what it emits matches.
 from __future__ import annotations
 
 import dis
-from dataclasses import dataclass, field, replace
+from .._record import field, record, replace
 
 from ..runtime import feedback as _feedback, layout as L
 
@@ -50,7 +50,7 @@ KIND_OF_CTYPE = {v: k for k, v in CTYPE.items()}
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Item:
     """One value-stack entry: its kind and where it came from (None, ("local", i),
     ("const", value), ("global", name), ("range_call",), ("range_iter",))."""
@@ -58,7 +58,7 @@ class Item:
     prov: tuple | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LocalState:
     """kind; synced: the frame's slot holds the home's value boxed; undef: the home may
     hold no value on some path (the local was first assigned in a loop, and is dead
@@ -78,7 +78,7 @@ OBJ_ITEM = Item()
 OBJ_LOCAL = LocalState()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class State:
     locals: tuple          # LocalState per local index (only unboxable ones vary)
     stack: tuple           # Item per stack entry, bottom first
@@ -152,7 +152,7 @@ def feedback(cfg) -> dict[int, str]:
 # materializes each of them: code grows with their number times the exits').
 MAX_VIRTUAL = 24
 
-@dataclass
+@record
 class Plan:
     """What the typed lowering of one instruction does, decided from the input kinds.
 

@@ -7,13 +7,13 @@ name)` or `("before", name)` returns the IR at that point of the pipeline: what
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .._record import record
 from typing import Callable
 
 from . import dead_code, prune, redundant_loads, refcount
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Pass:
     name: str
     run: Callable

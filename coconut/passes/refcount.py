@@ -39,7 +39,7 @@ in order.
 """
 from __future__ import annotations
 
-import dataclasses
+from .._record import replace
 import itertools
 
 from ..ir import ops
@@ -165,7 +165,7 @@ def _put_back_on_edge(ir, pred: str, succ: str, items: list) -> None:
     edge = ir.new_block(f"{succ}.incref")
     edge.ops = _increfs(items)
     edge.terminator = ops.Jump(succ)
-    block.terminator = dataclasses.replace(
+    block.terminator = replace(
         t, if_true=edge.name if t.if_true == succ else t.if_true,
         if_false=edge.name if t.if_false == succ else t.if_false)
 
@@ -183,6 +183,6 @@ def _hoist_decrefs(ir, join, incoming: dict) -> None:
             if i is not None:
                 del items[i]
             else:
-                ir.blocks[pred].ops.extend(_increfs(items) + [dataclasses.replace(decref)])
+                ir.blocks[pred].ops.extend(_increfs(items) + [replace(decref)])
                 items.clear()
         join.ops.pop(0)
