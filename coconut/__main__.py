@@ -14,7 +14,6 @@ JIT too (see coconut/startup.py). With --perf-map, perf names compiled code
 """
 from __future__ import annotations
 
-import argparse
 import atexit
 import os
 import sys
@@ -24,7 +23,8 @@ from . import startup
 _THIS_FILE = __file__
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser():
+    import argparse                   # (only for what _quick_parse leaves: ~5 ms at start-up)
     p = argparse.ArgumentParser(
         prog="python3 -m coconut",
         description="Run a Python program with every hot function compiled by coconut.",
@@ -77,10 +77,56 @@ def _split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
+_FLAGS = {"--stats": "stats", "--sync": "sync", "--native-count-only": "native_count_only",
+          "--perf-map": "perf_map", "--no-subprocesses": "no_subprocesses"}
+
+
+class _Options:
+    """What _parser() gives, for the command lines _quick_parse reads itself."""
+
+    def __init__(self):
+        self.threshold = self.stats_json = self.module = self.command = self.script = None
+        for name in _FLAGS.values():
+            setattr(self, name, False)
+
+
+def _quick_parse(ours: list[str]) -> _Options | None:
+    """The usual command lines (SCRIPT, -m MODULE or -c COMMAND after the plain options
+    of _parser) without argparse; None for anything else (help, an error, an option
+    written `--threshold=N`), which argparse then reads and reports on."""
+    opts, i = _Options(), 0
+    while i < len(ours):
+        a = ours[i]
+        if a in _FLAGS:
+            setattr(opts, _FLAGS[a], True)
+            i += 1
+        elif a in ("--threshold", "--stats-json") and i + 1 < len(ours):
+            value = ours[i + 1]
+            if a == "--stats-json":
+                opts.stats_json = value
+            elif value.isdigit():
+                opts.threshold = int(value)
+            else:
+                return None
+            i += 2
+        elif a in ("-m", "-c") and i + 2 == len(ours):
+            if a == "-m":
+                opts.module = ours[i + 1]
+            else:
+                opts.command = ours[i + 1]
+            return opts
+        elif not a.startswith("-") and i + 1 == len(ours):
+            opts.script = a
+            return opts
+        else:
+            return None
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     ours, program_args = _split_argv(argv)
-    opts = _parser().parse_args(ours)
+    opts = _quick_parse(ours) or _parser().parse_args(ours)
     if opts.threshold is not None and opts.threshold < 0:
         _parser().error("--threshold must be >= 0")
     threshold = startup.DEFAULT_THRESHOLD if opts.threshold is None else opts.threshold

@@ -402,3 +402,25 @@ def test_another_variant_is_loaded(tmp_path):
     assert runs[1]["cache_hits"] == 1 and runs[1]["cache_other_variant"] == 1, runs[1]
     assert runs[1]["cache_stores"] == 0, runs[1]
     assert runs[2]["cache_misses"] == 1 and runs[2]["cache_stores"] == 1, runs[2]
+
+
+def test_sources_manifest_spares_hashing_and_is_not_trusted_when_stale(tmp_path, monkeypatch):
+    # The installation records the sources' digest with each file's size and time; a
+    # process takes the digest from it only while every source still matches.
+    from coconut.runtime import cache
+    manifest = tmp_path / "sources"
+    monkeypatch.setattr(cache, "SOURCES_MANIFEST", str(manifest))
+    hashed = cache.sources_digest(trust_manifest=False)
+    assert cache.sources_digest() == hashed                       # no manifest: hashed
+    cache.write_sources_manifest(str(manifest))
+    lines = manifest.read_text().splitlines()
+    assert lines[0] == hashed.hex() and any(l.startswith("runtime/cache.py ") for l in lines)
+    calls = []
+    monkeypatch.setattr(cache, "_hash_sources", lambda: calls.append(1) or b"x" * 32)
+    assert cache.sources_digest() == hashed and not calls          # trusted: no hashing
+    stale = [lines[0]] + [l.replace("runtime/cache.py ", "runtime/cache.py 1") if
+                          l.startswith("runtime/cache.py ") else l for l in lines[1:]]
+    manifest.write_text("\n".join(stale) + "\n")
+    assert cache.sources_digest() == b"x" * 32 and calls          # a changed size: hashed
+    manifest.write_text("not hex\n")
+    assert cache.sources_digest() == b"x" * 32                     # unreadable: hashed

@@ -412,3 +412,20 @@ def test_a_child_forked_from_a_thread_exits(tmp_path):
     (tmp_path / "prog.py").write_text(FORK_FROM_A_THREAD)
     status, out, err = _run(["-m", "coconut", "--threshold", "100", "prog.py"], tmp_path, timeout=60)
     assert (status, sorted(out.split())) == (0, ["child", "parent"]), err
+
+
+def test_usual_command_lines_are_read_without_argparse():
+    # python3 -m coconut reads the usual forms itself (argparse: ~5 ms of start-up);
+    # whatever it reads must be what argparse reads, and anything else goes to argparse.
+    from coconut.__main__ import _parser, _quick_parse, _split_argv
+    for argv in (["x.py", "a", "-b"], ["--threshold", "0", "--sync", "x.py"],
+                 ["--stats", "-m", "mod", "z"], ["-c", "pass"],
+                 ["--stats-json", "f.json", "--perf-map", "--no-subprocesses",
+                  "--native-count-only", "s.py"], ["--threshold", "5", "-m", "pytest", "-q"]):
+        ours, _ = _split_argv(argv)
+        expected = vars(_parser().parse_args(ours))
+        expected.pop("args")
+        assert vars(_quick_parse(ours)) == expected, argv
+    for argv in (["--threshold=3", "x.py"], ["-h"], ["--threshold", "-1", "x.py"], [],
+                 ["--bogus", "x.py"], ["-"], ["--threshold", "x", "y.py"]):
+        assert _quick_parse(_split_argv(argv)[0]) is None, argv

@@ -32,7 +32,7 @@ from importlib import import_module as _import_module
 from io import open as _open
 from json import dumps as _dumps, loads as _loads
 from os import (access as _access, close as _close, environ as _environ, mkdir as _mkdir,
-                open as _os_open, replace as _replace, scandir as _scandir,
+                open as _os_open, replace as _replace, scandir as _scandir, stat as _stat,
                 unlink as _unlink, urandom as _urandom, utime as _utime)
 from time import time as _time
 from os.path import (dirname as _dirname, expanduser as _expanduser, join as _join,
@@ -167,15 +167,64 @@ def _environment_digest() -> bytes:
     global _env_digest
     if _env_digest is None:
         h = _sha256(b"coconut-cache-%d\0" % FORMAT)
-        for p in sorted(_sources(_ROOT)):
-            h.update(p[len(_ROOT) + 1:].encode() + b"\0")     # the path under coconut/
-            with _open(p, "rb") as f:
-                h.update(_sha256(f.read()).digest())
+        h.update(sources_digest())
         layout = sorted((k, v) for k, v in vars(L).items() if k.isupper() and isinstance(v, int))
         h.update(repr((sys.version, sys.hexversion, sys.abiflags, _MACHINE,
                        _GCCJIT_IDENTITY, layout)).encode())
         _env_digest = h.digest()
     return _env_digest
+
+
+# The digest of coconut's sources is needed at every start-up (it names the runtime
+# library), and reading and hashing ~50 files took 3-4 ms of it. The installation
+# (`python3 -m coconut.runtime.install`) writes SOURCES_MANIFEST beside the installed
+# runtime library: the digest, then each source's path, size and modification time; a
+# process whose sources all still have the size and time listed takes the digest from
+# it (a stat per file), as CPython trusts a .pyc whose source has the size and time it
+# recorded. Anything else (a missing or stale manifest) hashes the sources.
+SOURCES_MANIFEST = os.path.join(_ROOT, "runtime", "_installed", "sources")
+
+
+def _source_stats() -> list[str]:
+    out = []
+    for p in sorted(_sources(_ROOT)):
+        st = _stat(p)
+        out.append(f"{p[len(_ROOT) + 1:]} {st.st_size} {st.st_mtime_ns}")
+    return out
+
+
+def _hash_sources() -> bytes:
+    h = _sha256()
+    for p in sorted(_sources(_ROOT)):
+        h.update(p[len(_ROOT) + 1:].encode() + b"\0")     # the path under coconut/
+        with _open(p, "rb") as f:
+            h.update(_sha256(f.read()).digest())
+    return h.digest()
+
+
+def sources_digest(trust_manifest: bool = True) -> bytes:
+    """The digest of coconut's .py files (see SOURCES_MANIFEST)."""
+    if trust_manifest:
+        try:
+            with _open(SOURCES_MANIFEST, "r", encoding="utf-8") as f:
+                lines = f.read().splitlines()
+            if lines and lines[1:] == _source_stats():
+                return bytes.fromhex(lines[0])
+        except (OSError, ValueError):
+            pass
+    return _hash_sources()
+
+
+def write_sources_manifest(path: str = SOURCES_MANIFEST) -> None:
+    """Record the sources' digest, sizes and times (the installation does)."""
+    stats = _source_stats()
+    digest = _hash_sources()
+    if stats != _source_stats():                # changed while hashing: write nothing
+        return
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with _open(tmp, "w", encoding="utf-8") as f:
+        f.write("\n".join([digest.hex()] + stats) + "\n")
+    _replace(tmp, path)
 
 
 def _canon_const(c, out: list) -> None:

@@ -5,7 +5,9 @@ process finds it before looking in the compile cache. scripts/install.sh runs it
 The library is named after the digest of coconut's sources, the Python build and the
 gccjit binding (hook.runtime_library_name), so a stale one is never loaded: after a
 change of the sources the cache is used again until this runs. Older libraries in the
-directory are removed. Idempotent: when the library is there it only says so.
+directory are removed. Idempotent: when the library is there it only says so. It also
+writes the sources' manifest (cache.SOURCES_MANIFEST: their digest, sizes and times),
+which spares every start-up hashing them.
 """
 from __future__ import annotations
 
@@ -42,6 +44,11 @@ def build(directory: str = hook.INSTALLED_DIR) -> str:
 
 def main() -> int:
     try:
+        from . import cache
+        # First: the library's name is the digest of the sources, which a stale manifest
+        # must not give (sources_digest then hashes them anyway).
+        os.makedirs(hook.INSTALLED_DIR, exist_ok=True)
+        cache.write_sources_manifest()
         path = build()
     except (OSError, RuntimeError) as exc:
         print(f"coconut.runtime.install: {exc} (the runtime library will be built into "
