@@ -77,7 +77,8 @@ class _Block:
 def _remove_dead_values(ir) -> None:
     """1.: backward liveness, remove what is dead, again until nothing more goes.
     Removing an op only takes reads away, so what was dead stays dead: the result is
-    the same whatever the order (each round only redoes the blocks that changed)."""
+    the same whatever the order. Each op's reads and writes are found once; a round
+    after the first re-summarizes only the blocks that lost an op."""
     order = ir.reverse_postorder()
     succs = {name: ir.successors(name) for name in order}
     bits: dict = {}
