@@ -120,7 +120,13 @@ def _make(cls, frozen: bool, eq: bool):
         found[name] = f
     # __init__: `def __init__(self, a, b=_d_b, c=_MISSING): self.a = a ...`
     params, body, env = [], [], {"_MISSING": _MISSING, "_set": object.__setattr__}
+    defaulted = False
     for name, f in found.items():
+        if f.default_factory is not _MISSING or f.default is not _MISSING:
+            defaulted = True
+        elif defaulted:
+            raise TypeError(f"{cls.__name__}: field {name} without a default "
+                            f"follows one with a default")
         if f.default_factory is not _MISSING:
             env[f"_f_{name}"] = f.default_factory
             params.append(f"{name}=_MISSING")
@@ -130,9 +136,6 @@ def _make(cls, frozen: bool, eq: bool):
             params.append(f"{name}=_d_{name}")
             value = name
         else:
-            if any(p.endswith(("=_MISSING",)) or "=_d_" in p for p in params):
-                raise TypeError(f"{cls.__name__}: field {name} without a default "
-                                f"follows one with a default")
             params.append(name)
             value = name
         body.append(f"    _set(self, {name!r}, {value})" if frozen else

@@ -215,10 +215,7 @@ PARAMETERS = ("tstate", "frame", "throwflag")   # the native entry's (backend/gc
 def _reads(item) -> set:
     """The variables an op or terminator reads (a variable passed by address is written,
     by the callee, not read)."""
-    names = operand_fields(type(item))
-    fields = (vars(item).items() if names is None else
-              [(name, getattr(item, name)) for name in names])
-    return {v.name for name, field in fields
+    return {v.name for name, field in operand_items(item)
             if not (name == "dst" and isinstance(field, ops.Var))
             for v in field_values(field, by_address=False) if isinstance(v, ops.Var)}
 
@@ -245,8 +242,8 @@ def _objects(item) -> list:
 
 
 # Field annotations of ops that never hold an operand (names, offsets, flags): the
-# fields read by operand_fields() are the others. tests/test_ir.py checks, over the
-# corpus's IR, that no operand is ever found outside them.
+# fields read by operand_fields() are the others. tests/test_passes_props.py checks,
+# over the corpus's IR, that no operand is ever found outside them.
 _NOT_OPERANDS = frozenset({"str", "int", "bool", "float", "int | None", "str | None"})
 _OPERAND_FIELDS: dict = {}
 
@@ -266,34 +263,31 @@ def operand_fields(cls) -> tuple:
     return names
 
 
+def operand_items(item):
+    """(name, value) of the fields of `item` that may hold operands."""
+    names = operand_fields(type(item))
+    if names is None:
+        return vars(item).items()
+    return [(name, getattr(item, name)) for name in names]
+
+
 def _values(item) -> list:
     """Every operand of an op or terminator (for the verifier and the back end)."""
     if item is None:
         return []
-    names = operand_fields(type(item))
-    if names is None:
-        return [v for field in vars(item).values() for v in field_values(field)]
-    return [v for name in names for v in field_values(getattr(item, name))]
+    return [v for _, field in operand_items(item) for v in field_values(field)]
 
 
 def field_values(value, by_address: bool = True) -> list:
     """The values in one field of an op: a value, a tuple of values, a Cond's two; an
     AddressOf and (`by_address`) its variable."""
-    kind = type(value)
-    if kind in _VALUE_TYPE_SET:
+    kind = type(value)                 # (the exact type first: the common case, cheaper)
+    if kind in _VALUE_TYPE_SET or isinstance(value, _VALUE_TYPES):
         return [value]
-    if kind is tuple:
+    if kind is tuple or isinstance(value, tuple):
         return [x for v in value for x in field_values(v, by_address)]
-    if kind is ops.AddressOf:
-        return [value, value.var] if by_address else [value]
-    if kind is ops.Cond:
-        return field_values(value.a) + field_values(value.b)
-    if isinstance(value, _VALUE_TYPES):          # (subclasses: not made by the compiler)
-        return [value]
     if isinstance(value, ops.AddressOf):
         return [value, value.var] if by_address else [value]
-    if isinstance(value, tuple):
-        return [x for v in value for x in field_values(v, by_address)]
     if isinstance(value, ops.Cond):
         return field_values(value.a) + field_values(value.b)
     return []

@@ -8,7 +8,7 @@ leaves the op alone.
 from __future__ import annotations
 
 from ..ir import ops
-from ..ir.cfg import field_values, operand_fields
+from ..ir.cfg import field_values, operand_items
 from ..runtime import layout as L
 
 # C functions (names in backend/capi.py) that release no reference, run no Python code
@@ -52,19 +52,11 @@ def key(value):
     return ("other", id(value))
 
 
-def _fields(op):
-    """(name, value) of the fields of `op` that may hold operands (ir/cfg.py)."""
-    names = operand_fields(type(op))
-    if names is None:
-        return op.__dict__.items()
-    return [(name, getattr(op, name)) for name in names]
-
-
 def defs(op) -> list[ops.Var]:
     """The variables `op` writes: its `dst`, and variables passed by address (a C
     out-parameter: written by the callee)."""
     out = []
-    for name, field in _fields(op):
+    for name, field in operand_items(op):
         if type(field) is ops.Var:
             if name == "dst":
                 out.append(field)
@@ -79,13 +71,11 @@ def uses(op) -> list[ops.Var]:
     """The variables `op` (or a terminator) reads. A variable passed by address counts
     as read (the callee may read it)."""
     out = []
-    for name, field in _fields(op):
-        kind = type(field)
-        if kind is ops.Var:
+    for name, field in operand_items(op):
+        if type(field) is ops.Var:
             if name != "dst":
                 out.append(field)
-        elif kind is tuple or kind is ops.Cond or kind is ops.AddressOf or \
-                isinstance(field, (tuple, ops.Cond, ops.AddressOf)):
+        elif isinstance(field, (tuple, ops.Cond, ops.AddressOf)):
             out.extend(v for v in field_values(field) if type(v) is ops.Var)
     return out
 

@@ -39,9 +39,9 @@ in order.
 """
 from __future__ import annotations
 
-from .._record import replace
 import itertools
 
+from .._record import replace
 from ..ir import ops
 from .effects import defs, key, may_release
 
