@@ -83,6 +83,11 @@ CAPI = {
     "coconut_deopt_check": ("value", "int", ["ptr"]),
     # PyObject_Vectorcall's contract, with the thread state first (runtime/calls.py)
     "coconut_call": ("new", "obj", ["ptr", "obj", "ptr", "u64", "obj"]),
+    # an inlined callee's frame, materialized: pushed (taking `n` values), then run
+    # and/or cleared and popped (runtime/calls.py, lowering/inline.py)
+    "coconut_inl_push": ("value", "ptr", ["ptr", "obj", "ssize", "ssize", "ptr", "ssize"]),
+    "coconut_inl_dealloc": ("value", "void", ["ptr", "obj", "ssize", "obj", "ptr", "ssize"]),
+    "coconut_inl_finish": ("new", "obj", ["ptr", "ptr", "int", "obj"]),
     # LOAD_GLOBAL's lookup, refilling the site's cache (runtime/namespaces.py)
     "coconut_load_global": ("borrowed", "obj", ["obj", "obj", "obj", "ptr"]),
     # new reference; NULL with an exception set, or without one: deopt (coroutines.py)

@@ -227,6 +227,7 @@ class _FunctionEmitter:
         self.exits = {}                          # throwflag -> shared exit block
         self._nblocks = 0
         self.code = ir.code
+        self.inlined = tuple(ir.inlined_codes())
         self.nlp = ir.nlocalsplus
         max_args = max([len(op.args) for b in ir.blocks.values() for op in b.ops
                         if isinstance(op, ops.CallVectorcall)] +
@@ -257,7 +258,7 @@ class _FunctionEmitter:
         if isinstance(v, ops.FloatConst):
             return self.c.new_rvalue_from_double(self.cx.types["f64"], v.value)
         if isinstance(v, ops.ObjConst):
-            return self.state.link(describe_object(v.obj, self.code, self.index),
+            return self.state.link(describe_object(v.obj, self.code, self.index, self.inlined),
                                    id(v.obj), v.obj)
         if isinstance(v, ops.Address):
             return self.state.link(("address", v.name), v.value)
@@ -478,8 +479,12 @@ class _FunctionEmitter:
             for i, v in enumerate(op.values):
                 blk.add_assignment(self.scratch_slot(i), cx.cast(self.rv(v), "obj"))
             args = [self.rv(a) for a in op.before] + [
-                self.scratch_slot(0).get_address(), cx.int(len(op.values), "ssize")]
-            blk.add_assignment(self.var(op.dst), cx.call(op.func, args))
+                self.scratch_slot(0).get_address(),
+                cx.int(len(op.values), "ssize")]
+            if op.dst is None:
+                blk.add_eval(cx.call(op.func, args))
+            else:
+                blk.add_assignment(self.var(op.dst), cx.call(op.func, args))
         else:
             raise BackendError(f"unknown op {op!r}")
         return blk
@@ -565,9 +570,55 @@ def _const_path(obj, consts, path=()):
     return None
 
 
-def describe_object(obj, code: types.CodeType, index: int = 0):
+def describe_code(code: types.CodeType):
+    """A description of the code of a function of a module ("code", module, qualified
+    name, digest of the code), for an inlined callee; None when the module's attribute
+    path does not lead to it."""
+    from ..lowering.inline import module_globals
+    from ..runtime.cache import code_digest
+    namespace = module_globals(code)
+    name = namespace.get("__name__") if namespace else None
+    if not isinstance(name, str) or sys.modules.get(name) is None or "<" in code.co_qualname:
+        return None
+    try:
+        func = _getattr_path(sys.modules[name], code.co_qualname)
+    except AttributeError:
+        return None
+    if getattr(func, "__code__", None) is not code:
+        return None
+    return ("code", name, code.co_qualname, code_digest(code))
+
+
+def _resolve_code(desc):
+    from ..runtime.cache import code_digest
+    module = sys.modules.get(desc[1]) or _import_module(desc[1])
+    code = _getattr_path(module, desc[2]).__code__
+    if code_digest(code) != desc[3]:
+        raise LinkError(f"the code of {desc[2]} changed")
+    return code
+
+
+def describe_object(obj, code: types.CodeType, index: int = 0, inlined=()):
     """A description of `obj` that `resolve_link` turns back into the same object in
-    another process running the same code, or None."""
+    another process running the same code, or None. `inlined`: the code objects of the
+    callees inlined into `code` (their constants and names are found there too)."""
+    found = _describe_in(obj, code, index)
+    if found is not None:
+        return found
+    for callee in inlined:
+        if obj is callee:
+            return describe_code(callee)
+        path = _const_path(obj, callee.co_consts)
+        names = [i for i, n in enumerate(callee.co_names) if n is obj]
+        if path is not None or names:
+            where = describe_code(callee)
+            if where is not None:
+                return (("code_const", where, list(path)) if path is not None
+                        else ("code_name", where, names[0]))
+    return None
+
+
+def _describe_in(obj, code: types.CodeType, index: int):
     for name, value in _SINGLETONS.items():
         if obj is value:
             return ("singleton", name)
@@ -626,6 +677,14 @@ def resolve_link(desc, codes: list, helpers: dict, addresses: dict):
                 obj = obj[i]
         elif kind == "builtin":
             obj = _BUILTINS[desc[1]]
+        elif kind == "code":
+            obj = _resolve_code(desc)
+        elif kind == "code_const":
+            obj = _resolve_code(desc[1]).co_consts
+            for i in desc[2]:
+                obj = obj[i]
+        elif kind == "code_name":
+            obj = _resolve_code(desc[1]).co_names[desc[2]]
         elif kind == "varname":
             obj = codes[desc[1]]._varname_from_oparg(desc[2])
         elif kind == "global":

@@ -15,6 +15,7 @@ if TYPE_CHECKING:               # networkx is imported lazily: start-up time of 
     import networkx as nx
 
 import dis
+import bisect
 import functools
 import types
 from .._record import field, record
@@ -110,6 +111,15 @@ class BytecodeCFG:
                          for e in concrete.exception_table]
         self.blocks: dict[int, Block] = self._split_blocks()
         self._compute_depths()
+
+    def block_of(self, offset: int) -> Block:
+        """The block holding the instruction at `offset`."""
+        starts = self._starts
+        return self.blocks[starts[bisect.bisect_right(starts, offset) - 1]]
+
+    @functools.cached_property
+    def _starts(self) -> list[int]:
+        return sorted(self.blocks)
 
     @functools.cached_property
     def graph(self) -> nx.DiGraph:

@@ -38,6 +38,11 @@ class IrCFG:
         self.blocks: dict[str, IrBlock] = {}
         self.entry: str | None = None
         self.site_caches = 0       # ops.SiteCache slots the code uses
+        self.inlined: list[IrCFG] = []   # the IR of each callee inlined (lowering/inline.py)
+
+    def inlined_codes(self) -> list:
+        """The code objects of the callees inlined, nested ones too."""
+        return [c for callee in self.inlined for c in [callee.code] + callee.inlined_codes()]
 
     def new_block(self, name: str, comment: str = "") -> IrBlock:
         base, n = name, 1

@@ -169,15 +169,17 @@ class CallVectorcall:
 
 @record
 class CallArray:
-    """dst = func(*before, &values[0], n): for C functions taking an array of objects."""
-    dst: Var
+    """dst = func(*before, &values[0], n): for C functions taking an array of objects
+    (`dst` None: the result is not used)."""
+    dst: Var | None
     func: str
     before: tuple
     values: tuple
 
     def __str__(self):
         pre = "".join(f"{a}, " for a in self.before)
-        return f"{self.dst} = {self.func}({pre}[{', '.join(map(str, self.values))}], {len(self.values)})"
+        call = f"{self.func}({pre}[{', '.join(map(str, self.values))}], {len(self.values)})"
+        return call if self.dst is None else f"{self.dst} = {call}"
 
 
 @record

@@ -96,6 +96,8 @@ class Builder:
         self.typed_ins = False                     # lowering a typed plan
         self.undef_locals: set[int] = set()        # locals with a `defined` flag
         self._tails: dict = {}
+        self.inline_depth = 0                      # > 0: lowered to be inlined (inline.py)
+        self.inline_refused: str | None = None     # why it is not worth inlining
 
     # -- values --------------------------------------------------------------------
     def temp(self, ctype: str = "obj", hint: str = "t") -> ops.Var:
@@ -218,7 +220,14 @@ class Builder:
 
     def observe_slow(self) -> None:
         """On a slow path that may run code: name the instruction (f_lineno) and
-        materialize, but leave the state alone (the fast path did not)."""
+        materialize, but leave the state alone (the fast path did not). Code lowered to
+        be inlined has no frame to show: it deopts there instead (the inputs are still
+        untouched where a slow path starts), and the rest of the slow path is emitted
+        into a block nothing reaches (pruned)."""
+        if self.inline_depth:
+            self.terminate(ops.Jump(self.deopt_block("inlined: a slow path may run code")))
+            self.current = self.new_block("unreachable")
+            return
         self.emit(ops.SetInstr(self.ins.offset, self.ins.name))
         if self.state is not None and self.state.unsynced():
             self.emit_materialize(self.state.unsynced())
@@ -532,7 +541,8 @@ def first_non_native(cfg: BytecodeCFG) -> Instruction | None:
 def lower(cfg: BytecodeCFG, count_at: int | None = None,
           cache_forms: dict | None = None, avoid: frozenset = frozenset(),
           feedback: dict | None = None, optimize: bool | None = None,
-          count_trace: int | None = None, osr: bool = False) -> IrCFG:
+          count_trace: int | None = None, osr: bool = False,
+          inline_depth: int = 0) -> IrCFG:
     """count_at: the address of a counter of instructions run natively (statistics);
     count_trace: the statistics' instruction-counting trace function, when it may be
     installed (a rule that deopts under a tracer lets that one be);
@@ -543,7 +553,8 @@ def lower(cfg: BytecodeCFG, count_at: int | None = None,
     from (default: types.feedback(cfg), now); optimize: the typed tier on (default:
     OPTIMIZE, COCONUT_OPTIMIZE=0 turns it off); osr: the code a running frame enters
     at a loop header (on-stack replacement, runtime/osr.py), not at the first
-    instruction (_osr_dispatch)."""
+    instruction (_osr_dispatch); inline_depth: lowered to be inlined into a caller
+    (inline.py), at that depth (code that may run Python code deopts instead)."""
     code = cfg.code
     ir = IrCFG(code.co_qualname, L.nlocalsplus(code), code)
     b = Builder(ir, cfg, caches.snapshot(cfg) if cache_forms is None else cache_forms)
@@ -553,6 +564,10 @@ def lower(cfg: BytecodeCFG, count_at: int | None = None,
     fb = T.feedback(cfg) if feedback is None else feedback
     b.tcx = T.Context(cfg, fb, b.avoid, OPTIMIZE if optimize is None else optimize,
                       b.cache_forms)
+    b.inline_depth = inline_depth
+    if INLINE and b.tcx.enabled and not osr and not code.co_flags & L.CO_RESUMABLE:
+        from .inline import Callees
+        b.tcx.callees = Callees(code, inline_depth)
     b.entry_states = T.analyze(b.tcx, OPCODES)
     if osr:
         # entered at its loop headers, in the states a frame the interpreter ran has
@@ -592,6 +607,7 @@ def lower(cfg: BytecodeCFG, count_at: int | None = None,
     native_catches(b, ir)
     box_exit_stacks(ir)
     _initialize_homes(ir)
+    ir.inline_refused = b.inline_refused
     return ir
 
 
@@ -683,6 +699,19 @@ def _initialize_homes(ir: IrCFG) -> None:
 
 
 OPTIMIZE = os.environ.get("COCONUT_OPTIMIZE", "1") not in ("0", "", "no", "off", "false")
+# Inlining of small callees (inline.py); COCONUT_INLINE=0 turns it off.
+INLINE = os.environ.get("COCONUT_INLINE", "1") not in ("0", "", "no", "off", "false")
+# The instructions whose generic rules code lowered to be inlined keeps: they run no
+# Python code (LOAD_ATTR, STORE_ATTR and LOAD_METHOD only with an inline-cache fast
+# path, whose slow path deopts: Builder.observe_slow). Any other instruction without a
+# typed plan is left to the interpreter (a raise, a call, generic arithmetic), with the
+# callee's frame materialized there (inline.py).
+INLINE_GENERIC = frozenset({
+    "LOAD_FAST", "STORE_FAST", "LOAD_CONST", "POP_TOP", "RETURN_VALUE", "NOP", "COPY",
+    "SWAP", "PUSH_NULL", "PRECALL", "RESUME", "JUMP_FORWARD", "BUILD_TUPLE", "IS_OP",
+    "POP_JUMP_FORWARD_IF_NONE", "POP_JUMP_FORWARD_IF_NOT_NONE", "LOAD_GLOBAL",
+    "UNPACK_SEQUENCE"})
+INLINE_CACHED = frozenset({"LOAD_ATTR", "STORE_ATTR", "LOAD_METHOD"})
 
 
 def box_exit_stacks(ir: IrCFG) -> None:
@@ -716,9 +745,16 @@ def _lower_instruction(b: Builder, ins: Instruction) -> bool:
     rule = OPCODES.get(ins.name)
     depth = ins.depth_before
     b.ins = ins
+    if rule is not None and b.inline_depth and ins.name not in INLINE_GENERIC and not (
+            ins.name in INLINE_CACHED and ins.offset in b.cache_forms) and \
+            not T.plan(b.tcx, ins, b.state).typed:
+        rule = None                    # (inlined: left to the interpreter)
+        if b.cfg.block_of(ins.offset).last.name not in ("RAISE_VARARGS", "RERAISE"):
+            b.inline_refused = f"{ins.name} at {ins.offset} may run code"
     if rule is None:
         b.emit(ops.SetInstr(ins.offset, ins.name))
-        reason = NOT_NATIVE.get(ins.name, "not lowered yet")
+        reason = NOT_NATIVE.get(ins.name, "not lowered yet" if ins.name not in OPCODES
+                                else "may run code (inlined)")
         # An unboxed copy of a constant or of a local goes back as that object (its
         # identity: `match x: case float(z)` binds z to x itself); box_exit_stacks
         # would make a new one.
@@ -734,7 +770,7 @@ def _lower_instruction(b: Builder, ins: Instruction) -> bool:
         b.terminate(ops.Deopt(ins.offset, tuple(stack), f"{ins.name}: {reason}"))
         return False
     plan = T.plan(b.tcx, ins, b.state)
-    if not plan.typed:
+    if not plan.typed or b.inline_depth:
         b.emit(ops.SetInstr(ins.offset, ins.name))
     if b.count_at is not None:
         # Statistics: one more instruction run natively (a guard that deopts later

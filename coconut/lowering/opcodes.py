@@ -60,7 +60,7 @@ def nop(b, ins):
 @op("RESUME", sig="--")
 def resume(b, ins):
     """RESUME: at function start (oparg < 2) the eval breaker is checked."""
-    if ins.arg < 2:
+    if ins.arg < 2 and not b.inline_depth:      # (inlined: the caller's checks serve)
         b.check_eval_breaker(outputs=(), error_at=ins.offset, resume_at=ins.next_offset)
     return []
 
@@ -212,7 +212,14 @@ def load_global(b, ins):
     b.current = miss
     b.deopt_if(Cond("!=", _type_of(b, globals_), b.const(dict)), "globals not a dict")
     b.deopt_if(Cond("!=", _type_of(b, builtins), b.const(dict)), "builtins not a dict")
-    b.observe_slow()                       # a lookup may run a key's __eq__
+    if b.inline_depth:
+        # Inlined code shows no frame: the lookup must run no code, as where both
+        # dicts have only str keys (unicode_eq compares them).
+        for d in (globals_, builtins):
+            b.deopt_if(Cond("!=", b.load("byte", b.load("ptr", d, L.DICT_KEYS), L.DK_KIND),
+                            b.int(L.DICT_KEYS_UNICODE, "byte")), "a dict with other keys")
+    else:
+        b.observe_slow()                   # a lookup may run a key's __eq__
     got = b.call("coconut_load_global", globals_, builtins, name, slot)
     b.split(_not_null(got), b.assign_and_jump(value, got, found.name), hint="missing")
     b.error_if(_not_null(b.call("PyErr_Occurred")))

@@ -165,7 +165,8 @@ def _return(b, ins, plan, inputs, items):
 
 
 def _copy(b, ins, plan, inputs, items):
-    b.incref(inputs[0])
+    if items[0].kind == T.OBJ:
+        b.incref(inputs[0])
     return [*inputs, inputs[0]]
 
 
@@ -918,7 +919,8 @@ def _builtin_call(b, ins, plan, inputs, items):
     if name == "len":
         return [_len(b, ins, args[0])]
     if name == "isinstance":
-        return [_isinstance(b, ins, *args)]
+        prov = items[3].prov
+        return [_isinstance(b, ins, *args, prov[1] if prov and prov[0] == "const" else None)]
     if name == "abs":
         r = b.temp(T.CTYPE[kinds[0]], "abs")
         if kinds[0] == T.FLOAT:
@@ -968,14 +970,23 @@ _PLAIN_INSTANCES = (int, str, tuple, float, type(None), list, dict, bool, bytes,
                     frozenset, complex)
 
 
-def _isinstance(b, ins, x, cls):
+def _isinstance(b, ins, x, cls, const=None):
     """isinstance(x, cls): true when type(x) is cls; when cls is a plain class (its
     metaclass exactly `type`: no __instancecheck__) and x an instance of one of the
     builtin types of _PLAIN_INSTANCES, PyType_IsSubtype (no code runs: ceval's
     object_isinstance would also look up x.__class__, which for these is type(x));
-    else PyObject_IsInstance, materialized first."""
+    else PyObject_IsInstance, materialized first. `const`: cls is that constant; a
+    tuple of plain classes is tested class by class, as object_recursive_isinstance
+    does."""
     res, join, slow = b.temp("int", "inst"), b.new_block("got_inst"), b.new_block("inst_call")
     tp = _type_of(b, x)
+    if const is None or type(const) is tuple:
+        tuple_path = b.new_block("inst_tuple")
+        b.split(Cond("==", _type_of(b, cls), b.const(tuple)), tuple_path.name, hint="not_tuple")
+        rest = b.current
+        b.current = tuple_path
+        _isinstance_tuple(b, tp, x, cls, res, join, slow)
+        b.current = rest
     b.split(Cond("!=", tp, cls), slow.name, hint="exact")
     b.emit(ops.Assign(res, b.int(1)))
     b.terminate(ops.Jump(join.name))
@@ -997,6 +1008,49 @@ def _isinstance(b, ins, x, cls):
     b.decref(cls)
     b.error_if(Cond("<", res, b.int(0)))
     return b.select(Cond("!=", res, b.int(0)), _i(1, CBOOL), _i(0, CBOOL), CBOOL)
+
+
+MAX_ISINSTANCE_TUPLE = 4
+
+
+def _isinstance_tuple(b, tp, x, cls, res, join, slow) -> None:
+    """isinstance(x, cls) where cls is an exact tuple of up to MAX_ISINSTANCE_TUPLE
+    plain classes (exactly of metaclass `type`): object_recursive_isinstance tests them
+    in turn under a recursion check (at the limit it raises: the slow path then), each
+    by exact type, then for instances of _PLAIN_INSTANCES by PyType_IsSubtype. Else
+    `slow`. Sets `res` and jumps to `join`."""
+    n = b.load("ssize", cls, L.OB_SIZE)
+    b.split(Cond(">", n, b.int(MAX_ISINSTANCE_TUPLE, "ssize")), slow.name, hint="short")
+    remaining = b.load("int", ops.Var("tstate", "ptr"), L.TS_RECURSION_REMAINING)
+    b.split(Cond("<=", remaining, b.int(0)), slow.name, hint="recursion")
+    found, missed = b.new_block("inst_found"), b.new_block("inst_missed")
+    exact_done = b.new_block("inst_exact_done")
+    items = []
+    for i in range(MAX_ISINSTANCE_TUPLE):
+        b.split(Cond("<=", n, b.int(i, "ssize")), exact_done.name, hint=f"item{i}")
+        item = b.load("obj", cls, L.TUPLE_ITEMS + 8 * i)
+        b.split(Cond("!=", _type_of(b, item), b.const(type)), slow.name, hint=f"plain{i}")
+        b.split(Cond("==", tp, item), found.name, hint=f"not_exact{i}")
+        items.append(item)
+    b.terminate(ops.Jump(exact_done.name))
+    b.current = exact_done
+    subtype = b.new_block("inst_subtypes")
+    for plain in _PLAIN_INSTANCES:
+        b.split(Cond("==", tp, b.const(plain)), subtype.name, hint="not_" + plain.__name__)
+    b.terminate(ops.Jump(slow.name))
+    b.current = subtype
+    for i in range(len(items)):
+        b.split(Cond("<=", n, b.int(i, "ssize")), missed.name, hint=f"sub{i}")
+        item = b.load("obj", cls, L.TUPLE_ITEMS + 8 * i)
+        b.split(Cond("!=", b.call("PyType_IsSubtype", tp, item), b.int(0)), found.name,
+                hint=f"not_sub{i}")
+    b.terminate(ops.Jump(missed.name))
+    b.current = missed
+    b.emit(ops.Assign(res, b.int(0)))
+    b.terminate(ops.Jump(join.name))
+    b.current = found
+    b.emit(ops.Assign(res, b.int(1)))
+    b.terminate(ops.Jump(join.name))
 
 
 def _math_call(b, ins, plan, inputs, items):
@@ -1352,7 +1406,25 @@ def _store_subscr_array(b, ins, plan, inputs, items):
     return []
 
 
+def _inline_call(b, ins, plan, inputs, items):
+    from .inline import lower_call
+    return lower_call(b, ins, plan, inputs, items)
+
+
+def _inline_getitem(b, ins, plan, inputs, items):
+    from .inline import lower_getitem
+    return lower_getitem(b, ins, plan, inputs, items)
+
+
+def _inline_setitem(b, ins, plan, inputs, items):
+    from .inline import lower_setitem
+    return lower_setitem(b, ins, plan, inputs, items)
+
+
 _RULES = {
+    "inline_call": _inline_call,
+    "inline_setitem": _inline_setitem,
+    "inline_getitem": _inline_getitem,
     "nop": _nop, "precall": _nop, "resume": _resume, "jump": _jump, "swap": _swap,
     "load_fast": _load_fast, "load_const": _load_const, "store_fast": _store_fast,
     "pop_top": _pop_top, "cached": _cached,

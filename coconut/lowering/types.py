@@ -220,6 +220,11 @@ class Context:
         # {loop header: the state a running frame enters native code in there} (OSR
         # entries, lower.osr_states)
         self.osr_states: dict = {}
+        # Inlining (inline.py): the callees that may be inlined (None: none), and per
+        # CALL planned "inline_call" its callee's (code, IR) and how it was loaded.
+        self.callees = None
+        self.inlined: dict = {}
+        self.inline_kind: dict = {}
 
     @property
     def dead(self) -> dict[int, frozenset]:
@@ -461,8 +466,23 @@ def plan(cx: Context, ins, state: State) -> Plan:
         sub = stack[-1]
         form = cx.fb.get(ins.offset, "")
         if form == "BINARY_SUBSCR_GETITEM" and L.INLINE_CACHES:
-            # a class with a Python __getitem__ (an int index is boxed for it)
+            # a class with a Python __getitem__ (an int index is boxed for it), whose
+            # body may be inlined (inline.py)
+            if name == "BINARY_SUBSCR" and cx.callees is not None and ins.offset not in cx.avoid:
+                got = cx.callees.plan(ins.offset, cx.callees.getitem(ins), 2, cx.inlined)
+                if got is not None:
+                    cx.inlined[ins.offset], cx.inline_kind[ins.offset] = got, "getitem"
+                    return Plan(True, "inline_getitem", want=(OBJ, OBJ), outs=(OBJ_ITEM,),
+                                site=ins.offset)
             return Plan(True, "subscr_getitem", want=(OBJ, OBJ), outs=(OBJ_ITEM,))
+        if name == "STORE_SUBSCR" and form == "STORE_SUBSCR_ADAPTIVE" and \
+                cx.callees is not None and ins.offset not in cx.avoid and L.INLINE_CACHES:
+            # the store into a container whose class has a Python __setitem__ (known
+            # from a BINARY_SUBSCR of the same local), whose body may be inlined
+            got = cx.callees.plan(ins.offset, cx.callees.setitem(cx.cfg, ins), 3, cx.inlined)
+            if got is not None:
+                cx.inlined[ins.offset], cx.inline_kind[ins.offset] = got, "setitem"
+                return Plan(True, "inline_setitem", want=(OBJ, OBJ, OBJ), site=ins.offset)
         if name == "BINARY_SUBSCR" and form == "BINARY_SUBSCR_ADAPTIVE" and \
                 sub.kind in (INT, OBJ) and ins.offset not in cx.avoid and \
                 ins.offset in cx.float_operands:
@@ -499,8 +519,9 @@ def plan(cx: Context, ins, state: State) -> Plan:
         # The frame is cleared after it: its locals are materialized only when a frame
         # object will outlive the call (f_locals of a kept frame).
         return Plan(True, "return", want=(OBJ,))
-    if name == "COPY" and all(it.kind == OBJ for it in stack[-ins.arg:]):
-        return Plan(True, "copy", want=(OBJ,) * ins.arg,
+    if name == "COPY" and len(stack) >= ins.arg:
+        # (an unboxed item is copied as its C value: a chained comparison's operand)
+        return Plan(True, "copy", want=tuple(it.kind for it in stack[-ins.arg:]),
                     outs=tuple(stack[-ins.arg:]) + (stack[-ins.arg],))
     if name == "IS_OP" and stack[-1].kind == OBJ and stack[-2].kind == OBJ:
         return Plan(True, "is", want=(OBJ, OBJ), outs=(Item(BOOL),))
@@ -521,13 +542,14 @@ def plan(cx: Context, ins, state: State) -> Plan:
 
 def _named_outs(cx: Context, ins) -> tuple | None:
     """What LOAD_GLOBAL / LOAD_METHOD push, with the provenance the typed calls look for:
-    ("null",) for the NULL, ("global", name), ("meth", name) and ("self", name)."""
+    ("null",) for the NULL, ("global", name), ("meth", name, offset of the LOAD_METHOD)
+    and ("self", name)."""
     if ins.name == "LOAD_GLOBAL":
         gname = cx.code.co_names[ins.arg >> 1]
         return (Item(OBJ, ("null",)),) * (ins.arg & 1) + (Item(OBJ, ("global", gname)),)
     if ins.name == "LOAD_METHOD":
         mname = cx.code.co_names[ins.arg]
-        return (Item(OBJ, ("meth", mname)), Item(OBJ, ("self", mname)))
+        return (Item(OBJ, ("meth", mname, ins.offset)), Item(OBJ, ("self", mname)))
     if ins.name == "LOAD_ATTR":
         return (Item(OBJ, ("attr", cx.code.co_names[ins.arg])),)
     return None
@@ -548,6 +570,9 @@ def _call_plan(cx: Context, ins, stack) -> Plan | None:
         return None
     meth, callee, args = stack[-n - 2], stack[-n - 1], stack[-n:]
     kinds = [a.kind for a in args]
+    inlined = _inline_plan(cx, ins, meth, callee)
+    if inlined is not None:
+        return inlined
     if meth.prov == ("null",) and callee.prov and callee.prov[0] == "global":
         name = callee.prov[1]
         if BUILTIN_CALLS.get(name) != n:
@@ -584,6 +609,26 @@ def _call_plan(cx: Context, ins, stack) -> Plan | None:
         if name == "append" and n == 1:
             return Plan(True, "list_append", want=(OBJ, OBJ, OBJ), outs=(OBJ_ITEM,))
     return None
+
+
+def _inline_plan(cx: Context, ins, meth: Item, callee: Item) -> Plan | None:
+    """CALL of a Python function whose body is lowered into the caller (inline.py):
+    a function of the module loaded by LOAD_GLOBAL, or a method LOAD_METHOD found."""
+    callees = cx.callees
+    if callees is None:
+        return None
+    if meth.prov == ("null",) and callee.prov and callee.prov[0] == "global":
+        kind, func = "global", callees.global_function(callee.prov[1])
+    elif meth.prov and meth.prov[0] == "meth" and callee.prov == ("self", meth.prov[1]):
+        kind, func = "method", callees.method(meth.prov[1], cx.cfg.by_offset[meth.prov[2]])
+    else:
+        return None
+    got = callees.plan(ins.offset, func, ins.arg + (kind == "method"), cx.inlined)
+    if got is None:
+        return None
+    cx.inlined[ins.offset], cx.inline_kind[ins.offset] = got, kind
+    return Plan(True, "inline_call", want=(OBJ,) * (ins.arg + 2), outs=(OBJ_ITEM,),
+                site=ins.offset)
 
 
 def after(cx: Context, ins, state: State, p: Plan, rule) -> tuple[State | None, State | None]:

@@ -263,6 +263,14 @@ def _canon_code(code: types.CodeType, out: list) -> None:
     out.append(")")
 
 
+def code_digest(code: types.CodeType) -> str:
+    """A digest of everything in `code` (what the cache key covers of a code object):
+    the links of an inlined callee carry it (backend/gcc.py)."""
+    out: list = []
+    _canon_code(code, out)
+    return _sha256("".join(out).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
 def code_key(code: types.CodeType, opt_level: int, counting: bool, variant=()) -> str:
     """The cache key of native code for `code` (not marshal: it varies with refcounts).
     `variant`: what else the code was made from (the interpreter's specializations

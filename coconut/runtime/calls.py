@@ -96,9 +96,7 @@ def emit_call(c, field, imported, hook_fn, function_vectorcall, object_new, slot
     fn = c.new_function(gccjit.FunctionKind.EXPORTED, vp, b"coconut_call", params)
     names = ("entry", "generic", "not_function", "method", "method_function", "function",
              "flags_ok", "simple", "few", "defaults", "count_ok", "has_top", "push",
-             "nulls", "fill", "call", "has_frame_obj", "shared_frame_obj", "own_frame_obj",
-             "copied", "complete", "back", "untracked", "linked", "clear", "cleared", "pop",
-             "restore_generic", "restore_done", "maybe_type", "type_slots", "type_enter",
+             "nulls", "fill", "call", "restore_generic", "restore_done", "maybe_type", "type_slots", "type_enter",
              "type_recursion", "type_new", "type_made", "type_init", "init_slow", "init_generic",
              "init_done", "init_result", "init_not_none", "init_failed", "init_leave")
     B = {n: fn.new_block(n.encode()) for n in names}
@@ -261,77 +259,9 @@ def emit_call(c, field, imported, hook_fn, function_vectorcall, object_new, slot
     # -- evaluate it, as _PyEval_EvalFrame does with the hook installed ---------------------
     cl = B["call"]
     cl.add_assignment(result, c.new_call(hook_fn, [ts, frame, c.zero(it)]))
-    # _PyEvalFrameClearAndPop: the recursion count lowered while clearing.
-    remaining = field(ts, L.TS_RECURSION_REMAINING, it)
-    cl.add_assignment_op(remaining, gccjit.BinaryOp.MINUS, c.one(it))
-    cl.add_assignment(fo, field(frame, L.FRAME_FRAME_OBJ, vp))
-    cl.end_with_conditional(cmp(ne, fo, null), B["has_frame_obj"], B["clear"])
-    # _PyFrame_Clear with a frame object: one that outlives the call takes the frame.
-    h = B["has_frame_obj"]
-    h.add_assignment(field(frame, L.FRAME_FRAME_OBJ, vp), null)
-    h.end_with_conditional(cmp(gt, field(fo, L.OB_REFCNT, long_t), c.one(long_t)),
-                           B["shared_frame_obj"], B["own_frame_obj"])
-    B["own_frame_obj"].add_eval(c.new_call(decref_fn, [fo]))
-    B["own_frame_obj"].end_with_jump(B["clear"])
-    # take_ownership(f, frame): the caller's frame object first (PyFrame_GetBack reads
-    # f->f_frame->previous, still this frame), then the frame copied into f.
-    s = B["shared_frame_obj"]
-    s.add_assignment(back, c.new_call(get_back, [fo]))
-    data = at(fo, L.FRAMEOBJ_DATA)
-    words = binop(gccjit.BinaryOp.PLUS, long_t, num(L.FRAME_SPECIALS_SIZE, long_t),
-                  c.new_cast(field(frame, L.FRAME_STACKTOP, it), long_t))
-
-    def copy_word(blk):
-        blk.add_assignment(word(data, i), word(frame, i))
-        return blk
-    counted_loop(s, c.zero(long_t), words, "copy", copy_word, B["copied"])
-    cp = B["copied"]
-    cp.add_assignment(field(fo, L.FRAMEOBJ_FRAME, vp), data)
-    cp.add_assignment(field(data, L.FRAME_OWNER, u8), num(L.OWNED_BY_FRAME_OBJECT, u8))
-    fcode = field(data, L.FRAME_CODE, vp)
-    first = c.new_cast(c.new_array_access(
-        c.new_cast(at(fcode, L.CO_CODE_ADAPTIVE), c.get_type(T.UNSIGNED_SHORT).get_pointer()),
-        field(fcode, L.CO_FIRSTTRACEABLE, it)).get_address(), vp)
-    incomplete = fn.new_block(b"incomplete")
-    cp.end_with_conditional(cmp(lt, c.new_cast(field(data, L.FRAME_PREV_INSTR, vp), char_p),
-                                c.new_cast(first, char_p)), incomplete, B["complete"])
-    incomplete.add_assignment(field(data, L.FRAME_PREV_INSTR, vp), first)
-    incomplete.end_with_jump(B["complete"])
-    B["complete"].end_with_conditional(cmp(ne, back, null), B["back"], B["linked"])
-    B["back"].add_assignment(field(fo, L.FRAMEOBJ_BACK, vp), back)        # PyFrame_GetBack's reference
-    B["back"].add_assignment(field(data, L.FRAME_PREVIOUS, vp), null)
-    B["back"].end_with_jump(B["linked"])
-    lk = B["linked"]
-    lk.end_with_conditional(cmp(eq, field(fo, L.GC_HEAD_NEXT, vp), null), B["untracked"], B["pop"])
-    B["untracked"].add_eval(c.new_call(gc_track, [fo]))
-    B["untracked"].end_with_jump(B["pop"])
-    # (the frame object's reference is dropped with the pop, below)
-
-    # _PyFrame_Clear without one: the locals and the value stack, f_locals, f_func, f_code.
-    def clear_local(blk):
-        blk.add_assignment(obj, c.new_array_access(localsplus, i))
-        return xdecref(blk, obj, "local")
-    counted_loop(B["clear"], c.zero(long_t), c.new_cast(field(frame, L.FRAME_STACKTOP, it), long_t),
-                 "clear", clear_local, B["cleared"])
-    cd = B["cleared"]
-    cd.add_assignment(obj, field(frame, L.FRAME_LOCALS, vp))
-    cd = xdecref(cd, obj, "f_locals")
-    cd.add_assignment(obj, field(frame, L.FRAME_FUNC, vp))
-    cd = decref(cd, obj, "f_func")
-    cd.add_assignment(obj, field(frame, L.FRAME_CODE, vp))
-    cd = decref(cd, obj, "f_code")
-    cd.add_assignment(fo, null)
-    cd.end_with_jump(B["pop"])
-    # _PyThreadState_PopFrame (the frame is not a chunk's first: see push), then the
-    # reference of a frame object that took the frame.
-    pp = B["pop"]
-    pp.add_assignment_op(remaining, gccjit.BinaryOp.PLUS, c.one(it))
-    pp.add_assignment(field(ts, L.TS_DATASTACK_TOP, vpp), c.new_cast(frame, vpp))
     done = fn.new_block(b"done")
-    release = fn.new_block(b"release")
-    pp.end_with_conditional(cmp(ne, fo, null), release, done)
-    release.add_eval(c.new_call(decref_fn, [fo]))
-    release.end_with_jump(done)
+    _emit_clear_and_pop(c, fn, field, imported, ts, frame, cl, done)
+    remaining = field(ts, L.TS_RECURSION_REMAINING, it)
     give_back = fn.new_block(b"give_back")
     ret = fn.new_block(b"return")
     not_bound = fn.new_block(b"not_bound")
@@ -452,3 +382,305 @@ def emit_call(c, field, imported, hook_fn, function_vectorcall, object_new, slot
     good.add_assignment_op(remaining, gccjit.BinaryOp.PLUS, c.one(it))
     good.end_with_return(self_obj)
     return fn
+
+
+def _emit_clear_and_pop(c, fn, field, imported, ts, frame, blk, done) -> None:
+    """In `fn`, from `blk`: clear the Python frame `frame` (pushed by the caller on the
+    thread's data stack, not a chunk's first, and no longer the current frame) and pop
+    it, exactly as `_PyEvalFrameClearAndPop` + `_PyFrame_Clear` do, a frame object that
+    outlives the call included (`take_ownership`: the frame moves into the frame
+    object, which links to its caller's frame object); then jump to `done`."""
+    T = gccjit.TypeKind
+    vp, it = c.get_type(T.VOID_PTR), c.get_type(T.INT)
+    long_t, u8 = c.get_type(T.LONG), c.get_type(T.UNSIGNED_CHAR)
+    vpp, char_p = vp.get_pointer(), c.get_type(T.CHAR).get_pointer()
+    eq, ne, lt, gt = (gccjit.Comparison.EQ, gccjit.Comparison.NE, gccjit.Comparison.LT,
+                      gccjit.Comparison.GT)
+    null = c.null(vp)
+
+    def num(value, type_=it):
+        return c.new_rvalue_from_int(type_, value)
+
+    def cmp(op, a, b):
+        return c.new_comparison(op, a, b)
+
+    def binop(op, type_, a, b):
+        return c.new_binary_op(op, type_, a, b)
+
+    def word(base, index):
+        return c.new_array_access(c.new_cast(base, vpp), index)
+
+    def at(base, offset):
+        return c.new_cast(c.new_array_access(c.new_cast(base, char_p), num(offset)).get_address(), vp)
+
+    void = c.get_type(T.VOID)
+    dealloc = imported("_Py_Dealloc", void, [vp])
+    decref_fn = imported("Py_DecRef", void, [vp])
+    get_back = imported("PyFrame_GetBack", vp, [vp])
+    gc_track = imported("PyObject_GC_Track", void, [vp])
+    names = ("has_frame_obj", "shared_frame_obj", "own_frame_obj", "copied", "complete",
+             "back", "untracked", "linked", "clear", "cleared", "pop")
+    B = {n: fn.new_block(f"pop_{n}".encode()) for n in names}
+
+    def local(type_, name):
+        return fn.new_local(type_, f"pop_{name}".encode())
+    i, fo, back, obj = local(long_t, "i"), local(vp, "frame_obj"), local(vp, "back"), local(vp, "obj")
+
+    def decref(blk, o, name):
+        dead, after = fn.new_block(f"pop_{name}_dealloc".encode()), fn.new_block(f"pop_{name}_done".encode())
+        blk.add_assignment_op(field(o, L.OB_REFCNT, long_t), gccjit.BinaryOp.MINUS, c.one(long_t))
+        blk.end_with_conditional(cmp(eq, field(o, L.OB_REFCNT, long_t), c.zero(long_t)), dead, after)
+        dead.add_eval(c.new_call(dealloc, [o]))
+        dead.end_with_jump(after)
+        return after
+
+    def xdecref(blk, o, name):
+        present, after = fn.new_block(f"pop_{name}_present".encode()), fn.new_block(f"pop_{name}_absent".encode())
+        blk.end_with_conditional(cmp(ne, o, null), present, after)
+        decref(present, o, name).end_with_jump(after)
+        return after
+
+    def counted_loop(before, start, stop, name, body_fn, after):
+        test, body = fn.new_block(f"pop_{name}_test".encode()), fn.new_block(f"pop_{name}_body".encode())
+        before.add_assignment(i, start)
+        before.end_with_jump(test)
+        test.end_with_conditional(cmp(lt, i, stop), body, after)
+        body = body_fn(body)
+        body.add_assignment_op(i, gccjit.BinaryOp.PLUS, c.one(long_t))
+        body.end_with_jump(test)
+
+    localsplus = c.new_cast(at(frame, L.FRAME_LOCALSPLUS), vpp)
+    cl = blk
+    # _PyEvalFrameClearAndPop: the recursion count lowered while clearing.
+    remaining = field(ts, L.TS_RECURSION_REMAINING, it)
+    cl.add_assignment_op(remaining, gccjit.BinaryOp.MINUS, c.one(it))
+    cl.add_assignment(fo, field(frame, L.FRAME_FRAME_OBJ, vp))
+    cl.end_with_conditional(cmp(ne, fo, null), B["has_frame_obj"], B["clear"])
+    # _PyFrame_Clear with a frame object: one that outlives the call takes the frame.
+    h = B["has_frame_obj"]
+    h.add_assignment(field(frame, L.FRAME_FRAME_OBJ, vp), null)
+    h.end_with_conditional(cmp(gt, field(fo, L.OB_REFCNT, long_t), c.one(long_t)),
+                           B["shared_frame_obj"], B["own_frame_obj"])
+    B["own_frame_obj"].add_eval(c.new_call(decref_fn, [fo]))
+    B["own_frame_obj"].end_with_jump(B["clear"])
+    # take_ownership(f, frame): the caller's frame object first (PyFrame_GetBack reads
+    # f->f_frame->previous, still this frame), then the frame copied into f.
+    s = B["shared_frame_obj"]
+    s.add_assignment(back, c.new_call(get_back, [fo]))
+    data = at(fo, L.FRAMEOBJ_DATA)
+    words = binop(gccjit.BinaryOp.PLUS, long_t, num(L.FRAME_SPECIALS_SIZE, long_t),
+                  c.new_cast(field(frame, L.FRAME_STACKTOP, it), long_t))
+
+    def copy_word(blk):
+        blk.add_assignment(word(data, i), word(frame, i))
+        return blk
+    counted_loop(s, c.zero(long_t), words, "copy", copy_word, B["copied"])
+    cp = B["copied"]
+    cp.add_assignment(field(fo, L.FRAMEOBJ_FRAME, vp), data)
+    cp.add_assignment(field(data, L.FRAME_OWNER, u8), num(L.OWNED_BY_FRAME_OBJECT, u8))
+    fcode = field(data, L.FRAME_CODE, vp)
+    first = c.new_cast(c.new_array_access(
+        c.new_cast(at(fcode, L.CO_CODE_ADAPTIVE), c.get_type(T.UNSIGNED_SHORT).get_pointer()),
+        field(fcode, L.CO_FIRSTTRACEABLE, it)).get_address(), vp)
+    incomplete = fn.new_block(b"incomplete")
+    cp.end_with_conditional(cmp(lt, c.new_cast(field(data, L.FRAME_PREV_INSTR, vp), char_p),
+                                c.new_cast(first, char_p)), incomplete, B["complete"])
+    incomplete.add_assignment(field(data, L.FRAME_PREV_INSTR, vp), first)
+    incomplete.end_with_jump(B["complete"])
+    B["complete"].end_with_conditional(cmp(ne, back, null), B["back"], B["linked"])
+    B["back"].add_assignment(field(fo, L.FRAMEOBJ_BACK, vp), back)        # PyFrame_GetBack's reference
+    B["back"].add_assignment(field(data, L.FRAME_PREVIOUS, vp), null)
+    B["back"].end_with_jump(B["linked"])
+    lk = B["linked"]
+    lk.end_with_conditional(cmp(eq, field(fo, L.GC_HEAD_NEXT, vp), null), B["untracked"], B["pop"])
+    B["untracked"].add_eval(c.new_call(gc_track, [fo]))
+    B["untracked"].end_with_jump(B["pop"])
+    # (the frame object's reference is dropped with the pop, below)
+
+    # _PyFrame_Clear without one: the locals and the value stack, f_locals, f_func, f_code.
+    def clear_local(blk):
+        blk.add_assignment(obj, c.new_array_access(localsplus, i))
+        return xdecref(blk, obj, "local")
+    counted_loop(B["clear"], c.zero(long_t), c.new_cast(field(frame, L.FRAME_STACKTOP, it), long_t),
+                 "clear", clear_local, B["cleared"])
+    cd = B["cleared"]
+    cd.add_assignment(obj, field(frame, L.FRAME_LOCALS, vp))
+    cd = xdecref(cd, obj, "f_locals")
+    cd.add_assignment(obj, field(frame, L.FRAME_FUNC, vp))
+    cd = decref(cd, obj, "f_func")
+    cd.add_assignment(obj, field(frame, L.FRAME_CODE, vp))
+    cd = decref(cd, obj, "f_code")
+    cd.add_assignment(fo, null)
+    cd.end_with_jump(B["pop"])
+    # _PyThreadState_PopFrame (the frame is not a chunk's first: see push), then the
+    # reference of a frame object that took the frame.
+    pp = B["pop"]
+    pp.add_assignment_op(remaining, gccjit.BinaryOp.PLUS, c.one(it))
+    pp.add_assignment(field(ts, L.TS_DATASTACK_TOP, vpp), c.new_cast(frame, vpp))
+    release = fn.new_block(b"pop_release")
+    pp.end_with_conditional(cmp(ne, fo, null), release, done)
+    release.add_eval(c.new_call(decref_fn, [fo]))
+    release.end_with_jump(done)
+
+
+
+def emit_inlined_frames(c, field, imported, resume_fn) -> None:
+    """The frames of inlined callees (lowering/inline.py), materialized where native
+    code leaves an inlined body for the interpreter or lets code look at it:
+
+        _PyInterpreterFrame *coconut_inl_push(PyThreadState *ts, PyObject *func,
+                                              long prev, long depth, PyObject **values,
+                                              long n)
+
+    pushes a frame for the Python function `func` on the thread's data stack, set up as
+    `_PyFrame_PushUnchecked` + `_PyFrame_InitializeSpecials` do, with the first values
+    of `values` (its locals, then `depth` entries of its value stack: references the
+    frame takes; n < 0: lent, the frame takes new references) and `prev_instr` at byte
+    `prev` of `co_code_adaptive`. The inlining site checked that
+    the current data-stack chunk has room for it (a full chunk: Py_FatalError).
+
+        PyObject *coconut_inl_finish(PyThreadState *ts, _PyInterpreterFrame *frame,
+                                     int throwflag, PyObject *obj)
+
+    runs it in the interpreter (coconut_resume: throwflag 0 resumes after
+    `prev_instr`, 1 unwinds the pending exception from it), or with throwflag -1 does
+    not run it but makes it the current frame, frees `obj` (if not NULL: a reference
+    count that reached 0) and clears it with it current; then it is cleared and popped
+    as `_PyEvalFrameClearAndPop` does. Returns the frame's result (NULL with an
+    exception set, and always NULL for -1).
+
+        void coconut_inl_dealloc(PyThreadState *ts, PyObject *func, long prev,
+                                 PyObject *obj, PyObject **values, long n)
+
+    frees `obj`, whose count reached 0 in an inlined body: an exact int, float or str at
+    once (its deallocator runs no code), anything else with the callee's frame
+    materialized (its locals, `values`, lent) and current."""
+    T = gccjit.TypeKind
+    vp, it = c.get_type(T.VOID_PTR), c.get_type(T.INT)
+    long_t, u8 = c.get_type(T.LONG), c.get_type(T.UNSIGNED_CHAR)
+    vpp, char_p = vp.get_pointer(), c.get_type(T.CHAR).get_pointer()
+    void = c.get_type(T.VOID)
+    eq, lt, ge = gccjit.Comparison.EQ, gccjit.Comparison.LT, gccjit.Comparison.GE
+    null = c.null(vp)
+
+    def num(value, type_=it):
+        return c.new_rvalue_from_int(type_, value)
+
+    def at(base, offset):
+        return c.new_cast(c.new_array_access(c.new_cast(base, char_p), num(offset)).get_address(), vp)
+
+    fatal = imported("Py_FatalError", void, [char_p])
+    # -- push ----------------------------------------------------------------------
+    params = [c.new_param(vp, b"ts"), c.new_param(vp, b"func"), c.new_param(long_t, b"prev"),
+              c.new_param(long_t, b"depth"), c.new_param(vpp, b"values"), c.new_param(long_t, b"n")]
+    ts, func, prev, depth, values, n = params
+    fn = push_fn = c.new_function(gccjit.FunctionKind.EXPORTED, vp, b"coconut_inl_push", params)
+    entry, full, push = fn.new_block(b"entry"), fn.new_block(b"full"), fn.new_block(b"push")
+    code, size, top, frame, i = (fn.new_local(vp, b"code"), fn.new_local(long_t, b"size"),
+                                 fn.new_local(vpp, b"top"), fn.new_local(vp, b"frame"),
+                                 fn.new_local(long_t, b"i"))
+    entry.add_assignment(code, field(func, L.FUNC_CODE, vp))
+    entry.add_assignment(size, c.new_binary_op(
+        gccjit.BinaryOp.PLUS, long_t,
+        c.new_cast(field(code, L.CO_NLOCALSPLUS, it), long_t),
+        c.new_binary_op(gccjit.BinaryOp.PLUS, long_t,
+                        c.new_cast(field(code, L.CO_STACKSIZE, it), long_t),
+                        num(L.FRAME_SPECIALS_SIZE, long_t))))
+    entry.add_assignment(top, field(ts, L.TS_DATASTACK_TOP, vpp))
+    entry.end_with_conditional(
+        c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, c.get_type(T.BOOL),
+                        c.new_comparison(eq, top, c.null(vpp)),
+                        c.new_comparison(ge, c.new_array_access(top, size).get_address(),
+                                         field(ts, L.TS_DATASTACK_LIMIT, vpp))),
+        full, push)
+    full.add_eval(c.new_call(fatal, [c.new_string_literal(b"coconut: no room for an inlined frame")]))
+    full.end_with_return(null)
+    push.add_assignment(field(ts, L.TS_DATASTACK_TOP, vpp), c.new_array_access(top, size).get_address())
+    push.add_assignment(frame, c.new_cast(top, vp))
+    for o in (func, code):
+        push.add_assignment_op(field(o, L.OB_REFCNT, long_t), gccjit.BinaryOp.PLUS, c.one(long_t))
+    push.add_assignment(field(frame, L.FRAME_FUNC, vp), func)
+    push.add_assignment(field(frame, L.FRAME_CODE, vp), code)
+    push.add_assignment(field(frame, L.FRAME_BUILTINS, vp), field(func, L.FUNC_BUILTINS, vp))
+    push.add_assignment(field(frame, L.FRAME_GLOBALS, vp), field(func, L.FUNC_GLOBALS, vp))
+    push.add_assignment(field(frame, L.FRAME_LOCALS, vp), null)
+    push.add_assignment(field(frame, L.FRAME_FRAME_OBJ, vp), null)
+    push.add_assignment(field(frame, L.FRAME_PREV_INSTR, vp),
+                        c.new_cast(c.new_array_access(c.new_cast(at(code, L.CO_CODE_ADAPTIVE), char_p),
+                                                      prev).get_address(), vp))
+    push.add_assignment(field(frame, L.FRAME_IS_ENTRY, u8), c.zero(u8))
+    push.add_assignment(field(frame, L.FRAME_OWNER, u8), num(L.OWNED_BY_THREAD, u8))
+    localsplus = c.new_cast(at(frame, L.FRAME_LOCALSPLUS), vpp)
+    test, body, done = fn.new_block(b"test"), fn.new_block(b"copy"), fn.new_block(b"done")
+    lend, lent, value = fn.new_block(b"lend"), fn.new_block(b"lent"), fn.new_local(vp, b"value")
+    count, lending = fn.new_local(long_t, b"count"), fn.new_local(it, b"lending")
+    push.add_assignment(lending, c.new_cast(c.new_comparison(lt, n, c.zero(long_t)), it))
+    push.add_assignment(count, c.new_binary_op(
+        gccjit.BinaryOp.PLUS, long_t, c.new_cast(field(code, L.CO_NLOCALSPLUS, it), long_t), depth))
+    push.add_assignment(field(frame, L.FRAME_STACKTOP, it), c.new_cast(count, it))
+    push.add_assignment(i, c.zero(long_t))
+    push.end_with_jump(test)
+    test.end_with_conditional(c.new_comparison(lt, i, count), body, done)
+    body.add_assignment(value, c.new_array_access(values, i))
+    body.add_assignment(c.new_array_access(localsplus, i), value)
+    body.end_with_conditional(
+        c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, c.get_type(T.BOOL),
+                        c.new_comparison(gccjit.Comparison.NE, lending, c.zero(it)),
+                        c.new_comparison(gccjit.Comparison.NE, value, null)), lend, lent)
+    lend.add_assignment_op(field(value, L.OB_REFCNT, long_t), gccjit.BinaryOp.PLUS, c.one(long_t))
+    lend.end_with_jump(lent)
+    lent.add_assignment_op(i, gccjit.BinaryOp.PLUS, c.one(long_t))
+    lent.end_with_jump(test)
+    done.end_with_return(frame)
+
+    # -- finish --------------------------------------------------------------------
+    params = [c.new_param(vp, b"ts"), c.new_param(vp, b"frame"), c.new_param(it, b"throwflag"),
+              c.new_param(vp, b"obj")]
+    ts, frame, throwflag, obj = params
+    fn = finish_fn = c.new_function(gccjit.FunctionKind.EXPORTED, vp, b"coconut_inl_finish", params)
+    entry, run, link, clear, done = (fn.new_block(n_) for n_ in (
+        b"entry", b"run", b"link", b"clear", b"done"))
+    free, cleared, unlink = fn.new_block(b"free"), fn.new_block(b"cleared"), fn.new_block(b"unlink")
+    result, previous = fn.new_local(vp, b"result"), fn.new_local(vp, b"previous")
+    linked = fn.new_local(it, b"linked")
+    entry.add_assignment(result, null)
+    entry.add_assignment(linked, c.zero(it))
+    entry.end_with_conditional(c.new_comparison(lt, throwflag, c.zero(it)), link, run)
+    run.add_assignment(result, c.new_call(resume_fn, [ts, frame, throwflag]))
+    run.end_with_jump(clear)
+    # Not run: the frame is the thread's current frame while `obj` is freed and while
+    # it is cleared (as a returning frame is in ceval), with its caller's as previous.
+    current = field(field(ts, L.TS_CFRAME, vp), L.CFRAME_CURRENT_FRAME, vp)
+    link.add_assignment(previous, current)
+    link.add_assignment(field(frame, L.FRAME_PREVIOUS, vp), previous)
+    link.add_assignment(current, frame)
+    link.add_assignment(linked, c.one(it))
+    link.end_with_conditional(c.new_comparison(gccjit.Comparison.NE, obj, null), free, clear)
+    free.add_eval(c.new_call(imported("_Py_Dealloc", void, [vp]), [obj]))
+    free.end_with_jump(clear)
+    _emit_clear_and_pop(c, fn, field, imported, ts, frame, clear, cleared)
+    cleared.end_with_conditional(c.new_comparison(eq, linked, c.zero(it)), done, unlink)
+    unlink.add_assignment(current, previous)
+    unlink.end_with_jump(done)
+    done.end_with_return(result)
+
+    # -- dealloc -------------------------------------------------------------------
+    params = [c.new_param(vp, b"ts"), c.new_param(vp, b"func"), c.new_param(long_t, b"prev"),
+              c.new_param(vp, b"obj"), c.new_param(vpp, b"values"), c.new_param(long_t, b"n")]
+    ts, func, prev, obj, values, n = params
+    fn = c.new_function(gccjit.FunctionKind.EXPORTED, void, b"coconut_inl_dealloc", params)
+    entry, plain, framed = fn.new_block(b"entry"), fn.new_block(b"plain"), fn.new_block(b"framed")
+    tp = field(obj, L.OB_TYPE, vp)
+    is_plain = None
+    for name in (b"PyLong_Type", b"PyFloat_Type", b"PyUnicode_Type"):
+        test = c.new_comparison(eq, tp, c.new_cast(
+            c.new_global(gccjit.GlobalKind.IMPORTED, u8, name).get_address(), vp))
+        is_plain = test if is_plain is None else c.new_binary_op(
+            gccjit.BinaryOp.LOGICAL_OR, c.get_type(T.BOOL), is_plain, test)
+    entry.end_with_conditional(is_plain, plain, framed)
+    plain.add_eval(c.new_call(imported("_Py_Dealloc", void, [vp]), [obj]))
+    plain.end_with_void_return()
+    pushed = c.new_call(push_fn, [ts, func, prev, c.zero(long_t), values,
+                                  c.new_unary_op(gccjit.UnaryOp.MINUS, long_t, n)])
+    framed.add_eval(c.new_call(finish_fn, [ts, pushed, num(-1), obj]))
+    framed.end_with_void_return()

@@ -81,7 +81,8 @@ HELPERS = ("coconut_eval_breaker", "coconut_resume", "coconut_deopt_check", "coc
            "coconut_load_global", "coconut_get_awaitable", "coconut_catch", "coconut_exc_match",
            "coconut_do_raise", "coconut_raise_out", "coconut_get_aiter", "coconut_get_anext",
            "coconut_async_gen_wrap", "coconut_match_class", "coconut_match_keys",
-           "coconut_return_generator")
+           "coconut_return_generator", "coconut_inl_push", "coconut_inl_finish",
+           "coconut_inl_dealloc")
 # Indices into Runtime.resume_state (see _emit_resume).
 _SAVED_TRACE, _SAVED_PROFILE, _EXPECTED_FRAME, _TRACE_SHIM, _PROFILE_SHIM = range(5)
 _PYTRACE_CALL, _PYTRACE_OPCODE = 0, 7
@@ -238,6 +239,7 @@ class Runtime:
                 b"coconut_exc_match", b"coconut_do_raise", b"coconut_raise_out",
                 b"coconut_get_aiter", b"coconut_get_anext", b"coconut_async_gen_wrap",
                 b"coconut_match_class", b"coconut_match_keys", b"coconut_return_generator",
+                b"coconut_inl_push", b"coconut_inl_finish", b"coconut_inl_dealloc",
                 b"coconut_count_trace",
                 b"coconut_trace_shim", b"coconut_profile_shim", b"coconut_runtime_init")])
 
@@ -598,6 +600,7 @@ class Runtime:
         dmark.end_with_jump(ddone)
         ddone.end_with_return(zero)
         resume = self._emit_resume(c, field, imported, traced, eval_default, g_state)
+        _import_module("coconut.runtime.calls").emit_inlined_frames(c, field, imported, resume)
         _import_module("coconut.runtime.exceptions").emit_raise_out(c, field, imported, traced,
                                                                     resume)
         def control_word(i):

@@ -967,7 +967,14 @@ def stats() -> dict:
             "recompiled": {_describe(c): {"recompiles": _recompiled[id(c)][0],
                                           "avoid": list(_recompiled[id(c)][1])}
                            for c, _, _ in entries if id(c) in _recompiled},
-            "recompile_failures": {_describe(c): r for c, r in _recompile_failures}}
+            "recompile_failures": {_describe(c): r for c, r in _recompile_failures},
+            "inlined_calls": _inlined_calls()}
+
+
+def _inlined_calls() -> int:
+    """Call sites inlined by the lowerings of this process (lowering/inline.py)."""
+    inline = sys.modules.get("coconut.lowering.inline")
+    return inline.STATS["inlined"] if inline is not None else 0
 
 
 def deopt_sites(records) -> list[dict]:

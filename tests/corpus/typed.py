@@ -569,7 +569,8 @@ def isinstance_of_builtins_and_classes(n):
     values = [1, "s", (1,), 2.5, None, [1], {}, True, b"x", {1}, frozenset(), 1j,
               base, _IsSub(), 42, _ClaimsInt(), weakref.proxy(base)]
     classes = [int, str, tuple, object, _IsBase, _IsSub, _IsChecked, (int, str), float,
-               bool, list]
+               bool, list, (float, _IsBase), (_IsChecked, int), (int, (str, bytes)), (),
+               (bool, list, dict, set, frozenset), (object,)]
     out = []
     for i in range(n):
         x = values[i % len(values)]

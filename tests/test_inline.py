@@ -1,0 +1,208 @@
+"""Inlining (coconut/lowering/inline.py): which calls are inlined, what the inlined code
+is guarded by, how the compile cache treats a caller whose callee changed, the
+budget, and the recompile without an inlined call that keeps leaving native code.
+Differential cases (values, exceptions, tracebacks) are in tests/corpus/inlining.py;
+these check the mechanism itself. All in children."""
+import os
+import sys
+import tempfile
+import textwrap
+
+import pytest
+
+from tests.support import get_coconut, in_subprocess, run_python
+
+if os.environ.get("COCONUT_TEST_STUB"):
+    pytest.skip("inlining is part of the real JIT", allow_module_level=True)
+
+
+def add(a, b):
+    return a + b
+
+
+def loop_add(n):
+    t = 0
+    for i in range(n):
+        t = add(t, i)
+    return t
+
+
+class Box:
+    def __init__(self, v):
+        self.v = v
+
+    def get(self):
+        return self.v
+
+    def __getitem__(self, i):
+        return self.v * i
+
+    def __setitem__(self, i, value):
+        self.v = i + value
+
+
+def loop_get(box, n):
+    t = 0
+    for i in range(n):
+        t = t + box.get() + box[i]
+        box[1] = i
+    return t
+
+
+def uses_frame(x):
+    return sys._getframe(0).f_lineno + x
+
+
+def loop_frame(n):
+    t = 0
+    for i in range(n):
+        t = t + uses_frame(i)
+    return t
+
+
+def _warm(func, *args):
+    for _ in range(20):
+        func(*args)
+
+
+def _ir(coconut, func) -> str:
+    import contextlib
+    import io
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        coconut.dump(func, "ir")
+    return buf.getvalue()
+
+
+@in_subprocess()
+def test_functions_methods_and_subscripts_are_inlined():
+    coconut = get_coconut()
+    os.environ["COCONUT_CACHE"] = "0"
+    _warm(loop_add, 50)
+    _warm(loop_get, Box(2), 10)
+    ir = _ir(coconut, loop_add)
+    assert "inlined add" in ir
+    ir = _ir(coconut, loop_get)
+    for name in ("Box.get", "Box.__getitem__", "Box.__setitem__"):
+        assert f"inlined {name}" in ir, name
+    before = coconut.stats()["inlined_calls"]            # (the dumps lowered them too)
+    coconut.compile(loop_add)
+    coconut.compile(loop_get)
+    assert loop_add(1000) == sum(range(1000))
+    box = Box(3)
+    assert loop_get(box, 10) == 333 and box.v == 10
+    st = coconut.stats()
+    assert st["inlined_calls"] - before == 4, (before, st["inlined_calls"])
+    assert st["deopts"] == {}, st["deopts"]
+
+
+@in_subprocess()
+def test_what_runs_python_code_or_looks_at_frames_is_not_inlined():
+    coconut = get_coconut()
+    os.environ["COCONUT_CACHE"] = "0"
+    _warm(loop_frame, 10)
+    assert "inlined uses_frame" not in _ir(coconut, loop_frame)
+    from coconut.lowering import inline
+    assert inline.refusal(loop_add) == "a loop"
+    assert inline.refusal(len) == "not a Python function"
+
+
+@in_subprocess()
+def test_switched_off_and_budget():
+    os.environ["COCONUT_CACHE"] = "0"
+    os.environ["COCONUT_INLINE_BUDGET"] = "0"
+    coconut = get_coconut()
+    _warm(loop_add, 50)
+    assert "inlined add" not in _ir(coconut, loop_add)
+
+
+def test_switched_off_by_the_environment():
+    code = textwrap.dedent("""
+        import coconut, contextlib, io, sys
+        sys.path.insert(0, %r)
+        from tests import test_inline as t
+        for _ in range(20): t.loop_add(50)
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            coconut.dump(t.loop_add, "ir")
+        print("inlined" in buf.getvalue())
+    """ % os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    for value, expected in (("0", "False"), ("1", "True")):
+        r = run_python(["-c", code], env={**os.environ, "COCONUT_INLINE": value,
+                                          "COCONUT_CACHE": "0"})
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip() == expected, (value, r.stdout, r.stderr)
+
+
+PROGRAM = """
+import coconut, sys
+
+def idx(x, y):
+    return y * 10 + x{change}
+
+def walk(n):
+    t = 0
+    for i in range(n):
+        t += idx(i, 1)
+    return t
+
+for _ in range(20):
+    walk(10)
+coconut.compile(walk)
+st = coconut.stats()
+print(walk(100), st["cache_hits"], st["cache_errors"], st["inlined_calls"])
+"""
+
+
+def test_a_cached_caller_is_not_loaded_when_its_callee_changed():
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "prog.py")
+        env = {**os.environ, "COCONUT_CACHE_DIR": os.path.join(tmp, "cache")}
+        env.pop("COCONUT_CACHE", None)
+
+        def run(change):
+            with open(path, "w") as f:
+                f.write(PROGRAM.format(change=change))
+            r = run_python([path], env=env)
+            assert r.returncode == 0, r.stderr
+            return r.stdout.split()
+
+        first = run("")
+        assert first == [str(sum(i + 10 for i in range(100))), "0", "0", "1"], first
+        again = run("")
+        assert again == [first[0], "1", "0", "0"], again           # loaded from the cache
+        changed = run(" + 1000")
+        assert changed == [str(sum(i + 1010 for i in range(100))), "0", "1", "1"], changed
+
+
+def flaky(x):
+    return x + 1.5
+
+
+def loop_flaky(values):
+    t = 0
+    for v in values:
+        t = flaky(v)
+    return t
+
+
+@in_subprocess()
+def test_an_inlined_call_that_keeps_leaving_is_recompiled_as_a_call():
+    coconut = get_coconut()
+    os.environ["COCONUT_CACHE"] = "0"
+    floats = [0.5] * 10
+    for _ in range(20):
+        loop_flaky(floats)
+    assert "inlined flaky" in _ir(coconut, loop_flaky)
+    coconut.compile(loop_flaky)
+    from fractions import Fraction
+    others = [Fraction(1)] * 3          # the float speculation fails
+    for _ in range(400):
+        assert loop_flaky(others) == 2.5
+    st = coconut.stats()
+    assert st["recompiles"] >= 1, st
+    name = next(k for k in st["recompiled"] if k.startswith("loop_flaky "))
+    call = next(i.offset // 2 for i in __import__("dis").get_instructions(loop_flaky)
+                if i.opname == "CALL")
+    assert call in st["recompiled"][name]["avoid"], st["recompiled"]
+    assert loop_flaky(floats) == 2.0
