@@ -82,6 +82,10 @@ def module_globals(code) -> dict | None:
     """The globals of the module whose source file `code` comes from (the module is
     found in sys.modules by its __file__), or None. It only proposes a callee: the
     inlined code checks at run time that the callable is the function inlined."""
+    from ..runtime.feedback import known_globals
+    known = known_globals(code)
+    if known is not None:
+        return known
     filename = code.co_filename
     for module in list(sys.modules.values()):
         if getattr(module, "__file__", None) == filename:
@@ -433,8 +437,14 @@ def _guards(b, func, code, callee: IrCFG, deopt: str) -> None:
             hint="not_traced")
     remaining = b.load("int", _TSTATE, L.TS_RECURSION_REMAINING)
     b.split(Cond("<=", remaining, b.int(chain_depth(callee) + 1)), deopt, hint="recursion")
+    # room in the data stack's chunk, above its first frame (popping a frame is then a
+    # store, as in coconut_call)
     top = b.load("ptr", _TSTATE, L.TS_DATASTACK_TOP)
     b.split(Cond("==", top, ops.IntConst(0, "ptr")), deopt, hint="datastack")
+    first = b.temp("ptr", "chunk_data")
+    b.emit(ops.PtrAdd(first, b.load("ptr", _TSTATE, L.TS_DATASTACK_CHUNK),
+                      ops.IntConst(L.CHUNK_DATA, "ssize")))
+    b.split(Cond("==", top, first), deopt, hint="not_first")
     end = b.temp("ptr", "end")
     b.emit(ops.PtrAdd(end, top, ops.IntConst(8 * chain_words(callee), "ssize")))
     b.split(Cond(">=", end, b.load("ptr", _TSTATE, L.TS_DATASTACK_LIMIT)), deopt, hint="room")
@@ -645,7 +655,12 @@ class _Splice:
             below = b.stack_below()
             error = b.exit_block("inlined_error", ops.ErrorExit(ins.offset, below))
             b.split(Cond("==", res, NULL), error, hint="inlined_ok")
-            b.terminate(ops.Deopt(ins.next_offset, below + (res,),
+            if ins.depth_after == len(below):          # STORE_SUBSCR: the result dropped
+                b.emit(ops.Decref(res))
+                pushed = ()
+            else:
+                pushed = (res,)
+            b.terminate(ops.Deopt(ins.next_offset, below + pushed,
                                   f"inlined {self.callee.name} left native code", ins.offset))
         finally:
             b.current, b.state = saved_current, saved_state

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import dis
+import weakref
 
 from . import layout as L
 
@@ -208,3 +209,20 @@ def handlers_not_run(code, instrs=None) -> list[int]:
             if ins.name in _ENDS_BLOCK:
                 break
     return out
+
+
+# The globals of functions compiled by coconut.compile(), by code object: inlining looks
+# a call's callee up there (lowering/inline.py; code found by neither this nor its
+# module's file inlines nothing).
+_globals_by_code: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def remember_globals(func) -> None:
+    try:
+        _globals_by_code[func.__code__] = func.__globals__
+    except TypeError:
+        pass
+
+
+def known_globals(code) -> dict | None:
+    return _globals_by_code.get(code)

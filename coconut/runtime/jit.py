@@ -178,6 +178,7 @@ def _check_strict(code: types.CodeType) -> None:
 
 def compile_function(func, strict: bool = False):
     func = _check_function(func)
+    _feedback.remember_globals(func)            # (where inlining finds its callees)
     with _lock:
         if strict:
             _check_strict(func.__code__)

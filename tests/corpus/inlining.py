@@ -415,7 +415,7 @@ CASES = [
     (matrix_trace, [(3,)]),
     (matrix_outside, [(3,), (5,)]),
     (matrix_smooth, [(5, 3)]),
-    (matrix_store_errors, [([0, 1, 2, "a", 1],)]),
+    (matrix_store_errors, [([0, 1, 2, "a", 1, True, 0],)]),
     (matrix_key_errors, [([(0, 0), (1, 2), (5, 5), (1, 2, 3), 7, (0.5, 1)],)]),
     (matrix_getitem_replaced, [(6,)]),
     (grid_index_errors, [(4,)]),

@@ -186,6 +186,60 @@ def shadow(on):
         globals().pop("isinstance", None)
 '''
 
+# Small helpers the JIT inlines (lowering/inline.py): loop-free functions, methods and a
+# Python __getitem__/__setitem__, quickened at import by warm_inl() with ints and floats,
+# then called by f with whatever its arguments are (a failed guard inside an inlined body
+# materializes the callee's frame; clampk raises from one).
+HELPERS_INL = '''
+def addk(a, b):
+    return a + b
+
+
+def mulk(a, b):
+    c = a * b
+    return c - 1
+
+
+def pickk(c, a, b):
+    if c:
+        return a
+    return b
+
+
+def clampk(x, lo, hi):
+    if x < lo:
+        raise ValueError("low", x)
+    return x if x < hi else hi
+
+
+class V:
+    def __init__(self, v):
+        self.v = v
+
+    def get(self):
+        return self.v
+
+    def scaled(self, k):
+        return self.v * k
+
+    def __getitem__(self, i):
+        return self.v + i
+
+    def __setitem__(self, i, x):
+        self.v = x - i
+
+
+def warm_inl():
+    vv = V(1)
+    for i in range(20):
+        addk(i, 2), addk(1.5, i), mulk(i, 3), pickk(i % 2, i, 2.5), clampk(i, -5, 10)
+        vv.get(), vv.scaled(2), vv[i]
+        vv[i] = i
+
+
+warm_inl()
+'''
+
 HELPERS_PQ = '''
 def patch(how):
     if how == 0:
@@ -227,6 +281,8 @@ class _Gen:
             "cont": r.random() < 0.55,
             "try": r.random() < 0.6,
             "print": r.random() < 0.25,
+            # (its own generator: the programs of the seeds without it stay as they were)
+            "inl": random.Random(seed * 7919 + 17).random() < 0.5,
         }
         self.params = ["a", "b", "c"][:r.choice([2, 3, 3])]
         self.nums = ["x", "y", "z", "w"][:r.randint(2, 4)]
@@ -317,6 +373,8 @@ class _Gen:
             kinds += ["glob", "scale", "bump"]
         if self.feat["hd"]:
             kinds += ["hadd"]
+        if self.feat["inl"]:
+            kinds += ["inl", "inl"]
         k = r.choice(kinds)
         if k == "bin":
             op = r.choice(["+", "+", "-", "-", "*", "*", "/", "//", "%", "**"])
@@ -380,7 +438,27 @@ class _Gen:
             return "bump(%s)" % self.leaf()
         if k == "hadd":
             return r.choice(["(hk + %s)", "(%s + hk)"]) % self._paren(self.expr(d - 1))
+        if k == "inl":
+            return self.inl_call(lambda: self.expr(d - 1))
         raise AssertionError(k)
+
+    def inl_call(self, sub):
+        """A call of one of HELPERS_INL (inlined where the JIT can), on `sub()`s."""
+        r = self.r
+        form = r.choice(["add", "add", "mul", "pick", "clamp", "get", "scaled", "item"])
+        if form == "add":
+            return "addk(%s, %s)" % (sub(), sub())
+        if form == "mul":
+            return "(mulk(%s, %s) %% 1000003)" % (sub(), r.choice(["2", "3", "-1", "0.5"]))
+        if form == "pick":
+            return "pickk(%s, %s, %s)" % (self.choice(self.loopvars or self.params), sub(), sub())
+        if form == "clamp":
+            return "clampk(%s, -1000, 1000)" % sub()
+        if form == "get":
+            return "vv.get()"
+        if form == "scaled":
+            return "(vv.scaled(%s) %% 1000003)" % r.choice(["2", "3", "0.5", "-1"])
+        return "vv[%s]" % self.choice(self.loopvars or self.params)
 
     @staticmethod
     def _paren(e):
@@ -422,6 +500,8 @@ class _Gen:
         r = self.r
         if d <= 0 or r.random() < 0.25:
             return self.tleaf(kind)
+        if self.feat["inl"] and r.random() < 0.15:
+            return "addk(%s, %s)" % (self.texpr(kind, d - 1), self.texpr(kind, d - 1))
         if kind == "int":
             op = r.choice(["+", "+", "-", "-", "*", "//", "%", "&", "|", "^", "neg"])
             if op == "neg":
@@ -530,6 +610,8 @@ class _Gen:
             kinds += ["hnew", "dnew", "dnew", "hadd", "dkill", "dround"]
         if self.feat["print"]:
             kinds += ["print"]
+        if self.feat["inl"]:
+            kinds += ["vstore", "vnew"]
         k = r.choice(kinds)
         if k == "assign" and self.typed:
             t = self.target()
@@ -662,6 +744,10 @@ class _Gen:
         elif k == "swap_fn":
             self.emit(self.mid_loop_guard())
             self.emit("    " + r.choice(["swap()", "swap()", "shadow(True)", "shadow(False)"]))
+        elif k == "vstore":
+            self.emit("vv[%s] = %s" % (self.choice(self.loopvars or self.params), self.leaf()))
+        elif k == "vnew":
+            self.emit("vv = V(%s)" % self.leaf())
         elif k == "hnew":
             self.emit("hk = H(%s)" % self.leaf())
         elif k == "dnew":
@@ -843,6 +929,8 @@ class _Gen:
         if self.feat["hd"]:
             self.emit("hk = H(%s)" % self.leaf())
             self.emit("dd = D(%s)" % self.leaf())
+        if self.feat["inl"]:
+            self.emit("vv = V(%s)" % self.leaf())
         for v in nums:
             init = r.random()
             if self.typed:
@@ -875,6 +963,8 @@ class _Gen:
             parts.append(HELPERS)
         if self.feat["pq"]:
             parts.append(HELPERS_PQ)
+        if self.feat["inl"]:
+            parts.append(HELPERS_INL)
         parts.append("\n" + f)
         return "\n".join(parts)
 
