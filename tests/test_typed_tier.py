@@ -278,8 +278,11 @@ def test_subscript_of_a_python_getitem_calls_it_directly():
     """Where the interpreter saw a class with a Python __getitem__, the site calls the
     function from its own cache (typed.py _subscr_getitem), with PyObject_GetItem only
     on the miss path; also under the frame hook, where 3.11 refuses the specialization
-    but leaves the type version in the cache (feedback.feedback reads that)."""
+    but leaves the type version in the cache (feedback.feedback reads that). (Inlining
+    off: it would inline this __getitem__, tests/test_inline.py.)"""
     from coconut.runtime import feedback, jit
+    import importlib
+    importlib.import_module("coconut.lowering.lower").INLINE = False
     code = _sum_indexed.__code__
     cold = _ir(_sum_indexed)
     assert _getitem_calls(cold) == (0, 1)                 # no feedback: generic only
