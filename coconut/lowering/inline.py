@@ -309,9 +309,11 @@ def _lower_callee(code, depth: int) -> IrCFG:
 
 
 # The C functions inlined code may call: none runs Python code or looks at frames.
+# (Nothing that allocates an object the cyclic GC tracks, a tuple or a list: in 3.11
+# such an allocation may run a collection, and its finalizers, on the spot.)
 PURE_C = frozenset({
     "PyFloat_FromDouble", "PyLong_FromLong", "PyBool_FromLong", "PyType_IsSubtype",
-    "sqrt", "sin", "cos", "_PyUnicode_Equal", "PyTuple_New", "PyList_New",
+    "sqrt", "sin", "cos", "_PyUnicode_Equal",
     "coconut_load_global", "_Py_Dealloc", "coconut_inl_push", "coconut_inl_finish",
     "PyErr_SetString", "PyErr_SetNone", "PyErr_Format", "PyErr_Occurred",
     "PyErr_ExceptionMatches", "PyErr_Clear",

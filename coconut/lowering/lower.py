@@ -703,12 +703,13 @@ OPTIMIZE = os.environ.get("COCONUT_OPTIMIZE", "1") not in ("0", "", "no", "off",
 INLINE = os.environ.get("COCONUT_INLINE", "1") not in ("0", "", "no", "off", "false")
 # The instructions whose generic rules code lowered to be inlined keeps: they run no
 # Python code (LOAD_ATTR, STORE_ATTR and LOAD_METHOD only with an inline-cache fast
-# path, whose slow path deopts: Builder.observe_slow). Any other instruction without a
+# path, whose slow path deopts: Builder.observe_slow; no BUILD_TUPLE / BUILD_LIST: a
+# collection may run at the allocation, and finalizers with it). Any other instruction without a
 # typed plan is left to the interpreter (a raise, a call, generic arithmetic), with the
 # callee's frame materialized there (inline.py).
 INLINE_GENERIC = frozenset({
     "LOAD_FAST", "STORE_FAST", "LOAD_CONST", "POP_TOP", "RETURN_VALUE", "NOP", "COPY",
-    "SWAP", "PUSH_NULL", "PRECALL", "RESUME", "JUMP_FORWARD", "BUILD_TUPLE", "IS_OP",
+    "SWAP", "PUSH_NULL", "PRECALL", "RESUME", "JUMP_FORWARD", "IS_OP",
     "POP_JUMP_FORWARD_IF_NONE", "POP_JUMP_FORWARD_IF_NOT_NONE", "LOAD_GLOBAL",
     "UNPACK_SEQUENCE"})
 INLINE_CACHED = frozenset({"LOAD_ATTR", "STORE_ATTR", "LOAD_METHOD"})
