@@ -45,6 +45,13 @@ def run(name: str, env: dict) -> list[float]:
     return values                     # one median per part of the benchmark
 
 
+def _time(seconds: float) -> str:
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
 def main():
     configs = json.loads(sys.argv[1])
     rounds = int(sys.argv[2])
@@ -70,7 +77,7 @@ def main():
         for c in configs:
             ratio = math.exp(statistics.mean(math.log(b / x) for b, x in zip(meds[base], meds[c])))
             logs[c].append(math.log(ratio))
-            line += f"{sum(meds[c]) * 1000:10.1f} ms {ratio:4.2f}x"[-16:]
+            line += f"{_time(sum(meds[c])):>10} {ratio:4.2f}x"[-16:]
         print(line)
     print(f"{'geometric mean (vs ' + base + ')':28}" +
           "".join(f"{math.exp(statistics.mean(logs[c])):15.3f}x" for c in configs))

@@ -87,10 +87,30 @@ def module_globals(code) -> dict | None:
     if known is not None:
         return known
     filename = code.co_filename
+    found = _by_file.get(filename)
+    if found is not None and found.get("__file__") == filename:
+        return found
     for module in list(sys.modules.values()):
-        if getattr(module, "__file__", None) == filename:
-            return vars(module)
+        namespace = _module_dict(module)
+        if namespace is not None and namespace.get("__file__") == filename:
+            _by_file[filename] = namespace
+            return namespace
     return None
+
+
+_by_file: dict = {}
+# What the compiler reads of modules and classes, read through the C slots: a module's
+# __getattr__, a metaclass's properties would run Python code in the compiler.
+_MODULE_DICT = pytypes.ModuleType.__dict__["__dict__"]
+_TYPE_DICT, _TYPE_MRO = type.__dict__["__dict__"], type.__dict__["__mro__"]
+_TYPE_FLAGS = type.__dict__["__flags__"]
+
+
+def _module_dict(module) -> dict | None:
+    try:
+        return _MODULE_DICT.__get__(module)
+    except TypeError:                  # not a module
+        return None
 
 
 def refusal(func) -> str | None:
@@ -115,30 +135,40 @@ def refusal(func) -> str | None:
     return None
 
 
-def _classes(namespace: dict):
-    """The classes defined in a module and their subclasses (each once)."""
+MAX_CLASSES = 400
+
+
+def _classes(namespace: dict) -> list:
+    """The classes a module defines (their __module__ is its name) and their
+    subclasses, each once, at most MAX_CLASSES."""
+    name = namespace.get("__name__")
     seen, out = set(), []
-    todo = [v for v in namespace.values() if isinstance(v, type)]
-    while todo:
+    todo = [v for v in list(namespace.values())
+            if issubclass(type(v), type) and _TYPE_DICT.__get__(v).get("__module__") == name]
+    while todo and len(out) < MAX_CLASSES:
         cls = todo.pop()
         if id(cls) in seen:
             continue
         seen.add(id(cls))
         out.append(cls)
-        try:
-            todo.extend(type.__subclasses__(cls))
-        except TypeError:
-            pass
+        todo.extend(type.__subclasses__(cls))
     return out
 
 
 def _lookup(cls, name: str):
     """_PyType_Lookup(cls, name), without running code."""
-    for klass in cls.__mro__:
-        found = klass.__dict__.get(name)
+    for klass in _TYPE_MRO.__get__(cls):
+        found = _TYPE_DICT.__get__(klass).get(name)
         if found is not None:
             return found
     return None
+
+
+def _version(cls) -> int:
+    """The class's version tag (0: none valid)."""
+    if not _TYPE_FLAGS.__get__(cls) & _VALID_VERSION_TAG:
+        return 0
+    return _u32_at(id(cls) + L.TP_VERSION_TAG).value
 
 
 class Callees:
@@ -150,6 +180,7 @@ class Callees:
         self._globals = None
         self._irs: dict = {}
         self._containers = None
+        self._class_list = None
 
     @property
     def namespace(self) -> dict:
@@ -172,17 +203,26 @@ class Callees:
             return None
         version = _u32_at(L.code_unit_address(
             code, _unit(load_method) + 1 + L.METHOD_CACHE_TYPE_VERSION)).value
-        classes = _classes(self.namespace)
+        return self._in_classes(name, version)
+
+    def _in_classes(self, name: str, version: int):
+        """The function `name` of the module's class whose version is `version`, or,
+        when none has it (the class changed since), the one function of that name the
+        module's classes define, if there is one."""
+        classes = self.classes
         for cls in classes:
-            if version and cls.__flags__ & _VALID_VERSION_TAG and \
-                    _u32_at(id(cls) + L.TP_VERSION_TAG).value == version:
+            if version and _version(cls) == version:
                 func = _lookup(cls, name)
                 return func if type(func) is pytypes.FunctionType else None
-        # The class changed since (its version is new): the one function of that name
-        # in the module's classes, if there is one.
         found = {id(f.__code__): f for cls in classes
-                 if type(f := cls.__dict__.get(name)) is pytypes.FunctionType}
+                 if type(f := _TYPE_DICT.__get__(cls).get(name)) is pytypes.FunctionType}
         return next(iter(found.values())) if len(found) == 1 else None
+
+    @property
+    def classes(self) -> list:
+        if self._class_list is None:
+            self._class_list = _classes(self.namespace)
+        return self._class_list
 
     def getitem(self, subscr) -> object:
         """The `__getitem__` of the class BINARY_SUBSCR `subscr` saw (3.11 writes its
@@ -191,15 +231,7 @@ class Callees:
         code = self.code
         version = _u32_at(L.code_unit_address(
             code, _unit(subscr) + 1 + L.SUBSCR_CACHE_TYPE_VERSION)).value
-        classes = _classes(self.namespace)
-        for cls in classes:
-            if version and cls.__flags__ & _VALID_VERSION_TAG and \
-                    _u32_at(id(cls) + L.TP_VERSION_TAG).value == version:
-                func = _lookup(cls, "__getitem__")
-                return func if type(func) is pytypes.FunctionType else None
-        found = {id(f.__code__): f for cls in classes
-                 if type(f := cls.__dict__.get("__getitem__")) is pytypes.FunctionType}
-        return next(iter(found.values())) if len(found) == 1 else None
+        return self._in_classes("__getitem__", version)
 
     def setitem(self, cfg, store) -> object:
         """The `__setitem__` for STORE_SUBSCR `store` (3.11 records nothing for it): that
@@ -216,7 +248,7 @@ class Callees:
             getitem = self.getitem(ins)
             if getitem is None:
                 continue
-            for cls in _classes(self.namespace):
+            for cls in self.classes:
                 if _lookup(cls, "__getitem__") is getitem:
                     found = _lookup(cls, "__setitem__")
                     if type(found) is not pytypes.FunctionType or \
