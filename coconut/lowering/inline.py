@@ -24,20 +24,21 @@ In inline mode the callee's lowering never runs code that could look at a frame
 rule's slow path deopts where it would start, `Builder.observe_slow`), so between the
 guards and the return nothing can see that the callee's frame is missing, except:
 
-* **exits**: where the callee's IR deopts (a failed guard) or unwinds an error, its frame
-  is materialized (`coconut_inl_push`: its locals and value stack, `prev_instr` where the
+* **exits**: where the callee's IR deopts (a failed guard) or unwinds an error, the
+  exit's values go to one shared exit block per call site, where the callee's frame is
+  materialized (`coconut_inl_push`: its locals and value stack, `prev_instr` where the
   exit says) and run in the interpreter from there (`coconut_inl_finish`); the caller's
   frame is made exact first, as its callee's caller. The callee's result then goes on
-  the caller's stack and the caller deopts after the CALL (an exception: the caller
-  unwinds from the CALL). A nested inlined call's exits become the enclosing callee's
+  the caller's stack and the caller deopts after the call (an exception: the caller
+  unwinds from the call). A nested inlined call's exits become the enclosing callee's
   exits this way, so frames are materialized innermost first.
 * **deallocations**: a reference the body drops may be the last one, and a `__del__`
   may look at frames. Every `Decref` of the body is expanded: where the count reaches 0,
-  the callee's frame is materialized (its locals lent) and linked as the current frame
-  while the object is freed (`coconut_inl_finish` with the object), as in the
-  interpreter. The callee's locals are released at its return the same way: when one of
-  them is the last reference, the frame is materialized and cleared as
-  `_PyFrame_Clear` would.
+  an exact int, float or str is freed at once, anything else by `coconut_inl_dealloc`,
+  with the callee's frame materialized (its locals lent) and current, as in the
+  interpreter. The callee's locals are released at its return with the caller's frame
+  current, as `_PyEval_Vector` releases a frame's after its evaluation (and as
+  coconut_call does); a `__del__` there sees the caller's frame, made exact first.
 
 The compiled module refers to the callee's code by a link (backend/gcc.py: "code"
 links name the function by module and qualified name and carry a digest of its code, so
@@ -425,41 +426,37 @@ def lower_call(b, ins, plan, inputs, items) -> list:
 def lower_getitem(b, ins, plan, inputs, items) -> list:
     """BINARY_SUBSCR planned "inline_getitem": the container's class has a Python
     `__getitem__` (typeobject.c's slot_mp_subscript calls it with the container and the
-    key), found through the site's own cache (typed._python_slot_function)."""
-    from .typed import _python_slot_function
-    code, callee = b.tcx.inlined[ins.offset]
+    key)."""
     container, key = b.inputs = [b.box(v, item) for v, item in zip(inputs, items)]
-    b.emit(ops.SetInstr(ins.offset, ins.name))
-    deopt = b.deopt_block("guard: not the __getitem__ inlined", plan.site)
-    func = _python_slot_function(b, container, "__getitem__", "slot_mp_subscript",
-                                 L.MP_SUBSCRIPT, deopt)
-    release = b.new_block("not_inlined")
-    with b.at(release):
-        b.decref(func)
-        b.terminate(ops.Jump(deopt))
-    _guards(b, func, code, callee, release.name)
-    return [_Splice(b, ins, code, callee, func, [container, key]).run()]
+    return [_slot_call(b, ins, plan, container, "__getitem__", "slot_mp_subscript",
+                       L.MP_SUBSCRIPT, [container, key])]
 
 
 def lower_setitem(b, ins, plan, inputs, items) -> list:
     """STORE_SUBSCR planned "inline_setitem": the container's class has a Python
     `__setitem__` (slot_mp_ass_subscript calls it with the container, the key and the
     value, and drops its result)."""
+    value, container, key = b.inputs = [b.box(v, item) for v, item in zip(inputs, items)]
+    b.decref(_slot_call(b, ins, plan, container, "__setitem__", "slot_mp_ass_subscript",
+                        L.MP_ASS_SUBSCRIPT, [container, key, value]))
+    return []
+
+
+def _slot_call(b, ins, plan, container, method: str, slot: str, offset: int, args):
+    """The inlined body of the Python `method` a mapping slot of the container's class
+    calls, found through the site's own cache (typed._python_slot_function); its
+    result."""
     from .typed import _python_slot_function
     code, callee = b.tcx.inlined[ins.offset]
-    value, container, key = b.inputs = [b.box(v, item) for v, item in zip(inputs, items)]
     b.emit(ops.SetInstr(ins.offset, ins.name))
-    deopt = b.deopt_block("guard: not the __setitem__ inlined", plan.site)
-    func = _python_slot_function(b, container, "__setitem__", "slot_mp_ass_subscript",
-                                 L.MP_ASS_SUBSCRIPT, deopt)
+    deopt = b.deopt_block(f"guard: not the {method} inlined", plan.site)
+    func = _python_slot_function(b, container, method, slot, offset, deopt)
     release = b.new_block("not_inlined")
     with b.at(release):
         b.decref(func)
         b.terminate(ops.Jump(deopt))
     _guards(b, func, code, callee, release.name)
-    result = _Splice(b, ins, code, callee, func, [container, key, value]).run()
-    b.decref(result)
-    return []
+    return _Splice(b, ins, code, callee, func, args).run()
 
 
 def _guards(b, func, code, callee: IrCFG, deopt: str) -> None:
@@ -622,7 +619,7 @@ class _Splice:
 
     def dealloc(self, blk, v):
         """Free `v` (its count is 0) with the callee's frame current (coconut_inl_dealloc
-        materializes it, lending its locals). An exact int or float is freed at once:
+        materializes it, lending its locals). An exact int, float or str is freed at once:
         its deallocator runs no code."""
         plain, other = self.new_block("plain_dealloc"), self.new_block("frame_dealloc")
         done = self.new_block("deallocated")

@@ -43,6 +43,50 @@ _LSHIFT, _RSHIFT = 10, 11
 CO_OPTIMIZED, CO_VARARGS, CO_VARKEYWORDS = 0x1, 0x4, 0x8
 
 
+class _Emit:
+    """Py_DECREF, Py_XDECREF and a counted loop over the local `i`, emitted into `fn`
+    (block names prefixed with `prefix`)."""
+
+    def __init__(self, c, fn, field, dealloc, i, prefix: str = ""):
+        self.c, self.fn, self.field, self.dealloc = c, fn, field, dealloc
+        self.i, self.prefix = i, prefix
+        T = gccjit.TypeKind
+        self.long_t, self.null = c.get_type(T.LONG), c.null(c.get_type(T.VOID_PTR))
+
+    def block(self, name: str):
+        return self.fn.new_block(f"{self.prefix}{name}".encode())
+
+    def decref(self, blk, o, name):
+        """Py_DECREF(o); the block to go on in."""
+        c, long_t = self.c, self.long_t
+        dead, after = self.block(f"{name}_dealloc"), self.block(f"{name}_done")
+        blk.add_assignment_op(self.field(o, L.OB_REFCNT, long_t), gccjit.BinaryOp.MINUS, c.one(long_t))
+        blk.end_with_conditional(c.new_comparison(gccjit.Comparison.EQ,
+                                                  self.field(o, L.OB_REFCNT, long_t),
+                                                  c.zero(long_t)), dead, after)
+        dead.add_eval(c.new_call(self.dealloc, [o]))
+        dead.end_with_jump(after)
+        return after
+
+    def xdecref(self, blk, o, name):
+        present, after = self.block(f"{name}_present"), self.block(f"{name}_absent")
+        blk.end_with_conditional(self.c.new_comparison(gccjit.Comparison.NE, o, self.null),
+                                 present, after)
+        self.decref(present, o, name).end_with_jump(after)
+        return after
+
+    def counted_loop(self, before, start, stop, name, body_fn, after):
+        """for (i = start; i < stop; i++) body_fn(block); then `after`."""
+        c, i = self.c, self.i
+        test, body = self.block(f"{name}_test"), self.block(f"{name}_body")
+        before.add_assignment(i, start)
+        before.end_with_jump(test)
+        test.end_with_conditional(c.new_comparison(gccjit.Comparison.LT, i, stop), body, after)
+        body = body_fn(body)
+        body.add_assignment_op(i, gccjit.BinaryOp.PLUS, c.one(self.long_t))
+        body.end_with_jump(test)
+
+
 def emit_call(c, field, imported, hook_fn, function_vectorcall, object_new, slot_tp_init,
               init_name, empty_tuple) -> None:
     """Add coconut_call to the runtime's context `c` (see the module docstring).
@@ -84,9 +128,6 @@ def emit_call(c, field, imported, hook_fn, function_vectorcall, object_new, slot
 
     vectorcall = imported("PyObject_Vectorcall", vp, [vp, vpp, ulong, vp])
     dealloc = imported("_Py_Dealloc", void, [vp])
-    decref_fn = imported("Py_DecRef", void, [vp])
-    get_back = imported("PyFrame_GetBack", vp, [vp])
-    gc_track = imported("PyObject_GC_Track", void, [vp])
     function_type = c.new_global(gccjit.GlobalKind.IMPORTED, u8, b"PyFunction_Type").get_address()
     method_type = c.new_global(gccjit.GlobalKind.IMPORTED, u8, b"PyMethod_Type").get_address()
 
@@ -111,26 +152,13 @@ def emit_call(c, field, imported, hook_fn, function_vectorcall, object_new, slot
                                       local(long_t, "ndef"), local(vp, "defaults"))
     nlp, size, top, frame = (local(long_t, "nlocalsplus"), local(long_t, "size"),
                              local(vpp, "top"), local(vp, "frame"))
-    i, result, fo, back, obj = (local(long_t, "i"), local(vp, "result"), local(vp, "frame_obj"),
-                                local(vp, "back"), local(vp, "obj"))
+    i, result, obj = local(long_t, "i"), local(vp, "result"), local(vp, "obj")
 
     def incref(blk, o):
         blk.add_assignment_op(field(o, L.OB_REFCNT, long_t), gccjit.BinaryOp.PLUS, c.one(long_t))
 
-    def decref(blk, o, name):
-        """Py_DECREF(o); the block to go on in."""
-        dead, after = fn.new_block(f"{name}_dealloc".encode()), fn.new_block(f"{name}_done".encode())
-        blk.add_assignment_op(field(o, L.OB_REFCNT, long_t), gccjit.BinaryOp.MINUS, c.one(long_t))
-        blk.end_with_conditional(cmp(eq, field(o, L.OB_REFCNT, long_t), c.zero(long_t)), dead, after)
-        dead.add_eval(c.new_call(dealloc, [o]))
-        dead.end_with_jump(after)
-        return after
-
-    def xdecref(blk, o, name):
-        present, after = fn.new_block(f"{name}_present".encode()), fn.new_block(f"{name}_absent".encode())
-        blk.end_with_conditional(cmp(ne, o, null), present, after)
-        decref(present, o, name).end_with_jump(after)
-        return after
+    emit = _Emit(c, fn, field, dealloc, i)
+    decref, counted_loop = emit.decref, emit.counted_loop
 
     # -- which callable ------------------------------------------------------------
     e = B["entry"]
@@ -222,16 +250,6 @@ def emit_call(c, field, imported, hook_fn, function_vectorcall, object_new, slot
     p.add_assignment(field(frame, L.FRAME_IS_ENTRY, u8), c.zero(u8))
     p.add_assignment(field(frame, L.FRAME_OWNER, u8), num(L.OWNED_BY_THREAD, u8))
     localsplus = c.new_cast(at(frame, L.FRAME_LOCALSPLUS), vpp)
-
-    def counted_loop(before, start, stop, name, body_fn, after):
-        """for (i = start; i < stop; i++) body_fn(block); then `after`."""
-        test, body = fn.new_block(f"{name}_test".encode()), fn.new_block(f"{name}_body".encode())
-        before.add_assignment(i, start)
-        before.end_with_jump(test)
-        test.end_with_conditional(cmp(lt, i, stop), body, after)
-        body = body_fn(body)
-        body.add_assignment_op(i, gccjit.BinaryOp.PLUS, c.one(long_t))
-        body.end_with_jump(test)
 
     def take_arg(blk):
         blk.add_assignment(obj, word(argv, i))
@@ -426,28 +444,8 @@ def _emit_clear_and_pop(c, fn, field, imported, ts, frame, blk, done) -> None:
         return fn.new_local(type_, f"pop_{name}".encode())
     i, fo, back, obj = local(long_t, "i"), local(vp, "frame_obj"), local(vp, "back"), local(vp, "obj")
 
-    def decref(blk, o, name):
-        dead, after = fn.new_block(f"pop_{name}_dealloc".encode()), fn.new_block(f"pop_{name}_done".encode())
-        blk.add_assignment_op(field(o, L.OB_REFCNT, long_t), gccjit.BinaryOp.MINUS, c.one(long_t))
-        blk.end_with_conditional(cmp(eq, field(o, L.OB_REFCNT, long_t), c.zero(long_t)), dead, after)
-        dead.add_eval(c.new_call(dealloc, [o]))
-        dead.end_with_jump(after)
-        return after
-
-    def xdecref(blk, o, name):
-        present, after = fn.new_block(f"pop_{name}_present".encode()), fn.new_block(f"pop_{name}_absent".encode())
-        blk.end_with_conditional(cmp(ne, o, null), present, after)
-        decref(present, o, name).end_with_jump(after)
-        return after
-
-    def counted_loop(before, start, stop, name, body_fn, after):
-        test, body = fn.new_block(f"pop_{name}_test".encode()), fn.new_block(f"pop_{name}_body".encode())
-        before.add_assignment(i, start)
-        before.end_with_jump(test)
-        test.end_with_conditional(cmp(lt, i, stop), body, after)
-        body = body_fn(body)
-        body.add_assignment_op(i, gccjit.BinaryOp.PLUS, c.one(long_t))
-        body.end_with_jump(test)
+    emit = _Emit(c, fn, field, dealloc, i, "pop_")
+    decref, xdecref, counted_loop = emit.decref, emit.xdecref, emit.counted_loop
 
     localsplus = c.new_cast(at(frame, L.FRAME_LOCALSPLUS), vpp)
     cl = blk
