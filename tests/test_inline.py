@@ -206,3 +206,51 @@ def test_an_inlined_call_that_keeps_leaving_is_recompiled_as_a_call():
                 if i.opname == "CALL")
     assert call in st["recompiled"][name]["avoid"], st["recompiled"]
     assert loop_flaky(floats) == 2.0
+
+
+looked = []
+
+
+class _Watching(type):
+    """A metaclass whose attributes record being read (the compiler must read classes
+    through the C slots, running no code of the program)."""
+
+    @property
+    def __mro__(cls):
+        looked.append("__mro__")
+        return type.__dict__["__mro__"].__get__(cls)
+
+    @property
+    def __flags__(cls):
+        looked.append("__flags__")
+        return 0
+
+    def __getattr__(cls, name):
+        looked.append(name)
+        raise AttributeError(name)
+
+
+class Watched(metaclass=_Watching):
+    def __init__(self, v):
+        self.v = v
+
+    def get(self):
+        return self.v
+
+
+def loop_watched(n):
+    w = Watched(2)
+    t = 0
+    for i in range(n):
+        t = t + w.get()
+    return t
+
+
+@in_subprocess()
+def test_the_compiler_runs_no_code_of_the_program_to_find_a_callee():
+    coconut = get_coconut()
+    os.environ["COCONUT_CACHE"] = "0"
+    _warm(loop_watched, 10)
+    looked.clear()
+    assert "inlined Watched.get" in _ir(coconut, loop_watched)
+    assert looked == [], looked
