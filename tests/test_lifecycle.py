@@ -312,3 +312,33 @@ def test_compiled_code_runs_in_forked_child():
         os._exit(0 if ok else 3)
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+
+
+def _twice(x):
+    return x * 2
+
+
+@in_subprocess()
+def test_a_compile_during_a_circular_import_is_tried_again():
+    """The compiler's first import of the front end may come while the program imports
+    a module the front end imports too (`dataclasses`, for the `bytecode` package):
+    the ImportError of the partially initialized module is not the code's fault, so
+    the code is not marked failed, and a later compile succeeds."""
+    import os
+    os.environ["COCONUT_CACHE"] = "0"
+    coconut = get_coconut()
+    from coconut.runtime import jit
+    real, calls = jit._lower, []
+
+    def mid_import(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise ImportError("cannot import name 'dataclass' from partially initialized "
+                              "module 'dataclasses' (most likely due to a circular import)")
+        return real(*args, **kwargs)
+    jit._lower = mid_import
+    coconut.compile(_twice)
+    assert not coconut.is_compiled(_twice)
+    assert coconut.stats()["failed"] == 0
+    coconut.compile(_twice)
+    assert coconut.is_compiled(_twice) and _twice(21) == 42

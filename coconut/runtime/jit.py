@@ -253,6 +253,12 @@ def _not_worth_compiling(code: types.CodeType) -> str | None:
     return None
 
 
+def _mid_import(exc: Exception) -> bool:
+    """Whether `exc` says a module the compiler imports is still being imported by the
+    program (CPython's message for a circular import)."""
+    return "partially initialized module" in str(exc)
+
+
 class _NotWorth(Exception):
     """Whole-program mode leaves this code interpreted (the message says why)."""
 
@@ -410,13 +416,20 @@ def _advance(job: _Job):
         if job.osr:
             return _osr_failed(code, str(exc))
         return _fail(rt, code, str(exc))
-    except RecursionError:
-        if job.strict:
-            raise
+    except (RecursionError, ImportError, AttributeError) as exc:
+        if job.strict or not (isinstance(exc, RecursionError) or _mid_import(exc)):
+            if job.strict:
+                raise
+            if job.osr:
+                return _osr_failed(code, _failure_reason(exc, code, False, False))
+            return _fail(rt, code, _failure_reason(exc, code, job.warn, job.strict))
         if job.osr:                    # (a later sample asks again)
             _osr["requested"].discard(id(code))
             return False
-        # Entered deep in a recursion: the compiler itself ran out of stack. Not the
+        # Entered deep in a recursion: the compiler itself ran out of stack; or the
+        # program is in the middle of importing a module the compiler imports too
+        # (`dataclasses`, which the `bytecode` package needs, when the first compile
+        # that needs the front end comes while the program imports it). Not the
         # code's fault: it goes back to being counted (or to its old native code),
         # and a later entry tries again.
         rt.set_entry(code, _entry_of(code))
