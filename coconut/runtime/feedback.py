@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ctypes
 import dis
-import weakref
 
 from . import layout as L
 
@@ -211,18 +210,19 @@ def handlers_not_run(code, instrs=None) -> list[int]:
     return out
 
 
-# The globals of functions compiled by coconut.compile(), by code object: inlining looks
-# a call's callee up there (lowering/inline.py; code found by neither this nor its
-# module's file inlines nothing).
-_globals_by_code: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+# The function coconut.compile() is compiling: (its code, its globals), while it does.
+# Inlining looks a call's callee up in those globals (lowering/inline.py; code found
+# by neither this nor its module's file inlines nothing). Two slots set and cleared,
+# not a mapping kept: a compile leaves no object behind (tests/test_gc_clean.py).
+_compiling = [None, None]
 
 
-def remember_globals(func) -> None:
-    try:
-        _globals_by_code[func.__code__] = func.__globals__
-    except TypeError:
-        pass
+def compiling_function(func) -> None:
+    """coconut.compile() of `func` begins (None: it ended)."""
+    _compiling[0] = func.__code__ if func is not None else None
+    _compiling[1] = func.__globals__ if func is not None else None
 
 
 def known_globals(code) -> dict | None:
-    return _globals_by_code.get(code)
+    return _compiling[1] if _compiling[0] is code else None

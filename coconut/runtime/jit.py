@@ -178,12 +178,15 @@ def _check_strict(code: types.CodeType) -> None:
 
 def compile_function(func, strict: bool = False):
     func = _check_function(func)
-    _feedback.remember_globals(func)            # (where inlining finds its callees)
     with _lock:
         if strict:
             _check_strict(func.__code__)
         _wait_for_background(func.__code__)
-        _compile_code(func.__code__, warn=True, strict=strict)
+        _feedback.compiling_function(func)      # (where inlining finds its callees)
+        try:
+            _compile_code(func.__code__, warn=True, strict=strict)
+        finally:
+            _feedback.compiling_function(None)
     return func
 
 
