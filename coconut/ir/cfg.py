@@ -39,6 +39,7 @@ class IrCFG:
         self.entry: str | None = None
         self.site_caches = 0       # ops.SiteCache slots the code uses
         self.inlined: list[IrCFG] = []   # the IR of each callee inlined (lowering/inline.py)
+        self.inline_refused: str | None = None   # lowered to be inlined: why it is not worth it
 
     def inlined_codes(self) -> list:
         """The code objects of the callees inlined, nested ones too."""

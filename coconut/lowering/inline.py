@@ -489,10 +489,9 @@ class _Splice:
 
     def __init__(self, b, ins, code, callee: IrCFG, func, args):
         prefix = f"in{_counter[0]}_"
-        self.b, self.ins, self.code, self.callee = b, ins, code, callee
+        self.b, self.ins, self.callee = b, ins, callee
         self.func, self.prefix = func, prefix
-        self.nlocals = callee.nlocalsplus
-        self.locals = [ops.Var(f"{prefix}loc{i}") for i in range(self.nlocals)]
+        self.locals = [ops.Var(f"{prefix}loc{i}") for i in range(callee.nlocalsplus)]
         self.args = args
         self.result = b.temp("obj", "inlined")
         self.caller_state = b.state
@@ -517,13 +516,12 @@ class _Splice:
         join = b.new_block("inlined_return")
         self.join = join.name
         b.terminate(ops.Jump(self.name(callee.entry)))
-        self.blocks = {}
+        copies = {}
         for name, block in callee.blocks.items():
-            new = b.ir.blocks[self.name(name)] = type(block)(
+            copies[name] = b.ir.blocks[self.name(name)] = type(block)(
                 self.name(name), comment=f"inlined {callee.name}: {block.comment}".rstrip(": "))
-            self.blocks[name] = new
         for name, block in callee.blocks.items():
-            self.copy_block(block, self.blocks[name])
+            self.copy_block(block, copies[name])
         b.current = join
         return self.result
 
