@@ -503,8 +503,14 @@ class _FunctionEmitter:
                                                     cx.int(1), skip)).get_address()
         nargs = c.new_binary_op(gccjit.BinaryOp.MINUS, cx.types["int"],
                                 cx.int(op.npositional), skip)
+        # PY_VECTORCALL_ARGUMENTS_OFFSET, and for coconut_call the frame_inline bit
         offset_flag = c.new_binary_op(10, self.cx.size_t, c.new_rvalue_from_int(self.cx.size_t, 1),
                                       c.new_rvalue_from_int(self.cx.size_t, 63))
+        if op.frame_inline and "coconut_call" in cx.helpers:
+            offset_flag = c.new_binary_op(
+                gccjit.BinaryOp.BITWISE_OR, self.cx.size_t, offset_flag,
+                c.new_binary_op(10, self.cx.size_t, c.new_rvalue_from_int(self.cx.size_t, 1),
+                                c.new_rvalue_from_int(self.cx.size_t, 62)))
         nargsf = c.new_binary_op(gccjit.BinaryOp.BITWISE_OR, self.cx.size_t,
                                  c.new_cast(nargs, self.cx.size_t), offset_flag)
         callable_ = cx.cast(self.rv(op.callable), "obj")

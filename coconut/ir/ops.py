@@ -154,17 +154,23 @@ class CallC:
 class CallVectorcall:
     """dst = PyObject_Vectorcall(callable, &argv[skip], (npositional - skip) |
     PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames), where argv holds `args` in a scratch
-    array with one free slot before it (the callee may borrow argv[-1])."""
+    array with one free slot before it (the callee may borrow argv[-1]).
+    `frame_inline`: where the interpreter without a PEP 523 hook would push a Python
+    callee's frame itself (CALL, BINARY_SUBSCR_GETITEM), with the caller's
+    `prev_instr` at the instruction's last cache unit: coconut_call does the same on
+    the patched interpreter (runtime/calls.py)."""
     dst: Var
     callable: Value
     args: tuple
     skip: Value            # 0 or 1: leading args that are not passed
     npositional: int       # positional arguments in `args` (the rest are keywords)
     kwnames: Value
+    frame_inline: bool = False
 
     def __str__(self):
         return (f"{self.dst} = vectorcall({self.callable}, [{', '.join(map(str, self.args))}]"
-                f"[{self.skip}:], npositional={self.npositional}, kwnames={self.kwnames})")
+                f"[{self.skip}:], npositional={self.npositional}, kwnames={self.kwnames}"
+                f"{', frame_inline' if self.frame_inline else ''})")
 
 
 @record

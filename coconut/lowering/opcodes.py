@@ -530,7 +530,7 @@ def call(b, ins, meth_or_null, self_or_callable, args):
     res = b.temp()
     b.emit(ops.CallVectorcall(res, callable_, (self_or_callable, *args), skip,
                               len(args) + 1 - n_kw,
-                              b.const(kwnames) if kwnames else NULL))
+                              b.const(kwnames) if kwnames else NULL, frame_inline=True))
     b.xdecref(meth_or_null)
     b.decref(self_or_callable, *args)
     b.error_if_null(res)

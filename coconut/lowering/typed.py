@@ -1197,7 +1197,7 @@ def _subscr_getitem(b, ins, plan, inputs, items):
     fn = _python_slot_function(b, container, "__getitem__", "slot_mp_subscript",
                                L.MP_SUBSCRIPT, slow.name)
     got = b.temp()
-    b.emit(ops.CallVectorcall(got, fn, (container, sub), b.int(0), 2, NULL))
+    b.emit(ops.CallVectorcall(got, fn, (container, sub), b.int(0), 2, NULL, frame_inline=True))
     b.decref(fn)
     b.emit(ops.Assign(res, got))
     return _getitem_slow_path(b, ins, res, join, slow, container, sub, materialized=True)

@@ -88,14 +88,22 @@ class _Emit:
 
 
 def emit_call(c, field, imported, hook_fn, function_vectorcall, object_new, slot_tp_init,
-              init_name, empty_tuple) -> None:
+              init_name, empty_tuple, lasti_shift) -> None:
     """Add coconut_call to the runtime's context `c` (see the module docstring).
     `field(base, offset, type)` is an lvalue at a byte offset, `imported(name, ret,
     params)` a C-API function, `hook_fn` the hook (coconut_hook) of the same context,
     `function_vectorcall` a void * rvalue holding &_PyFunction_Vectorcall (libgccjit
     takes no function's address), `object_new` and `slot_tp_init` the tp_new of
     `object` and the tp_init of a class with a Python __init__ (both static in
-    typeobject.c), `init_name` the interned "__init__", `empty_tuple` ()."""
+    typeobject.c), `init_name` the interned "__init__", `empty_tuple` ().
+
+    `lasti_shift` (a long rvalue: 8 on the patched interpreter, else 0): where the call
+    site says so (bit 62 of nargsf: ops.CallVectorcall.frame_inline) and the callee is
+    a Python function or a bound method of one, the caller's `prev_instr` moves by that
+    many bytes for the call, to the instruction's last cache unit, as ceval's CALL and
+    BINARY_SUBSCR_GETITEM leave it when they push the callee's frame themselves (which
+    they do only with no PEP 523 hook installed): `f_lasti` seen from the callee and the
+    caller's traceback entry are the interpreter's."""
     T = gccjit.TypeKind
     vp, it = c.get_type(T.VOID_PTR), c.get_type(T.INT)
     long_t, ulong, u8 = c.get_type(T.LONG), c.get_type(T.UNSIGNED_LONG), c.get_type(T.UNSIGNED_CHAR)
@@ -153,6 +161,7 @@ def emit_call(c, field, imported, hook_fn, function_vectorcall, object_new, slot
     nlp, size, top, frame = (local(long_t, "nlocalsplus"), local(long_t, "size"),
                              local(vpp, "top"), local(vp, "frame"))
     i, result, obj = local(long_t, "i"), local(vp, "result"), local(vp, "obj")
+    shift, moved, caller = local(long_t, "shift"), local(long_t, "moved"), local(vp, "caller")
 
     def incref(blk, o):
         blk.add_assignment_op(field(o, L.OB_REFCNT, long_t), gccjit.BinaryOp.PLUS, c.one(long_t))
@@ -163,6 +172,13 @@ def emit_call(c, field, imported, hook_fn, function_vectorcall, object_new, slot
     # -- which callable ------------------------------------------------------------
     e = B["entry"]
     top_bit = binop(_LSHIFT, ulong, c.one(ulong), num(63, ulong))   # PY_VECTORCALL_ARGUMENTS_OFFSET
+    inline_bit = binop(_LSHIFT, ulong, c.one(ulong), num(62, ulong))   # frame_inline
+    e.add_assignment(shift, binop(gccjit.BinaryOp.MULT, long_t, lasti_shift, c.new_cast(
+        binop(gccjit.BinaryOp.BITWISE_AND, ulong, binop(_RSHIFT, ulong, nargsf, num(62, ulong)),
+              c.one(ulong)), long_t)))
+    e.add_assignment(nargsf, binop(gccjit.BinaryOp.BITWISE_AND, ulong, nargsf,
+                                   c.new_unary_op(gccjit.UnaryOp.BITWISE_NEGATE, ulong, inline_bit)))
+    e.add_assignment(caller, field(field(ts, L.TS_CFRAME, vp), L.CFRAME_CURRENT_FRAME, vp))
     e.add_assignment(nargs, binop(gccjit.BinaryOp.BITWISE_AND, ulong, nargsf,
                                   c.new_unary_op(gccjit.UnaryOp.BITWISE_NEGATE, ulong, top_bit)))
     e.add_assignment(kind, c.zero(it))
@@ -176,7 +192,24 @@ def emit_call(c, field, imported, hook_fn, function_vectorcall, object_new, slot
     B["not_function"].end_with_conditional(
         both(both(cmp(eq, kwnames, null), cmp(eq, type_of, c.new_cast(method_type, vp))), offset_flag),
         B["method"], B["maybe_type"])
-    B["generic"].end_with_return(c.new_call(vectorcall, [callable_, args, nargsf, kwnames]))
+    gen_fn, gen_meth, gen_move, gen_call = (fn.new_block(n) for n in (
+        b"generic_function", b"generic_method", b"generic_move", b"generic_call"))
+    gb = B["generic"]
+    gb.add_assignment(moved, c.zero(long_t))
+    gb.end_with_conditional(cmp(eq, shift, c.zero(long_t)), gen_call, gen_fn)
+    gen_fn.end_with_conditional(cmp(eq, type_of, c.new_cast(function_type, vp)), gen_move, gen_meth)
+    gen_meth.end_with_conditional(
+        both(cmp(eq, type_of, c.new_cast(method_type, vp)),
+             cmp(eq, field(field(callable_, L.METHOD_FUNC, vp), L.OB_TYPE, vp), c.new_cast(function_type, vp))),
+        gen_move, gen_call)
+    gen_move.add_assignment(moved, shift)
+    gen_move.end_with_jump(gen_call)
+    prev_instr = field(caller, L.FRAME_PREV_INSTR, char_p)
+    gen_call.add_assignment(prev_instr, c.new_array_access(prev_instr, moved).get_address())
+    gen_call.add_assignment(result, c.new_call(vectorcall, [callable_, args, nargsf, kwnames]))
+    gen_call.add_assignment(prev_instr, c.new_array_access(
+        prev_instr, c.new_unary_op(gccjit.UnaryOp.MINUS, long_t, moved)).get_address())
+    gen_call.end_with_return(result)
     # A bound method: its function with self in the free slot before the arguments,
     # as method_vectorcall does (the slot is given back before returning).
     m = B["method"]
@@ -276,7 +309,12 @@ def emit_call(c, field, imported, hook_fn, function_vectorcall, object_new, slot
 
     # -- evaluate it, as _PyEval_EvalFrame does with the hook installed ---------------------
     cl = B["call"]
+    cl.add_assignment(moved, binop(gccjit.BinaryOp.MULT, long_t, shift,
+                                   c.new_cast(cmp(ne, kind, num(2)), long_t)))
+    cl.add_assignment(prev_instr, c.new_array_access(prev_instr, moved).get_address())
     cl.add_assignment(result, c.new_call(hook_fn, [ts, frame, c.zero(it)]))
+    cl.add_assignment(prev_instr, c.new_array_access(
+        prev_instr, c.new_unary_op(gccjit.UnaryOp.MINUS, long_t, moved)).get_address())
     done = fn.new_block(b"done")
     _emit_clear_and_pop(c, fn, field, imported, ts, frame, cl, done)
     remaining = field(ts, L.TS_RECURSION_REMAINING, it)

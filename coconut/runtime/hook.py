@@ -45,6 +45,18 @@ _api._PyCode_GetExtra.argtypes = [ctypes.py_object, ctypes.c_ssize_t, ctypes.c_v
 
 DEFAULT_EVAL = ctypes.cast(_api._PyEval_EvalFrameDefault, ctypes.c_void_p).value
 
+# How the interpreter enters native code: "native" on a CPython built with
+# cpython.patch (it exports _PyEval_SetNativeEntry: docs/patched-interpreter.md), where
+# the interpreter consults each code object's native entry itself and no PEP 523 hook
+# is installed; "hook" on the stock interpreter, or with COCONUT_ENTRY=hook (to compare
+# the two on the patched one).
+PATCHED = hasattr(_api, "_PyEval_SetNativeEntry")
+ENTRY = "native" if PATCHED and os.environ.get("COCONUT_ENTRY", "") != "hook" else "hook"
+if PATCHED:
+    _api._PyEval_SetNativeEntry.argtypes = [ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_void_p,
+                                            ctypes.c_void_p]
+    _api._PyEval_SetNativeEntry.restype = ctypes.c_int
+
 # A code object's co_extra slot holds either its native entry (a function address:
 # even) or, while whole-program compilation counts entries, a tagged counter
 # `entries << 1 | 1` (odd; NULL means 0). NEVER (odd) marks code that is not compiled.
@@ -61,8 +73,8 @@ RECOMPILE = NEVER - 2
  _SAMPLE_WEIGHT, _SAMPLE_PERIOD, _SAMPLER_THREAD, _MAIN_TS, _EVAL_BREAKER,
  _SAMPLER_SEM, _MAIN_INTERP, _OSR_CALLBACK, _OSR_CANDIDATE, _OSR_TARGET, _OSR_BUDGET,
  _OSR_SAVED_FUNC, _OSR_TRACE_FUNC, _OSR_INDEX, OSR_ENTRIES, _IN_NATIVE_BREAKER,
- _OSR_LAST) = range(39)
-_CONTROL_SIZE = 39
+ _OSR_LAST, _OSR_RESUMED, _LASTI_SHIFT) = range(41)
+_CONTROL_SIZE = 41
 # The sampler's control words by name (runtime/sampler.py).
 _SAMPLER_INDEX = dict(
     THRESHOLD=_THRESHOLD, IN_COMPILER=_IN_COMPILER, SAMPLE_FUNC=_SAMPLE_FUNC,
@@ -75,7 +87,7 @@ _SAMPLER_INDEX = dict(
 _OSR_INDEX_NAMES = dict(
     OSR_TARGET=_OSR_TARGET, OSR_BUDGET=_OSR_BUDGET, OSR_SAVED_FUNC=_OSR_SAVED_FUNC,
     OSR_TRACE_FUNC=_OSR_TRACE_FUNC, OSR_INDEX=_OSR_INDEX, OSR_ENTRIES=OSR_ENTRIES,
-    OSR_LAST=_OSR_LAST)
+    OSR_LAST=_OSR_LAST, OSR_RESUMED=_OSR_RESUMED)
 _SEM_SIZE = 32                 # sizeof(sem_t) on 64-bit Linux
 HELPERS = ("coconut_eval_breaker", "coconut_resume", "coconut_deopt_check", "coconut_call",
            "coconut_load_global", "coconut_get_awaitable", "coconut_catch", "coconut_exc_match",
@@ -86,6 +98,7 @@ HELPERS = ("coconut_eval_breaker", "coconut_resume", "coconut_deopt_check", "coc
 # Indices into Runtime.resume_state (see _emit_resume).
 _SAVED_TRACE, _SAVED_PROFILE, _EXPECTED_FRAME, _TRACE_SHIM, _PROFILE_SHIM = range(5)
 _PYTRACE_CALL, _PYTRACE_OPCODE = 0, 7
+NATIVE_LOOP = 2              # cpython.patch's _PyEval_NATIVE_LOOP
 _LSHIFT, _RSHIFT = 10, 11    # GCC_JIT_BINARY_OP_LSHIFT/RSHIFT (missing from the binding's enum)
 
 
@@ -196,6 +209,9 @@ class Runtime:
                                                  ctypes.addressof(self.resume_state),
                                                  self.extra_index)
         self.hook_address = get(b"coconut_hook")
+        self.native_entry_address = get(b"coconut_entry")     # (the patched interpreter's)
+        self.warm_address = get(b"coconut_warm")
+        self._native_on = False
         self.compile_child_address = get(b"coconut_compile_child")
         self.helpers = {name: get(name.encode()) for name in HELPERS}
         self.resume_state[_TRACE_SHIM] = get(b"coconut_trace_shim")
@@ -453,81 +469,142 @@ class Runtime:
         CB["found"].end_with_return(target)
         CB["none"].end_with_return(null)
 
-        # PyObject *coconut_hook(PyThreadState *ts, _PyInterpreterFrame *frame, int throwflag)
-        params = [c.new_param(vp, b"ts"), c.new_param(vp, b"frame"), c.new_param(it, b"throwflag")]
-        ts, frame, throwflag = params
-        fn = c.new_function(gccjit.FunctionKind.EXPORTED, vp, b"coconut_hook", params)
-        B = {n: fn.new_block(n.encode()) for n in (
-            "entry", "interpreter", "read", "slot", "not_entry", "count",
-            "fresh", "untraced", "native")}
-        code, extra, target = (fn.new_local(vp, n) for n in (b"code", b"extra", b"target"))
-        bits = fn.new_local(ulong, b"bits")
-        B["entry"].add_assignment(code, field(frame, L.FRAME_CODE, vp))
-        throw_read, throw_slot = fn.new_block(b"throw_read"), fn.new_block(b"throw_slot")
-        B["entry"].end_with_conditional(c.new_comparison(eq, throwflag, zero), B["read"], throw_read)
-        read_slot(fn, code, extra, bits, target, B["read"], B["slot"], B["slot"])
-        # gen.throw() / gen.close() (gen_send_ex2 with exc): a suspended generator frame
-        # with a native entry raises at its yield natively (lower._resume_dispatch),
-        # unless a tracer or profiler wants the interpreter's events; nothing is counted.
-        read_slot(fn, code, extra, bits, target, throw_read, throw_slot, B["interpreter"])
-        throw_resumable, throw_native = fn.new_block(b"throw_resumable"), fn.new_block(b"throw_native")
-        B["slot"].end_with_conditional(is_entry(bits), B["fresh"], B["not_entry"])
-        # Counting entries: only when whole-program compilation is on, never for the
-        # compiler's own calls (the callback runs Python), and never under a tracer or
-        # profiler: it would see the compiler's frames (and could even jump in them).
-        bool_t = c.get_type(gccjit.TypeKind.BOOL)
-        # Nor on the compile thread (its few Python frames are the compiler's).
-        worker_ts = c.new_array_access(c.new_cast(g_control, vp.get_pointer()),
-                                       c.new_rvalue_from_int(it, _WORKER_TS))
-        # (A recompile request, RECOMPILE, goes to coconut_count_entry even when entries
-        # are not counted.)
-        not_counting = c.new_binary_op(
-            gccjit.BinaryOp.LOGICAL_AND, bool_t,
-            c.new_comparison(gccjit.Comparison.LT, threshold, c.zero(long_t)),
-            c.new_comparison(ne, bits, c.new_binary_op(gccjit.BinaryOp.MINUS, ulong,
-                                                       c.new_unary_op(gccjit.UnaryOp.BITWISE_NEGATE,
-                                                                      ulong, c.zero(ulong)),
-                                                       c.new_rvalue_from_int(ulong, 2))))
-        B["not_entry"].end_with_conditional(
-            c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, bool_t,
-                            c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, bool_t,
-                                            not_counting,
-                                            c.new_comparison(ne, in_compiler, c.zero(long_t))),
-                            c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, bool_t,
-                                            traced(ts), c.new_comparison(eq, ts, worker_ts))),
-            B["interpreter"], B["count"])
-        count_entry_ptr = c.new_array_access(
-            c.new_cast(g_control, c.new_function_ptr_type(vp, [vp, vp]).get_pointer()),
-            c.new_rvalue_from_int(it, _COUNT_ENTRY_FUNC))
-        B["count"].add_assignment(target, c.new_call_through_ptr(count_entry_ptr, [ts, code]))
-        B["count"].end_with_conditional(c.new_comparison(ne, target, null), B["fresh"], B["interpreter"])
-        # A fresh frame: prev_instr is the unit before the first one.
-        first_minus_one = c.new_array_access(c.new_cast(code, char_p),
-                                             c.new_rvalue_from_int(it, L.CO_CODE_ADAPTIVE - 2))
-        # Native code takes a function's frame fresh (a generator function's too: its
-        # native code makes the generator, RETURN_GENERATOR), and a generator's frame
-        # suspended (resumed by gen_send_ex2: its native entry dispatches on
-        # prev_instr); the interpreter runs any other frame it already started.
-        resumable = c.new_comparison(
-            ne, c.new_binary_op(gccjit.BinaryOp.BITWISE_AND, it, field(code, L.CO_FLAGS, it),
-                                c.new_rvalue_from_int(it, L.CO_RESUMABLE)), zero)
-        fresh_fn, not_fresh = fn.new_block(b"fresh_function"), fn.new_block(b"not_fresh")
-        B["fresh"].end_with_conditional(
-            c.new_comparison(eq, c.new_cast(field(frame, L.FRAME_PREV_INSTR, vp), char_p),
-                             first_minus_one.get_address()), fresh_fn, not_fresh)
-        fresh_fn.end_with_jump(B["untraced"])
-        not_fresh.end_with_conditional(resumable, B["untraced"], B["interpreter"])
-        B["untraced"].end_with_conditional(traced(ts), B["interpreter"], B["native"])
-        entry_type = c.new_function_ptr_type(vp, [vp, vp, it])
-        B["native"].end_with_return(c.new_call_through_ptr(c.new_cast(target, entry_type),
-                                                           [ts, frame, zero]))
-        throw_slot.end_with_conditional(is_entry(bits), throw_resumable, B["interpreter"])
-        throw_resumable.end_with_conditional(resumable, throw_native, B["interpreter"])
-        throw_untraced = fn.new_block(b"throw_untraced")
-        throw_native.end_with_conditional(traced(ts), B["interpreter"], throw_untraced)
-        throw_untraced.end_with_return(c.new_call_through_ptr(c.new_cast(target, entry_type),
-                                                              [ts, frame, throwflag]))
-        B["interpreter"].end_with_return(c.new_call(eval_default, [ts, frame, throwflag]))
+        def dispatcher(patched: bool):
+            """The hook, `PyObject *coconut_hook(PyThreadState *ts, _PyInterpreterFrame
+            *frame, int throwflag)`, or with `patched` the patched interpreter's native
+            entry (cpython.patch), `int coconut_entry(PyThreadState *ts,
+            _PyInterpreterFrame *frame, int how, PyObject **result)`: the same dispatch,
+            but where the hook runs the frame in the interpreter, the entry declines
+            (returns 0: the interpreter goes on with the frame itself, with no C
+            recursion), and where the hook returns native code's result, the entry
+            stores it and returns 1. `how` is the hook's throwflag, or
+            _PyEval_NATIVE_LOOP at a loop's back edge (on-stack replacement:
+            runtime/osr.py's coconut_osr_loop)."""
+            # PyObject *coconut_hook(PyThreadState *ts, _PyInterpreterFrame *frame, int throwflag)
+            params = [c.new_param(vp, b"ts"), c.new_param(vp, b"frame"), c.new_param(it, b"throwflag")]
+            if patched:
+                params.append(c.new_param(vp.get_pointer(), b"result"))
+                fn = c.new_function(gccjit.FunctionKind.EXPORTED, it, b"coconut_entry", params)
+            else:
+                fn = c.new_function(gccjit.FunctionKind.EXPORTED, vp, b"coconut_hook", params)
+            ts, frame, throwflag = params[:3]
+
+            def run(blk, value):       # native code ran the frame: its result
+                if patched:
+                    blk.add_assignment(params[3].dereference(), value)
+                    blk.end_with_return(one)
+                else:
+                    blk.end_with_return(value)
+            B = {n: fn.new_block(n.encode()) for n in (
+                "entry", "interpreter", "read", "slot", "not_entry", "count",
+                "fresh", "untraced", "native")}
+            code, extra, target = (fn.new_local(vp, n) for n in (b"code", b"extra", b"target"))
+            bits = fn.new_local(ulong, b"bits")
+            B["entry"].add_assignment(code, field(frame, L.FRAME_CODE, vp))
+            throw_read, throw_slot = fn.new_block(b"throw_read"), fn.new_block(b"throw_slot")
+            if patched:                # a loop's back edge: on-stack replacement
+                not_loop, loop = fn.new_block(b"not_loop"), fn.new_block(b"loop")
+                B["entry"].end_with_conditional(
+                    c.new_comparison(eq, throwflag, c.new_rvalue_from_int(it, NATIVE_LOOP)), loop, not_loop)
+                loop.end_with_return(c.new_call(osr_loop, [ts, frame, params[3]]))
+                B["entry"] = not_loop
+            B["entry"].end_with_conditional(c.new_comparison(eq, throwflag, zero), B["read"], throw_read)
+            read_slot(fn, code, extra, bits, target, B["read"], B["slot"], B["slot"])
+            # gen.throw() / gen.close() (gen_send_ex2 with exc): a suspended generator frame
+            # with a native entry raises at its yield natively (lower._resume_dispatch),
+            # unless a tracer or profiler wants the interpreter's events; nothing is counted.
+            read_slot(fn, code, extra, bits, target, throw_read, throw_slot, B["interpreter"])
+            throw_resumable, throw_native = fn.new_block(b"throw_resumable"), fn.new_block(b"throw_native")
+            B["slot"].end_with_conditional(is_entry(bits), B["fresh"], B["not_entry"])
+            # Counting entries: only when whole-program compilation is on, never for the
+            # compiler's own calls (the callback runs Python), and never under a tracer or
+            # profiler: it would see the compiler's frames (and could even jump in them).
+            bool_t = c.get_type(gccjit.TypeKind.BOOL)
+            # Nor on the compile thread (its few Python frames are the compiler's).
+            worker_ts = c.new_array_access(c.new_cast(g_control, vp.get_pointer()),
+                                           c.new_rvalue_from_int(it, _WORKER_TS))
+            # (A recompile request, RECOMPILE, goes to coconut_count_entry even when entries
+            # are not counted.)
+            not_counting = c.new_binary_op(
+                gccjit.BinaryOp.LOGICAL_AND, bool_t,
+                c.new_comparison(gccjit.Comparison.LT, threshold, c.zero(long_t)),
+                c.new_comparison(ne, bits, c.new_binary_op(gccjit.BinaryOp.MINUS, ulong,
+                                                           c.new_unary_op(gccjit.UnaryOp.BITWISE_NEGATE,
+                                                                          ulong, c.zero(ulong)),
+                                                           c.new_rvalue_from_int(ulong, 2))))
+            B["not_entry"].end_with_conditional(
+                c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, bool_t,
+                                c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, bool_t,
+                                                not_counting,
+                                                c.new_comparison(ne, in_compiler, c.zero(long_t))),
+                                c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, bool_t,
+                                                traced(ts), c.new_comparison(eq, ts, worker_ts))),
+                B["interpreter"], B["count"])
+            count_entry_ptr = c.new_array_access(
+                c.new_cast(g_control, c.new_function_ptr_type(vp, [vp, vp]).get_pointer()),
+                c.new_rvalue_from_int(it, _COUNT_ENTRY_FUNC))
+            B["count"].add_assignment(target, c.new_call_through_ptr(count_entry_ptr, [ts, code]))
+            B["count"].end_with_conditional(c.new_comparison(ne, target, null), B["fresh"], B["interpreter"])
+            # A fresh frame: prev_instr is the unit before the first one.
+            first_minus_one = c.new_array_access(c.new_cast(code, char_p),
+                                                 c.new_rvalue_from_int(it, L.CO_CODE_ADAPTIVE - 2))
+            # Native code takes a function's frame fresh (a generator function's too: its
+            # native code makes the generator, RETURN_GENERATOR), and a generator's frame
+            # suspended (resumed by gen_send_ex2: its native entry dispatches on
+            # prev_instr); the interpreter runs any other frame it already started.
+            resumable = c.new_comparison(
+                ne, c.new_binary_op(gccjit.BinaryOp.BITWISE_AND, it, field(code, L.CO_FLAGS, it),
+                                    c.new_rvalue_from_int(it, L.CO_RESUMABLE)), zero)
+            fresh_fn, not_fresh = fn.new_block(b"fresh_function"), fn.new_block(b"not_fresh")
+            B["fresh"].end_with_conditional(
+                c.new_comparison(eq, c.new_cast(field(frame, L.FRAME_PREV_INSTR, vp), char_p),
+                                 first_minus_one.get_address()), fresh_fn, not_fresh)
+            fresh_fn.end_with_jump(B["untraced"])
+            not_fresh.end_with_conditional(resumable, B["untraced"], B["interpreter"])
+            B["untraced"].end_with_conditional(traced(ts), B["interpreter"], B["native"])
+            entry_type = c.new_function_ptr_type(vp, [vp, vp, it])
+            run(B["native"], c.new_call_through_ptr(c.new_cast(target, entry_type), [ts, frame, zero]))
+            throw_slot.end_with_conditional(is_entry(bits), throw_resumable, B["interpreter"])
+            throw_resumable.end_with_conditional(resumable, throw_native, B["interpreter"])
+            throw_untraced = fn.new_block(b"throw_untraced")
+            throw_native.end_with_conditional(traced(ts), B["interpreter"], throw_untraced)
+            run(throw_untraced, c.new_call_through_ptr(c.new_cast(target, entry_type),
+                                                       [ts, frame, throwflag]))
+            if patched:
+                B["interpreter"].end_with_return(zero)
+            else:
+                B["interpreter"].end_with_return(c.new_call(eval_default, [ts, frame, throwflag]))
+            return fn
+
+        osr_loop = _import_module("coconut.runtime.osr").emit_osr_loop(
+            c, field, imported, traced,
+            lambda i: c.new_array_access(control, c.new_rvalue_from_int(it, i)), _OSR_INDEX_NAMES)
+        fn = dispatcher(False)
+        dispatcher(True)
+
+        # void coconut_warm(PyCodeObject *code): the first entry of `code` on the
+        # patched interpreter (cpython.patch), before it is offered to coconut_entry:
+        # while whole-program compilation counts entries, the code's slot becomes a
+        # count of 0, so that this entry and the later ones are offered and counted.
+        # (The hook sees every entry; the patched interpreter offers only code with
+        # a slot.)
+        wp = c.new_param(vp, b"code")
+        wf = c.new_function(gccjit.FunctionKind.EXPORTED, c.get_type(gccjit.TypeKind.VOID),
+                            b"coconut_warm", [wp])
+        W = {n: wf.new_block(n.encode()) for n in ("entry", "read", "slot", "set", "failed", "done")}
+        wextra, wtarget = wf.new_local(vp, b"extra"), wf.new_local(vp, b"target")
+        wbits = wf.new_local(ulong, b"bits")
+        W["entry"].end_with_conditional(
+            c.new_comparison(gccjit.Comparison.LT, threshold, c.zero(long_t)), W["done"], W["read"])
+        read_slot(wf, wp, wextra, wbits, wtarget, W["read"], W["slot"], W["set"])
+        W["slot"].end_with_conditional(c.new_comparison(eq, wbits, c.zero(ulong)), W["set"], W["done"])
+        W["set"].end_with_conditional(     # a count of 0: (0 << 1) | 1
+            c.new_comparison(gccjit.Comparison.LT,
+                             c.new_call(set_extra, [wp, g_index, c.new_rvalue_from_int(ulong, 1)]), zero),
+            W["failed"], W["done"])
+        W["failed"].add_eval(c.new_call(err_clear, []))     # (no memory: not counted)
+        W["failed"].end_with_jump(W["done"])
+        W["done"].end_with_void_return()
 
         # int coconut_eval_breaker(PyThreadState *ts): -1 error, 0 go on, 1 deopt.
         # What ceval's eval_frame_handle_pending does, where the C-API allows: signals
@@ -599,7 +676,8 @@ class Runtime:
                                              c.new_rvalue_from_int(ulong, 2)))   # RECOMPILE
         dmark.end_with_jump(ddone)
         ddone.end_with_return(zero)
-        resume = self._emit_resume(c, field, imported, traced, eval_default, g_state)
+        resume = self._emit_resume(c, field, imported, traced, eval_default, g_state,
+                                   c.new_array_access(control_ptrs, c.new_rvalue_from_int(it, _OSR_RESUMED)))
         _import_module("coconut.runtime.calls").emit_inlined_frames(c, field, imported, resume)
         _import_module("coconut.runtime.exceptions").emit_raise_out(c, field, imported, traced,
                                                                     resume)
@@ -607,7 +685,8 @@ class Runtime:
             return c.new_array_access(c.new_cast(g_control, vp.get_pointer()), c.new_rvalue_from_int(it, i))
         emit_call(c, field, imported, fn,          # coconut_call: see calls.py
                   *(control_word(i) for i in (_FUNCTION_VECTORCALL, _OBJECT_NEW, _SLOT_TP_INIT,
-                                              _INIT_NAME, _EMPTY_TUPLE)))
+                                              _INIT_NAME, _EMPTY_TUPLE)),
+                  c.new_array_access(control, c.new_rvalue_from_int(it, _LASTI_SHIFT)))
         emit_load_global(c, field, imported,       # see namespaces.py
                          c.new_array_access(control, c.new_rvalue_from_int(it, GLOBAL_LOOKUPS)))
         coroutines = _import_module("coconut.runtime.coroutines")
@@ -626,7 +705,7 @@ class Runtime:
         _import_module("coconut.backend.gccrun").emit_compile_child(c, imported)  # gcc in a child
         return c
 
-    def _emit_resume(self, c, field, imported, traced, eval_default, state):
+    def _emit_resume(self, c, field, imported, traced, eval_default, state, resumed):
         """PyObject *coconut_resume(PyThreadState *ts, _PyInterpreterFrame *frame,
         int throwflag): native code hands its frame to the interpreter (a deopt, or an
         error to unwind) through this.
@@ -639,7 +718,10 @@ class Runtime:
         (coconut_trace_shim / coconut_profile_shim). Nothing runs between the swap and
         ceval's entry event (the GIL is held), so one saved slot per function is
         enough; if ceval unwinds before that event (a RecursionError at entry) the
-        swap is undone here, and a shim that fires for another frame forwards."""
+        swap is undone here, and a shim that fires for another frame forwards.
+        `resumed` (the control block's OSR_RESUMED) names the frame handed over for
+        as long as the interpreter runs it: on the patched interpreter its loops are
+        not offered to native code again (runtime/osr.py's coconut_osr_loop)."""
         gccjit = _import_module("gccjit")
         vp = c.get_type(gccjit.TypeKind.VOID_PTR)
         it = c.get_type(gccjit.TypeKind.INT)
@@ -653,9 +735,13 @@ class Runtime:
         ts, frame, throwflag = params
         fn = c.new_function(gccjit.FunctionKind.EXPORTED, vp, b"coconut_resume", params)
         entry, plain, swap = (fn.new_block(n) for n in (b"entry", b"plain", b"swap"))
+        result, before = fn.new_local(vp, b"result"), fn.new_local(vp, b"resumed_before")
+        entry.add_assignment(before, resumed)
+        entry.add_assignment(resumed, frame)
         entry.end_with_conditional(traced(ts), swap, plain)
-        plain.end_with_return(c.new_call(eval_default, [ts, frame, throwflag]))
-        result = fn.new_local(vp, b"result")
+        plain.add_assignment(result, c.new_call(eval_default, [ts, frame, throwflag]))
+        plain.add_assignment(resumed, before)
+        plain.end_with_return(result)
         block = swap
         funcs = ((L.TS_C_TRACEFUNC, _SAVED_TRACE, _TRACE_SHIM), (L.TS_C_PROFILEFUNC, _SAVED_PROFILE, _PROFILE_SHIM))
         for n, (offset, saved, shim) in enumerate(funcs):
@@ -671,6 +757,7 @@ class Runtime:
             block = after
         block.add_assignment(slot(_EXPECTED_FRAME), frame)
         block.add_assignment(result, c.new_call(eval_default, [ts, frame, throwflag]))
+        block.add_assignment(resumed, before)
         for n, (offset, saved, shim) in enumerate(funcs):
             current = field(ts, offset, vp)
             undo, after = fn.new_block(f"undo{n}".encode()), fn.new_block(f"undone{n}".encode())
@@ -702,25 +789,40 @@ class Runtime:
 
     # -- installing ------------------------------------------------------------------
     def install(self) -> None:
+        """Make the interpreter send frames to native code: on the patched
+        interpreter (ENTRY == "native"), its per-code native entries; else the PEP
+        523 hook."""
         interp = _api.PyInterpreterState_Get()
         current = _api._PyInterpreterState_GetEvalFrameFunc(interp)
-        if current == self.hook_address:
+        if current == self.hook_address or self._native_on:
             return
         if current not in (None, DEFAULT_EVAL):
             raise RuntimeError(
                 "coconut: another frame evaluator (PEP 523, e.g. a debugger) is installed; "
                 "coconut cannot share it — run without it, or call coconut.disable()")
+        if ENTRY == "native":
+            if _api._PyEval_SetNativeEntry(interp, self.extra_index, self.native_entry_address,
+                                           self.warm_address) != 0:
+                raise RuntimeError("coconut: the patched interpreter refused native entries")
+            self._native_on = True
+            self.control[_LASTI_SHIFT] = 8     # CALL's last cache unit (runtime/calls.py)
+            return
         self.previous = current
         _api._PyInterpreterState_SetEvalFrameFunc(interp, self.hook_address)
 
     def uninstall(self) -> None:
         interp = _api.PyInterpreterState_Get()
+        if self._native_on:
+            _api._PyEval_SetNativeEntry(interp, -1, None, None)
+            self._native_on = False
+            self.control[_LASTI_SHIFT] = 0
         if _api._PyInterpreterState_GetEvalFrameFunc(interp) == self.hook_address:
             _api._PyInterpreterState_SetEvalFrameFunc(interp, self.previous or DEFAULT_EVAL)
 
     @property
     def installed(self) -> bool:
-        return _api._PyInterpreterState_GetEvalFrameFunc(_api.PyInterpreterState_Get()) == self.hook_address
+        return self._native_on or (_api._PyInterpreterState_GetEvalFrameFunc(
+            _api.PyInterpreterState_Get()) == self.hook_address)
 
     def set_entry(self, code, address: int | None) -> None:
         assert address is None or address & 1 == 0, f"a native entry must be even (see NEVER): {address:#x}"
@@ -858,15 +960,27 @@ class Runtime:
     def osr_arm(self, frame: int, budget: int) -> bool:
         """Arm on-stack replacement for `frame` (a _PyInterpreterFrame * of this thread,
         interpreted): its next line event at a loop header of its code's OSR table
-        enters native code. Refused under a tracer or profiler, or when armed already."""
+        enters native code. Refused under a tracer or profiler, or when armed already.
+        On the patched interpreter there is nothing to arm: it offers every running
+        frame of code with a slot to coconut_entry at its loop back edges
+        (runtime/osr.py's coconut_osr_loop)."""
+        if ENTRY == "native":          # (coconut_osr_loop declines under them)
+            return sys.gettrace() is None and sys.getprofile() is None
         _api.PyThreadState_Get.restype = ctypes.c_void_p
         return bool(self._osr_arm(_api.PyThreadState_Get(), frame, budget))
 
     def set_osr_table(self, code, table) -> None:
         """Point `code`'s OSR co_extra slot at `table` (a ctypes array the caller keeps
-        alive: see osr.T_*)."""
+        alive: see osr.T_*). On the patched interpreter the code's own slot must not
+        be NULL for its frames to be offered at their back edges: it becomes a count
+        of 0 then (`1`)."""
         if _api._PyCode_SetExtra(code, self.osr_index, ctypes.addressof(table)) != 0:
             raise RuntimeError("coconut: _PyCode_SetExtra failed")
+        if ENTRY == "native":
+            value = ctypes.c_void_p()
+            _api._PyCode_GetExtra(code, self.extra_index, ctypes.byref(value))
+            if not value.value and _api._PyCode_SetExtra(code, self.extra_index, 1) != 0:
+                raise RuntimeError("coconut: _PyCode_SetExtra failed")
 
     def osr_entries(self) -> int:
         """How many times a running frame entered native code (on-stack replacement)."""

@@ -247,3 +247,81 @@ def emit_osr(c, field, imported, word, index, counter_func) -> None:
     arm.add_assignment(field(field(ap[0], L.TS_CFRAME, vp), L.CFRAME_USE_TRACING, u8),
                        c.new_rvalue_from_int(u8, 255))
     arm.end_with_return(c.one(it))
+
+
+def emit_osr_loop(c, field, imported, traced, word, index):
+    """`int coconut_osr_loop(PyThreadState *ts, _PyInterpreterFrame *frame, PyObject
+    **result)`: on-stack replacement on the patched interpreter (cpython.patch), where
+    the interpreter itself offers a running frame at each loop back edge to the code's
+    native entry (`coconut_entry` with _PyEval_NATIVE_LOOP), unlinked and uncounted as
+    at a call, `prev_instr` one unit before the loop header and the value stack in the
+    frame: what the trace function above arranges on the stock interpreter. No arming:
+    when the code's OSR variant is there and the header is one of its entries, the
+    variant runs the rest of the call and 1 is returned with its result (or NULL and
+    the exception, the frame's traceback entry added); the interpreter then returns or
+    unwinds the frame itself. Declined (0): under a tracer or profiler, a generator's
+    frame, and the frame that native code handed to the interpreter last (a deopt:
+    entering it again would nest a native call and an interpreter per deopt; see
+    coconut_resume's OSR_RESUMED). Returns the function."""
+    import gccjit                  # (only to build the runtime library: see hook.py)
+    T = gccjit.TypeKind
+    vp, it, long_t = c.get_type(T.VOID_PTR), c.get_type(T.INT), c.get_type(T.LONG)
+    u8, char_p = c.get_type(T.UNSIGNED_CHAR), c.get_type(T.CHAR).get_pointer()
+    eq, ne, lt = gccjit.Comparison.EQ, gccjit.Comparison.NE, gccjit.Comparison.LT
+    null = c.null(vp)
+    entry_t = c.new_function_ptr_type(vp, [vp, vp, it])
+
+    def num(value, type_=long_t):
+        return c.new_rvalue_from_int(type_, value)
+
+    def at(base, byte_offset):
+        return c.new_cast(c.new_array_access(c.new_cast(base, char_p), byte_offset).get_address(), vp)
+
+    def either(a, b):
+        return c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, c.get_type(T.BOOL), a, b)
+
+    ps = [c.new_param(vp, b"ts"), c.new_param(vp, b"frame"), c.new_param(vp.get_pointer(), b"result")]
+    ts, frame, result = ps
+    fn = c.new_function(gccjit.FunctionKind.EXPORTED, it, b"coconut_osr_loop", ps)
+    B = {n: fn.new_block(n.encode()) for n in (
+        "entry", "decline", "look", "has_extra", "has_table", "scan", "test", "more", "next", "enter")}
+    code, extra, table, here, first = (fn.new_local(vp, n) for n in (
+        b"code", b"extra", b"table", b"here", b"first"))
+    i, n = fn.new_local(long_t, b"i"), fn.new_local(long_t, b"n")
+    longs = c.new_cast(table, long_t.get_pointer())
+    B["entry"].end_with_conditional(
+        either(either(traced(ts), c.new_comparison(ne, field(frame, L.FRAME_OWNER, u8),
+                                                   c.new_rvalue_from_int(u8, L.OWNED_BY_THREAD))),
+               c.new_comparison(eq, c.new_array_access(c.new_cast(word(0).get_address(), vp.get_pointer()),
+                                                        num(index["OSR_RESUMED"], it)), frame)),
+        B["decline"], B["look"])
+    B["decline"].end_with_return(c.zero(it))
+    lk = B["look"]
+    lk.add_assignment(code, field(frame, L.FRAME_CODE, vp))
+    lk.add_assignment(extra, field(code, L.CO_EXTRA, vp))
+    lk.end_with_conditional(c.new_comparison(ne, extra, null), B["has_extra"], B["decline"])
+    B["has_extra"].end_with_conditional(
+        c.new_comparison(lt, word(index["OSR_INDEX"]), field(extra, 0, long_t)), B["has_table"], B["decline"])
+    B["has_table"].add_assignment(table, c.new_array_access(
+        c.new_cast(at(extra, num(8, it)), vp.get_pointer()), word(index["OSR_INDEX"])))
+    B["has_table"].end_with_conditional(c.new_comparison(ne, table, null), B["scan"], B["decline"])
+    sc = B["scan"]
+    sc.add_assignment(first, at(code, num(L.CO_CODE_ADAPTIVE, it)))
+    sc.add_assignment(here, field(frame, L.FRAME_PREV_INSTR, vp))
+    sc.add_assignment(n, c.new_array_access(longs, num(T_COUNT, it)))
+    sc.add_assignment(i, c.zero(long_t))
+    sc.end_with_jump(B["test"])
+    B["test"].end_with_conditional(c.new_comparison(lt, i, n), B["more"], B["decline"])
+    header = c.new_array_access(longs, c.new_binary_op(gccjit.BinaryOp.PLUS, long_t, i, num(T_HEADERS)))
+    before = c.new_binary_op(gccjit.BinaryOp.MINUS, long_t,
+                             c.new_binary_op(gccjit.BinaryOp.MULT, long_t, header, num(2)), num(2))
+    B["more"].end_with_conditional(c.new_comparison(eq, here, at(first, before)), B["enter"], B["next"])
+    B["next"].add_assignment_op(i, gccjit.BinaryOp.PLUS, num(1))
+    B["next"].end_with_jump(B["test"])
+    en = B["enter"]
+    en.add_assignment_op(word(index["OSR_ENTRIES"]), gccjit.BinaryOp.PLUS, num(1))
+    en.add_assignment(result.dereference(), c.new_call_through_ptr(
+        c.new_cast(c.new_array_access(c.new_cast(table, vp.get_pointer()), num(T_ENTRY, it)), entry_t),
+        [ts, frame, c.zero(it)]))
+    en.end_with_return(c.one(it))
+    return fn
