@@ -5,6 +5,14 @@
 #                       full module list; rewrites docs/compat.md (exit 1 if any test
 #                       is lost, or a JIT run crashed or hung)
 #   make compat-quick   the same for a small fast subset; report in build/compat/compat.md
+#   make patched-python the patched CPython 3.11 (cpython.patch) built and installed with
+#                       coconut's dependencies into ~/.cache/coconut/patched-python
+#                       (scripts/patched-python.sh; about 4 minutes, then quick)
+#   make test-patched   the whole test suite on the patched interpreter
+#   make test-patched-ci the part of it .ci/run runs (entries, frames, tracing, threads,
+#                       recursion, OSR, the differential corpus)
+#   make bench-patched  the benchmark suite on the patched interpreter: patched python3
+#                       vs patched + coconut (SUITE_ARGS as for bench-suite)
 #
 # Options: make compat JOBS=4 TIMEOUT=1200 COMPAT_ARGS="--keep"
 
@@ -59,3 +67,23 @@ FUZZ_ARGS ?=
 
 fuzz:
 	PYTHONPATH=. $(PYTHON) -m tests.fuzz.run -n $(N) --seed $(SEED) -j $(FUZZ_JOBS) $(FUZZ_ARGS)
+
+# The patched interpreter (cpython.patch, docs/patched-interpreter.md).
+PATCHED_TESTS = tests/test_patched.py tests/test_frames.py tests/test_tracing.py \
+	tests/test_threads.py tests/test_recursion.py tests/test_osr.py tests/test_differential.py \
+	tests/test_whole_program.py tests/test_inline.py
+
+.PHONY: patched-python test-patched test-patched-ci bench-patched
+
+patched-python:
+	bash scripts/patched-python.sh
+
+test-patched:
+	PY=$$(bash scripts/patched-python.sh | tail -1) && PYTHONPATH=. $$PY setup.py test
+
+test-patched-ci:
+	PY=$$(bash scripts/patched-python.sh | tail -1) && PYTHONPATH=. $$PY -m pytest -q $(PATCHED_TESTS)
+
+bench-patched:
+	PY=$$(COCONUT_PATCHED_INSTALL_ARGS=--bench bash scripts/patched-python.sh | tail -1) && \
+	PYTHONPATH=. $$PY -m coconut.suite --no-docs --json build/suite-patched.json $(SUITE_ARGS)

@@ -125,12 +125,14 @@ def summary(st: dict) -> dict:
         "samples": st["samples"],
         "osr_entries": st["osr_entries"],
         "osr_compiled": st["osr_compiled"],
+        "entry_mechanism": st["entry_mechanism"],
     }
 
 
 def format_summary(s: dict) -> str:
     lines = [
-        f"coconut: threshold {s['threshold']}",
+        f"coconut: threshold {s['threshold']}; entering native code through "
+        f"{s.get('entry_mechanism', 'PEP 523 hook')}",
         f"  code objects compiled: {s['compiled']}, not compiled: {s['not_compiled']}",
     ]
     for reason, n in list(s["not_compiled_reasons"].items())[:15]:

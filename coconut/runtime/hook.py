@@ -73,8 +73,8 @@ RECOMPILE = NEVER - 2
  _SAMPLE_WEIGHT, _SAMPLE_PERIOD, _SAMPLER_THREAD, _MAIN_TS, _EVAL_BREAKER,
  _SAMPLER_SEM, _MAIN_INTERP, _OSR_CALLBACK, _OSR_CANDIDATE, _OSR_TARGET, _OSR_BUDGET,
  _OSR_SAVED_FUNC, _OSR_TRACE_FUNC, _OSR_INDEX, OSR_ENTRIES, _IN_NATIVE_BREAKER,
- _OSR_LAST, _OSR_RESUMED, _LASTI_SHIFT) = range(41)
-_CONTROL_SIZE = 41
+ _OSR_LAST, _OSR_RESUMED, _LASTI_SHIFT, _OSR_TICKS) = range(42)
+_CONTROL_SIZE = 42
 # The sampler's control words by name (runtime/sampler.py).
 _SAMPLER_INDEX = dict(
     THRESHOLD=_THRESHOLD, IN_COMPILER=_IN_COMPILER, SAMPLE_FUNC=_SAMPLE_FUNC,
@@ -87,7 +87,9 @@ _SAMPLER_INDEX = dict(
 _OSR_INDEX_NAMES = dict(
     OSR_TARGET=_OSR_TARGET, OSR_BUDGET=_OSR_BUDGET, OSR_SAVED_FUNC=_OSR_SAVED_FUNC,
     OSR_TRACE_FUNC=_OSR_TRACE_FUNC, OSR_INDEX=_OSR_INDEX, OSR_ENTRIES=OSR_ENTRIES,
-    OSR_LAST=_OSR_LAST, OSR_RESUMED=_OSR_RESUMED)
+    OSR_LAST=_OSR_LAST, OSR_RESUMED=_OSR_RESUMED, OSR_TICKS=_OSR_TICKS,
+    OSR_CALLBACK=_OSR_CALLBACK, OSR_CANDIDATE=_OSR_CANDIDATE, THRESHOLD=_THRESHOLD,
+    IN_COMPILER=_IN_COMPILER, WORKER_TS=_WORKER_TS)
 _SEM_SIZE = 32                 # sizeof(sem_t) on 64-bit Linux
 HELPERS = ("coconut_eval_breaker", "coconut_resume", "coconut_deopt_check", "coconut_call",
            "coconut_load_global", "coconut_get_awaitable", "coconut_catch", "coconut_exc_match",
@@ -578,7 +580,8 @@ class Runtime:
 
         osr_loop = _import_module("coconut.runtime.osr").emit_osr_loop(
             c, field, imported, traced,
-            lambda i: c.new_array_access(control, c.new_rvalue_from_int(it, i)), _OSR_INDEX_NAMES)
+            lambda i: c.new_array_access(control, c.new_rvalue_from_int(it, i)), _OSR_INDEX_NAMES,
+            g_index)
         fn = dispatcher(False)
         dispatcher(True)
 

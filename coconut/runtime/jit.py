@@ -507,7 +507,9 @@ def _osr_sample(code: types.CodeType) -> None:
     """The sampler's callback (runtime/sampler.py): the main thread's innermost frame
     runs `code` in the interpreter, and the code is compiled or hot. Arm on-stack
     replacement for the frame when the code's OSR variant is there; else ask for the
-    variant (and for the code's own compile, as its next entry would)."""
+    variant (and for the code's own compile, as its next entry would). On the patched
+    interpreter a loop's back edge asks too (runtime/osr.py's coconut_osr_loop), on
+    any thread, and there is nothing to arm."""
     try:
         rt = runtime()
         frame = rt.osr_candidate()
@@ -979,6 +981,7 @@ def stats() -> dict:
             "compile_seconds_program_thread": _budget["spent"],
             "samples": _runtime.samples() if _runtime is not None else 0,
             "osr_entries": _runtime.osr_entries() if _runtime is not None else 0,
+            "entry_mechanism": _entry_mechanism(),
             "osr_failed": {_describe(c): r for c, r in list(_osr["failed"].values())},
             "deopt_sites": deopt_sites(entries + _retired + osr_modules),
             "recompiled": {_describe(c): {"recompiles": _recompiled[id(c)][0],
@@ -986,6 +989,14 @@ def stats() -> dict:
                            for c, _, _ in entries if id(c) in _recompiled},
             "recompile_failures": {_describe(c): r for c, r in _recompile_failures},
             "inlined_calls": _inlined_calls()}
+
+
+def _entry_mechanism() -> str:
+    """How the interpreter enters native code: "native entries (patched interpreter)" or
+    "PEP 523 hook" (runtime/hook.py's ENTRY)."""
+    from . import hook
+    return ("native entries (patched interpreter)" if hook.ENTRY == "native"
+            else "PEP 523 hook")
 
 
 def _inlined_calls() -> int:

@@ -44,6 +44,8 @@ from __future__ import annotations
 from . import layout as L
 
 BUDGET = 10_000            # events before an armed trace gives up
+TICKS = 1024               # back edges between two requests of a variant (patched interpreter)
+_RSHIFT = 11               # GCC_JIT_BINARY_OP_RSHIFT
 PYTRACE_LINE, PYTRACE_RETURN = 2, 3
 
 # The table a code object's OSR co_extra slot points to, in longs:
@@ -249,7 +251,7 @@ def emit_osr(c, field, imported, word, index, counter_func) -> None:
     arm.end_with_return(c.one(it))
 
 
-def emit_osr_loop(c, field, imported, traced, word, index):
+def emit_osr_loop(c, field, imported, traced, word, index, extra_index):
     """`int coconut_osr_loop(PyThreadState *ts, _PyInterpreterFrame *frame, PyObject
     **result)`: on-stack replacement on the patched interpreter (cpython.patch), where
     the interpreter itself offers a running frame at each loop back edge to the code's
@@ -262,12 +264,20 @@ def emit_osr_loop(c, field, imported, traced, word, index):
     unwinds the frame itself. Declined (0): under a tracer or profiler, a generator's
     frame, and the frame that native code handed to the interpreter last (a deopt:
     entering it again would nest a native call and an interpreter per deopt; see
-    coconut_resume's OSR_RESUMED). Returns the function."""
+    coconut_resume's OSR_RESUMED).
+
+    The compile request is made here too. Every TICKS-th back edge (of any code, with
+    no variant yet) credits the code it is in with TICKS entries (its count in the slot
+    at `extra_index`: loops make code hot, as the sampler's time does), and when the
+    code is compiled or hot (its count reached the threshold) asks the driver for the
+    variant (the sampler's callback, `jit._osr_sample`, with the frame as
+    OSR_CANDIDATE, as the compiler: IN_COMPILER), on any thread but the compile
+    thread; the sampler asks as well, on the main thread. Returns the function."""
     import gccjit                  # (only to build the runtime library: see hook.py)
     T = gccjit.TypeKind
     vp, it, long_t = c.get_type(T.VOID_PTR), c.get_type(T.INT), c.get_type(T.LONG)
     u8, char_p = c.get_type(T.UNSIGNED_CHAR), c.get_type(T.CHAR).get_pointer()
-    eq, ne, lt = gccjit.Comparison.EQ, gccjit.Comparison.NE, gccjit.Comparison.LT
+    eq, ne, lt, ge = gccjit.Comparison.EQ, gccjit.Comparison.NE, gccjit.Comparison.LT, gccjit.Comparison.GE
     null = c.null(vp)
     entry_t = c.new_function_ptr_type(vp, [vp, vp, it])
 
@@ -284,7 +294,8 @@ def emit_osr_loop(c, field, imported, traced, word, index):
     ts, frame, result = ps
     fn = c.new_function(gccjit.FunctionKind.EXPORTED, it, b"coconut_osr_loop", ps)
     B = {n: fn.new_block(n.encode()) for n in (
-        "entry", "decline", "look", "has_extra", "has_table", "scan", "test", "more", "next", "enter")}
+        "entry", "decline", "look", "has_extra", "has_table", "scan", "test", "more", "next", "enter",
+        "no_table", "tick", "slot", "ask", "asked", "failed")}
     code, extra, table, here, first = (fn.new_local(vp, n) for n in (
         b"code", b"extra", b"table", b"here", b"first"))
     i, n = fn.new_local(long_t, b"i"), fn.new_local(long_t, b"n")
@@ -304,7 +315,74 @@ def emit_osr_loop(c, field, imported, traced, word, index):
         c.new_comparison(lt, word(index["OSR_INDEX"]), field(extra, 0, long_t)), B["has_table"], B["decline"])
     B["has_table"].add_assignment(table, c.new_array_access(
         c.new_cast(at(extra, num(8, it)), vp.get_pointer()), word(index["OSR_INDEX"])))
-    B["has_table"].end_with_conditional(c.new_comparison(ne, table, null), B["scan"], B["decline"])
+    B["has_table"].end_with_conditional(c.new_comparison(ne, table, null), B["scan"], B["no_table"])
+    # -- no variant yet: every TICKS-th time, ask for one when the code is hot
+    ulong = c.get_type(T.UNSIGNED_LONG)
+    ticks = word(index["OSR_TICKS"])
+    nt = B["no_table"]
+    nt.add_assignment_op(ticks, gccjit.BinaryOp.PLUS, num(1))
+    nt.end_with_conditional(
+        either(either(c.new_comparison(ne, c.new_binary_op(gccjit.BinaryOp.BITWISE_AND, long_t, ticks,
+                                                           num(TICKS - 1)), num(0)),
+                      c.new_comparison(eq, word(index["OSR_CALLBACK"]), num(0))),
+               either(c.new_comparison(ne, word(index["IN_COMPILER"]), num(0)),
+                      c.new_comparison(eq, ts, c.new_array_access(
+                          c.new_cast(word(0).get_address(), vp.get_pointer()), num(index["WORKER_TS"], it))))),
+        B["decline"], B["tick"])
+    bits = fn.new_local(ulong, b"bits")
+    B["tick"].end_with_conditional(c.new_comparison(lt, extra_index, field(extra, 0, long_t)),
+                                   B["slot"], B["decline"])
+    B["slot"].add_assignment(bits, c.new_array_access(
+        c.new_cast(at(extra, num(8, it)), ulong.get_pointer()), extra_index))
+    is_odd = c.new_comparison(ne, c.new_binary_op(gccjit.BinaryOp.BITWISE_AND, ulong, bits, c.one(ulong)),
+                              c.zero(ulong))
+    never = c.new_unary_op(gccjit.UnaryOp.BITWISE_NEGATE, ulong, c.zero(ulong))
+    counted_hot = c.new_binary_op(
+        gccjit.BinaryOp.LOGICAL_AND, c.get_type(T.BOOL),
+        c.new_comparison(ge, word(index["THRESHOLD"]), num(0)),
+        c.new_comparison(ge, c.new_binary_op(_RSHIFT, ulong, bits, c.one(ulong)),
+                         c.new_cast(word(index["THRESHOLD"]), ulong)))
+    # A count (odd, not NEVER or RECOMPILE) is credited with TICKS entries: every
+    # TICKS-th back edge of any code counts for TICKS entries of the code it is in
+    # (CPython's warm-up counts a back edge as an entry, too).
+    credit, check = fn.new_block(b"credit"), fn.new_block(b"check")
+    sl = B["slot"]
+    counting = c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, c.get_type(T.BOOL), is_odd,
+                               c.new_comparison(lt, bits, c.new_binary_op(
+                                   gccjit.BinaryOp.MINUS, ulong, never, c.new_rvalue_from_int(ulong, 2))))
+    sl.end_with_conditional(counting, credit, check)
+    credit.add_assignment_op(bits, gccjit.BinaryOp.PLUS, c.new_rvalue_from_int(ulong, 2 * TICKS))
+    credit.add_assignment(c.new_array_access(c.new_cast(at(extra, num(8, it)), ulong.get_pointer()),
+                                             extra_index), bits)
+    credit.end_with_jump(check)
+    # compiled (an even entry), or a count at the threshold (not NEVER, not RECOMPILE)
+    check.end_with_conditional(
+        c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, c.get_type(T.BOOL),
+                        c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, c.get_type(T.BOOL),
+                                        c.new_comparison(ne, bits, c.zero(ulong)),
+                                        c.new_unary_op(gccjit.UnaryOp.LOGICAL_NEGATE, c.get_type(T.BOOL), is_odd)),
+                        c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, c.get_type(T.BOOL),
+                                        c.new_comparison(lt, bits, c.new_binary_op(
+                                            gccjit.BinaryOp.MINUS, ulong, never, c.new_rvalue_from_int(ulong, 2))),
+                                        counted_hot)),
+        B["ask"], B["decline"])
+    call_one = imported("PyObject_CallOneArg", vp, [vp, vp])
+    decref = imported("Py_DecRef", c.get_type(T.VOID), [vp])
+    err_clear = imported("PyErr_Clear", c.get_type(T.VOID), [])
+    words = c.new_cast(word(0).get_address(), vp.get_pointer())
+    candidate = c.new_array_access(words, num(index["OSR_CANDIDATE"], it))
+    answer = fn.new_local(vp, b"answer")
+    ask = B["ask"]
+    ask.add_assignment(word(index["IN_COMPILER"]), num(1))
+    ask.add_assignment(candidate, frame)
+    ask.add_assignment(answer, c.new_call(call_one, [c.new_array_access(words, num(index["OSR_CALLBACK"], it)), code]))
+    ask.add_assignment(candidate, null)
+    ask.add_assignment(word(index["IN_COMPILER"]), num(0))
+    ask.end_with_conditional(c.new_comparison(eq, answer, null), B["failed"], B["asked"])
+    B["failed"].add_eval(c.new_call(err_clear, []))
+    B["failed"].end_with_jump(B["decline"])
+    B["asked"].add_eval(c.new_call(decref, [answer]))
+    B["asked"].end_with_jump(B["decline"])
     sc = B["scan"]
     sc.add_assignment(first, at(code, num(L.CO_CODE_ADAPTIVE, it)))
     sc.add_assignment(here, field(frame, L.FRAME_PREV_INSTR, vp))
