@@ -370,6 +370,8 @@ class _FunctionEmitter:
                 prev, throwflag = None, 3
             elif t.offset is None:      # prev_instr set by the error site
                 prev, throwflag = None, 1
+            elif t.named:               # prev_instr set by the call (ErrorExit.named)
+                prev, throwflag = None, (2 if t.leaves else 1)
             else:
                 prev, throwflag = self.unit_address(t.offset), (2 if t.leaves else 1)
             if prev is not None:

@@ -372,15 +372,21 @@ class ErrorExit:
     (the interpreter's only under a tracer or profiler). `reraise` (with `leaves`): the
     exception is raised again (RERAISE, a bare `raise`: the lowering checked for a tracer
     and set `prev_instr` itself), so no traceback entry is added. `offset` None:
-    `prev_instr` names the instruction already (a shared unwind under a tracer)."""
+    `prev_instr` names the instruction already (a shared unwind under a tracer).
+    `named`: the exit of a call that may have pushed a Python callee's frame as ceval
+    does (CallVectorcall.frame_inline): `prev_instr` names `offset` already, or, where
+    coconut_call moved it for such a callee that raised, the instruction's last cache
+    unit, as ceval leaves it (the traceback's tb_lasti and a handler's lasti follow)."""
     offset: int | None
     stack: tuple
     leaves: bool = False
     reraise: bool = False
+    named: bool = False
 
     def __str__(self):
         out = (" (re-raised out of the frame)" if self.reraise else
                " (leaves the frame)" if self.leaves else "")
+        out += " (prev_instr named)" if self.named else ""
         at = "prev_instr" if self.offset is None else self.offset
         return f"error @{at} [{', '.join(map(str, self.stack))}]{out}"
 

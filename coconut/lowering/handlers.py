@@ -101,6 +101,20 @@ def _kept(b, stack, h) -> list:
     return kept
 
 
+def _named_lasti(b, offset: int) -> None:
+    """catch_lasti = the unit prev_instr names, `offset` or the last of its cache
+    (ops.ErrorExit.named: 4 units for CALL and BINARY_SUBSCR)."""
+    prev, lasti = b.temp("ptr", "prev"), ops.Var("catch_lasti", "ssize")
+    b.emit(ops.Load(prev, ops.Var("frame", "ptr"), L.FRAME_PREV_INSTR))
+    at, moved, join = b.new_block("lasti_at"), b.new_block("lasti_moved"), b.new_block("lasti_named")
+    b.terminate(ops.Branch(Cond("==", prev, ops.UnitAddress(offset)), at.name, moved.name))
+    at.ops.append(ops.Assign(lasti, b.int(offset, "ssize")))
+    at.terminator = ops.Jump(join.name)
+    moved.ops.append(ops.Assign(lasti, b.int(offset + 4, "ssize")))
+    moved.terminator = ops.Jump(join.name)
+    b.current = join
+
+
 def _lasti_object(b, offset):
     """A new reference to the int `offset` (an int, or a ssize value):
     _PyInterpreterFrame_LASTI, the raising instruction in code units (0..255 are cached
@@ -212,7 +226,7 @@ def native_catches(b, ir) -> None:
         if not isinstance(t, ops.ErrorExit) or t.leaves or t.offset is None:
             continue
         if b.cfg.handler_for(t.offset) is None:
-            blk.terminator = ops.ErrorExit(t.offset, t.stack, leaves=True)
+            blk.terminator = ops.ErrorExit(t.offset, t.stack, leaves=True, named=t.named)
             continue
         h = handler_block(b, t.offset)
         if h is None:
@@ -225,9 +239,12 @@ def native_catches(b, ir) -> None:
             leave = ir.new_block(f"{name}.traced")
             leave.terminator = t
             split_traced(b, leave.name)
-        b.emit(ops.SetInstr(t.offset, "unwind"))
+        if not t.named:
+            b.emit(ops.SetInstr(t.offset, "unwind"))
         kept = _kept(b, t.stack, h)
-        if h.lasti:
+        if h.lasti and t.named:            # the offset prev_instr names: t.offset or its
+            _named_lasti(b, t.offset)      # last cache unit
+        elif h.lasti:
             b.emit(ops.Assign(ops.Var("catch_lasti", "ssize"), b.int(t.offset, "ssize")))
         b.emit_all(_moves_to(b, [slot(i) for i in range(h.depth)], kept))
         b.terminate(ops.Jump(untraced if extras else checked))

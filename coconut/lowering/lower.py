@@ -396,19 +396,22 @@ class Builder:
             self._exits[key] = blk.name
         return self._exits[key]
 
-    def error_if(self, cond: ops.Cond, keep: tuple = ()) -> None:
+    def error_if(self, cond: ops.Cond, keep: tuple = (), named: bool = False) -> None:
         """If `cond`, an exception is set: leave through the error exit. The inputs
-        must be released (or listed in `keep`, which go back on the stack)."""
+        must be released (or listed in `keep`, which go back on the stack). `named`:
+        ops.ErrorExit.named (not in code lowered to be inlined: its frame is virtual)."""
         stack = self.stack_below() + tuple(keep)
+        named = named and not self.inline_depth
         if keep:
-            target = self.exit_block("error", ops.ErrorExit(self.ins.offset, stack))
+            target = self.exit_block("error", ops.ErrorExit(self.ins.offset, stack, named=named))
         else:
-            target = self._exit_block(("error", self.ins.offset, len(stack)),
-                                      ops.ErrorExit(self.ins.offset, stack))
+            target = self._exit_block(("error_named" if named else "error", self.ins.offset,
+                                       len(stack)),
+                                      ops.ErrorExit(self.ins.offset, stack, named=named))
         self.split(cond, target)
 
-    def error_if_null(self, value, keep: tuple = ()) -> None:
-        self.error_if(ops.Cond("==", value, ops.NULL), keep)
+    def error_if_null(self, value, keep: tuple = (), named: bool = False) -> None:
+        self.error_if(ops.Cond("==", value, ops.NULL), keep, named)
 
     def error_if_negative(self, value, keep: tuple = ()) -> None:
         self.error_if(ops.Cond("<", value, self.int(0)), keep)
@@ -738,7 +741,7 @@ def box_exit_stacks(ir: IrCFG) -> None:
         if isinstance(t, ops.Deopt):
             block.terminator = ops.Deopt(t.resume, tuple(stack), t.reason, t.site)
         else:
-            block.terminator = ops.ErrorExit(t.offset, tuple(stack), t.leaves, t.reraise)
+            block.terminator = ops.ErrorExit(t.offset, tuple(stack), t.leaves, t.reraise, t.named)
 
 
 def _lower_instruction(b: Builder, ins: Instruction) -> bool:

@@ -533,7 +533,7 @@ def call(b, ins, meth_or_null, self_or_callable, args):
                               b.const(kwnames) if kwnames else NULL, frame_inline=True))
     b.xdecref(meth_or_null)
     b.decref(self_or_callable, *args)
-    b.error_if_null(res)
+    b.error_if_null(res, named=True)       # (coconut_call may have moved prev_instr)
     b.check_eval_breaker(outputs=(res,), error_at=ins.offset, resume_at=ins.next_offset)
     return [res]
 

@@ -1216,6 +1216,9 @@ def _getitem_slow_path(b, ins, res, join, slow, container, key, materialized=Fal
     b.current = join
     b.decref(container)
     b.decref(key)
+    if materialized:                       # (coconut_call may have moved prev_instr)
+        b.error_if_null(res, named=True)
+        return [res]
     b.emit(ops.SetInstr(ins.offset, ins.name))
     b.error_if_null(res)
     return [res]

@@ -127,6 +127,8 @@ def _remove_dead_values(ir) -> None:
 
 def _observed_at_exit(terminator) -> bool:
     """Whether prev_instr may be read after the block's last op, by its terminator."""
+    if isinstance(terminator, ops.ErrorExit) and terminator.named:
+        return True                    # (the call's prev_instr is the exit's)
     if isinstance(terminator, (ops.Deopt, ops.ErrorExit)):
         return False
     return not isinstance(terminator, (ops.Jump, ops.Branch))    # Return, or unknown

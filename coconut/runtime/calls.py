@@ -102,8 +102,10 @@ def emit_call(c, field, imported, hook_fn, function_vectorcall, object_new, slot
     a Python function or a bound method of one, the caller's `prev_instr` moves by that
     many bytes for the call, to the instruction's last cache unit, as ceval's CALL and
     BINARY_SUBSCR_GETITEM leave it when they push the callee's frame themselves (which
-    they do only with no PEP 523 hook installed): `f_lasti` seen from the callee and the
-    caller's traceback entry are the interpreter's."""
+    they do only with no PEP 523 hook installed): `f_lasti` seen from the callee is the
+    interpreter's. It moves back after a result; after an exception it stays, for the
+    caller's error exit (ops.ErrorExit.named): the caller's traceback entry and a
+    handler's lasti are the interpreter's too."""
     T = gccjit.TypeKind
     vp, it = c.get_type(T.VOID_PTR), c.get_type(T.INT)
     long_t, ulong, u8 = c.get_type(T.LONG), c.get_type(T.UNSIGNED_LONG), c.get_type(T.UNSIGNED_CHAR)
@@ -192,6 +194,16 @@ def emit_call(c, field, imported, hook_fn, function_vectorcall, object_new, slot
     B["not_function"].end_with_conditional(
         both(both(cmp(eq, kwnames, null), cmp(eq, type_of, c.new_cast(method_type, vp))), offset_flag),
         B["method"], B["maybe_type"])
+    def restore(blk):
+        """prev_instr back where it was, but after an exception (NULL): the caller's
+        error exit takes it as the interpreter leaves it (ops.ErrorExit.named)."""
+        back, after = fn.new_block(b"restore_instr"), fn.new_block(b"restored_instr")
+        blk.end_with_conditional(cmp(ne, result, null), back, after)
+        back.add_assignment(prev_instr, c.new_array_access(
+            prev_instr, c.new_unary_op(gccjit.UnaryOp.MINUS, long_t, moved)).get_address())
+        back.end_with_jump(after)
+        return after
+
     gen_fn, gen_meth, gen_move, gen_call = (fn.new_block(n) for n in (
         b"generic_function", b"generic_method", b"generic_move", b"generic_call"))
     gb = B["generic"]
@@ -207,9 +219,7 @@ def emit_call(c, field, imported, hook_fn, function_vectorcall, object_new, slot
     prev_instr = field(caller, L.FRAME_PREV_INSTR, char_p)
     gen_call.add_assignment(prev_instr, c.new_array_access(prev_instr, moved).get_address())
     gen_call.add_assignment(result, c.new_call(vectorcall, [callable_, args, nargsf, kwnames]))
-    gen_call.add_assignment(prev_instr, c.new_array_access(
-        prev_instr, c.new_unary_op(gccjit.UnaryOp.MINUS, long_t, moved)).get_address())
-    gen_call.end_with_return(result)
+    restore(gen_call).end_with_return(result)
     # A bound method: its function with self in the free slot before the arguments,
     # as method_vectorcall does (the slot is given back before returning).
     m = B["method"]
@@ -313,10 +323,8 @@ def emit_call(c, field, imported, hook_fn, function_vectorcall, object_new, slot
                                    c.new_cast(cmp(ne, kind, num(2)), long_t)))
     cl.add_assignment(prev_instr, c.new_array_access(prev_instr, moved).get_address())
     cl.add_assignment(result, c.new_call(hook_fn, [ts, frame, c.zero(it)]))
-    cl.add_assignment(prev_instr, c.new_array_access(
-        prev_instr, c.new_unary_op(gccjit.UnaryOp.MINUS, long_t, moved)).get_address())
     done = fn.new_block(b"done")
-    _emit_clear_and_pop(c, fn, field, imported, ts, frame, cl, done)
+    _emit_clear_and_pop(c, fn, field, imported, ts, frame, restore(cl), done)
     remaining = field(ts, L.TS_RECURSION_REMAINING, it)
     give_back = fn.new_block(b"give_back")
     ret = fn.new_block(b"return")
