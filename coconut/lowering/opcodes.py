@@ -528,6 +528,7 @@ def call(b, ins, meth_or_null, self_or_callable, args):
     callable_, skip = b.select_many(is_method, [(meth_or_null, self_or_callable, "obj"),
                                                 (b.int(0), b.int(1), "int")])
     res = b.temp()
+    b.emit(ops.SetInstr(ins.offset, ins.name))   # (the error exit takes prev_instr as is)
     b.emit(ops.CallVectorcall(res, callable_, (self_or_callable, *args), skip,
                               len(args) + 1 - n_kw,
                               b.const(kwnames) if kwnames else NULL, frame_inline=True))
