@@ -213,6 +213,7 @@ class Runtime:
         self.hook_address = get(b"coconut_hook")
         self.native_entry_address = get(b"coconut_entry")     # (the patched interpreter's)
         self.warm_address = get(b"coconut_warm")
+        self._give_slots_c = ctypes.PYFUNCTYPE(None, ctypes.py_object)(get(b"coconut_give_slots"))  # (with the GIL)
         self._native_on = False
         self.compile_child_address = get(b"coconut_compile_child")
         self.helpers = {name: get(name.encode()) for name in HELPERS}
@@ -608,6 +609,32 @@ class Runtime:
         W["failed"].add_eval(c.new_call(err_clear, []))     # (no memory: not counted)
         W["failed"].end_with_jump(W["done"])
         W["done"].end_with_void_return()
+
+        # void coconut_give_slots(PyListObject *codes): each code object of the list
+        # whose slot is NULL gets a count of 0 (Runtime._give_slots).
+        gp = c.new_param(vp, b"codes")
+        gf = c.new_function(gccjit.FunctionKind.EXPORTED, c.get_type(gccjit.TypeKind.VOID),
+                            b"coconut_give_slots", [gp])
+        G = {n: gf.new_block(n.encode()) for n in ("entry", "test", "read", "slot", "set", "next", "done")}
+        gi, gcode = gf.new_local(long_t, b"i"), gf.new_local(vp, b"code")
+        gextra, gtarget, gbits = gf.new_local(vp, b"extra"), gf.new_local(vp, b"target"), gf.new_local(ulong, b"bits")
+        G["entry"].add_assignment(gi, c.zero(long_t))
+        G["entry"].end_with_jump(G["test"])
+        G["test"].end_with_conditional(c.new_comparison(gccjit.Comparison.LT, gi, field(gp, L.OB_SIZE, long_t)),
+                                       G["read"], G["done"])
+        G["read"].add_assignment(gcode, c.new_array_access(field(gp, L.LIST_ITEMS, vp.get_pointer()), gi))
+        read_slot(gf, gcode, gextra, gbits, gtarget, G["read"], G["slot"], G["set"])
+        G["slot"].end_with_conditional(c.new_comparison(eq, gbits, c.zero(ulong)), G["set"], G["next"])
+        failed_set = gf.new_block(b"failed_set")
+        G["set"].end_with_conditional(
+            c.new_comparison(gccjit.Comparison.LT,
+                             c.new_call(set_extra, [gcode, g_index, c.new_rvalue_from_int(ulong, 1)]), zero),
+            failed_set, G["next"])
+        failed_set.add_eval(c.new_call(err_clear, []))
+        failed_set.end_with_jump(G["next"])
+        G["next"].add_assignment_op(gi, gccjit.BinaryOp.PLUS, c.one(long_t))
+        G["next"].end_with_jump(G["test"])
+        G["done"].end_with_void_return()
 
         # int coconut_eval_breaker(PyThreadState *ts): -1 error, 0 go on, 1 deopt.
         # What ceval's eval_frame_handle_pending does, where the C-API allows: signals
@@ -1005,3 +1032,17 @@ class Runtime:
         self._callback = callback
         self.control[_CALLBACK] = id(callback) if callback is not None else 0
         self.control[_THRESHOLD] = -1 if threshold is None else threshold
+        if threshold is not None and ENTRY == "native":
+            self._give_slots()
+
+    def _give_slots(self) -> None:
+        """On the patched interpreter, code that has already run when counting starts
+        (coconut_warm sees only first entries) gets a count of 0, so that its entries
+        are offered and counted too, as the hook would count them: the code of every
+        function alive, and the code objects nested in it (comprehensions, lambdas).
+        Reads only C-level fields (no code of the program runs)."""
+        from gc import get_objects
+        from types import CodeType, FunctionType
+        codes = [f.__code__ for f in get_objects() if type(f) is FunctionType]
+        codes += [c for code in codes for c in code.co_consts if type(c) is CodeType]
+        self._give_slots_c(ctypes.py_object(codes))
