@@ -339,7 +339,10 @@ def test_no_sampling_without_a_period():
     assert not jit.runtime().sampling
     for _ in range(20):
         _spin(100_000)
-    assert not coconut.is_compiled(_spin) and jit.runtime().samples() == 0
+    assert jit.runtime().samples() == 0
+    from coconut.runtime import hook
+    if hook.ENTRY == "hook":           # (the patched interpreter counts loops' back edges
+        assert not coconut.is_compiled(_spin)   # as entries: tests/test_patched.py)
 
 
 @in_subprocess()
