@@ -5,7 +5,8 @@
 CONFIG is NAME=PYTHON[,VAR=VALUE...][,coconut]: the interpreter to run, environment
 variables for it, and `coconut` for `PYTHON -m coconut SCRIPT` (whole-program mode,
 its default settings) instead of `PYTHON SCRIPT`. The programs are coconut.bench's
-(PROGRAMS: json, text, parsing, small methods, numeric loops, recursion). Every round
+(`--programs`: numeric loops, recursion, calls, methods, attributes, containers,
+generators, exceptions, pattern matching, json, text, parsing). Every round
 runs every program once in every configuration (the order rotates); a configuration
 with coconut first runs each program once, untimed, with its own compile cache
 (unless --cold: an empty cache for every run), so that the timed runs are what a
@@ -48,8 +49,13 @@ def parse_config(text):
     return name, python, env, jit
 
 
+class _Named:
+    def __init__(self, name):
+        self.name = name
+
+
 def main(argv=None):
-    from coconut.bench import PROGRAMS
+    from coconut.bench import program_scripts
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("configs", nargs="+")
     ap.add_argument("--rounds", type=int, default=3)
@@ -59,14 +65,14 @@ def main(argv=None):
     args = ap.parse_args(argv)
     configs = [parse_config(c) for c in args.configs]
     names = [n for n in args.names.split(",") if n]
-    programs = [p for p in PROGRAMS if not names or p.name in names]
     work = tempfile.mkdtemp(prefix="interp-ab-")
-    scripts = {}
-    for p in programs:
-        path = os.path.join(work, p.name + ".py")
+    scripts, programs = {}, []
+    for name, _, source in program_scripts(names or None, args.quick):
+        path = os.path.join(work, name + ".py")
         with open(path, "w") as f:
-            f.write(p.script(args.quick))
-        scripts[p.name] = path
+            f.write(source)
+        scripts[name] = path
+        programs.append(_Named(name))
     caches = {name: os.path.join(work, "cache-" + name.replace("/", "_")) for name, *_ in configs}
 
     def run(cfg, prog):

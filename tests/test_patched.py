@@ -324,3 +324,86 @@ def test_handlers_see_the_interpreters_lasti():
         _EXITS.clear()
         got = (f_c(7), list(_EXITS))
         assert got == want, (got, want)
+
+
+# -- on-stack replacement inside try, with, and a for over a generator ---------------------
+_ARM = {"at": -1}
+
+
+def _maybe_arm(i):
+    if i == _ARM["at"]:
+        from coconut.runtime import jit
+        assert jit.osr_arm(sys._getframe(1))   # (compiles the variant; nothing to arm)
+
+
+def _in_try(n, bad):
+    t = 0
+    try:
+        for i in range(n):
+            _maybe_arm(i)
+            t += 100 // (i - bad)
+    except ZeroDivisionError as e:
+        t = (t, str(e), sys.exc_info()[0].__name__)
+    return t
+
+
+class _Cm:
+    def __init__(self, log):
+        self.log = log
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, tp, value, tb):
+        self.log.append((tp and tp.__name__, str(value), tb and tb.tb_lineno))
+        return tp is KeyError
+
+
+def _in_with(n, bad):
+    log = []
+    t = 0
+    with _Cm(log):
+        for i in range(n):
+            _maybe_arm(i)
+            if i == bad:
+                raise KeyError(i)
+            t += i * 2
+    return t, log
+
+
+def _numbers(n):
+    for i in range(n):
+        yield i * 3
+
+
+def _over_generator(n):
+    t = 0
+    for x in _numbers(n):
+        _maybe_arm(x // 3)
+        t += x
+    return t, sys._getframe().f_locals["x"]
+
+
+@patched_only
+@in_subprocess()
+def test_osr_inside_try_with_and_over_a_generator():
+    """On the patched interpreter the variant is entered at loop headers inside `try`
+    and `with` too (the interpreter unwinds the frame itself when the native run ends
+    in an exception, without looking for a handler at the header), and in a `for` over
+    a generator (the generator on the frame's stack): results, exceptions, handlers and
+    __exit__ arguments as interpreted, and each run entered native code once."""
+    import coconut
+    cases = [(_in_try, (200, 150)), (_in_try, (200, 500)), (_in_with, (200, 120)),
+             (_in_with, (200, 500)), (_over_generator, (300,))]
+    for fn, args in cases:
+        for _ in range(20):
+            _outcome(fn, *args)
+    for fn, args in cases:
+        _ARM["at"] = -1
+        want = _outcome(fn, *args)
+        before = coconut.stats()["osr_entries"]
+        _ARM["at"] = 5
+        got = _outcome(fn, *args)
+        _ARM["at"] = -1
+        assert got == want, (fn.__name__, got, want)
+        assert coconut.stats()["osr_entries"] - before == 1, fn.__name__

@@ -218,13 +218,16 @@ class BytecodeCFG:
                 if ins.name in SUSPENDS and ins.depth_before is not None
                 and ins.next_offset in self.blocks}
 
-    def osr_points(self) -> list[int]:
+    def osr_points(self, covered: bool = False) -> list[int]:
         """The loop headers where a running frame may enter native code mid-call (on-stack
         replacement, runtime/osr.py): the targets of backward jumps (JUMP_BACKWARD,
         POP_JUMP_BACKWARD_IF_*; not the `yield from`/`await` loop's) that are reached, and
-        that no exception handler covers (the interpreter looks one up there when the
-        frame's native run ends in an exception). None in generators and coroutines,
-        whose frames live in their objects, nor in code without a RETURN_VALUE."""
+        that no exception handler covers (on the stock interpreter, the trace function
+        that entered raises the exception of the frame's native run at the header, and
+        the interpreter looks a handler up there). With `covered`, those inside `try` and
+        `with` too: the patched interpreter unwinds such a frame without looking
+        (docs/patched-interpreter.md). None in generators and coroutines, whose frames
+        live in their objects, nor in code without a RETURN_VALUE."""
         if self.code.co_flags & 0x2a0 or not any(i.name == "RETURN_VALUE" for i in self.instructions):
             return []
         return sorted({ins.jump_target for ins in self.instructions
@@ -232,7 +235,7 @@ class BytecodeCFG:
                        and ins.name != "JUMP_BACKWARD_NO_INTERRUPT" and ins.depth_before is not None
                        and ins.jump_target in self.blocks
                        and self.blocks[ins.jump_target].depth is not None
-                       and self.handler_for(ins.jump_target) is None})
+                       and (covered or self.handler_for(ins.jump_target) is None)})
 
     def reachable_blocks(self) -> list[Block]:
         return [b for b in self.blocks.values() if b.depth is not None]

@@ -544,7 +544,7 @@ def first_non_native(cfg: BytecodeCFG) -> Instruction | None:
 def lower(cfg: BytecodeCFG, count_at: int | None = None,
           cache_forms: dict | None = None, avoid: frozenset = frozenset(),
           feedback: dict | None = None, optimize: bool | None = None,
-          count_trace: int | None = None, osr: bool = False,
+          count_trace: int | None = None, osr: bool | str = False,
           inline_depth: int = 0) -> IrCFG:
     """count_at: the address of a counter of instructions run natively (statistics);
     count_trace: the statistics' instruction-counting trace function, when it may be
@@ -556,7 +556,9 @@ def lower(cfg: BytecodeCFG, count_at: int | None = None,
     from (default: types.feedback(cfg), now); optimize: the typed tier on (default:
     OPTIMIZE, COCONUT_OPTIMIZE=0 turns it off); osr: the code a running frame enters
     at a loop header (on-stack replacement, runtime/osr.py), not at the first
-    instruction (_osr_dispatch); inline_depth: lowered to be inlined into a caller
+    instruction (_osr_dispatch; "covered": also at headers inside try and with, for
+    the patched interpreter: BytecodeCFG.osr_points); inline_depth: lowered to be
+    inlined into a caller
     (inline.py), at that depth (code that may run Python code deopts instead)."""
     code = cfg.code
     ir = IrCFG(code.co_qualname, L.nlocalsplus(code), code)
@@ -575,7 +577,8 @@ def lower(cfg: BytecodeCFG, count_at: int | None = None,
     if osr:
         # entered at its loop headers, in the states a frame the interpreter ran has
         # there (every local in the frame): the analysis again, from those too
-        b.tcx.osr_states = {h: T.osr_entered(b.entry_states[h]) for h in cfg.osr_points()
+        b.tcx.osr_states = {h: T.osr_entered(b.entry_states[h])
+                            for h in cfg.osr_points(covered=osr == "covered")
                             if h in b.entry_states}
         b.entry_states = T.analyze(b.tcx, OPCODES)
     b.undef_locals = {i for st in b.entry_states.values() for i in st.undef()}

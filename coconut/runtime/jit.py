@@ -142,7 +142,7 @@ def _check_function(func) -> types.FunctionType:
 
 def build_ir(cfg: BytecodeCFG, cache_forms: dict | None = None, avoid=frozenset(),
              feedback: dict | None = None, stop: tuple[str, str] | None = None,
-             osr: bool = False):
+             osr: bool | str = False):
     """Lowering and the pass pipeline for one BytecodeCFG, verified. cache_forms: the
     inline-cache fast paths to emit (default: caches.snapshot(cfg)); avoid: the
     speculation sites to compile without (runtime/stability.py); stop: where to end the
@@ -198,7 +198,7 @@ def _wait_for_background(code: types.CodeType) -> None:
         _finish_background()
 
 
-def _build_native_steps(code: types.CodeType, instrs, avoid: tuple = (), osr: bool = False):
+def _build_native_steps(code: types.CodeType, instrs, avoid: tuple = (), osr: bool | str = False):
     """Native code for `code`, as steps (see gccrun.run_steps): a GccModule whose first
     address is its entry, loaded from the on-disk cache when it is there
     (coconut/runtime/cache.py). The code depends on how the interpreter had specialized
@@ -210,7 +210,8 @@ def _build_native_steps(code: types.CodeType, instrs, avoid: tuple = (), osr: bo
     forms = _feedback.snapshot(code, instrs)
     fb = _feedback.feedback(code, instrs)      # the optimizing tier's speculations
     avoid = tuple(sorted(avoid))
-    variant = (sorted(forms.items()), avoid, sorted(fb.items())) + (("osr",) if osr else ())
+    variant = (sorted(forms.items()), avoid, sorted(fb.items())) + (
+        (("osr", "covered") if osr == "covered" else ("osr",)) if osr else ())
     return cache.build_native_steps(code, lambda: _lower(code, forms, avoid, fb, osr),
                                     runtime(), opt_level_for(code), variant=variant,
                                     any_variant=_any_variant if not (avoid or osr) else None)
@@ -232,7 +233,7 @@ def _any_variant() -> bool:
     return bool(_gate)
 
 
-def _lower(code: types.CodeType, forms: dict, avoid, fb: dict, osr: bool = False):
+def _lower(code: types.CodeType, forms: dict, avoid, fb: dict, osr: bool | str = False):
     """The IR for `code` at a cache miss. An auto compile (_gate) is first checked
     against the compile budget, before anything is imported or decoded, then for a
     first instruction that would deopt anyway."""
@@ -478,6 +479,13 @@ _osr: dict = {"tables": {},            # id(code) -> (code, table, module)
               "failed": {}}            # id(code) -> (code, reason)
 
 
+def _osr_mode():
+    """The OSR variant's kind: "covered" on the patched interpreter, whose back edges
+    may enter at headers inside try and with too (BytecodeCFG.osr_points), else True."""
+    from . import hook
+    return "covered" if hook.ENTRY == "native" else True
+
+
 def _osr_failed(code: types.CodeType, reason: str) -> bool:
     _osr["failed"][id(code)] = untrack((code, reason))
     return False
@@ -490,7 +498,7 @@ def _install_osr(rt, job: _Job, module, entry: int) -> bool:
     code = job.code
     module.make_immortal()
     cfg = _frontend()(code)
-    heads = cfg.osr_points()
+    heads = cfg.osr_points(covered=_osr_mode() == "covered")
     ret = next(ins.offset for ins in cfg.instructions if ins.name == "RETURN_VALUE")
     table = untrack((ctypes.c_long * (4 + len(heads)))(
         len(heads), ret, L.nlocalsplus(code), entry, *heads))
@@ -572,11 +580,11 @@ def _compile_osr(rt, code: types.CodeType) -> None:
         reason = _interpreted_reason(code) or _not_worth_compiling(code)
         if reason is None and opt_level_for(code) is None:
             reason = "too big to compile in bounded time"
-        if reason is None and not _frontend()(code).osr_points():
+        if reason is None and not _frontend()(code).osr_points(covered=_osr_mode() == "covered"):
             reason = "no loop header to enter at (or only inside try/with)"
         if reason is None:
             try:
-                steps = _build_native_steps(code, _feedback.instructions(code), osr=True)
+                steps = _build_native_steps(code, _feedback.instructions(code), osr=_osr_mode())
             except Exception as exc:
                 reason = _failure_reason(exc, code, False, False)
         if reason is not None:
