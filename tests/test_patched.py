@@ -407,3 +407,43 @@ def test_osr_inside_try_with_and_over_a_generator():
         _ARM["at"] = -1
         assert got == want, (fn.__name__, got, want)
         assert coconut.stats()["osr_entries"] - before == 1, fn.__name__
+
+
+_EVENTS = []
+
+
+def _profiled(n):
+    t = 0
+    for i in range(n):
+        _maybe_arm(i)
+        if i == 50:
+            sys.setprofile(lambda frame, event, arg: _EVENTS.append(
+                (event, frame.f_code.co_name, frame.f_lineno)) if frame.f_code.co_name in
+                ("_profiled", "_maybe_arm") else None)
+        t += i
+    return t
+
+
+@patched_only
+@in_subprocess()
+def test_a_profiler_set_in_an_osr_loop_sees_one_return():
+    """A profiler set while the loop runs natively (entered at a back edge): native code
+    hands the frame to the interpreter, which reports the frame's 'return'; the patched
+    interpreter's return from the back edge reports nothing more."""
+    import coconut
+    for _ in range(20):
+        _profiled(10)
+    want = []
+    _ARM["at"] = -1
+    _EVENTS.clear()
+    r1 = _profiled(100)
+    sys.setprofile(None)
+    want = list(_EVENTS)
+    _ARM["at"] = 5
+    before = coconut.stats()["osr_entries"]
+    _EVENTS.clear()
+    r2 = _profiled(100)
+    sys.setprofile(None)
+    _ARM["at"] = -1
+    assert coconut.stats()["osr_entries"] - before == 1
+    assert (r2, _EVENTS) == (r1, want), (_EVENTS, want)
