@@ -433,7 +433,6 @@ def test_a_profiler_set_in_an_osr_loop_sees_one_return():
     import coconut
     for _ in range(20):
         _profiled(10)
-    want = []
     _ARM["at"] = -1
     _EVENTS.clear()
     r1 = _profiled(100)
