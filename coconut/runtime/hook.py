@@ -73,8 +73,8 @@ RECOMPILE = NEVER - 2
  _SAMPLE_WEIGHT, _SAMPLE_PERIOD, _SAMPLER_THREAD, _MAIN_TS, _EVAL_BREAKER,
  _SAMPLER_SEM, _MAIN_INTERP, _OSR_CALLBACK, _OSR_CANDIDATE, _OSR_TARGET, _OSR_BUDGET,
  _OSR_SAVED_FUNC, _OSR_TRACE_FUNC, _OSR_INDEX, OSR_ENTRIES, _IN_NATIVE_BREAKER,
- _OSR_LAST, _OSR_RESUMED, _LASTI_SHIFT, _OSR_TICKS) = range(42)
-_CONTROL_SIZE = 42
+ _OSR_LAST, _OSR_RESUMED, _LASTI_SHIFT, _OSR_TICKS, _OFFER_INDEX) = range(43)
+_CONTROL_SIZE = 43
 # The sampler's control words by name (runtime/sampler.py).
 _SAMPLER_INDEX = dict(
     THRESHOLD=_THRESHOLD, IN_COMPILER=_IN_COMPILER, SAMPLE_FUNC=_SAMPLE_FUNC,
@@ -194,6 +194,11 @@ class Runtime:
             raise RuntimeError("coconut: the JIT runs in the main interpreter only, "
                                "not in a subinterpreter")
         self.extra_index = _api._PyEval_RequestCodeExtraIndex(None)
+        # On the patched interpreter, the slot it consults (cpython.patch): not NULL
+        # for the code coconut wants offered (counted, compiled, with an OSR variant),
+        # NULL for the rest (NEVER included), so that their calls and loop back edges
+        # cost nothing. coconut's own state stays in extra_index.
+        self.offer_index = _api._PyEval_RequestCodeExtraIndex(None) if PATCHED else -1
         # [threshold (-1: no counting), in_compiler flag, PyObject *callback]
         # [threshold (-1: no counting), in_compiler flag, PyObject *callback,
         #  instructions run natively, instructions run by the interpreter (both counted
@@ -215,6 +220,7 @@ class Runtime:
         self.warm_address = get(b"coconut_warm")
         self._give_slots_c = ctypes.PYFUNCTYPE(None, ctypes.py_object)(get(b"coconut_give_slots"))  # (with the GIL)
         self._native_on = False
+        self.control[_OFFER_INDEX] = self.offer_index
         self.compile_child_address = get(b"coconut_compile_child")
         self.helpers = {name: get(name.encode()) for name in HELPERS}
         self.resume_state[_TRACE_SHIM] = get(b"coconut_trace_shim")
@@ -602,9 +608,13 @@ class Runtime:
             c.new_comparison(gccjit.Comparison.LT, threshold, c.zero(long_t)), W["done"], W["read"])
         read_slot(wf, wp, wextra, wbits, wtarget, W["read"], W["slot"], W["set"])
         W["slot"].end_with_conditional(c.new_comparison(eq, wbits, c.zero(ulong)), W["set"], W["done"])
-        W["set"].end_with_conditional(     # a count of 0: (0 << 1) | 1
-            c.new_comparison(gccjit.Comparison.LT,
-                             c.new_call(set_extra, [wp, g_index, c.new_rvalue_from_int(ulong, 1)]), zero),
+        offer_index = c.new_array_access(control, c.new_rvalue_from_int(it, _OFFER_INDEX))
+        W["set"].end_with_conditional(     # a count of 0: (0 << 1) | 1; offered: 1
+            c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, c.get_type(gccjit.TypeKind.BOOL),
+                            c.new_comparison(gccjit.Comparison.LT, c.new_call(
+                                set_extra, [wp, g_index, c.new_rvalue_from_int(ulong, 1)]), zero),
+                            c.new_comparison(gccjit.Comparison.LT, c.new_call(
+                                set_extra, [wp, offer_index, c.new_rvalue_from_int(ulong, 1)]), zero)),
             W["failed"], W["done"])
         W["failed"].add_eval(c.new_call(err_clear, []))     # (no memory: not counted)
         W["failed"].end_with_jump(W["done"])
@@ -627,8 +637,11 @@ class Runtime:
         G["slot"].end_with_conditional(c.new_comparison(eq, gbits, c.zero(ulong)), G["set"], G["next"])
         failed_set = gf.new_block(b"failed_set")
         G["set"].end_with_conditional(
-            c.new_comparison(gccjit.Comparison.LT,
-                             c.new_call(set_extra, [gcode, g_index, c.new_rvalue_from_int(ulong, 1)]), zero),
+            c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, c.get_type(gccjit.TypeKind.BOOL),
+                            c.new_comparison(gccjit.Comparison.LT, c.new_call(
+                                set_extra, [gcode, g_index, c.new_rvalue_from_int(ulong, 1)]), zero),
+                            c.new_comparison(gccjit.Comparison.LT, c.new_call(
+                                set_extra, [gcode, offer_index, c.new_rvalue_from_int(ulong, 1)]), zero)),
             failed_set, G["next"])
         failed_set.add_eval(c.new_call(err_clear, []))
         failed_set.end_with_jump(G["next"])
@@ -831,7 +844,7 @@ class Runtime:
                 "coconut: another frame evaluator (PEP 523, e.g. a debugger) is installed; "
                 "coconut cannot share it — run without it, or call coconut.disable()")
         if ENTRY == "native":
-            if _api._PyEval_SetNativeEntry(interp, self.extra_index, self.native_entry_address,
+            if _api._PyEval_SetNativeEntry(interp, self.offer_index, self.native_entry_address,
                                            self.warm_address) != 0:
                 raise RuntimeError("coconut: the patched interpreter refused native entries")
             self._native_on = True
@@ -858,11 +871,23 @@ class Runtime:
         assert address is None or address & 1 == 0, f"a native entry must be even (see NEVER): {address:#x}"
         if _api._PyCode_SetExtra(code, self.extra_index, address) != 0:
             raise RuntimeError("coconut: _PyCode_SetExtra failed")
+        self._offer(code, True)
+
+    def _offer(self, code, wanted: bool) -> None:
+        """The patched interpreter's slot of `code` (offer_index): 1, or NULL."""
+        if self.offer_index >= 0 and _api._PyCode_SetExtra(
+                code, self.offer_index, 1 if wanted else None) != 0:
+            raise RuntimeError("coconut: _PyCode_SetExtra failed")
 
     def set_never(self, code) -> None:
-        """Entries of `code` are no longer counted: it stays interpreted."""
+        """Entries of `code` are no longer counted: it stays interpreted (on the patched
+        interpreter its frames are no longer offered, but to an OSR variant it has)."""
         if _api._PyCode_SetExtra(code, self.extra_index, NEVER) != 0:
             raise RuntimeError("coconut: _PyCode_SetExtra failed")
+        if self.offer_index >= 0:
+            table = ctypes.c_void_p()
+            _api._PyCode_GetExtra(code, self.osr_index, ctypes.byref(table))
+            self._offer(code, bool(table.value))
 
     def entries(self, code) -> int:
         """How many times the hook counted an entry of `code` (0 once compiled)."""
@@ -1001,16 +1026,11 @@ class Runtime:
 
     def set_osr_table(self, code, table) -> None:
         """Point `code`'s OSR co_extra slot at `table` (a ctypes array the caller keeps
-        alive: see osr.T_*). On the patched interpreter the code's own slot must not
-        be NULL for its frames to be offered at their back edges: it becomes a count
-        of 0 then (`1`)."""
+        alive: see osr.T_*). On the patched interpreter the code's frames are offered
+        at their back edges from now on."""
         if _api._PyCode_SetExtra(code, self.osr_index, ctypes.addressof(table)) != 0:
             raise RuntimeError("coconut: _PyCode_SetExtra failed")
-        if ENTRY == "native":
-            value = ctypes.c_void_p()
-            _api._PyCode_GetExtra(code, self.extra_index, ctypes.byref(value))
-            if not value.value and _api._PyCode_SetExtra(code, self.extra_index, 1) != 0:
-                raise RuntimeError("coconut: _PyCode_SetExtra failed")
+        self._offer(code, True)
 
     def osr_entries(self) -> int:
         """How many times a running frame entered native code (on-stack replacement)."""
