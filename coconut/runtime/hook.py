@@ -26,6 +26,9 @@ from os import close as _close, replace as _replace, stat as _stat, unlink as _u
 from os import RTLD_LOCAL as _RTLD_LOCAL, RTLD_NOW as _RTLD_NOW
 from os.path import abspath as _abspath, dirname as _dirname, join as _join
 from gc import disable as _gc_disable, enable as _gc_enable, isenabled as _gc_isenabled
+from gc import get_objects as _get_objects
+from sys import gettrace as _gettrace, getprofile as _getprofile
+from types import CodeType as _CodeType, FunctionType as _FunctionType
 from threading import main_thread as _main_thread
 from _thread import get_ident as _get_ident
 _CDLL = ctypes.CDLL
@@ -1020,7 +1023,7 @@ class Runtime:
         frame of code with a slot to coconut_entry at its loop back edges
         (runtime/osr.py's coconut_osr_loop)."""
         if ENTRY == "native":          # (coconut_osr_loop declines under them)
-            return sys.gettrace() is None and sys.getprofile() is None
+            return _gettrace() is None and _getprofile() is None
         _api.PyThreadState_Get.restype = ctypes.c_void_p
         return bool(self._osr_arm(_api.PyThreadState_Get(), frame, budget))
 
@@ -1061,8 +1064,6 @@ class Runtime:
         are offered and counted too, as the hook would count them: the code of every
         function alive, and the code objects nested in it (comprehensions, lambdas).
         Reads only C-level fields (no code of the program runs)."""
-        from gc import get_objects
-        from types import CodeType, FunctionType
-        codes = [f.__code__ for f in get_objects() if type(f) is FunctionType]
-        codes += [c for code in codes for c in code.co_consts if type(c) is CodeType]
+        codes = [f.__code__ for f in _get_objects() if type(f) is _FunctionType]
+        codes += [c for code in codes for c in code.co_consts if type(c) is _CodeType]
         self._give_slots_c(ctypes.py_object(codes))

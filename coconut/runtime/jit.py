@@ -60,6 +60,7 @@ def _frontend():
 def untrack(obj):
     return _compiler("..backend.gcc").untrack(obj)
 from .hook import Runtime, NATIVE_COUNT, COUNTER_FUNC
+from . import hook as _hook
 from . import cache, feedback as _feedback, layout as L, osr as _osr_mod, perfmap
 from . import sampler as _sampler, stability
 
@@ -482,8 +483,7 @@ _osr: dict = {"tables": {},            # id(code) -> (code, table, module)
 def _osr_mode():
     """The OSR variant's kind: "covered" on the patched interpreter, whose back edges
     may enter at headers inside try and with too (BytecodeCFG.osr_points), else True."""
-    from . import hook
-    return "covered" if hook.ENTRY == "native" else True
+    return "covered" if _hook.ENTRY == "native" else True
 
 
 def _osr_failed(code: types.CodeType, reason: str) -> bool:
@@ -1002,8 +1002,7 @@ def stats() -> dict:
 def _entry_mechanism() -> str:
     """How the interpreter enters native code: "native entries (patched interpreter)" or
     "PEP 523 hook" (runtime/hook.py's ENTRY)."""
-    from . import hook
-    return ("native entries (patched interpreter)" if hook.ENTRY == "native"
+    return ("native entries (patched interpreter)" if _hook.ENTRY == "native"
             else "PEP 523 hook")
 
 
