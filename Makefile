@@ -11,8 +11,9 @@
 #   make test-patched   the whole test suite on the patched interpreter
 #   make test-patched-ci the part of it .ci/run runs (entries, frames, tracing, threads,
 #                       recursion, OSR, the differential corpus)
-#   make bench-patched  the benchmark suite on the patched interpreter: patched python3
-#                       vs patched + coconut (SUITE_ARGS as for bench-suite)
+#   make bench-patched  the benchmark suite with the patched interpreter as extra columns
+#                       (python3, python3 + coconut, patched, patched + coconut, all in
+#                       the same rounds; SUITE_ARGS as for bench-suite; about 45 minutes)
 #
 # Options: make compat JOBS=4 TIMEOUT=1200 COMPAT_ARGS="--keep"
 
@@ -86,4 +87,4 @@ test-patched-ci:
 
 bench-patched:
 	PY=$$(COCONUT_PATCHED_INSTALL_ARGS=--bench bash scripts/patched-python.sh | tail -1) && \
-	PYTHONPATH=. $$PY -m coconut.suite --no-docs --json build/suite-patched.json $(SUITE_ARGS)
+	PYTHONPATH=. $(PYTHON) -m coconut.suite --also patched=$$PY $(SUITE_ARGS)

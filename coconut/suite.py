@@ -61,6 +61,12 @@ benchmarks unless named, and the JIT modes compile only the benchmarks' own code
 (COCONUT_ONLY), so that it takes a minute or two even with a cold cache: a smoke
 run, its numbers mean little.
 
+--also NAME=PYTHON (repeatable) adds another interpreter, e.g. the patched one
+(cpython.patch): its workers run plain and in the two steady JIT modes, in the same
+rounds, interleaved with python3's; a table of its own gives NAME's plain time
+against python3's and coconut on NAME against NAME plain and against python3 (no
+first-call mode and no result check on it). `make bench-patched` runs the suite so.
+
 A whole run (no NAME, no --quick) writes its section of docs/benchmarks.md and
 docs/benchmarks.png; raw results go to build/suite/results.json (--json), and
 --from-json re-renders them without running anything.
@@ -111,6 +117,18 @@ NOT_COUNTED_NOTE = "outside the means"
 
 STEADY_MODES = ("plain", "all", "default")
 JIT_MODES = ("all", "default")
+
+
+def other_modes(name):
+    """The steady modes of an extra interpreter NAME (--also NAME=PYTHON): plain,
+    and the two JIT modes, on that interpreter."""
+    return tuple("%s:%s" % (name, m) for m in STEADY_MODES)
+
+
+def split_mode(mode):
+    """(extra interpreter's name or None, the mode proper) of a mode."""
+    name, _, base = mode.rpartition(":")
+    return name or None, base
 MODE_TITLES = {
     "all": "all compiled, steady",
     "default": "default, steady",
@@ -291,7 +309,8 @@ def _coconut_suite_stats(directory=_os.environ.get("COCONUT_SUITE_STATS", "")):
     if not directory or not _os.path.isdir(directory):
         return
     import json
-    rec = {"pid": _os.getpid(), "argv": list(_sys.argv), "coconut": False}
+    rec = {"pid": _os.getpid(), "argv": list(_sys.argv), "coconut": False,
+           "version": _sys.version}
     coconut = _sys.modules.get("coconut")
     if coconut is not None and hasattr(coconut, "stats"):
         try:
@@ -437,6 +456,12 @@ class Runner:
         base["PYTHONPATH"] = os.pathsep.join(paths)
         self.base_env = base
         self.only = re.escape(os.path.join(opts.bench_dir, "")) if opts.quick else None
+        self.pythons = dict(getattr(opts, "also", None) or ())
+
+    def python_of(self, mode):
+        """The interpreter a mode's workers run on."""
+        name, _ = split_mode(mode)
+        return self.pythons[name] if name else sys.executable
 
     def close(self):
         if not self.opts.keep:
@@ -455,6 +480,7 @@ class Runner:
 
     def mode_env(self, mode):
         """The COCONUT_* variables of a mode."""
+        _, mode = split_mode(mode)
         env = {"COCONUT_JIT": "0" if mode == "plain" else "1"}
         if mode == "all":
             env.update(COCONUT_THRESHOLD="0", COCONUT_BACKGROUND="0")
@@ -463,19 +489,20 @@ class Runner:
         return env
 
     def wrapper(self, d, mode, stats_dir):
-        """A python3 for pyperf's --python: the mode's environment, then python3.
+        """A python3 for pyperf's --python: the mode's environment, then python3 (or
+        the mode's extra interpreter).
         (pyperf gives its workers only a few variables of its own environment: the
         wrapper adds the mode's, and the COCONUT_* ones of the suite's, such as
         COCONUT_CACHE_DIR or COCONUT_OPT.)"""
         env = {k: v for k, v in self.base_env.items() if k.startswith("COCONUT_")}
         env.update(self.mode_env(mode), COCONUT_SUITE_STATS=stats_dir,
                    PYTHONPATH=self.base_env["PYTHONPATH"])
-        path = os.path.join(d, "python-%s" % mode)
+        path = os.path.join(d, "python-%s" % mode.replace(":", "-"))
         with open(path, "w") as f:
             f.write("#!/bin/sh\n")
             for k, v in sorted(env.items()):
                 f.write("export %s=%s\n" % (k, shlex.quote(v)))
-            f.write("exec %s \"$@\"\n" % shlex.quote(sys.executable))
+            f.write("exec %s \"$@\"\n" % shlex.quote(self.python_of(mode)))
         os.chmod(path, 0o755)
         return path
 
@@ -557,7 +584,7 @@ class Runner:
         """One worker run in a JIT mode, to fill the compile cache: pyperf's loop
         calibration (it calls what a timed worker calls), or one loop of a slow
         benchmark."""
-        d = self.newdir("%s-prewarm-%s" % (b["name"], mode))
+        d = self.newdir("%s-prewarm-%s" % (b["name"], mode.replace(":", "-")))
         stats_dir = os.path.join(d, "stats")
         os.makedirs(stats_dir)
         argv = self.worker_argv(b, self.wrapper(d, mode, stats_dir))
@@ -569,12 +596,12 @@ class Runner:
         rec = {"seconds": res["seconds"], "error": None, "stats": self.read_stats(stats_dir)}
         if res["rc"] != 0:
             rec["error"] = self.failure(mode, "%s: one worker run" % mode, res, self.mode_env(mode),
-                                        [sys.executable] + argv[1:], b["dir"])
+                                        [self.python_of(mode)] + argv[1:], b["dir"])
         return rec
 
     def steady(self, b, mode, loops1):
         """One pyperf run (master plain, workers in `mode`)."""
-        d = self.newdir("%s-%s" % (b["name"], mode))
+        d = self.newdir("%s-%s" % (b["name"], mode.replace(":", "-")))
         stats_dir = os.path.join(d, "stats")
         os.makedirs(stats_dir)
         out = os.path.join(d, "out.json")
@@ -632,10 +659,20 @@ class Runner:
     def run(self, benches):
         o = self.opts
         results = {"meta": run_meta(o), "benchmarks": {}}
+        steady_modes = list(STEADY_MODES)
+        jit_modes = list(JIT_MODES)
+        results["meta"]["also"] = {}
+        for name, python in self.pythons.items():
+            steady_modes += other_modes(name)
+            jit_modes += other_modes(name)[1:]
+            version = self.run_process([python, "-c", "import sys; print(sys.version)"],
+                                       self.base_env, ROOT, timeout=60)
+            results["meta"]["also"][name] = {"python": python,
+                                             "version": version["stdout"].strip()}
         for b in benches:
             results["benchmarks"][b["name"]] = {
                 "counted": b["counted"], "parts": [],
-                "steady": {m: [] for m in STEADY_MODES},
+                "steady": {m: [] for m in steady_modes},
                 "first": {"plain": [], "jit": []}, "prewarm": {}, "check": None}
         broken = set()
         for rnd in range(o.repeat):
@@ -661,8 +698,8 @@ class Runner:
                     r["parts"] = sorted(plain_first["values"])
                     loop = max((v[0] for v in plain_first["values"].values()), default=0)
                     r["loops1"] = loop >= SLOW_LOOP
-                    for mode in JIT_MODES:
-                        if mode == "default":
+                    for mode in jit_modes:
+                        if split_mode(mode)[1] == "default":
                             rec = self.steady(b, mode, r["loops1"])
                             rec["values"] = {}          # discarded
                         else:
@@ -675,9 +712,10 @@ class Runner:
                         r["check"] = self.check(b)
                         self.log("[%5.1f min] %-24s check: %s" % (self.elapsed(), name,
                                                                   r["check"]["status"]))
-                modes = list(STEADY_MODES[rnd % 3:] + STEADY_MODES[:rnd % 3])
+                k = rnd % len(steady_modes)
+                modes = steady_modes[k:] + steady_modes[:k]
                 for mode in modes:
-                    if mode != "plain" and r["prewarm"][mode]["error"]:
+                    if split_mode(mode)[1] != "plain" and r["prewarm"][mode]["error"]:
                         r["steady"][mode].append({"error": r["prewarm"][mode]["error"],
                                                   "values": {}, "workers": [], "skipped": True})
                         continue
@@ -761,10 +799,13 @@ def _median(xs):
     return statistics.median(xs) if xs else None
 
 
-def worker_activity(workers, mode, default_threshold=None):
+def worker_activity(workers, mode, default_threshold=None, version=None):
     """(verified, median compiled, median not compiled, median deopts) of the
-    timed worker processes of one mode."""
+    timed worker processes of one mode (on the interpreter whose sys.version is
+    `version`, when given)."""
     if not workers:
+        return False, None, None, None
+    if version is not None and any(w.get("version", version) != version for w in workers):
         return False, None, None, None
     if mode == "plain":
         return not any(w.get("coconut") for w in workers), None, None, None
@@ -776,6 +817,51 @@ def worker_activity(workers, mode, default_threshold=None):
     return (ok, _median([w.get("compiled", 0) for w in workers]),
             _median([w.get("failed", 0) for w in workers]),
             _median([w.get("deopts", 0) for w in workers]))
+
+
+def _plain_rounds(s, recs, nrounds, mode, version=None):
+    """Per round: the plain run's record, where it ran without the JIT (else None)."""
+    ok = [None] * nrounds
+    for i, rec in enumerate(recs):
+        verified, *_ = worker_activity(rec.get("workers"), "plain", version=version)
+        if not rec.get("error") and verified:
+            ok[i] = rec
+        elif not rec.get("error"):
+            s["errors"].append({"mode": mode, "command": "", "output": "",
+                                "what": "%s run had the JIT on, or ran on another interpreter "
+                                        "(round %d)" % (mode, i + 1)})
+    return ok
+
+
+def _jit_mode(s, recs, mode, nrounds, parts, plain_ok, record=True, version=None):
+    """A JIT mode's summary against the plain runs `plain_ok` (per round); its
+    parts' ratios go to s["parts"][part][mode] and its errors to s["errors"] when
+    `record`."""
+    good = [None] * nrounds
+    compiled, failed, deopts, unverified = [], [], [], 0
+    for i, rec in enumerate(recs):
+        if rec.get("error"):
+            if record and not rec.get("skipped"):
+                s["errors"].append(rec["error"])
+            continue
+        ok, c, f, dp = worker_activity(rec.get("workers"), split_mode(mode)[1], version=version)
+        if not ok:
+            unverified += 1
+            continue
+        good[i] = rec
+        compiled.append(c)
+        failed.append(f)
+        deopts.append(dp)
+    part_sums = {}
+    for p in parts:
+        pr = [rec["values"].get(p) if rec else None for rec in plain_ok]
+        jr = [rec["values"].get(p) if rec else None for rec in good]
+        part_sums[p] = ratio_summary(pr, jr)
+        if record:
+            s["parts"].setdefault(p, {})[mode] = part_sums[p]
+    return {"ratio": combine(part_sums.values()) if all(part_sums.values()) else None,
+            "compiled": _median(compiled), "failed": _median(failed),
+            "deopts": _median(deopts), "unverified": unverified}
 
 
 def summarize(results):
@@ -793,43 +879,27 @@ def summarize(results):
                 s["errors"].append(rec["error"])
         steady = r["steady"]
         nrounds = max((len(v) for v in steady.values()), default=0)
-        plain_ok = [None] * nrounds
-        for i, rec in enumerate(steady["plain"]):
-            verified, *_ = worker_activity(rec.get("workers"), "plain")
-            if not rec.get("error") and verified:
-                plain_ok[i] = rec
-            elif not rec.get("error"):
-                s["errors"].append({"mode": "plain", "command": "", "output": "",
-                                    "what": "plain run had the JIT on (round %d)" % (i + 1)})
+        plain_ok = _plain_rounds(s, steady["plain"], nrounds, "plain")
         parts = r.get("parts") or sorted({p for rec in steady["plain"] for p in rec.get("values", {})})
         for mode in JIT_MODES:
-            recs = steady[mode]
-            good = [None] * nrounds
-            compiled, failed, deopts, unverified = [], [], [], 0
-            for i, rec in enumerate(recs):
-                if rec.get("error"):
-                    if not rec.get("skipped"):
-                        s["errors"].append(rec["error"])
-                    continue
-                ok, c, f, dp = worker_activity(rec.get("workers"), mode)
-                if not ok:
-                    unverified += 1
-                    continue
-                good[i] = rec
-                compiled.append(c)
-                failed.append(f)
-                deopts.append(dp)
-            part_sums = {}
-            for p in parts:
-                pr = [rec["values"].get(p) if rec else None for rec in plain_ok]
-                jr = [rec["values"].get(p) if rec else None for rec in good]
-                part_sums[p] = ratio_summary(pr, jr)
-                s["parts"].setdefault(p, {})[mode] = part_sums[p]
-            s["modes"][mode] = {
-                "ratio": combine(part_sums.values()) if all(part_sums.values()) else None,
-                "compiled": _median(compiled), "failed": _median(failed),
-                "deopts": _median(deopts), "unverified": unverified,
-            }
+            s["modes"][mode] = _jit_mode(s, steady[mode], mode, nrounds, parts, plain_ok)
+        # extra interpreters (--also NAME=PYTHON): NAME's plain time against
+        # python3's; NAME + coconut against NAME plain, and against python3
+        also = results["meta"].get("also") or {}
+        for other in sorted({split_mode(m)[0] for m in steady if split_mode(m)[0]}):
+            version = (also.get(other) or {}).get("version")
+            xplain = _plain_rounds(s, steady[other + ":plain"], nrounds, other + ":plain", version)
+            sums = [ratio_summary([rec["values"].get(p) if rec else None for rec in plain_ok],
+                                  [rec["values"].get(p) if rec else None for rec in xplain])
+                    for p in parts]
+            s["modes"][other + ":plain"] = {"ratio": combine(sums) if all(sums) else None,
+                                            "compiled": None}
+            for base in JIT_MODES:
+                mode = "%s:%s" % (other, base)
+                m = _jit_mode(s, steady[mode], mode, nrounds, parts, xplain, version=version)
+                m["vs_python3"] = _jit_mode(s, steady[mode], mode, nrounds, parts, plain_ok,
+                                            record=False, version=version)["ratio"]
+                s["modes"][mode] = m
         for p in parts:
             vals = [v for rec in plain_ok if rec for v in rec["values"].get(p, [])]
             s["parts"].setdefault(p, {})["plain"] = _median(vals)
@@ -867,12 +937,12 @@ def summarize(results):
     return out
 
 
-def means(summary, counted=True):
+def means(summary, counted=True, modes=("all", "default", "first"), key="ratio"):
     """{mode: (geometric mean, (worst ratio, benchmark))} over the benchmarks."""
     res = {}
-    for mode in ("all", "default", "first"):
-        rows = [(s["modes"][mode]["ratio"][0], name) for name, s in summary.items()
-                if s["counted"] == counted and s["modes"].get(mode, {}).get("ratio")]
+    for mode in modes:
+        rows = [(s["modes"][mode][key][0], name) for name, s in summary.items()
+                if s["counted"] == counted and s["modes"].get(mode, {}).get(key)]
         if rows:
             res[mode] = (geomean([r for r, _ in rows]), min(rows))
     return res
@@ -971,6 +1041,33 @@ def activity_rows(summary):
     return rows
 
 
+def other_rows(summary, name):
+    """The table of an extra interpreter NAME (--also): its plain time against
+    python3's, and coconut on it against it and against plain python3."""
+    rows = ["| benchmark | python3 + coconut, all | python3 + coconut, default | %s | "
+            "%s + coconut, all | vs python3 | %s + coconut, default | vs python3 |" % (name, name, name),
+            "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for counted in (True, False):
+        for bname, s in summary.items():
+            if s["counted"] != counted:
+                continue
+            m = s["modes"]
+            cells = [fmt_ratio(m.get(k, {}).get("ratio")) for k in ("all", "default", name + ":plain")]
+            for base in JIT_MODES:
+                x = m.get("%s:%s" % (name, base), {})
+                cells += [fmt_ratio(x.get("ratio")), fmt_ratio(x.get("vs_python3"))]
+            rows.append("| %s | %s |" % (bname if counted else bname + " *", " | ".join(cells)))
+    keys = [("all", "ratio"), ("default", "ratio"), (name + ":plain", "ratio"),
+            (name + ":all", "ratio"), (name + ":all", "vs_python3"),
+            (name + ":default", "ratio"), (name + ":default", "vs_python3")]
+    g = []
+    for mode, key in keys:
+        mm = means(summary, True, (mode,), key)
+        g.append("**%.2fx**" % mm[mode][0] if mode in mm else "-")
+    rows.append("| **geometric mean** | %s |" % " | ".join(g))
+    return rows
+
+
 def default_threshold_of(results):
     for r in results["benchmarks"].values():
         for rec in r["steady"].get("default", []):
@@ -1032,6 +1129,16 @@ def render_markdown(results, summary=None, png_name=None):
     if any(not s["counted"] for s in summary.values()):
         out += ["", "### Benchmarks not counted (%s)" % NOT_COUNTED_NOTE, ""]
         out += table_rows(summary, False)
+    for name, info in sorted((meta.get("also") or {}).items()):
+        out += ["", "### On another interpreter: %s" % name, "",
+                "`%s` (%s), run in the same rounds, interleaved with the modes above: "
+                "pyperf's workers in modes `%s:plain`, `%s:all` and `%s:default` run on it "
+                "(the master process stays on python3). Column `%s`: python3's time / %s's "
+                "time, plain (> 1: %s is faster); `%s + coconut`: against %s plain, and "
+                "`vs python3` against plain python3. * = %s." % (
+                    info["python"], " ".join(info["version"].split()),
+                    name, name, name, name, name, name, name, name, NOT_COUNTED_NOTE), ""]
+        out += other_rows(summary, name)
     parts = parts_rows(summary)
     if parts:
         out += ["", "### Parts", ""] + parts
@@ -1173,6 +1280,11 @@ def _parser():
     p.add_argument("--bench-dir", default=BENCH_DIR, help=argparse.SUPPRESS)
     p.add_argument("--timeout", type=float, default=3600, metavar="S",
                    help="seconds before a process is given up (default 3600)")
+    p.add_argument("--also", action="append", default=[], metavar="NAME=PYTHON",
+                   help="also time the steady-state modes on interpreter PYTHON (e.g. "
+                        "patched=$(bash scripts/patched-python.sh --path)), interleaved, in "
+                        "a table of its own: NAME plain vs python3, and coconut on it; it "
+                        "needs coconut's dependencies and pyperf (scripts/install.sh --bench)")
     p.add_argument("--keep", action="store_true", help="keep the temporary files")
     p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     return p
@@ -1191,6 +1303,16 @@ def main(argv=None):
     if min(opts.repeat, opts.processes, opts.values) < 1 or opts.warmups < 0:
         _parser().error("--repeat, --processes and --values must be >= 1, --warmups >= 0")
     whole = not opts.names and not opts.quick
+    also = []
+    for spec in opts.also:
+        name, sep, python = spec.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z][\w.-]*", name) or not python:
+            _parser().error("--also takes NAME=PYTHON (a name of letters, digits, '_', "
+                            "'.', '-'), not %r" % spec)
+        if not (shutil.which(python) or os.access(python, os.X_OK)):
+            _parser().error("--also %s: %s is not an executable" % (name, python))
+        also.append((name, python))
+    opts.also = also
     if opts.from_json:
         with open(opts.from_json) as f:
             results = json.load(f)

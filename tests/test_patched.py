@@ -258,13 +258,18 @@ def test_a_deopting_osr_frame_is_not_entered_again():
     jit._osr["requested"].add(id(flip_c.__code__))
     jit._compile_osr(jit.runtime(), flip_c.__code__)
     assert id(flip_c.__code__) in jit._osr["tables"]
+    jit.runtime().install()         # the native entries (as the first compile installs them)
     out = []
+    import coconut
+    entered = coconut.stats()["osr_entries"]
     # a small C stack: nested native calls per deopt would overflow it
     threading.stack_size(256 * 1024)
     t = threading.Thread(target=lambda: out.append(flip_c(200_000)))
     t.start()
     t.join()
     assert out == [want]
+    # the variant was entered (once: its deopts are not entered again)
+    assert coconut.stats()["osr_entries"] == entered + 1, (entered, coconut.stats()["osr_entries"])
 
 
 # -- the patched interpreter itself --------------------------------------------------------

@@ -160,6 +160,46 @@ def test_summary_and_markdown_from_a_fake_result():
     assert "ZeroDivisionError: boom" in md and "COCONUT_JIT=1 python3 run_benchmark.py" in md
 
 
+def test_another_interpreter_gets_its_own_columns():
+    """--also NAME=PYTHON: NAME plain against python3 plain, NAME + coconut against NAME
+    plain and against python3; workers that ran on another interpreter are not
+    counted; the benchmark keeps its own name."""
+    results = _fake_results()
+    version = "3.11.2 (patched)"
+    results["meta"]["also"] = {"patched": {"python": "/opt/patched/bin/python3", "version": version}}
+
+    def on(mode, values, ver=version):
+        rec = _steady(mode, values)
+        for w in rec["workers"]:
+            w["version"] = ver
+        return rec
+    for name, r in results["benchmarks"].items():
+        (part,) = r["parts"] if len(r["parts"]) == 1 else (None,)
+        if part is None:
+            continue
+        r["steady"]["patched:plain"] = [on("plain", {part: [0.5]}), on("plain", {part: [0.5]})]
+        r["steady"]["patched:all"] = [on("all", {part: [0.25]}), on("all", {part: [0.25]})]
+        # one round's workers ran on the stock interpreter: that round is left out
+        r["steady"]["patched:default"] = [on("default", {part: [0.1]}),
+                                          on("default", {part: [0.01]}, ver="3.11.7")]
+    s = suite.summarize(results)
+    fast = s["fast"]["modes"]
+    assert "fast" in s and "patched" not in s
+    assert fast["patched:plain"]["ratio"] == pytest.approx((0.4, 0.4, 0.4))      # 0.2 / 0.5
+    assert fast["patched:all"]["ratio"] == pytest.approx((2.0, 2.0, 2.0))        # 0.5 / 0.25
+    assert fast["patched:all"]["vs_python3"] == pytest.approx((0.8, 0.8, 0.8))   # 0.2 / 0.25
+    assert fast["patched:default"]["ratio"] == pytest.approx((5.0, 5.0, 5.0))    # 0.5 / 0.1
+    assert fast["patched:default"]["unverified"] == 1
+    assert fast["all"]["ratio"] == pytest.approx((2.0, 2.0, 2.0))                # unchanged
+    md = suite.render_markdown(results, s)
+    assert "### On another interpreter: patched" in md and "/opt/patched/bin/python3" in md
+    row = next(line for line in md.splitlines() if line.startswith("| fast |") and "5.00x" in line)
+    assert row == ("| fast | 2.00x (2.00-2.00) | 1.00x (1.00-1.00) | 0.40x (0.40-0.40) | "
+                   "2.00x (2.00-2.00) | 0.80x (0.80-0.80) | 5.00x (5.00-5.00) | 2.00x (2.00-2.00) |")
+    assert "| async_generators * |" in md
+    assert suite.split_mode("patched:all") == ("patched", "all") and suite.split_mode("all") == (None, "all")
+
+
 def test_docs_section_is_inserted_then_replaced():
     text = "# Benchmarks\n\nNumbers of someone else.\n\n## Whole programs\n\nmore\n"
     once = suite.update_docs(text, "first body\n")
