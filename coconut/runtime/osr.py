@@ -53,35 +53,94 @@ PYTRACE_LINE, PYTRACE_RETURN = 2, 3
 T_COUNT, T_RETURN, T_NLOCALSPLUS, T_ENTRY, T_HEADERS = range(5)
 
 
+class _Exprs:
+    """The small expressions both emitters below build (`c` a gccjit context)."""
+
+    def __init__(self, c):
+        import gccjit              # (only to build the runtime library: see hook.py)
+        T = gccjit.TypeKind
+        self.c, self.gccjit = c, gccjit
+        self.vp, self.it, self.long_t = c.get_type(T.VOID_PTR), c.get_type(T.INT), c.get_type(T.LONG)
+        self.bool_t, self.char_p = c.get_type(T.BOOL), c.get_type(T.CHAR).get_pointer()
+
+    def num(self, value, type_=None):
+        return self.c.new_rvalue_from_int(type_ or self.long_t, value)
+
+    def at(self, base, byte_offset):
+        """(char *)base + byte_offset, as a void *."""
+        c = self.c
+        return c.new_cast(c.new_array_access(c.new_cast(base, self.char_p), byte_offset).get_address(),
+                          self.vp)
+
+    def both(self, a, b):
+        return self.c.new_binary_op(self.gccjit.BinaryOp.LOGICAL_AND, self.bool_t, a, b)
+
+    def either(self, a, b):
+        return self.c.new_binary_op(self.gccjit.BinaryOp.LOGICAL_OR, self.bool_t, a, b)
+
+    def table_of(self, field, fn, blk, code, osr_index, table, found, missing, no_slot=None):
+        """In `blk`: `table` = the code's OSR table (its co_extra slot at `osr_index`:
+        _PyCodeObjectExtra { Py_ssize_t ce_size; void *ce_extras[]; }); then to
+        `found`, or to `missing` when the slot is NULL, or to `no_slot` (default
+        `missing`) when the code has no such slot (`table` NULL). Returns the local
+        `extra` (co_extra; not NULL in `missing`)."""
+        no_slot = no_slot or missing
+        c, g = self.c, self.gccjit
+        has_extra, has_slot = fn.new_block(b"has_extra"), fn.new_block(b"has_slot")
+        extra = fn.new_local(self.vp, b"extra")
+        blk.add_assignment(table, c.null(self.vp))
+        blk.add_assignment(extra, field(code, L.CO_EXTRA, self.vp))
+        blk.end_with_conditional(c.new_comparison(g.Comparison.NE, extra, c.null(self.vp)),
+                                 has_extra, no_slot)
+        has_extra.end_with_conditional(c.new_comparison(g.Comparison.LT, osr_index,
+                                                        field(extra, 0, self.long_t)),
+                                       has_slot, no_slot)
+        has_slot.add_assignment(table, c.new_array_access(
+            c.new_cast(self.at(extra, self.num(8, self.it)), self.vp.get_pointer()), osr_index))
+        has_slot.end_with_conditional(c.new_comparison(g.Comparison.NE, table, c.null(self.vp)),
+                                      found, missing)
+        return extra
+
+    def header_scan(self, field, fn, blk, table, code, frame, units_before, found, missing):
+        """In `blk`: whether the frame's `prev_instr` is `units_before` code units
+        before one of the loop headers of the OSR table `table`: to `found` or
+        `missing`. Returns (first, here): the code's first unit and prev_instr."""
+        c, g, long_t = self.c, self.gccjit, self.long_t
+        longs = c.new_cast(table, long_t.get_pointer())
+        first, here = fn.new_local(self.vp, b"first"), fn.new_local(self.vp, b"here")
+        i, n = fn.new_local(long_t, b"i"), fn.new_local(long_t, b"n")
+        test, more, step = fn.new_block(b"scan_test"), fn.new_block(b"scan_more"), fn.new_block(b"scan_next")
+        blk.add_assignment(first, self.at(code, self.num(L.CO_CODE_ADAPTIVE, self.it)))
+        blk.add_assignment(here, field(frame, L.FRAME_PREV_INSTR, self.vp))
+        blk.add_assignment(n, c.new_array_access(longs, self.num(T_COUNT, self.it)))
+        blk.add_assignment(i, c.zero(long_t))
+        blk.end_with_jump(test)
+        test.end_with_conditional(c.new_comparison(g.Comparison.LT, i, n), more, missing)
+        header = c.new_array_access(longs, c.new_binary_op(g.BinaryOp.PLUS, long_t, i, self.num(T_HEADERS)))
+        offset = c.new_binary_op(g.BinaryOp.MINUS, long_t,
+                                 c.new_binary_op(g.BinaryOp.MULT, long_t, header, self.num(2)),
+                                 self.num(2 * units_before))
+        more.end_with_conditional(c.new_comparison(g.Comparison.EQ, here, self.at(first, offset)), found, step)
+        step.add_assignment_op(i, g.BinaryOp.PLUS, self.num(1))
+        step.end_with_jump(test)
+        return first, here
+
+
 def emit_osr(c, field, imported, word, index, counter_func) -> None:
     """Add coconut_osr_trace and coconut_osr_arm to the runtime's context `c`. `word(i)`:
     the control block's i-th long; `index`: the control indices by name."""
     import gccjit                  # (only to build the runtime library: see hook.py)
     T = gccjit.TypeKind
     vp, it, long_t = c.get_type(T.VOID_PTR), c.get_type(T.INT), c.get_type(T.LONG)
-    u8, char_p, bool_t = c.get_type(T.UNSIGNED_CHAR), c.get_type(T.CHAR).get_pointer(), c.get_type(T.BOOL)
-    void = c.get_type(T.VOID)
-    eq, ne, lt, le = (gccjit.Comparison.EQ, gccjit.Comparison.NE, gccjit.Comparison.LT,
-                      gccjit.Comparison.LE)
+    u8, void = c.get_type(T.UNSIGNED_CHAR), c.get_type(T.VOID)
+    eq, ne, le = gccjit.Comparison.EQ, gccjit.Comparison.NE, gccjit.Comparison.LE
     null = c.null(vp)
-
-    def num(value, type_=long_t):
-        return c.new_rvalue_from_int(type_, value)
-
+    X = _Exprs(c)
+    num, both, either, at = X.num, X.both, X.either, X.at
     words = c.new_cast(word(0).get_address(), vp.get_pointer())
 
     def ptr(i):
         return c.new_array_access(words, num(i, it))
-
-    def both(a, b):
-        return c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, bool_t, a, b)
-
-    def either(a, b):
-        return c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, bool_t, a, b)
-
-    def at(base, byte_offset):
-        """(char *)base + byte_offset, as a void *."""
-        return c.new_cast(c.new_array_access(c.new_cast(base, char_p), byte_offset).get_address(), vp)
 
     get_ts = imported("PyThreadState_Get", vp, [])
     err_fetch = imported("PyErr_Fetch", void, [vp, vp, vp])
@@ -102,12 +161,10 @@ def emit_osr(c, field, imported, word, index, counter_func) -> None:
     fn = c.new_function(gccjit.FunctionKind.EXPORTED, it, b"coconut_osr_trace", ps)
     B = {n: fn.new_block(n.encode()) for n in (
         "entry", "forward", "forwarded", "mine", "other", "spend", "give_up", "quiet",
-        "returning", "line", "has_extra", "has_table", "scan", "test", "next", "enter",
-        "result", "raised", "own_entry", "restore")}
-    ts, frame, code, extra, table = (fn.new_local(vp, n) for n in (b"ts", b"frame", b"code", b"extra", b"table"))
-    saved, status, i, n = (fn.new_local(t, nm) for t, nm in (
-        (vp, b"saved"), (it, b"status"), (long_t, b"i"), (long_t, b"n")))
-    first, here, result, last = (fn.new_local(vp, nm) for nm in (b"first", b"here", b"result", b"last"))
+        "returning", "line", "scan", "enter", "result", "raised", "own_entry", "restore")}
+    ts, frame, code, table = (fn.new_local(vp, n) for n in (b"ts", b"frame", b"code", b"table"))
+    saved, status = fn.new_local(vp, b"saved"), fn.new_local(it, b"status")
+    result, last = fn.new_local(vp, b"result"), fn.new_local(vp, b"last")
     etype, evalue, etb = (fn.new_local(vp, nm) for nm in (b"etype", b"evalue", b"etb"))
     lineno = fn.new_local(it, b"lineno")
     longs = c.new_cast(table, long_t.get_pointer())
@@ -140,29 +197,10 @@ def emit_osr(c, field, imported, word, index, counter_func) -> None:
     B["returning"].end_with_return(status)
     is_line = fn.new_block(b"is_line")
     B["line"].end_with_conditional(c.new_comparison(eq, what, num(PYTRACE_LINE, it)), is_line, B["quiet"])
-    # the code's OSR table (co_extra: _PyCodeObjectExtra { Py_ssize_t ce_size; void *ce_extras[]; })
+    # at a loop header of the code's OSR table
     is_line.add_assignment(code, field(frame, L.FRAME_CODE, vp))
-    is_line.add_assignment(extra, field(code, L.CO_EXTRA, vp))
-    is_line.add_assignment(table, null)
-    is_line.end_with_conditional(c.new_comparison(ne, extra, null), B["has_extra"], B["spend"])
-    slots = c.new_cast(at(extra, num(8, it)), vp.get_pointer())
-    B["has_extra"].end_with_conditional(
-        c.new_comparison(lt, word(index["OSR_INDEX"]), field(extra, 0, long_t)), B["has_table"], B["spend"])
-    B["has_table"].add_assignment(table, c.new_array_access(slots, word(index["OSR_INDEX"])))
-    B["has_table"].end_with_conditional(c.new_comparison(ne, table, null), B["scan"], B["spend"])
-    sc = B["scan"]
-    sc.add_assignment(first, at(code, num(L.CO_CODE_ADAPTIVE, it)))
-    sc.add_assignment(here, field(frame, L.FRAME_PREV_INSTR, vp))
-    sc.add_assignment(n, t_word(T_COUNT))
-    sc.add_assignment(i, c.zero(long_t))
-    sc.end_with_jump(B["test"])
-    more = fn.new_block(b"more")
-    B["test"].end_with_conditional(c.new_comparison(lt, i, n), more, B["spend"])
-    header = c.new_binary_op(gccjit.BinaryOp.PLUS, long_t, i, num(T_HEADERS))
-    two_h = c.new_binary_op(gccjit.BinaryOp.MULT, long_t, t_word(header), num(2))
-    more.end_with_conditional(c.new_comparison(eq, here, at(first, two_h)), B["enter"], B["next"])
-    B["next"].add_assignment_op(i, gccjit.BinaryOp.PLUS, num(1))
-    B["next"].end_with_jump(B["test"])
+    X.table_of(field, fn, is_line, code, word(index["OSR_INDEX"]), table, B["scan"], B["spend"])
+    first, here = X.header_scan(field, fn, B["scan"], table, code, frame, 0, B["enter"], B["spend"])
 
     # At a loop header of the armed frame: disarm, then run the rest of the call natively.
     en = B["enter"]
@@ -276,30 +314,19 @@ def emit_osr_loop(c, field, imported, traced, word, index, extra_index):
     import gccjit                  # (only to build the runtime library: see hook.py)
     T = gccjit.TypeKind
     vp, it, long_t = c.get_type(T.VOID_PTR), c.get_type(T.INT), c.get_type(T.LONG)
-    u8, char_p = c.get_type(T.UNSIGNED_CHAR), c.get_type(T.CHAR).get_pointer()
+    u8 = c.get_type(T.UNSIGNED_CHAR)
     eq, ne, lt, ge = gccjit.Comparison.EQ, gccjit.Comparison.NE, gccjit.Comparison.LT, gccjit.Comparison.GE
     null = c.null(vp)
     entry_t = c.new_function_ptr_type(vp, [vp, vp, it])
-
-    def num(value, type_=long_t):
-        return c.new_rvalue_from_int(type_, value)
-
-    def at(base, byte_offset):
-        return c.new_cast(c.new_array_access(c.new_cast(base, char_p), byte_offset).get_address(), vp)
-
-    def either(a, b):
-        return c.new_binary_op(gccjit.BinaryOp.LOGICAL_OR, c.get_type(T.BOOL), a, b)
+    X = _Exprs(c)
+    num, at, either = X.num, X.at, X.either
 
     ps = [c.new_param(vp, b"ts"), c.new_param(vp, b"frame"), c.new_param(vp.get_pointer(), b"result")]
     ts, frame, result = ps
     fn = c.new_function(gccjit.FunctionKind.EXPORTED, it, b"coconut_osr_loop", ps)
     B = {n: fn.new_block(n.encode()) for n in (
-        "entry", "decline", "look", "has_extra", "has_table", "scan", "test", "more", "next", "enter",
-        "no_table", "tick", "slot", "ask", "asked", "failed")}
-    code, extra, table, here, first = (fn.new_local(vp, n) for n in (
-        b"code", b"extra", b"table", b"here", b"first"))
-    i, n = fn.new_local(long_t, b"i"), fn.new_local(long_t, b"n")
-    longs = c.new_cast(table, long_t.get_pointer())
+        "entry", "decline", "look", "scan", "enter", "no_table", "tick", "slot", "ask", "asked", "failed")}
+    code, table = fn.new_local(vp, b"code"), fn.new_local(vp, b"table")
     B["entry"].end_with_conditional(
         either(either(traced(ts), c.new_comparison(ne, field(frame, L.FRAME_OWNER, u8),
                                                    c.new_rvalue_from_int(u8, L.OWNED_BY_THREAD))),
@@ -307,15 +334,9 @@ def emit_osr_loop(c, field, imported, traced, word, index, extra_index):
                                                         num(index["OSR_RESUMED"], it)), frame)),
         B["decline"], B["look"])
     B["decline"].end_with_return(c.zero(it))
-    lk = B["look"]
-    lk.add_assignment(code, field(frame, L.FRAME_CODE, vp))
-    lk.add_assignment(extra, field(code, L.CO_EXTRA, vp))
-    lk.end_with_conditional(c.new_comparison(ne, extra, null), B["has_extra"], B["decline"])
-    B["has_extra"].end_with_conditional(
-        c.new_comparison(lt, word(index["OSR_INDEX"]), field(extra, 0, long_t)), B["has_table"], B["decline"])
-    B["has_table"].add_assignment(table, c.new_array_access(
-        c.new_cast(at(extra, num(8, it)), vp.get_pointer()), word(index["OSR_INDEX"])))
-    B["has_table"].end_with_conditional(c.new_comparison(ne, table, null), B["scan"], B["no_table"])
+    B["look"].add_assignment(code, field(frame, L.FRAME_CODE, vp))
+    extra = X.table_of(field, fn, B["look"], code, word(index["OSR_INDEX"]), table,
+                       B["scan"], B["no_table"], B["decline"])
     # -- no variant yet: every TICKS-th time, ask for one when the code is hot
     ulong = c.get_type(T.UNSIGNED_LONG)
     ticks = word(index["OSR_TICKS"])
@@ -383,19 +404,8 @@ def emit_osr_loop(c, field, imported, traced, word, index, extra_index):
     B["failed"].end_with_jump(B["decline"])
     B["asked"].add_eval(c.new_call(decref, [answer]))
     B["asked"].end_with_jump(B["decline"])
-    sc = B["scan"]
-    sc.add_assignment(first, at(code, num(L.CO_CODE_ADAPTIVE, it)))
-    sc.add_assignment(here, field(frame, L.FRAME_PREV_INSTR, vp))
-    sc.add_assignment(n, c.new_array_access(longs, num(T_COUNT, it)))
-    sc.add_assignment(i, c.zero(long_t))
-    sc.end_with_jump(B["test"])
-    B["test"].end_with_conditional(c.new_comparison(lt, i, n), B["more"], B["decline"])
-    header = c.new_array_access(longs, c.new_binary_op(gccjit.BinaryOp.PLUS, long_t, i, num(T_HEADERS)))
-    before = c.new_binary_op(gccjit.BinaryOp.MINUS, long_t,
-                             c.new_binary_op(gccjit.BinaryOp.MULT, long_t, header, num(2)), num(2))
-    B["more"].end_with_conditional(c.new_comparison(eq, here, at(first, before)), B["enter"], B["next"])
-    B["next"].add_assignment_op(i, gccjit.BinaryOp.PLUS, num(1))
-    B["next"].end_with_jump(B["test"])
+    # one unit before a loop header of the variant: enter it there
+    X.header_scan(field, fn, B["scan"], table, code, frame, 1, B["enter"], B["decline"])
     en = B["enter"]
     en.add_assignment_op(word(index["OSR_ENTRIES"]), gccjit.BinaryOp.PLUS, num(1))
     en.add_assignment(result.dereference(), c.new_call_through_ptr(
