@@ -208,6 +208,50 @@ def test_an_inlined_call_that_keeps_leaving_is_recompiled_as_a_call():
     assert loop_flaky(floats) == 2.0
 
 
+def cold(x):
+    if x < 0:                       # never taken while the caller warms up
+        return len(str(x)) + 10 // (x + 5)
+    return x * 2
+
+
+def loop_cold(values):
+    t = 0
+    for v in values:
+        t = t + cold(v)
+    return t
+
+
+@in_subprocess()
+def test_a_path_the_interpreter_never_ran_does_not_stop_inlining():
+    """A callee whose only code that may run Python code (a call, a generic
+    operation) is on a path the interpreter never took since quickening it is
+    inlined; that path deopts (an uncommon trap), with values, exceptions and
+    traceback lines as interpreted, and a site that keeps taking it is recompiled
+    as a call."""
+    import traceback
+    from tests.harness import clone_function
+    coconut = get_coconut()
+    os.environ["COCONUT_CACHE"] = "0"
+    _warm(loop_cold, [1, 2, 3])
+    assert "inlined cold" in _ir(coconut, loop_cold)
+    twin = clone_function(loop_cold)
+    coconut.compile(loop_cold)
+
+    def outcome(f, values):
+        try:
+            return f(values)
+        except Exception as e:
+            return (type(e).__name__, str(e),
+                    [(t.name, t.lineno, t.line) for t in traceback.extract_tb(e.__traceback__)][1:])
+    for values in ([1, 2, 3], [1, -3, 4], [-1, -2], [2, -5, 1]):    # -5: ZeroDivisionError
+        assert outcome(loop_cold, values) == outcome(twin, values), values
+    st = coconut.stats()
+    assert st["inlined_calls"] >= 1 and sum(st["deopts"].values()) >= 1, st
+    for _ in range(400):
+        assert loop_cold([-1, -2, -3]) == twin([-1, -2, -3])
+    assert coconut.stats()["recompiles"] >= 1
+
+
 looked = []
 
 

@@ -21,6 +21,7 @@ from ..ir.cfg import IrCFG
 from ..backend.capi import CAPI
 from ..runtime import layout as L
 from . import caches
+from ..runtime import feedback as _feedback
 from . import types as T
 from .registry import OPCODES, NOT_NATIVE
 
@@ -756,7 +757,12 @@ def _lower_instruction(b: Builder, ins: Instruction) -> bool:
             ins.name in INLINE_CACHED and ins.offset in b.cache_forms) and \
             not T.plan(b.tcx, ins, b.state).typed:
         rule = None                    # (inlined: left to the interpreter)
-        if b.cfg.block_of(ins.offset).last.name not in ("RAISE_VARARGS", "RERAISE"):
+        # A callee that would leave native code on a path it takes is not inlined; a
+        # path to a raise, or through an instruction the interpreter never ran since
+        # it quickened the callee (an uncommon trap: should it start running, its
+        # deopts recompile the caller without inlining that call), does not count.
+        if b.cfg.block_of(ins.offset).last.name not in ("RAISE_VARARGS", "RERAISE") and \
+                not _feedback.never_ran(b.cfg.code, ins):
             b.inline_refused = f"{ins.name} at {ins.offset} may run code"
     if rule is None:
         b.emit(ops.SetInstr(ins.offset, ins.name))

@@ -94,6 +94,28 @@ def unsettled(code, units=None) -> int:
     return n
 
 
+def never_ran(code, ins) -> bool:
+    """Whether instruction `ins` (offset, size, name) of quickened `code` has not run
+    since quickening: it has an inline cache and is still in its adaptive form with a
+    zero counter (see handlers_not_run). A CALL counts with its PRECALL: a specialized
+    PRECALL makes the call itself and skips the CALL, which then stays as quickened.
+    False when nothing says."""
+    if not L.INLINE_CACHES or not _CACHES[dis.opmap[ins.name]] or not quickened(code):
+        return False
+
+    def fresh(unit):
+        address = L.code_unit_address(code, unit)
+        return _u8_at(address).value in _ADAPTIVE and _u16_at(address + 2).value == 0
+    if not fresh(ins.offset + ins.size - 1 - _CACHES[dis.opmap[ins.name]]):
+        return False
+    if ins.name == "CALL":            # PRECALL (its one cache entry), then the CALL
+        unit = ins.offset - 1 - _CACHES[dis.opmap["PRECALL"]]
+        if unit < 0 or not _NAMES[_u8_at(L.code_unit_address(code, unit)).value].startswith("PRECALL"):
+            return False
+        return fresh(unit)
+    return True
+
+
 _JUMP_BACKWARD = frozenset(dis.opmap[n] for n in ("JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT",
                                                   "POP_JUMP_BACKWARD_IF_FALSE",
                                                   "POP_JUMP_BACKWARD_IF_TRUE",
