@@ -11,6 +11,10 @@
 #   make test-patched   the whole test suite on the patched interpreter
 #   make test-patched-ci the part of it .ci/run runs (entries, frames, tracing, threads,
 #                       recursion, OSR, the differential corpus)
+#   make regrtest-patched CPython's own regression suite on the patched interpreter and
+#                       on the same source built without the patch (patched-python.sh
+#                       --stock), compared test by test (scripts/regrtest_ab.py; about
+#                       40 minutes on 2 cores); no coconut involved
 #   make bench-patched  the benchmark suite with the patched interpreter as extra columns
 #                       (python3, python3 + coconut, patched, patched + coconut, all in
 #                       the same rounds; SUITE_ARGS as for bench-suite; about 45 minutes)
@@ -74,13 +78,18 @@ PATCHED_TESTS = tests/test_patched.py tests/test_frames.py tests/test_tracing.py
 	tests/test_threads.py tests/test_recursion.py tests/test_osr.py tests/test_differential.py \
 	tests/test_whole_program.py tests/test_inline.py
 
-.PHONY: patched-python test-patched test-patched-ci bench-patched
+.PHONY: patched-python test-patched test-patched-ci bench-patched regrtest-patched
 
 patched-python:
 	bash scripts/patched-python.sh
 
 test-patched:
 	PY=$$(bash scripts/patched-python.sh | tail -1) && PYTHONPATH=. $$PY setup.py test
+
+regrtest-patched:
+	STOCK=$$(bash scripts/patched-python.sh --stock | tail -1) && \
+	PY=$$(bash scripts/patched-python.sh | tail -1) && \
+	$(PYTHON) scripts/regrtest_ab.py stock=$$STOCK patched=$$PY -j $(JOBS) --output build/regrtest-patched.md
 
 test-patched-ci:
 	PY=$$(bash scripts/patched-python.sh | tail -1) && PYTHONPATH=. $$PY -m pytest -q $(PATCHED_TESTS)

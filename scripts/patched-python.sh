@@ -6,22 +6,34 @@
 #
 #   bash scripts/patched-python.sh            build if needed, print the path
 #   bash scripts/patched-python.sh --path     only print where it is (or would be)
+#   bash scripts/patched-python.sh --stock [--path]
+#                                             the same source built the same way
+#                                             without the patch (the baseline the
+#                                             patched one is compared with), in
+#                                             ~/.cache/coconut/stock-python
 #
-# COCONUT_PATCHED_DIR  where to keep it (default: ~/.cache/coconut/patched-python)
+# COCONUT_PATCHED_DIR  where to keep it (default: ~/.cache/coconut/patched-python;
+#                      with --stock: COCONUT_STOCK_DIR, ~/.cache/coconut/stock-python)
 # The source is Debian's python3.11 source package (apt-get source: the deb-src lines
 # are added for Debian's own mirrors when missing), the one every Debian 12 machine
 # can get. A build takes about 3 minutes on 2 cores; logs are kept in the directory.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-DIR=${COCONUT_PATCHED_DIR:-$HOME/.cache/coconut/patched-python}
-PY="$DIR/install/bin/python3.11"
 PATCH="$REPO/cpython.patch"
+STOCK=0
+if [ "${1:-}" = "--stock" ]; then STOCK=1; shift; fi
+if [ $STOCK = 1 ]; then
+  DIR=${COCONUT_STOCK_DIR:-$HOME/.cache/coconut/stock-python}
+else
+  DIR=${COCONUT_PATCHED_DIR:-$HOME/.cache/coconut/patched-python}
+fi
+PY="$DIR/install/bin/python3.11"
 if [ "${1:-}" = "--path" ]; then echo "$PY"; exit 0; fi
-[ $# -eq 0 ] || { echo "usage: bash scripts/patched-python.sh [--path]" >&2; exit 2; }
+[ $# -eq 0 ] || { echo "usage: bash scripts/patched-python.sh [--stock] [--path]" >&2; exit 2; }
 
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 STAMP="$DIR/install/.cpython-patch"
-WANT=$(sha256sum "$PATCH" | cut -d' ' -f1)
+if [ $STOCK = 1 ]; then WANT=stock; else WANT=$(sha256sum "$PATCH" | cut -d' ' -f1); fi
 
 if [ ! -x "$PY" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
   mkdir -p "$DIR/download"
@@ -44,16 +56,17 @@ if [ ! -x "$PY" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
     TGZ=$(ls "$DIR"/download/python3.11_*.orig.tar.* 2>/dev/null | head -1 || true)
     [ -n "$TGZ" ] || { echo "patched-python.sh: could not download the python3.11 source package" >&2; exit 1; }
   fi
-  echo "patched-python.sh: building CPython from $(basename "$TGZ") with cpython.patch into $DIR/install" >&2
+  if [ $STOCK = 1 ]; then WITH="without a patch"; else WITH="with cpython.patch"; fi
+  echo "patched-python.sh: building CPython from $(basename "$TGZ") $WITH into $DIR/install" >&2
   rm -rf "$DIR/src" "$DIR/install"
   mkdir -p "$DIR/src"
   tar xf "$TGZ" -C "$DIR/src" --strip-components=1
-  (cd "$DIR/src" && patch -p1 -s < "$PATCH")
+  [ $STOCK = 1 ] || (cd "$DIR/src" && patch -p1 -s < "$PATCH")
   log() { echo "patched-python.sh: $1 failed; the end of $2:" >&2; tail -30 "$2" >&2; exit 1; }
   (cd "$DIR/src" && ./configure --prefix="$DIR/install" > "$DIR/configure.log" 2>&1) || log configure "$DIR/configure.log"
   (cd "$DIR/src" && make -j"$(nproc)" > "$DIR/make.log" 2>&1) || log make "$DIR/make.log"
   (cd "$DIR/src" && make install > "$DIR/install.log" 2>&1) || log "make install" "$DIR/install.log"
-  "$PY" -c 'import ctypes; ctypes.pythonapi._PyEval_SetNativeEntry' || {
+  [ $STOCK = 1 ] || "$PY" -c 'import ctypes; ctypes.pythonapi._PyEval_SetNativeEntry' || {
     echo "patched-python.sh: the built interpreter lacks the patch's entry point" >&2; exit 1; }
   echo "$WANT" > "$STAMP"
 fi

@@ -451,3 +451,44 @@ def test_a_profiler_set_in_an_osr_loop_sees_one_return():
     _ARM["at"] = -1
     assert coconut.stats()["osr_entries"] - before == 1
     assert (r2, _EVENTS) == (r1, want), (_EVENTS, want)
+
+
+def test_regrtest_summaries_are_compared():
+    """scripts/regrtest_ab.py (make regrtest-patched) reads regrtest's summary: a test
+    that failed only on the patched interpreter makes it fail."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
+    try:
+        import regrtest_ab
+    finally:
+        sys.path.pop(0)
+    text = """0:00:01 load avg: 0.1 [1/4] test_a passed
+== Tests result: FAILURE then FAILURE ==
+
+2 tests OK.
+
+2 tests failed:
+    test_buffer test_generators
+
+1 test altered the execution environment:
+    test_x
+
+3 tests skipped:
+    test_devpoll test_ioctl
+    test_kqueue
+
+1 re-run test:
+    test_generators
+
+Total duration: 1 min
+Tests result: FAILURE then FAILURE
+"""
+    s = regrtest_ab.parse_summary(text)
+    assert s["result"] == "FAILURE then FAILURE" and s["ok"] == 2
+    assert s["failed"] == {"test_buffer", "test_generators"} and s["env_changed"] == {"test_x"}
+    assert s["skipped"] == {"test_devpoll", "test_ioctl", "test_kqueue"} and s["rerun"] == {"test_generators"}
+    base = dict(s, failed={"test_buffer"}, rc=2, seconds=1.0, log="a.log")
+    text_out, bad = regrtest_ab.report({"stock": base, "patched": dict(s, rc=2, seconds=1.0, log="b.log")})
+    assert bad and "patched fails and stock passes: test_generators" in text_out
+    _, bad = regrtest_ab.report({"stock": dict(base, failed={"test_buffer", "test_generators"}),
+                                 "patched": dict(s, rc=2, seconds=1.0, log="b.log")})
+    assert not bad

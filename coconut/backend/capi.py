@@ -90,6 +90,9 @@ CAPI = {
     "coconut_inl_finish": ("new", "obj", ["ptr", "ptr", "int", "obj"]),
     # LOAD_GLOBAL's lookup, refilling the site's cache (runtime/namespaces.py)
     "coconut_load_global": ("borrowed", "obj", ["obj", "obj", "obj", "ptr"]),
+    # a class attribute read through an instance, filling the site's cache; NULL (no
+    # exception): not one (runtime/attributes.py)
+    "coconut_class_attr": ("borrowed", "obj", ["obj", "obj", "ptr"]),
     # new reference; NULL with an exception set, or without one: deopt (coroutines.py)
     "coconut_get_awaitable": ("new", "obj", ["obj"]),
     # GET_AITER / GET_ANEXT with ceval's messages (coroutines.py)

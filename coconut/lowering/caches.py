@@ -52,6 +52,8 @@ def fast_path(b, ins, emit, join: str, dst) -> None:
     (it never ran, or the interpreter found nothing to specialize) gets only the
     generic path: no code for what the interpreter did not see run."""
     form = b.cache_forms.get(ins.offset)
+    if form is None and class_attr_site(b, ins):
+        form = "class attribute"       # (compiled code's own cache: class_attr)
     if form is None:
         return
     miss = b.new_block("generic")
@@ -262,6 +264,51 @@ def load_method(b, ins, form: str, owner, miss: str):
         b.split(Cond("!=", b.load("u32", keys, L.DK_VERSION),
                      _cache(b, ins, "u32", L.METHOD_CACHE_KEYS_VERSION)), miss, hint="keys_ok")
     return _cache(b, ins, "obj", L.METHOD_CACHE_DESCR)
+
+
+# -- compiled code's own caches --------------------------------------------------------
+def class_attr_site(b, ins) -> bool:
+    """Whether LOAD_ATTR `ins` gets the class-attribute path (class_attr): the
+    interpreter ran it and could not specialize it (3.11 has no form for a plain class
+    attribute read through an instance; feedback.failed_to_specialize), and no fast
+    path of a form is compiled for it."""
+    return (ins.name == "LOAD_ATTR" and L.INLINE_CACHES and ins.offset not in b.cache_forms
+            and feedback.failed_to_specialize(b.cfg.code, ins))
+
+
+def class_attr(b, ins, owner, miss: str):
+    """A plain value of the owner's class, read through the instance (what 3.12's
+    LOAD_ATTR_NONDESCRIPTOR_WITH_VALUES reads), from the site's own cache
+    (ops.SiteCache: u32 type version, u32 shared-keys version, the value): while the
+    owner's type has that version, the owner has its values and no __dict__, and the
+    class's shared keys have that version (runtime/attributes.py says why that is
+    exact). Else coconut_class_attr checks it all and fills the cache (it runs no code);
+    NULL, or a site it gave up on: `miss`. Returns the value, borrowed."""
+    from ..runtime.attributes import GIVEN_UP
+    cache = ops.SiteCache(b.ir.site_caches)
+    b.ir.site_caches += 1
+    fill, got = b.new_block("class_attr_fill"), b.new_block("class_attr")
+    value = b.temp("obj", "class_attr")
+    tp = b.load("ptr", owner, L.OB_TYPE)
+    version = b.load("u32", cache, 0)
+    b.split(Cond("==", version, ops.IntConst(0, "u32")), fill.name, hint="cached")
+    b.split(Cond("!=", b.load("u32", tp, L.TP_VERSION_TAG), version), fill.name, hint="same_type")
+    b.split(Cond("!=", b.load("ptr", owner, L.OBJ_MANAGED_DICT), NULL), miss, hint="no_dict")
+    b.split(Cond("==", b.load("ptr", owner, L.OBJ_VALUES), NULL), miss, hint="has_values")
+    keys = b.load("ptr", tp, L.HT_CACHED_KEYS)
+    b.split(Cond("!=", b.load("u32", keys, L.DK_VERSION), b.load("u32", cache, 4)), fill.name,
+            hint="same_keys")
+    b.emit(ops.Assign(value, b.load("obj", cache, 8)))
+    b.terminate(ops.Jump(got.name))
+    b.current = fill
+    b.split(Cond("==", b.load("u32", cache, 4), ops.IntConst(GIVEN_UP, "u32")), miss,
+            hint="not_given_up")
+    found = b.call("coconut_class_attr", owner, b.const(b.code.co_names[ins.arg]), cache)
+    b.split(Cond("==", found, NULL), miss, hint="class_attr")
+    b.emit(ops.Assign(value, found))
+    b.terminate(ops.Jump(got.name))
+    b.current = got
+    return value
 
 
 # -- compiled code's own LOAD_GLOBAL cache (runtime/namespaces.py) -------------------------

@@ -60,7 +60,7 @@ from .._record import replace
 # The callees inlined: at most this many code units, nested at most this deep, and
 # at most BUDGET IR blocks of them in all in one function (the C gcc compiles grows
 # with each copy: a callee inlined at six sites is there six times).
-MAX_UNITS = 96
+MAX_UNITS = int(os.environ.get("COCONUT_INLINE_UNITS", "96"))
 MAX_DEPTH = 2
 BUDGET = int(os.environ.get("COCONUT_INLINE_BUDGET", "1200"))
 _CO_OPTIMIZED, _CO_NEWLOCALS = 0x1, 0x2
@@ -219,6 +219,23 @@ class Callees:
                  if type(f := _TYPE_DICT.__get__(cls).get(name)) is pytypes.FunctionType}
         return next(iter(found.values())) if len(found) == 1 else None
 
+    def class_constant(self, name: str) -> bool:
+        """Whether `name` is a plain value (its type has no __get__) of a class of the
+        module, and a descriptor of none: a LOAD_ATTR of it in an inlined callee is
+        most likely a class attribute read through an instance (caches.class_attr),
+        whose cache serves without running code; anything else there would deopt at
+        every call."""
+        plain = False
+        for cls in self.classes:
+            found = _lookup(cls, name)
+            if found is None:
+                continue
+            if _TYPE_DICT.__get__(type(found)).get("__get__") is not None or \
+                    any("__get__" in _TYPE_DICT.__get__(k) for k in _TYPE_MRO.__get__(type(found))):
+                return False
+            plain = True
+        return plain
+
     @property
     def classes(self) -> list:
         if self._class_list is None:
@@ -347,7 +364,7 @@ def _lower_callee(code, depth: int) -> IrCFG:
 PURE_C = frozenset({
     "PyFloat_FromDouble", "PyLong_FromLong", "PyBool_FromLong", "PyType_IsSubtype",
     "sqrt", "sin", "cos", "_PyUnicode_Equal",
-    "coconut_load_global", "_Py_Dealloc", "coconut_inl_push", "coconut_inl_finish",
+    "coconut_load_global", "coconut_class_attr", "_Py_Dealloc", "coconut_inl_push", "coconut_inl_finish",
     "PyErr_SetString", "PyErr_SetNone", "PyErr_Format", "PyErr_Occurred",
     "PyErr_ExceptionMatches", "PyErr_Clear",
     # (typed.py calls these only on exact strs and arrays: unicode_getitem, array_item,

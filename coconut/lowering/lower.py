@@ -754,7 +754,10 @@ def _lower_instruction(b: Builder, ins: Instruction) -> bool:
     depth = ins.depth_before
     b.ins = ins
     if rule is not None and b.inline_depth and ins.name not in INLINE_GENERIC and not (
-            ins.name in INLINE_CACHED and ins.offset in b.cache_forms) and \
+            ins.name in INLINE_CACHED and ins.offset in b.cache_forms) and not (
+            caches.class_attr_site(b, ins) and
+            getattr(b.tcx, "callees", None) is not None and
+            b.tcx.callees.class_constant(b.code.co_names[ins.arg])) and \
             not T.plan(b.tcx, ins, b.state).typed:
         rule = None                    # (inlined: left to the interpreter)
         # A callee that would leave native code on a path it takes is not inlined; a

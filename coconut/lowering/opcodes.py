@@ -233,11 +233,16 @@ def load_global(b, ins):
 def load_attr(b, ins, owner):
     """LOAD_ATTR: PyObject_GetAttr. Where the interpreter specialized it
     (LOAD_ATTR_INSTANCE_VALUE / LOAD_ATTR_SLOT / LOAD_ATTR_MODULE), the value is read
-    where its cache says while the cache's guards hold (caches.load_attr)."""
+    where its cache says while the cache's guards hold (caches.load_attr); where it ran
+    it and could not, a plain class attribute read through an instance comes from the
+    site's own cache (caches.class_attr)."""
     value, join = b.temp(), b.new_block("got_attr")
 
     def cached(form, miss):
-        got = caches.load_attr(b, ins, form, owner, miss)
+        if form == "class attribute":
+            got = caches.class_attr(b, ins, owner, miss)
+        else:
+            got = caches.load_attr(b, ins, form, owner, miss)
         b.incref(got)
         return got
     caches.fast_path(b, ins, cached, join.name, value)

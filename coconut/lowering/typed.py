@@ -190,7 +190,7 @@ def _cached(b, ins, plan, inputs, items):
 def _guards(b, plan, inputs, items, wants) -> None:
     """Deopt unless each OBJ input can be unboxed to the kind it is wanted in. A copy
     of a local the plan refines must be exactly of that kind; another value wanted as
-    a float may also be a small int (float ops convert it)."""
+    a float may also be an int of at most two digits (float ops convert it)."""
     if _pair_unknown(items, wants, plan):
         # float op float, float op int, int op float: as float_add & co. compute them;
         # int op int is int arithmetic, not this speculation's
@@ -208,9 +208,9 @@ def _guards(b, plan, inputs, items, wants) -> None:
             ok = b.new_block("is_float")
             b.split(Cond("==", tp, b.const(float)), ok.name, hint="not_float")
             b.deopt_if(Cond("!=", tp, b.const(int)), "guard: not a float or an int", plan.site)
-            size = b.load("ssize", v, L.OB_SIZE)
-            b.deopt_if(Cond(">", size, b.int(1, "ssize")), "guard: int too big", plan.site)
-            b.deopt_if(Cond("<", size, b.int(-1, "ssize")), "guard: int too big", plan.site)
+            size = b.load("ssize", v, L.OB_SIZE)      # (at most 60 bits: an exact i64)
+            b.deopt_if(Cond(">", size, b.int(2, "ssize")), "guard: int too big", plan.site)
+            b.deopt_if(Cond("<", size, b.int(-2, "ssize")), "guard: int too big", plan.site)
             b.terminate(ops.Jump(ok.name))
             b.current = ok
         else:
@@ -275,7 +275,9 @@ def _unbox(b, v, item, want, refine_local: int | None, lenient: bool = False):
             is_float.ops.append(ops.Load(d, v, L.FLOAT_VALUE))
             is_float.terminator = ops.Jump(join.name)
             b.current = is_int
-            n = _small_int_value(b, v, one_digit=True)
+            # (an i64 converted to a double rounds to nearest, ties to even, as
+            # PyLong_AsDouble rounds the int in float_add & co.)
+            n = _small_int_value(b, v, one_digit=False)
             b.emit(ops.Assign(d, n))
             b.terminate(ops.Jump(join.name))
             b.current = join

@@ -116,6 +116,16 @@ def never_ran(code, ins) -> bool:
     return True
 
 
+def failed_to_specialize(code, ins) -> bool:
+    """Whether instruction `ins` of quickened `code` ran in the interpreter, which then
+    failed to specialize it: still its adaptive form, with a counter backed off (a
+    non-zero backoff in its low 4 bits)."""
+    if not L.INLINE_CACHES or not _CACHES[dis.opmap[ins.name]] or not quickened(code):
+        return False
+    address = L.code_unit_address(code, ins.offset + ins.size - 1 - _CACHES[dis.opmap[ins.name]])
+    return _u8_at(address).value in _ADAPTIVE and _u16_at(address + 2).value & 15 != 0
+
+
 _JUMP_BACKWARD = frozenset(dis.opmap[n] for n in ("JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT",
                                                   "POP_JUMP_BACKWARD_IF_FALSE",
                                                   "POP_JUMP_BACKWARD_IF_TRUE",

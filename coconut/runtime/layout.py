@@ -175,6 +175,12 @@ DESCR_TYPECODE = 0
 # PyTypeObject.tp_version_tag (unsigned int), PyHeapTypeObject.ht_cached_keys
 TP_VERSION_TAG = 384
 HT_CACHED_KEYS = 872
+# Class attributes read through an instance (runtime/attributes.py): tp_getattro,
+# tp_descr_get, and the flags of a type with instance values and a valid version tag
+TP_GETATTRO = 144
+TP_DESCR_GET = 272
+TPFLAGS_MANAGED_DICT = 1 << 4
+TPFLAGS_VALID_VERSION_TAG = 1 << 19
 # An instance of a type with Py_TPFLAGS_MANAGED_DICT has two pointers before its header
 # (pycore_object.h): _PyObject_ValuesPointer (obj - 4 words: PyDictValues *) and
 # _PyObject_ManagedDictPointer (obj - 3 words: the materialized __dict__ or NULL)
@@ -195,6 +201,7 @@ DK_UNICODE_ENTRY_SIZE = 16
 DK_UNICODE_ENTRY_VALUE = 8
 DICT_KEYS_UNICODE = 1
 DICT_KEYS_GENERAL = 0              # (entries of hash, key, value: not read natively)
+DICT_KEYS_SPLIT = 2                # a class's shared keys (ht_cached_keys): unicode entries
 # PyModuleObject.md_dict
 MODULE_DICT = 16
 # Inline caches (pycore_code.h), in code units from the first CACHE entry after the
@@ -692,6 +699,17 @@ def _verify_inline_caches(check) -> bool:
     cached_keys = _ptr(id(_Probe) + HT_CACHED_KEYS)
     check("ht_cached_keys version", _u32(cached_keys + DK_VERSION),
           cache_u32("LOAD_METHOD_WITH_VALUES", METHOD_CACHE_KEYS_VERSION))
+    # Class attributes through an instance (runtime/attributes.py).
+    check("Py_TPFLAGS_MANAGED_DICT, Py_TPFLAGS_VALID_VERSION_TAG",
+          (bool(_Probe.__flags__ & TPFLAGS_MANAGED_DICT),
+           bool(_Probe.__flags__ & TPFLAGS_VALID_VERSION_TAG),
+           bool(int.__flags__ & TPFLAGS_MANAGED_DICT)), (True, True, False))
+    check("tp_getattro", _ptr(id(_Probe) + TP_GETATTRO),
+          ctypes.cast(_api.PyObject_GenericGetAttr, ctypes.c_void_p).value)
+    check("tp_descr_get", (_ptr(id(property) + TP_DESCR_GET) != 0, _ptr(id(int) + TP_DESCR_GET)),
+          (True, 0))
+    check("shared keys kind", ctypes.c_uint8.from_address(cached_keys + DK_KIND).value,
+          DICT_KEYS_SPLIT)
 
     # Globals: keys versions and the unicode entries of the globals and builtins dicts.
     def entry(keys, index):

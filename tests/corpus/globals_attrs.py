@@ -528,7 +528,114 @@ def many_names(k):
 """)
 
 
+# -- class attributes read through instances (caches.class_attr, runtime/attributes.py) --
+class Consts:
+    LIMIT = 7
+    SCALE = 2.5
+    NAME = "consts"
+    BIG = 2**40
+
+    def __init__(self, v):
+        self.v = v
+
+    def scaled(self):
+        return self.v * self.SCALE + self.LIMIT
+
+
+class ConstsSub(Consts):
+    LIMIT = 70
+
+
+class ConstsGetattr(Consts):
+    def __getattr__(self, name):
+        return ("getattr", name)
+
+
+class ConstsProperty(Consts):
+    @property
+    def NAME(self):
+        return "property"
+
+
+def _consts_objects():
+    Consts.LIMIT = 7
+    shadow = Consts(4)
+    shadow.LIMIT = "instance"                 # the instance's own value wins
+    with_dict = Consts(5)
+    with_dict.__dict__["w"] = 1               # a materialized __dict__
+    return [Consts(1), Consts(2), ConstsSub(3), shadow, with_dict, ConstsGetattr(6),
+            ConstsProperty(7), types.SimpleNamespace(LIMIT=8, NAME="ns", BIG=0)]
+
+
+def class_attrs_through_instances(n):
+    """Plain class values read through instances, while the class changes: a new value
+    (a new type version), a name added to the instances' shared keys, the value deleted
+    (AttributeError, caught), and put back."""
+    out = []
+    objs = _consts_objects()
+    for i in range(n):
+        for o in objs:
+            try:
+                out.append((o.LIMIT, o.NAME, o.BIG))
+            except AttributeError as e:
+                out.append(("AttributeError", str(e)))
+        if i == 1:
+            Consts.LIMIT = 8.5
+        elif i == 2:
+            Consts(0).fresh_name = 1
+        elif i == 3:
+            del Consts.LIMIT
+        elif i == 4:
+            Consts.LIMIT = "back"
+    Consts.LIMIT = 7
+    return out
+
+
+class Scaler:
+    OFFSET = 7.0
+    FACTOR = 2.5
+
+    def __init__(self, v):
+        self.v = v
+
+    def scaled(self):
+        return self.v * self.FACTOR + self.OFFSET
+
+
+def _reset_scaler():
+    # (only what changed: a class assignment gives the class a new version, which the
+    # interpreter's LOAD_METHOD cache of scaled() would miss at every call)
+    if Scaler.__dict__.get("OFFSET") != 7.0:
+        Scaler.OFFSET = 7.0
+    if Scaler.__dict__.get("FACTOR") != 2.5:
+        Scaler.FACTOR = 2.5
+
+
+def class_attrs_in_a_method(n):
+    """scaled() reads two class values (inlined into this loop where it is small):
+    the values change type mid-loop (an int, an int of two digits), then one is
+    deleted: the AttributeError's traceback goes through scaled()."""
+    _reset_scaler()
+    objs = [Scaler(i + 0.5) for i in range(4)]
+    t = 0.0
+    try:
+        for i in range(n):
+            for o in objs:
+                t += o.scaled()
+            if i == 2:
+                Scaler.FACTOR = 3
+            elif i == 3:
+                Scaler.OFFSET = 2**40 + 1
+            elif i == 5:
+                del Scaler.FACTOR
+        return t
+    finally:
+        _reset_scaler()
+
+
 CASES = [
+    (class_attrs_through_instances, [(2,), (7,)]),
+    (class_attrs_in_a_method, [(2,), (5,), (8,)]),
     (cache_hinted_dicts, [(3,), (6,)]),
     (read_globals, [(2,)]),
     (read_builtins, [("hello",)]),

@@ -578,7 +578,21 @@ def isinstance_of_builtins_and_classes(n):
             out.append(isinstance(x, c))
     return out
 
+def float_with_wide_ints(x, values):
+    # an int next to a float is converted as float_add & co. convert it (PyLong_AsDouble:
+    # correctly rounded, ties to even): natively for ints of up to two 30-bit digits
+    out = []
+    for v in values:
+        out.append((x + v, v - x, x * v, v / (x + 1.0), v + 0.5 == x + v))
+    return out
+
+
 CASES = [
+    (float_with_wide_ints, [(0.5, [1, 2**31 - 1, 2**53 + 1, -(2**53 + 1), 2**60 - 1, -(2**60 - 1),
+                                   2**59 + 2**7 + 1, 2**54 + 2, 2**54 + 6, 2**60, 2**62, 3]),
+                            (1.0, [2**31, -2**31, 2**30, -2**30, 0]),
+                            (-0.0, [2**53 + 3, -(2**55 + 4)]),
+                            (1.5, [True, 2**40, 1.25])]),
     (sparse_rows, [(3, array("d", [0.5, 1.5, -2.0]), array("i", [2, 0, 1]), array("d", [1.0, 2.0, 4.0])),
                    (2, array("d", [1.0]), array("i", [5]), array("d", [1.0, 2.0])),
                    (2, array("d", [1.0]), array("i", [-3]), array("d", [1.0, 2.0, 3.0])),
