@@ -185,6 +185,55 @@ def test_load_attr_instance_value():
         Point.x = "class x"
 
 
+class Limits:
+    MAX = "class value"
+
+    def __init__(self):
+        self.v = 1
+
+    def get(self):
+        return self.v
+
+
+def read_max(o):
+    return o.MAX
+
+
+@in_subprocess()
+def test_class_attribute_through_an_instance():
+    """A plain class value read through an instance (no form in 3.11): compiled code's
+    own site cache (caches.class_attr, runtime/attributes.py), then each thing that
+    must make it miss: a new value (a new type version), a __dict__, a name added to
+    the shared keys, a property."""
+    import contextlib
+    import io
+    o = Limits()
+    warm(read_max, o)
+    warm(Limits.get, o)
+    warm(lambda: o.get())              # LOAD_METHOD_WITH_VALUES: the shared keys' version
+    assert form_at(read_max, "LOAD_ATTR", "MAX") == "LOAD_ATTR_ADAPTIVE"
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        get_coconut().dump(read_max, "ir")
+    assert "coconut_class_attr" in buf.getvalue()
+    compiled(read_max)
+    assert read_max(o) == "class value" and read_max(o) == "class value"
+    Limits.MAX = "new"                                # a new version: filled again
+    assert read_max(o) == "new" and read_max(Limits()) == "new"
+    with_dict = Limits()
+    with_dict.__dict__["MAX"] = "in the dict"
+    assert read_max(with_dict) == "in the dict" and read_max(o) == "new"
+    shadow = Limits()
+    shadow.MAX = "instance"                           # MAX is a shared key now
+    assert read_max(shadow) == "instance" and read_max(o) == "new"
+    Limits.MAX = property(lambda self: "property")
+    try:
+        assert read_max(o) == "property"
+    finally:
+        Limits.MAX = "class value"
+    assert read_max(o) == "class value"
+
+
 @in_subprocess()
 def test_store_attr_instance_value():
     from coconut.runtime import layout as L
