@@ -57,10 +57,13 @@ from ..ir.ops import Cond, NULL
 from ..runtime import layout as L
 from .._record import replace
 
-# The callees inlined: at most this many code units, nested at most this deep, and
-# at most BUDGET IR blocks of them in all in one function (the C gcc compiles grows
-# with each copy: a callee inlined at six sites is there six times).
-MAX_UNITS = int(os.environ.get("COCONUT_INLINE_UNITS", "96"))
+# The callees inlined: at most this many code units (inline caches included: a method
+# of ~85 instructions that reads and writes a dozen attributes, scimark's
+# Random.nextDouble, is 176; 96 left it out, at 4.5x its inlined time in MonteCarlo),
+# nested at most this deep, and at most BUDGET IR blocks of them in all in one function
+# (the C gcc compiles grows with each copy: a callee inlined at six sites is there six
+# times). COCONUT_INLINE_UNITS and COCONUT_INLINE_BUDGET override them.
+MAX_UNITS = int(os.environ.get("COCONUT_INLINE_UNITS", "200"))
 MAX_DEPTH = 2
 BUDGET = int(os.environ.get("COCONUT_INLINE_BUDGET", "1200"))
 _CO_OPTIMIZED, _CO_NEWLOCALS = 0x1, 0x2
