@@ -278,3 +278,31 @@ print("entries", coconut.stats()["osr_entries"])
     lines = res.stdout.splitlines()
     assert lines[0] == "(89999995, 1000.0)", lines     # (as plain python3 prints)
     assert lines[1] == "entries 1", lines
+
+
+def test_a_loop_that_calls_native_code_is_sampled_through_its_callee():
+    """A loop whose time goes into a compiled callee (its own bytecode a small share,
+    so a sample seldom finds it the innermost frame) gets the samples taken in native
+    code at the callee's eval-breaker checks (runtime/sampler.py walks out to the first
+    caller the interpreter runs): a long call makes it hot, and its next call runs
+    natively, with the interpreter's result."""
+    res = run_python(["-m", "coconut", "--sync", "-c", """
+import coconut
+def work(n):
+    t = 0
+    for i in range(n):
+        t += i & 7
+    return t
+coconut.compile(work)
+def main(k):
+    s = 0
+    for j in range(k):
+        s += work(50_000) + j
+    return s
+print(main(5_000), coconut.is_compiled(main))
+print(main(3), coconut.is_compiled(main))
+"""], timeout=180, env={"COCONUT_COMPILE_BUDGET": "0"})
+    assert res.ok, res.describe()
+    inner = sum(i & 7 for i in range(50_000))
+    assert res.stdout.splitlines() == [
+        f"{sum(inner + j for j in range(5_000))} False", f"{inner * 3 + 3} True"], res.stdout

@@ -30,6 +30,11 @@ samples, as adaptive JITs driven by a timer do (Jikes RVM, the JVMs' profilers):
   thread is seen running SAMPLES_TO_HOT times (about 40 ms of its time) is compiled at
   its next entry, as if it had been entered `threshold` times; the compile itself
   goes through the driver as any other (warm-up, compile budget, background).
+  When native code runs the innermost frame (the sample is taken at its eval-breaker
+  check), the sample goes to the first caller out that the interpreter runs: a loop
+  that calls compiled functions spends most of its time in them, and is seldom the
+  innermost frame at a check (scimark's SOR kernel, whose `G[x, y]` calls a compiled
+  `__getitem__`, stayed interpreted for a second of its run without this).
 * Nothing else changes for the program: no Python code runs, no object is allocated,
   the pending call returns 0 (never an exception). Only the main thread is sampled;
   without OSR, a code object entered once (a main loop) is not helped.
@@ -47,6 +52,7 @@ from . import layout as L
 
 PERIOD_US = 10_000         # the sampling period
 SAMPLES_TO_HOT = 4         # samples that make a code object as hot as `threshold` entries
+MAX_HOPS = 4               # callers a sample in native code walks out to (see coconut_sample)
 
 
 def period_us() -> int:
@@ -110,6 +116,8 @@ def emit_sampler(c, field, imported, word, index, extra_index) -> None:
     frame, code, extra = (sf.new_local(vp, n) for n in (b"frame", b"code", b"extra"))
     bits, count, limit = (sf.new_local(ulong, n) for n in (b"bits", b"count", b"limit"))
     has_slot = sf.new_local(bool_t, b"slot_exists")
+    hops = sf.new_local(long_t, b"hops")      # callers walked past (see walk below)
+    B["entry"].add_assignment(hops, num(0))
     B["entry"].add_assignment(word(index["SAMPLE_PENDING"]), num(0))
     B["entry"].add_assignment_op(word(index["SAMPLES"]), gccjit.BinaryOp.PLUS, num(1))
     # (threshold 0: nothing to credit, but on-stack replacement is asked for)
@@ -146,7 +154,32 @@ def emit_sampler(c, field, imported, word, index, extra_index) -> None:
                              c.new_comparison(ne, bits, c.zero(ulong)),
                              c.new_comparison(eq, low_bit, c.zero(ulong)))
     osr, is_native = sf.new_block(b"osr"), sf.new_block(b"is_native")
-    B["counter"].end_with_conditional(native, osr, is_native)
+    native_code, walk, up = (sf.new_block(n) for n in (b"native_code", b"walk", b"up"))
+    B["counter"].end_with_conditional(native, native_code, is_native)
+    # Native code at its eval-breaker check runs this frame: the time is its caller's
+    # too (a loop calling compiled functions: its own bytecode is a small share of the
+    # time, and it is seldom the innermost frame when a sample is taken). Walk out to
+    # the first caller the interpreter runs, up to MAX_HOPS callers, and credit it: its
+    # next entry compiles it. Not on-stack replacement from here: arming turns tracing
+    # on for the thread, and the native code between would leave for the interpreter
+    # at its next check (a sample taken in the caller's own bytecode arms it, below).
+    # The interpreter runs a frame with `stacktop` -1 (ceval's resume_frame sets it;
+    # it is set again only around a trace call and a frame the interpreter pushes
+    # itself, which a hook prevents); native code never writes -1 there (a frame it
+    # runs, on-stack replacement's included, has its locals' count or more). A caller
+    # with any other value may be native: walked past.
+    in_native = c.new_comparison(ne, word(index["IN_NATIVE_BREAKER"]), num(0))
+    innermost_native = c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, bool_t, in_native,
+                                       c.new_comparison(eq, hops, num(0)))
+    native_code.end_with_conditional(innermost_native, walk, osr)
+    walk.add_assignment_op(hops, gccjit.BinaryOp.PLUS, num(1))
+    walk.end_with_conditional(c.new_comparison(gt, hops, num(MAX_HOPS)), B["done"], up)
+    up.add_assignment(frame, field(frame, L.FRAME_PREVIOUS, vp))
+    interpreted_caller = sf.new_block(b"interpreted_caller")
+    up.end_with_conditional(c.new_comparison(eq, frame, null), B["done"], interpreted_caller)
+    interpreted_caller.end_with_conditional(
+        c.new_comparison(eq, field(frame, L.FRAME_STACKTOP, it), c.new_rvalue_from_int(it, -1)),
+        B["frame"], walk)
     is_native.end_with_conditional(
         either(c.new_comparison(eq, bits, never), c.new_comparison(eq, bits, recompile)),
         B["done"], B["credit"])
@@ -177,7 +210,7 @@ def emit_sampler(c, field, imported, word, index, extra_index) -> None:
     owner = field(frame, L.FRAME_OWNER, c.get_type(T.UNSIGNED_CHAR))
     osr.end_with_conditional(
         either(either(c.new_comparison(eq, word(index["OSR_CALLBACK"]), num(0)),
-                      c.new_comparison(ne, word(index["IN_NATIVE_BREAKER"]), num(0))),
+                      in_native),
                either(c.new_comparison(ne, owner, c.new_rvalue_from_int(c.get_type(T.UNSIGNED_CHAR), L.OWNED_BY_THREAD)),
                       either(c.new_comparison(ne, field(ts, L.TS_C_PROFILEFUNC, vp), null),
                              c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, bool_t,
