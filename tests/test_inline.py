@@ -252,6 +252,28 @@ def test_a_path_the_interpreter_never_ran_does_not_stop_inlining():
     assert coconut.stats()["recompiles"] >= 1
 
 
+@in_subprocess()
+def test_an_inlined_callee_that_left_native_code_returns_to_native_code():
+    """Where an inlined callee leaves native code, its frame finishes the call in the
+    interpreter and the caller goes on natively with the result, as after a call:
+    later iterations of its loop take the inlined path again (each exit counted at the
+    call site), with the interpreter's results."""
+    from tests.harness import clone_function
+    coconut = get_coconut()
+    os.environ["COCONUT_CACHE"] = "0"
+    _warm(loop_cold, [1, 2, 3])
+    twin = clone_function(loop_cold)
+    coconut.compile(loop_cold)
+
+    def exits():
+        return sum(n for r, n in coconut.stats()["deopts"].items()
+                   if r.startswith("inlined cold left native code"))
+    before = exits()
+    assert loop_cold([-1, 2, -2, 3, -3]) == twin([-1, 2, -2, 3, -3])
+    assert exits() - before == 3, coconut.stats()["deopts"]
+    assert loop_cold([5, 6]) == twin([5, 6]) and exits() - before == 3
+
+
 looked = []
 
 

@@ -297,8 +297,7 @@ class _FunctionEmitter:
                              cx.field(cframe, L.CFRAME_CURRENT_FRAME, "ptr"))
         entry.add_assignment(cx.field(cx.field(self.tstate, L.TS_CFRAME, "ptr"),
                                       L.CFRAME_CURRENT_FRAME, "ptr"), self.frame)
-        if any(isinstance(b.terminator, ops.Deopt) and b.terminator.site is not None
-               for b in self.ir.blocks.values()):
+        if any(t.site is not None for t in _counted(self.ir)):
             # Native entries, for the share of them that deopt (runtime/stability.py).
             entries = c.new_array_access(self.state.counters,
                                          cx.int(self.state.nsites + self.index))
@@ -400,8 +399,9 @@ class _FunctionEmitter:
                                                  [self.tstate, self.frame, self.cx.int(throwflag)]))
         return blk
 
-    def count_deopt(self, blk, t: ops.Deopt):
-        """Count the deopt in its own counter. At a speculation site (t.site), every
+    def count_deopt(self, blk, t):
+        """Count the deopt (an ops.Deopt, or an ops.CountExit: a way out that does not
+        leave the function) in its own counter. At a speculation site (t.site), every
         CHECK_EVERY-th deopt also calls coconut_deopt_check(frame), which has the
         runtime look at the code's counters at its next entry (runtime/stability.py)."""
         c, cx, state = self.c, self.cx, self.state
@@ -435,6 +435,8 @@ class _FunctionEmitter:
 
     def emit_op(self, blk, op):
         c, cx = self.c, self.cx
+        if isinstance(op, ops.CountExit):
+            return self.count_deopt(blk, op)
         if isinstance(op, ops.SetInstr):
             blk.add_assignment(self.frame_field(L.FRAME_PREV_INSTR, "ptr"),
                                self.unit_address(op.offset))
@@ -768,10 +770,21 @@ class _ModuleState:
         blk.end_with_return(c.new_cast(c.new_array_access(self.counters, cx.int(0)).get_address(), vp))
 
 
+def _counted(ir: IrCFG):
+    """The ways out of native code `ir` counts (runtime/stability.py): its Deopt
+    terminators and CountExit ops."""
+    for b in ir.blocks.values():
+        for op in b.ops:
+            if isinstance(op, ops.CountExit):
+                yield op
+        if isinstance(b.terminator, ops.Deopt):
+            yield b.terminator
+
+
 def _build(irs: list[IrCFG], helpers: dict[str, int], opt_level: int):
     cx = _Context(opt_level)
     cx.helpers = helpers
-    sites = sum(isinstance(b.terminator, ops.Deopt) for ir in irs for b in ir.blocks.values())
+    sites = sum(1 for ir in irs for _ in _counted(ir))
     cx.state = state = _ModuleState(cx, sites, len(irs))
     state.add_site_caches(cx, [ir.site_caches for ir in irs])
     names = []

@@ -265,6 +265,22 @@ class SetInstr:
 
 
 @record
+class CountExit:
+    """Count a way out of native code that does not leave the function (an inlined
+    callee that finishes in the interpreter: lowering/inline.py) in the counter a Deopt
+    terminator would have: `reason`, speculation `site` and `resume` as in Deopt, so
+    that runtime/stability.py recompiles without the speculation when it keeps being
+    taken."""
+    reason: str
+    site: int | None
+    resume: int
+
+    def __str__(self):
+        at = "" if self.site is None else f" site {self.site}"
+        return f"count_exit @{self.resume} ({self.reason}{at})"
+
+
+@record
 class BinArith:
     """dst = a <op> b on C numbers of dst's type ('+', '-', '*', '/', '%', '^', '&',
     '|', '<<', '>>'), the operands converted to it."""

@@ -28,9 +28,10 @@ guards and the return nothing can see that the callee's frame is missing, except
   exit's values go to one shared exit block per call site, where the callee's frame is
   materialized (`coconut_inl_push`: its locals and value stack, `prev_instr` where the
   exit says) and run in the interpreter from there (`coconut_inl_finish`); the caller's
-  frame is made exact first, as its callee's caller. The callee's result then goes on
-  the caller's stack and the caller deopts after the call (an exception: the caller
-  unwinds from the call). A nested inlined call's exits become the enclosing callee's
+  frame is made exact first, as its callee's caller. The callee's result is then the
+  call's, and the caller goes on natively after the call as after the inlined return
+  (an exception: the caller unwinds from the call); the exit counts as a deopt of the
+  site (ops.CountExit), so a callee that keeps leaving is recompiled as a call. A nested inlined call's exits become the enclosing callee's
   exits this way, so frames are materialized innermost first.
 * **deallocations**: a reference the body drops may be the last one, and a `__del__`
   may look at frames. Every `Decref` of the body is expanded: where the count reaches 0,
@@ -581,6 +582,10 @@ class _Splice:
                 cur = self.decref(cur, self.value(op.value), op.maybe_null)
             elif isinstance(op, ops.CallC) and op.func == "_Py_Dealloc":
                 cur = self.dealloc(cur, self.value(op.args[0]))
+            elif isinstance(op, ops.CountExit):
+                # a callee inlined into this callee left native code: counted at the
+                # caller's site (a recompile calls this callee instead)
+                cur.ops.append(ops.CountExit(op.reason, self.ins.offset, self.ins.next_offset))
             else:
                 cur.ops.append(self.op(op))
         t = block.terminator
@@ -683,8 +688,8 @@ class _Splice:
     def shared_exit(self):
         """The block every exit of the callee jumps to: the callee's frame materialized
         (its locals and the exit's stack) runs in the interpreter from where the exit
-        says; the caller goes on in the interpreter after the call with the result, or
-        unwinds from it."""
+        says; the caller goes on natively after the call with the result, or unwinds
+        from it."""
         if self._exit is not None:
             return self._exit
         b, ins = self.b, self.ins
@@ -704,13 +709,15 @@ class _Splice:
             below = b.stack_below()
             error = b.exit_block("inlined_error", ops.ErrorExit(ins.offset, below))
             b.split(Cond("==", res, NULL), error, hint="inlined_ok")
-            if ins.depth_after == len(below):          # STORE_SUBSCR: the result dropped
-                b.emit(ops.Decref(res))
-                pushed = ()
-            else:
-                pushed = (res,)
-            b.terminate(ops.Deopt(ins.next_offset, below + pushed,
-                                  f"inlined {self.callee.name} left native code", ins.offset))
+            # The call is over, as a call of the function would have left it: the
+            # caller goes on natively with its result (its C values are what the
+            # inlined return finds: `observe` only wrote them to the frame as well).
+            # Counted as a deopt of the site: a callee that keeps leaving is
+            # recompiled as a call (runtime/stability.py).
+            b.emit(ops.CountExit(f"inlined {self.callee.name} left native code", ins.offset,
+                                 ins.next_offset))
+            b.emit(ops.Assign(self.result, res))
+            b.terminate(ops.Jump(self.join))
         finally:
             b.current, b.state = saved_current, saved_state
         return self._exit
