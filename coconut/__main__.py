@@ -135,9 +135,13 @@ def main(argv: list[str] | None = None) -> None:
         from .runtime import perfmap
         os.environ[perfmap.ENV] = "1"
         perfmap.enable()
+    # The default mode waits for hot code to put the hook in; a threshold given
+    # counts every entry from the start (startup.py, COCONUT_LAZY_HOOK).
+    lazy_hook = os.environ.get(startup.ENV_LAZY_HOOK, "1" if opts.threshold is None else "0")
     startup.start(threshold, stats=opts.stats, stats_json=opts.stats_json,
                   subprocesses=not opts.no_subprocesses, background=not opts.sync,
-                  count_interpreted=not opts.native_count_only)
+                  count_interpreted=not opts.native_count_only,
+                  lazy_hook=lazy_hook not in ("", "0"))
     if opts.module is not None:
         _run_module(opts.module, program_args)
     elif opts.command is not None:

@@ -10,6 +10,11 @@ subprocesses a program starts (test suites spawn interpreters) run with the JIT 
     COCONUT_THRESHOLD=N      compile a code object on its first entry after N entries
     COCONUT_BACKGROUND=0     compile on the program's thread (default 1: gcc runs on a
                              compile thread while the program goes on interpreted)
+    COCONUT_LAZY_HOOK=0|1    1: the PEP 523 hook goes in when the sampler first finds
+                             code hot, and entries are counted from then on (until
+                             then the program runs at the interpreter's own speed);
+                             0: from the start. Default 1 without COCONUT_THRESHOLD,
+                             0 with it (an explicit threshold counts every entry).
 """
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ _dump, _stderr = json.dump, sys.stderr
 ENV_JIT = "COCONUT_JIT"
 ENV_THRESHOLD = "COCONUT_THRESHOLD"
 ENV_BACKGROUND = "COCONUT_BACKGROUND"
+ENV_LAZY_HOOK = "COCONUT_LAZY_HOOK"
 
 # Chosen by measurement (docs/benchmarks.md, "Whole programs": `python3 -m coconut.bench
 # --programs`): of 0, 100, 1000 and 10000, 10000 gave the best geometric mean over
@@ -43,22 +49,24 @@ _report = {"stats": False, "json": None, "registered": False, "count_interpreted
 
 def start(threshold: int, stats: bool = False, stats_json: str | None = None,
           subprocesses: bool = True, background: bool = True,
-          count_interpreted: bool = True) -> None:
+          count_interpreted: bool = True, lazy_hook: bool = False) -> None:
     """Whole-program compilation from now on, in this process (and its Python
-    subprocesses). With stats/stats_json, statistics are reported at exit."""
+    subprocesses). With stats/stats_json, statistics are reported at exit. With
+    `lazy_hook`, the hook goes in at the first hot code (see COCONUT_LAZY_HOOK)."""
     import coconut
     from .runtime import jit
     if subprocesses:
         os.environ[ENV_JIT] = "1"
         os.environ[ENV_THRESHOLD] = str(threshold)
         os.environ[ENV_BACKGROUND] = "1" if background else "0"
+        os.environ[ENV_LAZY_HOOK] = "1" if lazy_hook else "0"
     if stats or stats_json:
         jit.runtime().count_instructions(interpreted=count_interpreted)
         _report.update(stats=stats, json=stats_json, count_interpreted=count_interpreted)
         if not _report["registered"]:
             atexit.register(finish)
             _report["registered"] = True
-    coconut.enable(threshold=threshold, background=background)
+    jit.enable(threshold, background, lazy=lazy_hook)
 
 
 def from_environment() -> None:
@@ -69,11 +77,14 @@ def from_environment() -> None:
         return
     if not _import_module(".runtime.hook", __package__).in_main_interpreter():
         return
+    given = os.environ.get(ENV_THRESHOLD)
     try:
-        threshold = int(os.environ.get(ENV_THRESHOLD, DEFAULT_THRESHOLD))
+        threshold = int(given if given is not None else DEFAULT_THRESHOLD)
     except ValueError:
         threshold = DEFAULT_THRESHOLD
-    start(max(threshold, 0), background=os.environ.get(ENV_BACKGROUND, "1") != "0")
+    lazy = os.environ.get(ENV_LAZY_HOOK, "0" if given is not None else "1") not in ("", "0")
+    start(max(threshold, 0), background=os.environ.get(ENV_BACKGROUND, "1") != "0",
+          lazy_hook=lazy)
 
 
 def finish() -> None:

@@ -330,6 +330,45 @@ def test_time_spent_in_a_loop_makes_code_hot():
     assert not rt.sampling
 
 
+LAZY_PROGRAM = """\
+import ctypes, sys, time
+api = ctypes.pythonapi
+api._PyInterpreterState_GetEvalFrameFunc.restype = ctypes.c_void_p
+api._PyInterpreterState_GetEvalFrameFunc.argtypes = [ctypes.c_void_p]
+api.PyInterpreterState_Get.restype = ctypes.c_void_p
+default = ctypes.cast(api._PyEval_EvalFrameDefault, ctypes.c_void_p).value
+def hooked():
+    return api._PyInterpreterState_GetEvalFrameFunc(api.PyInterpreterState_Get()) != default
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+before = hooked()
+fib(15)
+short = hooked()
+import coconut
+deadline = time.monotonic() + 60
+while not coconut.is_compiled(fib) and time.monotonic() < deadline:
+    fib(18)
+from coconut.runtime import hook
+print(hook.ENTRY, before, short, hooked(), coconut.is_compiled(fib), fib(20))
+"""
+
+
+@pytest.mark.parametrize("options, at_start", [((), False), (("--threshold", "10000"), True)])
+def test_the_default_mode_puts_the_hook_in_at_the_first_hot_code(tmp_path, options, at_start):
+    """`python3 -m coconut` without a threshold runs the program at the interpreter's
+    own speed until the sampler finds code hot: only then does the PEP 523 hook go in
+    (with it, 3.11 stops running Python calls in its own loop), and the hot code
+    compiles at its next entry. With a threshold given, the hook counts every entry
+    from the start."""
+    (tmp_path / "prog.py").write_text(LAZY_PROGRAM)
+    rc, out, err = _run(["-m", "coconut", *options, "prog.py"], tmp_path)
+    assert rc == 0, (out, err)
+    entry, before, short, after, compiled, value = out.split()
+    assert (compiled, value) == ("True", "6765"), out
+    if entry == "hook":
+        assert (before, short, after) == (str(at_start), str(at_start), "True"), out
+
+
 @in_subprocess()
 def test_no_sampling_without_a_period():
     os.environ["COCONUT_SAMPLE_US"] = "0"

@@ -76,8 +76,9 @@ RECOMPILE = NEVER - 2
  _SAMPLE_WEIGHT, _SAMPLE_PERIOD, _SAMPLER_THREAD, _MAIN_TS, _EVAL_BREAKER,
  _SAMPLER_SEM, _MAIN_INTERP, _OSR_CALLBACK, _OSR_CANDIDATE, _OSR_TARGET, _OSR_BUDGET,
  _OSR_SAVED_FUNC, _OSR_TRACE_FUNC, _OSR_INDEX, OSR_ENTRIES, _IN_NATIVE_BREAKER,
- _OSR_LAST, _OSR_RESUMED, _LASTI_SHIFT, _OSR_TICKS, _OFFER_INDEX) = range(43)
-_CONTROL_SIZE = 43
+ _OSR_LAST, _OSR_RESUMED, _LASTI_SHIFT, _OSR_TICKS, _OFFER_INDEX, _HOOK_PENDING,
+ _HOOK_ADDRESS, _DEFAULT_EVAL) = range(46)
+_CONTROL_SIZE = 46
 # The sampler's control words by name (runtime/sampler.py).
 _SAMPLER_INDEX = dict(
     THRESHOLD=_THRESHOLD, IN_COMPILER=_IN_COMPILER, SAMPLE_FUNC=_SAMPLE_FUNC,
@@ -85,7 +86,8 @@ _SAMPLER_INDEX = dict(
     SAMPLES=SAMPLES, SAMPLE_WEIGHT=_SAMPLE_WEIGHT, SAMPLE_PERIOD=_SAMPLE_PERIOD,
     SAMPLER_THREAD=_SAMPLER_THREAD, MAIN_TS=_MAIN_TS, EVAL_BREAKER=_EVAL_BREAKER,
     SAMPLER_SEM=_SAMPLER_SEM, MAIN_INTERP=_MAIN_INTERP, OSR_CALLBACK=_OSR_CALLBACK,
-    OSR_CANDIDATE=_OSR_CANDIDATE, IN_NATIVE_BREAKER=_IN_NATIVE_BREAKER, COUNTER_FUNC=COUNTER_FUNC)
+    OSR_CANDIDATE=_OSR_CANDIDATE, IN_NATIVE_BREAKER=_IN_NATIVE_BREAKER, COUNTER_FUNC=COUNTER_FUNC,
+    HOOK_PENDING=_HOOK_PENDING, HOOK_ADDRESS=_HOOK_ADDRESS, DEFAULT_EVAL=_DEFAULT_EVAL)
 # The on-stack replacement words by name (runtime/osr.py).
 _OSR_INDEX_NAMES = dict(
     OSR_TARGET=_OSR_TARGET, OSR_BUDGET=_OSR_BUDGET, OSR_SAVED_FUNC=_OSR_SAVED_FUNC,
@@ -219,6 +221,8 @@ class Runtime:
                                                  ctypes.addressof(self.resume_state),
                                                  self.extra_index)
         self.hook_address = get(b"coconut_hook")
+        self.control[_HOOK_ADDRESS] = self.hook_address
+        self.control[_DEFAULT_EVAL] = DEFAULT_EVAL
         self.native_entry_address = get(b"coconut_entry")     # (the patched interpreter's)
         self.warm_address = get(b"coconut_warm")
         self._give_slots_c = ctypes.PYFUNCTYPE(None, ctypes.py_object)(get(b"coconut_give_slots"))  # (with the GIL)
@@ -835,13 +839,23 @@ class Runtime:
         return resume_fn
 
     # -- installing ------------------------------------------------------------------
-    def install(self) -> None:
+    def install(self, lazy: bool = False) -> None:
         """Make the interpreter send frames to native code: on the patched
         interpreter (ENTRY == "native"), its per-code native entries; else the PEP
-        523 hook."""
+        523 hook.
+
+        With `lazy` (whole-program mode with the sampler running, nothing compiled),
+        the hook goes in later: the sampler installs it when it first finds a code
+        object hot (runtime/sampler.py). Until then nothing is counted and the program
+        runs at the interpreter's own speed: with any PEP 523 hook installed, 3.11's
+        interpreter no longer runs Python-to-Python calls in its own loop nor
+        specializes them (a call-heavy program ran 1.4x-1.7x slower with the hook in
+        and nothing compiled), which a program too short to get anything hot paid for
+        nothing."""
         interp = _api.PyInterpreterState_Get()
         current = _api._PyInterpreterState_GetEvalFrameFunc(interp)
         if current == self.hook_address or self._native_on:
+            self.control[_HOOK_PENDING] = 0
             return
         if current not in (None, DEFAULT_EVAL):
             raise RuntimeError(
@@ -855,16 +869,26 @@ class Runtime:
             self.control[_LASTI_SHIFT] = 8     # CALL's last cache unit (runtime/calls.py)
             return
         self.previous = current
+        if lazy and self.sampling:
+            self.control[_HOOK_PENDING] = 1
+            return
+        self.control[_HOOK_PENDING] = 0
         _api._PyInterpreterState_SetEvalFrameFunc(interp, self.hook_address)
 
     def uninstall(self) -> None:
         interp = _api.PyInterpreterState_Get()
+        self.control[_HOOK_PENDING] = 0
         if self._native_on:
             _api._PyEval_SetNativeEntry(interp, -1, None, None)
             self._native_on = False
             self.control[_LASTI_SHIFT] = 0
         if _api._PyInterpreterState_GetEvalFrameFunc(interp) == self.hook_address:
             _api._PyInterpreterState_SetEvalFrameFunc(interp, self.previous or DEFAULT_EVAL)
+
+    @property
+    def hook_pending(self) -> bool:
+        """The hook waits for the sampler's first hot code (install(lazy=True))."""
+        return bool(self.control[_HOOK_PENDING])
 
     @property
     def installed(self) -> bool:

@@ -930,11 +930,14 @@ def _on_hot(code: types.CodeType) -> None:
         _lock.release()
 
 
-def enable(threshold: int | None = None, background: bool = False) -> None:
+def enable(threshold: int | None = None, background: bool = False, lazy: bool = False) -> None:
     """Install the hook; with a threshold, compile every code object on the entry
     after `threshold` entries (0: on its first call). With `background`, gcc runs on
     a compile thread while the program goes on interpreted, and compiled code is used
-    from a later entry on (where the machine allows it: gccrun.background_safe())."""
+    from a later entry on (where the machine allows it: gccrun.background_safe()).
+    With `lazy` (and a threshold, the sampler running, nothing compiled yet), the hook
+    goes in when the sampler first finds code hot (Runtime.install): entries are
+    counted from then on."""
     if threshold is not None and (not isinstance(threshold, int) or threshold < 0):
         raise ValueError(f"coconut.enable(): threshold must be an int >= 0, not {threshold!r}")
     with _lock:
@@ -954,7 +957,7 @@ def enable(threshold: int | None = None, background: bool = False) -> None:
             # (the compile thread starts with the first background compile: a program
             # that never gets hot never loads libgccjit)
         if threshold is not None or _compiled:
-            rt.install()
+            rt.install(lazy=lazy and bool(threshold) and not _compiled)
 
 
 def disable() -> None:

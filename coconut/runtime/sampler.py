@@ -35,6 +35,12 @@ samples, as adaptive JITs driven by a timer do (Jikes RVM, the JVMs' profilers):
   that calls compiled functions spends most of its time in them, and is seldom the
   innermost frame at a check (scimark's SOR kernel, whose `G[x, y]` calls a compiled
   `__getitem__`, stayed interpreted for a second of its run without this).
+* In the default whole-program mode the hook itself waits for the sampler
+  (Runtime.install(lazy=True)): the first code the sampler makes hot puts it in
+  (`_PyInterpreterState_SetEvalFrameFunc`, unless another frame evaluator came first),
+  and that code compiles at its next entry. Until then the interpreter runs the
+  program at its own speed: under any PEP 523 hook 3.11 no longer runs Python calls in
+  its own loop, which a program too short to get anything hot paid for nothing.
 * Nothing else changes for the program: no Python code runs, no object is allocated,
   the pending call returns 0 (never an exception). Only the main thread is sampled;
   without OSR, a code object entered once (a main loop) is not helped.
@@ -208,6 +214,22 @@ def emit_sampler(c, field, imported, word, index, extra_index) -> None:
     # (runtime/osr.py).
     ask, asked, failed_call = (sf.new_block(n) for n in (b"ask", b"asked", b"failed_call"))
     owner = field(frame, L.FRAME_OWNER, c.get_type(T.UNSIGNED_CHAR))
+    # Hot code, and the hook still waits for it (Runtime.install(lazy=True)): it goes
+    # in now, unless another frame evaluator came first (a debugger's: then coconut
+    # stays out, as install() would refuse to share it). The code's counter is at the
+    # threshold: its next entry, through the hook, compiles it.
+    hook_now, set_hook, osr_check = (sf.new_block(n) for n in (b"hook_now", b"set_hook", b"osr_check"))
+    get_eval = imported("_PyInterpreterState_GetEvalFrameFunc", vp, [vp])
+    set_eval = imported("_PyInterpreterState_SetEvalFrameFunc", void, [vp, vp])
+    osr.end_with_conditional(c.new_comparison(ne, word(index["HOOK_PENDING"]), num(0)),
+                             hook_now, osr_check)
+    hook_now.add_assignment(word(index["HOOK_PENDING"]), num(0))
+    hook_now.end_with_conditional(
+        c.new_comparison(eq, c.new_call(get_eval, [ptr(index["MAIN_INTERP"])]),
+                         ptr(index["DEFAULT_EVAL"])), set_hook, osr_check)
+    set_hook.add_eval(c.new_call(set_eval, [ptr(index["MAIN_INTERP"]), ptr(index["HOOK_ADDRESS"])]))
+    set_hook.end_with_jump(osr_check)
+    osr = osr_check
     osr.end_with_conditional(
         either(either(c.new_comparison(eq, word(index["OSR_CALLBACK"]), num(0)),
                       in_native),
