@@ -31,7 +31,7 @@ samples, as adaptive JITs driven by a timer do (Jikes RVM, the JVMs' profilers):
   its next entry, as if it had been entered `threshold` times; the compile itself
   goes through the driver as any other (warm-up, compile budget, background).
   When native code runs the innermost frame (the sample is taken at its eval-breaker
-  check), the sample goes to the first caller out that the interpreter runs: a loop
+  check), the sample goes to the first caller out whose code is not compiled: a loop
   that calls compiled functions spends most of its time in them, and is seldom the
   innermost frame at a check (scimark's SOR kernel, whose `G[x, y]` calls a compiled
   `__getitem__`, stayed interpreted for a second of its run without this).
@@ -164,28 +164,21 @@ def emit_sampler(c, field, imported, word, index, extra_index) -> None:
     B["counter"].end_with_conditional(native, native_code, is_native)
     # Native code at its eval-breaker check runs this frame: the time is its caller's
     # too (a loop calling compiled functions: its own bytecode is a small share of the
-    # time, and it is seldom the innermost frame when a sample is taken). Walk out to
-    # the first caller the interpreter runs, up to MAX_HOPS callers, and credit it: its
-    # next entry compiles it. Not on-stack replacement from here: arming turns tracing
-    # on for the thread, and the native code between would leave for the interpreter
-    # at its next check (a sample taken in the caller's own bytecode arms it, below).
-    # The interpreter runs a frame with `stacktop` -1 (ceval's resume_frame sets it;
-    # it is set again only around a trace call and a frame the interpreter pushes
-    # itself, which a hook prevents); native code never writes -1 there (a frame it
-    # runs, on-stack replacement's included, has its locals' count or more). A caller
-    # with any other value may be native: walked past.
+    # time, and it is seldom the innermost frame when a sample is taken). Walk out
+    # past the callers whose code is native too, up to MAX_HOPS of them, and credit
+    # the first whose code is counted: its next entry compiles it. (Not by how the
+    # frame runs: the stock interpreter leaves `stacktop` -1 in a frame it runs, but
+    # the patched one sets it at a call, as at any call it runs itself.) A frame of
+    # counted code that native code runs (on-stack replacement's) is credited too: it
+    # is hot. Not on-stack replacement from here: arming turns tracing on for the
+    # thread, and the native code between would leave for the interpreter at its next
+    # check (a sample taken in the caller's own bytecode arms it, below).
     in_native = c.new_comparison(ne, word(index["IN_NATIVE_BREAKER"]), num(0))
-    innermost_native = c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, bool_t, in_native,
-                                       c.new_comparison(eq, hops, num(0)))
-    native_code.end_with_conditional(innermost_native, walk, osr)
+    native_code.end_with_conditional(in_native, walk, osr)
     walk.add_assignment_op(hops, gccjit.BinaryOp.PLUS, num(1))
     walk.end_with_conditional(c.new_comparison(gt, hops, num(MAX_HOPS)), B["done"], up)
     up.add_assignment(frame, field(frame, L.FRAME_PREVIOUS, vp))
-    interpreted_caller = sf.new_block(b"interpreted_caller")
-    up.end_with_conditional(c.new_comparison(eq, frame, null), B["done"], interpreted_caller)
-    interpreted_caller.end_with_conditional(
-        c.new_comparison(eq, field(frame, L.FRAME_STACKTOP, it), c.new_rvalue_from_int(it, -1)),
-        B["frame"], walk)
+    up.end_with_conditional(c.new_comparison(eq, frame, null), B["done"], B["frame"])
     is_native.end_with_conditional(
         either(c.new_comparison(eq, bits, never), c.new_comparison(eq, bits, recompile)),
         B["done"], B["credit"])
