@@ -348,9 +348,13 @@ def test_installed_runtime_library(tmp_path):
     assert install.build(str(tmp_path / "installed")) == built        # idempotent
     stale = tmp_path / "installed" / "runtime-0123456789abcdef0123456789abcdef.so"
     stale.write_bytes(b"")
+    os.utime(stale, (0, 0))             # built before the sources' last change
+    other = tmp_path / "installed" / "runtime-fedcba9876543210fedcba9876543210.so"
+    other.write_bytes(b"")              # built since: another Python build's, kept
     os.unlink(built)
     install.build(str(tmp_path / "installed"))
-    assert sorted(os.listdir(tmp_path / "installed")) == [os.path.basename(built)]
+    assert sorted(os.listdir(tmp_path / "installed")) == sorted([os.path.basename(built),
+                                                                 other.name])
     code = textwrap.dedent(f"""
         from coconut.runtime import hook
         hook.INSTALLED_DIR = {str(tmp_path / "installed")!r}

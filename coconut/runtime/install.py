@@ -4,8 +4,9 @@ process finds it before looking in the compile cache. scripts/install.sh runs it
 
 The library is named after the digest of coconut's sources, the Python build and the
 gccjit binding (hook.runtime_library_name), so a stale one is never loaded: after a
-change of the sources the cache is used again until this runs. Older libraries in the
-directory are removed. Idempotent: when the library is there it only says so. It also
+change of the sources the cache is used again until this runs. Libraries in the
+directory built before the sources' last change are removed (one built since, for
+another Python build, stays). Idempotent: when the library is there it only says so. It also
 writes the sources' manifest (cache.SOURCES_MANIFEST: their digest, sizes and times),
 which spares every start-up hashing them.
 """
@@ -36,9 +37,15 @@ def build(directory: str = hook.INSTALLED_DIR) -> str:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+    # Older libraries go: those built before the sources' last change (a library
+    # built since is current for another Python build, e.g. the patched interpreter's
+    # beside the stock one: each is named after its build too).
+    from .cache import _ROOT, _sources
+    changed = max(os.stat(p).st_mtime for p in _sources(_ROOT))
     for old in os.listdir(directory):
-        if old.startswith("runtime-") and old != name:
-            os.unlink(os.path.join(directory, old))
+        full = os.path.join(directory, old)
+        if old.startswith("runtime-") and old != name and os.stat(full).st_mtime < changed:
+            os.unlink(full)
     return path
 
 
