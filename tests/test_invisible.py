@@ -365,6 +365,28 @@ def test_compiling_leaves_the_locale_alone():
     assert locale.setlocale(locale.LC_ALL) == before
 
 
+@in_subprocess()
+def test_compiling_leaves_the_regular_expression_cache_alone():
+    """`re` caches each pattern it compiles (`re._cache`), and a program can see it:
+    pyperformance's regex_compile counts what its own patterns left there, and a
+    compile in the middle added the lowering's pattern (a mismatch in
+    `python3 -m coconut.suite --check-only regex_compile`). After the first compile
+    (which imports the compiler), compiles use no regular expression."""
+    import re
+    co = get_coconut()
+    ns = {}
+    exec("def warm(x):\n    return x + 1\n"
+         "def f(n):\n    t = 0.0\n    for i in range(n):\n        t += i * 0.5\n    return t\n"
+         "def g(xs):\n    return [x * 2 for x in xs if x]\n", ns)
+    co.compile(ns["warm"])
+    re.purge()
+    for name in ("f", "g"):
+        co.compile(ns[name])
+        assert co.is_compiled(ns[name])
+    assert ns["f"](10) == 22.5 and ns["g"]([0, 1, 2]) == [2, 4]
+    assert re._cache == {}, list(re._cache)
+
+
 def test_a_signal_the_program_blocks_stays_pending():
     """The sampling thread (whole-program mode) blocks every signal: a signal the
     program blocks in its thread stays pending for sigpending()/sigwait(), as without

@@ -698,11 +698,18 @@ def _initialize_homes(ir: IrCFG) -> None:
     """Homes of unboxed locals (and their `defined` flags) start as 0: a home is read
     only where it holds the local (or behind its flag), but C and the verifier want
     every read variable written on every path."""
-    import re
-    pattern = re.compile(r"l\d+(f|i|ok|sync)$")
     inits = [ops.Assign(v, ops.FloatConst(0.0) if v.ctype == "f64" else ops.IntConst(0, v.ctype))
-             for name, v in sorted(ir.variables().items()) if pattern.match(name)]
+             for name, v in sorted(ir.variables().items()) if _is_home(name)]
     ir.blocks[ir.entry].ops[:0] = inits
+
+
+def _is_home(name: str) -> bool:
+    """Whether `name` is an unboxed local's home or flag: l<digits>f, i, ok or sync.
+    (Not a regular expression: `re` caches every pattern it compiles, and a program
+    can see its cache: pyperformance's regex_compile counts it.)"""
+    digits = name[1:].rstrip("fiokysnc")
+    return (name[:1] == "l" and digits.isdigit() and digits.isascii()
+            and name[1 + len(digits):] in ("f", "i", "ok", "sync"))
 
 
 OPTIMIZE = os.environ.get("COCONUT_OPTIMIZE", "1") not in ("0", "", "no", "off", "false")

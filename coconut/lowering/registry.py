@@ -12,12 +12,8 @@ values and returns the output values, never touching the stack itself.
 from __future__ import annotations
 
 import dis
-import re
 from .._record import record
 from typing import Callable
-
-_ITEM = re.compile(r"(\w+)(?:\[(.+?)\])?$")
-
 
 @record(frozen=True)
 class StackSignature:
@@ -47,10 +43,13 @@ class StackSignature:
 def _items(text: str):
     items = []
     for word in text.split():
-        m = _ITEM.match(word)
-        if not m:
+        # name or name[expression] (not a regular expression: `re` caches the patterns
+        # it compiles where a program can see them, and this runs at the first compile)
+        name, bracket, rest = word.partition("[")
+        if not (name and (name.isidentifier() or name.isdigit())) or \
+                (bracket and (len(rest) < 2 or rest[-1] != "]")):
             raise ValueError(f"bad stack item {word!r}")
-        items.append((m.group(1), m.group(2)))
+        items.append((name, rest[:-1] if bracket else None))
     return tuple(items)
 
 
