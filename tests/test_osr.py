@@ -280,6 +280,45 @@ print("entries", coconut.stats()["osr_entries"])
     assert lines[1] == "entries 1", lines
 
 
+def test_osr_of_a_frame_the_interpreter_pushed_for_a_call():
+    """In the default mode the hook goes in late: a frame the interpreter pushed itself
+    for a call (not an entry frame) may be armed and entered. When its native code
+    deopts, the nested interpreter that finishes the call marks the frame an entry
+    frame; the interpreter it goes back to must still return to its caller, not from
+    its own C call (the caller's frame was skipped: the program printed nothing).
+    Not on the patched interpreter (no trace-function OSR there)."""
+    res = run_python(["-m", "coconut", "-c", """
+import sys
+from coconut.runtime import hook, jit
+def tracer(frame, event, arg):
+    return None
+def callee(n):
+    t = 0
+    for i in range(n):
+        if i == 500:
+            jit.osr_arm(sys._getframe())
+        elif i == 700:
+            sys.settrace(tracer)      # native code deopts at its next check
+        elif i == 800:
+            sys.settrace(None)
+        t = t + i
+    return t
+def caller():
+    for _ in range(1):
+        r = callee(1000)
+    return ("caller", r)
+print(caller())
+import coconut
+st = coconut.stats()
+print(hook.ENTRY, st["osr_entries"], st["deopts"].get("eval breaker or tracing", 0))
+"""], timeout=120)
+    assert res.ok, res.describe()
+    lines = res.stdout.splitlines()
+    assert lines[0] == "('caller', 499500)", res.stdout
+    if lines[1].startswith("hook"):
+        assert lines[1] == "hook 1 1", res.stdout
+
+
 def test_a_loop_that_calls_native_code_is_sampled_through_its_callee():
     """A loop whose time goes into a compiled callee (its own bytecode a small share,
     so a sample seldom finds it the innermost frame) gets the samples taken in native

@@ -229,10 +229,18 @@ def emit_osr(c, field, imported, word, index, counter_func) -> None:
     go.add_assignment(field(frame, L.FRAME_PREV_INSTR, vp), at(here, num(-2, it)))
     go.add_assignment(field(cframe, L.CFRAME_CURRENT_FRAME, vp), field(frame, L.FRAME_PREVIOUS, vp))
     go.add_assignment_op(field(ts, L.TS_RECURSION_REMAINING, it), gccjit.BinaryOp.PLUS, c.one(it))
+    # is_entry as the frame had it: a deopt finishes the call in a nested interpreter,
+    # whose _PyEval_EvalFrameDefault sets it, and the interpreter this frame goes back
+    # to returns from a frame marked so to its own C caller. A frame it pushed itself
+    # for a call (no hook installed then: the hook goes in later in the default mode)
+    # is not one: its RETURN_VALUE must pop to its caller (cpython.patch keeps it so).
+    was_entry = fn.new_local(u8, b"was_entry")
+    go.add_assignment(was_entry, field(frame, L.FRAME_IS_ENTRY, u8))
     go.add_assignment(result, c.new_call_through_ptr(
         c.new_cast(c.new_array_access(c.new_cast(table, vp.get_pointer()), num(T_ENTRY, it)), entry_t),
         [ts, frame, c.zero(it)]))
     go.add_assignment_op(field(ts, L.TS_RECURSION_REMAINING, it), gccjit.BinaryOp.MINUS, c.one(it))
+    go.add_assignment(field(frame, L.FRAME_IS_ENTRY, u8), was_entry)
     go.add_assignment(field(cframe, L.CFRAME_CURRENT_FRAME, vp), frame)
     go.add_assignment_op(field(ts, L.TS_TRACING, it), gccjit.BinaryOp.PLUS, c.one(it))
     go.add_assignment(field(f, L.FRAMEOBJ_LINENO, it), lineno)
