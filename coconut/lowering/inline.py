@@ -31,8 +31,9 @@ guards and the return nothing can see that the callee's frame is missing, except
   frame is made exact first, as its callee's caller. The callee's result is then the
   call's, and the caller goes on natively after the call as after the inlined return
   (an exception: the caller unwinds from the call); the exit counts as a deopt of the
-  site (ops.CountExit), so a callee that keeps leaving is recompiled as a call. A nested inlined call's exits become the enclosing callee's
-  exits this way, so frames are materialized innermost first.
+  site (ops.CountExit), so a callee that keeps leaving is recompiled as a call. A
+  nested inlined call's exits become the enclosing callee's exits this way, so frames
+  are materialized innermost first.
 * **deallocations**: a reference the body drops may be the last one, and a `__del__`
   may look at frames. Every `Decref` of the body is expanded: where the count reaches 0,
   an exact int, float or str is freed at once, anything else by `coconut_inl_dealloc`,
