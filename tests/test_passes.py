@@ -13,7 +13,7 @@ import pytest
 from coconut.ir import ops
 from coconut.ir.cfg import IrCFG, IrVerifyError
 from coconut.passes import PIPELINE, find_pass, run_pipeline
-from tests.support import get_coconut, in_subprocess
+from tests.support import get_coconut, in_subprocess, run_python
 
 # -- reading the dump format ---------------------------------------------------------
 _LOAD = re.compile(r"(\w+) = \*\((\w+) \*\)\((\S+) \+ (-?\d+)\)$")
@@ -668,3 +668,47 @@ def test_dump_at_every_point_of_the_pipeline():
             dump(bad)
         if "nope" in bad:
             assert ", ".join(names) in str(info.value)
+
+
+def test_cold_blocks_are_those_that_only_leave_native_code():
+    # a deopt, an error, and a chain that ends in one are cold; a block that can still
+    # return (or loop back) is not, even if one of its successors is cold
+    ir = parse("""
+        entry:
+            t = localsplus[0]
+            p = *(ptr *)(t + 8)
+            if (p != <1>) goto guard else goto loop
+        guard:
+            deopt @3 [] (not an int)
+        loop:
+            i = *(int *)(t + 24)
+            if (i == 0) goto failed else goto again
+        failed:
+            decref t
+            goto raise_it
+        raise_it:
+            error @9 []
+        again:
+            if (i < 5) goto loop else goto done
+        done:
+            return <None>
+        """)
+    ir.verify()
+    assert ir.cold_blocks() == {"guard", "failed", "raise_it"}
+
+
+def test_the_unlikely_side_of_a_branch_is_marked_for_gcc():
+    # the C has the guard's deopt side as __builtin_expect(..., 0); with
+    # COCONUT_BRANCH_HINTS=0, no hint at all
+    source = """
+import coconut
+def f(x):
+    return x + 1.5
+f(1.0); f(2.0)
+coconut.dump(f, 'c')
+"""
+    hinted = run_python(["-c", source])
+    assert hinted.ok, hinted.describe()
+    assert "__builtin_expect" in hinted.stdout
+    plain = run_python(["-c", source], env={"COCONUT_BRANCH_HINTS": "0"})
+    assert plain.ok and "__builtin_expect" not in plain.stdout

@@ -137,6 +137,11 @@ class GccModule:
         return counts
 
 
+# Branches to code that only leaves native code (a deopt, an error) are marked unlikely
+# for gcc (IrCFG.cold_blocks, _Context.expect); COCONUT_BRANCH_HINTS=0 leaves them out.
+BRANCH_HINTS = os.environ.get("COCONUT_BRANCH_HINTS", "1") not in ("0", "", "no", "off", "false")
+
+
 class _Context:
     """A gccjit context with the C types and imported functions we use."""
 
@@ -158,6 +163,7 @@ class _Context:
         self.imported: dict = {}
         self.helpers: dict[str, int] = {}
         self.state: _ModuleState | None = None
+        self._expect = None
 
     def t(self, ctype: str):
         return self.void if ctype == "void" else self.types[ctype]
@@ -178,6 +184,16 @@ class _Context:
             link = self.state.link(("helper", name), self.helpers[name])
             return self.ctx.new_call_through_ptr(self.ctx.new_cast(link, fptr), args)
         return self.ctx.new_call(self.imported_function(name), args)
+
+    def expect(self, cond, likely: bool):
+        """`cond`, with gcc told which way it mostly goes (__builtin_expect): gcc then
+        lays the other side out of the hot path."""
+        if self._expect is None:
+            self._expect = self.ctx.get_builtin_function(b"__builtin_expect")
+        long_t = self.types["ssize"]
+        hinted = self.ctx.new_call(self._expect, [self.ctx.new_cast(cond, long_t),
+                                                  self.int(int(likely), "ssize")])
+        return self.ctx.new_comparison(gccjit.Comparison.NE, hinted, self.int(0, "ssize"))
 
     def cast(self, rvalue, ctype: str):
         want = self.t(ctype)
@@ -315,6 +331,7 @@ class _FunctionEmitter:
         self.unlink(failed, count_recursion=False)
         failed.end_with_return(cx.int(0, "obj"))
 
+        self._cold = self.ir.cold_blocks() if BRANCH_HINTS else set()
         for name, irb in self.ir.blocks.items():
             blk = blocks[name]
             for op in irb.ops:
@@ -343,7 +360,11 @@ class _FunctionEmitter:
         if isinstance(t, ops.Jump):
             blk.end_with_jump(blocks[t.target])
         elif isinstance(t, ops.Branch):
-            blk.end_with_conditional(self.cond(t.cond), blocks[t.if_true], blocks[t.if_false])
+            cond = self.cond(t.cond)
+            cold_true, cold_false = t.if_true in self._cold, t.if_false in self._cold
+            if cold_true != cold_false:    # one side only leaves: __builtin_expect
+                cond = cx.expect(cond, cold_false)
+            blk.end_with_conditional(cond, blocks[t.if_true], blocks[t.if_false])
         elif isinstance(t, ops.Return):
             value = cx.cast(self.rv(t.value), "obj")
             result = self.fn.new_local(cx.types["obj"], f"retval_{self._nblocks}".encode())

@@ -91,6 +91,10 @@ def raw_context(ctx: gccjit.Context) -> int:
     return _void_p_at(id(ctx) + 16).value
 
 
+# Extra gcc options, space-separated (for looking into gcc: -ftime-report, -fdump-...).
+_EXTRA_OPTIONS = [o.encode() for o in os.environ.get("COCONUT_GCC_OPTIONS", "").split()]
+
+
 def prepare(ctx: gccjit.Context) -> None:
     """Settings every context gets before code is added."""
     if _raw is None:
@@ -116,6 +120,8 @@ def prepare(ctx: gccjit.Context) -> None:
     _raw.gcc_jit_context_add_driver_option(raw, b"-lgcc")
     if _EXTERNAL_DRIVER:
         _raw.gcc_jit_context_set_bool_use_external_driver(raw, 1)
+    for option in _EXTRA_OPTIONS:          # COCONUT_GCC_OPTIONS: e.g. -ftime-report
+        _raw.gcc_jit_context_add_command_line_option(raw, option)
 
 
 def background_safe() -> bool:

@@ -99,6 +99,26 @@ class IrCFG:
             return []
         return list(dict.fromkeys(t.successors())) if t is not None else []
 
+    def cold_blocks(self) -> set[str]:
+        """The blocks from which every path leaves native code through a deopt or an
+        error exit, never a return or a loop back: the unlikely side of a branch (the
+        back end tells gcc, which lays the hot path out in one piece)."""
+        order = self.reverse_postorder()
+        cold: set[str] = set()
+        exits = (ops.Deopt, ops.ErrorExit)
+        changed = True
+        while changed:
+            changed = False
+            for name in reversed(order):           # successors first, mostly
+                if name in cold:
+                    continue
+                succs = self.successors(name)
+                if isinstance(self.blocks[name].terminator, exits) or \
+                        (succs and all(s in cold for s in succs)):
+                    cold.add(name)
+                    changed = True
+        return cold
+
     def predecessors(self, order: list[str] | None = None) -> dict[str, list[str]]:
         """{block: its distinct predecessors among the reachable blocks}, in reverse
         postorder (`order`: the reverse postorder, when the caller has it)."""

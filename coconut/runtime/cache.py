@@ -170,7 +170,9 @@ def _environment_digest() -> bytes:
         h.update(sources_digest())
         layout = sorted((k, v) for k, v in vars(L).items() if k.isupper() and isinstance(v, int))
         h.update(repr((sys.version, sys.hexversion, sys.abiflags, _MACHINE,
-                       _GCCJIT_IDENTITY, layout)).encode())
+                       _GCCJIT_IDENTITY, layout,
+                       _environ.get("COCONUT_GCC_OPTIONS", ""),
+                       _environ.get("COCONUT_BRANCH_HINTS", "1"))).encode())
         _env_digest = h.digest()
     return _env_digest
 

@@ -92,23 +92,32 @@ _recompiled: dict[int, tuple[int, tuple]] = {}
 _auto = {"threshold": None, "background": False}          # whole-program compilation (enable(threshold=N))
 # libgccjit's -O level: -O2 code is what the benchmarks measure; COCONUT_OPT overrides
 # it for every size. gcc's time grows faster than linearly with a function's size
-# (-O2: 0.5 ms per code unit at 900 units, 6 ms at 4000), so big code gets less
-# optimization and the biggest none at all: compile time stays bounded (about 2 s).
+# (-O2: 0.5 ms per code unit at 900 units, 6 ms at 4000), so big code gets -O1 and the
+# biggest stays interpreted. There is no -O0 tier: -O0 code keeps every C variable in
+# memory, and is slower than the interpreter it replaces (cachegrind, regex_compile's
+# loop with every function compiled: re._compiler._compile, 2250 code units, at -O0
+# 3818 M estimated cycles per 2 loops, interpreted 3545 M, at -O1 3390 M; plain python3
+# 3660 M; re._parser._parse at -O0 instead of interpreted: 3390 -> 3626 M).
+# COCONUT_SIZE_LIMITS="500:2,2500:1" sets the table.
 OPT_LEVEL = int(os.environ["COCONUT_OPT"]) if os.environ.get("COCONUT_OPT") else None
-SIZE_LIMITS = ((500, 2), (1200, 1), (2500, 0))     # (at most this many code units, -O)
+SIZE_LIMITS = ((500, 2), (2500, 1))     # (at most this many code units, -O)
+if os.environ.get("COCONUT_SIZE_LIMITS"):
+    SIZE_LIMITS = tuple(tuple(int(n) for n in item.split(":"))
+                        for item in os.environ["COCONUT_SIZE_LIMITS"].split(","))
 _BODY_FLAGS_MISSING = _CO["OPTIMIZED"]          # module and class bodies: run once
 
 
 def opt_level_for(code: types.CodeType) -> int | None:
     """The -O level for `code`, or None when it is too big to compile in bounded time.
-    Module and class bodies (which usually run once) get one level less."""
+    Module and class bodies (which usually run once: compile time matters, their speed
+    hardly) get one level less."""
     units = len(code.co_code) // 2
-    for i, (limit, level) in enumerate(SIZE_LIMITS):
+    for limit, level in SIZE_LIMITS:
         if units <= limit:
             if OPT_LEVEL is not None:
                 return OPT_LEVEL
-            if not code.co_flags & _BODY_FLAGS_MISSING and i + 1 < len(SIZE_LIMITS):
-                return SIZE_LIMITS[i + 1][1]
+            if not code.co_flags & _BODY_FLAGS_MISSING:
+                return max(level - 1, 0)
             return level
     return None
 _failures: dict[int, tuple[types.CodeType, str]] = {}
