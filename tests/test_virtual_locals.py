@@ -214,3 +214,42 @@ def loop(n, hook=None):
 '''
     interp, compiled = twins(src, "loop")
     assert snapshot(interp(25)) == snapshot(compiled(25))
+
+@in_subprocess()
+def test_finalizer_sees_exact_locals_of_every_unboxed_kind():
+    # A deallocation is an observation point: `x = None` frees a Dying, whose __del__
+    # looks at the loop's frame while s (float) and k (int) are unboxed; the dealloc
+    # path boxes them into their slots (runtime/virtual.py, coconut_sync_*).
+    src = '''
+import sys
+seen = []
+class Dying:
+    def __del__(self):
+        f = sys._getframe(1)
+        seen.append(sorted((k, v) for k, v in f.f_locals.items() if k in "skbi"))
+def loop(n):
+    s = 0.0
+    k = 0
+    b = False
+    for i in range(n):
+        s += i * 0.25
+        k += i * 3
+        b = s > 10.0
+        if i % 7 == 3:
+            x = Dying()
+            x = None
+    return s, k, b
+'''
+    import io
+    results = []
+    pair = twins(src, "loop")
+    out = io.StringIO()
+    get_coconut().dump(pair[1], "ir", file=out)
+    assert "coconut_sync_f64" in out.getvalue() and "coconut_sync_i64" in out.getvalue()
+    for func in pair:
+        seen = func.__globals__["seen"]
+        seen.clear()
+        results.append((func(60), list(seen)))
+    assert results[0] == results[1], (results[0][1][:3], results[1][1][:3])
+    assert len(results[0][1]) == 9
+    assert dict(results[0][1][-1])["b"] is True

@@ -93,6 +93,10 @@ CAPI = {
     # a class attribute read through an instance, filling the site's cache; NULL (no
     # exception): not one (runtime/attributes.py)
     "coconut_class_attr": ("borrowed", "obj", ["obj", "obj", "ptr"]),
+    # an unboxed local boxed into its frame slot, the stale box released (virtual.py)
+    "coconut_sync_i64": ("value", "void", ["ptr", "ssize", "ssize"]),
+    "coconut_sync_f64": ("value", "void", ["ptr", "ssize", "double"]),
+    "coconut_sync_bool": ("value", "void", ["ptr", "ssize", "ssize"]),
     # new reference; NULL with an exception set, or without one: deopt (coroutines.py)
     "coconut_get_awaitable": ("new", "obj", ["obj"]),
     # GET_AITER / GET_ANEXT with ceval's messages (coroutines.py)

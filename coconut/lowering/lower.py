@@ -22,6 +22,7 @@ from ..backend.capi import CAPI
 from ..runtime import layout as L
 from . import caches
 from ..runtime import feedback as _feedback
+from ..runtime.virtual import SYNC
 from . import types as T
 from .registry import OPCODES, NOT_NATIVE
 
@@ -199,9 +200,15 @@ class Builder:
                     do = self.new_block("materialize")
                     self.current.terminator = ops.Branch(cond, do.name, skip.name)
                     self.current = do
-            box, old = self.temp("obj", "box"), self.temp("obj", "stale")
-            self.emit_all([ops.CallC(box, BOX[T.CTYPE[ls.kind]], (home(i, ls.kind),)),
-                           ops.LoadLocal(old, i), ops.StoreLocal(i, box), ops.Decref(old, True)])
+            if self.inline_depth:      # inline.py turns the frame's slots into variables
+                box, old = self.temp("obj", "box"), self.temp("obj", "stale")
+                self.emit_all([ops.CallC(box, BOX[T.CTYPE[ls.kind]], (home(i, ls.kind),)),
+                               ops.LoadLocal(old, i), ops.StoreLocal(i, box),
+                               ops.Decref(old, True)])
+            else:                      # one call on a cold path (runtime/virtual.py)
+                self.emit(ops.CallC(None, SYNC[T.CTYPE[ls.kind]][0],
+                                    (ops.Var("frame", "ptr"), ops.IntConst(i, "ssize"),
+                                     home(i, ls.kind))))
             self.mark_synced(i)
             if checks:
                 self.current.terminator = ops.Jump(skip.name)
