@@ -428,3 +428,17 @@ def test_sources_manifest_spares_hashing_and_is_not_trusted_when_stale(tmp_path,
     assert cache.sources_digest() == b"x" * 32 and calls          # a changed size: hashed
     manifest.write_text("not hex\n")
     assert cache.sources_digest() == b"x" * 32                     # unreadable: hashed
+
+
+def test_variables_that_shape_the_code_are_in_the_key():
+    # COCONUT_INLINE_BUDGET=3000 once reused code compiled with the default budget: every
+    # variable that changes the code generated must change the key (cache._CODE_SHAPING).
+    probe = "from coconut.runtime import cache; print(cache.environment_key())"
+    keys = set()
+    for env in ({}, {"COCONUT_INLINE_BUDGET": "3000"}, {"COCONUT_INLINE": "0"},
+                {"COCONUT_INLINE_UNITS": "50"}, {"COCONUT_OPTIMIZE": "0"},
+                {"COCONUT_BRANCH_HINTS": "0"}, {"COCONUT_GCC_OPTIONS": "-fno-gcse"}):
+        res = support.run_python(["-c", probe], env=env)
+        assert res.ok, res.describe()
+        keys.add(res.stdout.strip())
+    assert len(keys) == 7, keys

@@ -162,6 +162,11 @@ def environment_key() -> str:
     return _environment_digest().hex()
 
 
+# Environment variables that change what is generated (the -O level is in each key).
+_CODE_SHAPING = ("GCC_OPTIONS", "BRANCH_HINTS", "OPTIMIZE", "INLINE", "INLINE_BUDGET",
+                 "INLINE_UNITS")
+
+
 def _environment_digest() -> bytes:
     """coconut's sources, the Python build, the layout: computed once per process."""
     global _env_digest
@@ -171,8 +176,9 @@ def _environment_digest() -> bytes:
         layout = sorted((k, v) for k, v in vars(L).items() if k.isupper() and isinstance(v, int))
         h.update(repr((sys.version, sys.hexversion, sys.abiflags, _MACHINE,
                        _GCCJIT_IDENTITY, layout,
-                       _environ.get("COCONUT_GCC_OPTIONS", ""),
-                       _environ.get("COCONUT_BRANCH_HINTS", "1"))).encode())
+                       # the variables that change the code generated for a function
+                       [_environ.get("COCONUT_" + name) for name in _CODE_SHAPING]
+                       )).encode())
         _env_digest = h.digest()
     return _env_digest
 
