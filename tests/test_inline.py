@@ -320,3 +320,38 @@ def test_the_compiler_runs_no_code_of_the_program_to_find_a_callee():
     looked.clear()
     assert "inlined Watched.get" in _ir(coconut, loop_watched)
     assert looked == [], looked
+
+
+def outer_and_inner(n):
+    t = add(1, 2)
+    for i in range(n):
+        t = add(t, i)
+    return t
+
+
+@in_subprocess()
+def test_the_budget_goes_to_the_innermost_loop_first():
+    # A budget for one copy of `add`: the analysis meets the call before the loop
+    # first, and gave it the budget; Callees.reprioritize gives it to the loop's call.
+    import dis
+    import io
+    import re
+    os.environ["COCONUT_CACHE"] = "0"
+    coconut = get_coconut()
+    from coconut.lowering import inline
+    _warm(outer_and_inner, 20)
+    inline.BUDGET = len(inline.Callees(outer_and_inner.__code__).callee_ir(add, 2)[1].blocks)
+    calls = [i.offset // 2 for i in dis.get_instructions(outer_and_inner)
+             if i.opname == "CALL"]
+    outer, inner = calls[0], calls[-1]
+    out = io.StringIO()
+    coconut.dump(outer_and_inner, "ir", file=out)
+    entering, block = [], None
+    for line in out.getvalue().splitlines():
+        m = re.match(r"^(\S+):", line)
+        if m:
+            block = m.group(1)
+        elif re.search(r"goto in\d+_", line) and not block.startswith("in"):
+            entering.append(block.split(".")[0])
+    assert entering == [f"b{inner}"], (entering, outer, inner)
+    assert outer_and_inner(10) == 48

@@ -149,6 +149,15 @@ def refusal(func) -> str | None:
 MAX_CLASSES = 400
 
 
+def loop_depths(cfg):
+    """offset -> how many loops contain it: the ranges from a backward jump's target to
+    the jump (CPython lays a loop's body out between them; a priority, not a fact
+    anything relies on)."""
+    spans = [(ins.jump_target, ins.offset) for ins in cfg.instructions
+             if ins.is_jump and ins.jump_target is not None and ins.jump_target <= ins.offset]
+    return lambda offset: sum(1 for lo, hi in spans if lo <= offset <= hi)
+
+
 def _classes(namespace: dict) -> list:
     """The classes a module defines (their __module__ is its name) and their
     subclasses, each once, at most MAX_CLASSES."""
@@ -192,6 +201,12 @@ class Callees:
         self._irs: dict = {}
         self._containers = None
         self._class_list = None
+        # Which sites get the budget: the first analysis plans sites in the order it
+        # meets them; where that runs out, `reprioritize` chooses again, innermost
+        # loops first, and the analysis runs again with only those (`allowed`).
+        self.allowed: frozenset | None = None
+        self.candidates: dict[int, int] = {}       # site: IR blocks of its callee
+        self.over_budget = False
 
     @property
     def namespace(self) -> dict:
@@ -291,10 +306,34 @@ class Callees:
         got = self.callee_ir(func, nargs) if func is not None else None
         if got is None or site in inlined:
             return got
+        if self.allowed is not None and site not in self.allowed:
+            return None
+        self.candidates[site] = len(got[1].blocks)
         used = sum(len(ir.blocks) for _, ir in inlined.values())
         if used + len(got[1].blocks) > BUDGET:
+            self.over_budget = True
             return None
         return got
+
+    def reprioritize(self, cfg, inlined: dict) -> frozenset | None:
+        """After an analysis that ran out of budget: the sites to inline, chosen again
+        innermost loop first (then in code order), or None when that is what the
+        analysis planned. First come, first served left the hottest sites out where
+        the loop nest comes last (scimark's LU_factor: its innermost loop's three
+        `A[i][j]` reads stayed calls of ArrayList.__getitem__ while the reads of the
+        outer loops were inlined)."""
+        if not self.over_budget or self.allowed is not None:
+            return None
+        depth = loop_depths(cfg)
+        chosen, used = set(), 0
+        for site in sorted(self.candidates, key=lambda s: (-depth(s), s)):
+            if used + self.candidates[site] <= BUDGET:
+                chosen.add(site)
+                used += self.candidates[site]
+        if chosen == set(inlined):
+            return None
+        self.allowed = frozenset(chosen)
+        return self.allowed
 
     def callee_ir(self, func, nargs: int):
         """The IR of `func`'s code lowered for inlining (memoized per compile), or None

@@ -582,6 +582,12 @@ def lower(cfg: BytecodeCFG, count_at: int | None = None,
         from .inline import Callees
         b.tcx.callees = Callees(code, inline_depth)
     b.entry_states = T.analyze(b.tcx, OPCODES)
+    if b.tcx.callees is not None and b.tcx.callees.reprioritize(cfg, b.tcx.inlined):
+        # the inline budget went to other sites than the innermost loops': again, with
+        # those (inline.py Callees.reprioritize)
+        b.tcx.inlined.clear()
+        b.tcx.inline_kind.clear()
+        b.entry_states = T.analyze(b.tcx, OPCODES)
     if osr:
         # entered at its loop headers, in the states a frame the interpreter ran has
         # there (every local in the frame): the analysis again, from those too
