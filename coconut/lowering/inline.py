@@ -58,6 +58,7 @@ from ..ir.cfg import IrCFG, operand_items
 from ..ir.ops import Cond, NULL
 from ..runtime import layout as L
 from .._record import replace
+from .lower import PLAIN_DEALLOC
 
 # The callees inlined: at most this many code units (inline caches included: a method
 # of ~85 instructions that reads and writes a dozen attributes, scimark's
@@ -449,7 +450,6 @@ def check(ir: IrCFG) -> None:
 
 _FRAME = ops.Var("frame", "ptr")
 # Types whose deallocator runs no Python code (no __del__, no items, no weak references).
-_PLAIN_DEALLOC = (int, float, str)
 _TSTATE = ops.Var("tstate", "ptr")
 
 
@@ -680,26 +680,38 @@ class _Splice:
         if callee_frame:
             dead = self.dealloc(dead, v)
         else:
-            dead = self.observe(dead)
+            # the caller's frame made exact, unless `v` runs no code as it is freed
+            # (the callee's float local at its return: MonteCarlo boxed its int
+            # counter at every inlined Random.nextDouble)
+            other, done = self.plain_dealloc(dead, v)
+            dead = self.observe(other)
             dead.ops.append(ops.CallC(None, "_Py_Dealloc", (v,)))
+            dead.terminator = ops.Jump(done.name)
+            dead = done
         dead.terminator = ops.Jump(after.name)
         return after
 
-    def dealloc(self, blk, v):
-        """Free `v` (its count is 0) with the callee's frame current (coconut_inl_dealloc
-        materializes it, lending its locals). An exact int, float or str is freed at once:
-        its deallocator runs no code."""
-        plain, other = self.new_block("plain_dealloc"), self.new_block("frame_dealloc")
+    def plain_dealloc(self, blk, v):
+        """Free `v` (its count is 0) at once when it is an exact int, float or str (its
+        deallocator runs no code): (the block for other types, the block after)."""
+        plain, other = self.new_block("plain_dealloc"), self.new_block("other_dealloc")
         done = self.new_block("deallocated")
         tp = self.b.temp("ptr", "tp")
         blk.ops.append(ops.Load(tp, v, L.OB_TYPE))
-        for pytype in _PLAIN_DEALLOC:
+        for pytype in PLAIN_DEALLOC:
             nxt = self.new_block("not_" + pytype.__name__)
             blk.terminator = ops.Branch(Cond("==", tp, ops.ObjConst(pytype)), plain.name, nxt.name)
             blk = nxt
         blk.terminator = ops.Jump(other.name)
         plain.ops.append(ops.CallC(None, "_Py_Dealloc", (v,)))
         plain.terminator = ops.Jump(done.name)
+        return other, done
+
+    def dealloc(self, blk, v):
+        """Free `v` (its count is 0) with the callee's frame current (coconut_inl_dealloc
+        materializes it, lending its locals). An exact int, float or str is freed at once:
+        its deallocator runs no code."""
+        other, done = self.plain_dealloc(blk, v)
         blk = self.observe(other)
         at = self.at if self.at is not None else 0
         blk.ops.append(ops.CallArray(None, "coconut_inl_dealloc",

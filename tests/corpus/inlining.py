@@ -341,6 +341,36 @@ def del_at_return(n):
     return out, seen[:]
 
 
+class Peeking:
+    """Its __del__ reports the unboxed counters of the frame it runs under."""
+    def __init__(self, name):
+        self.name = name
+
+    def __del__(self):
+        f = sys._getframe(1)
+        seen.append((self.name, f.f_code.co_name,
+                     sorted((k, v) for k, v in f.f_locals.items() if k in ("total", "acc"))))
+
+
+def half(x, v):
+    y = x * 0.5                 # a float local, freed at the return (no code runs)
+    w = v                       # a Peeking or an int, freed at the return
+    return y
+
+
+def counters_at_returns(n):
+    # The inlined callee's locals are released at its return: a float (nothing looks
+    # at the caller's frame) or an object whose __del__ reads the caller's unboxed
+    # int and float counters, which must be exact there.
+    seen.clear()
+    total = 0
+    acc = 0.0
+    for i in range(n):
+        total += i
+        acc += half(float(i), Peeking(i) if i % 3 == 0 else i)
+    return total, acc, seen[:]
+
+
 def deep(n):
     if n == 0:
         return add(1, 2)
@@ -428,6 +458,7 @@ CASES = [
     (side_effect_then_deopt, [(6,)]),
     (del_in_body, [(3,)]),
     (del_at_return, [(3,)]),
+    (counters_at_returns, [(7,)]),
     (deep, [(3,)]),
     (recursion_at_inlined_call, [(10,), (100000,)]),
     (profiler_set_mid_loop, [(6,)]),
