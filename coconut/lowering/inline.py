@@ -503,8 +503,10 @@ def lower_setitem(b, ins, plan, inputs, items) -> list:
     `__setitem__` (slot_mp_ass_subscript calls it with the container, the key and the
     value, and drops its result)."""
     value, container, key = b.inputs = [b.box(v, item) for v, item in zip(inputs, items)]
-    b.decref(_slot_call(b, ins, plan, container, "__setitem__", "slot_mp_ass_subscript",
-                        L.MP_ASS_SUBSCRIPT, [container, key, value]))
+    result = _slot_call(b, ins, plan, container, "__setitem__", "slot_mp_ass_subscript",
+                        L.MP_ASS_SUBSCRIPT, [container, key, value])
+    if result.ctype == "obj":                  # (not a double: float_return)
+        b.decref(result)
     return []
 
 
@@ -550,6 +552,39 @@ def _guards(b, func, code, callee: IrCFG, deopt: str) -> None:
         STATS["inlined"] += 1
 
 
+def float_return(callee: IrCFG) -> dict | None:
+    """{returning block: index of its PyFloat_FromDouble} when every return of the
+    callee boxes a double just before (in the returning block, the box used by nothing
+    else): the caller may take the double itself, unboxed (`_Splice.float_result`;
+    types.py plans the call's result as a float). None otherwise."""
+    from ..passes.effects import defs, uses
+    boxes = {}
+    for name, blk in callee.blocks.items():
+        t = blk.terminator
+        if not isinstance(t, ops.Return):
+            continue
+        v = t.value
+        at = next((i for i, op in enumerate(blk.ops) if isinstance(op, ops.CallC)
+                   and op.func == "PyFloat_FromDouble" and op.dst == v), None)
+        if not isinstance(v, ops.Var) or at is None:
+            return None
+        arg = blk.ops[at].args[0]
+        if any(arg in defs(op) or v in uses(op) for op in blk.ops[at + 1:]):
+            return None
+        boxes[name] = at
+    if not boxes:
+        return None
+    boxed = {callee.blocks[name].terminator.value for name in boxes}
+    for name, blk in callee.blocks.items():
+        for i, op in enumerate(blk.ops):
+            if boxed & set(uses(op)) or (boxed & set(defs(op)) and boxes.get(name) != i):
+                return None
+        if not isinstance(blk.terminator, ops.Return) and \
+                boxed & set(uses(blk.terminator)):
+            return None
+    return boxes
+
+
 class _Splice:
     """Copies one callee's IR into the caller's (see the module docstring)."""
 
@@ -559,7 +594,9 @@ class _Splice:
         self.func, self.prefix = func, prefix
         self.locals = [ops.Var(f"{prefix}loc{i}") for i in range(callee.nlocalsplus)]
         self.args = args
-        self.result = b.temp("obj", "inlined")
+        # a callee that returns a double it boxed: the caller gets the double
+        self.float_result = float_return(callee)
+        self.result = b.temp("f64" if self.float_result else "obj", "inlined")
         self.caller_state = b.state
         # the shared exit's inputs: where, how deep a stack, deopt or error
         self.depth = callee.code.co_stacksize
@@ -614,7 +651,10 @@ class _Splice:
         b = self.b
         self.at = None                 # the callee's instruction (its last SetInstr)
         cur = new
-        for op in block.ops:
+        unboxed_at = self.float_result.get(block.name) if self.float_result else None
+        for i, op in enumerate(block.ops):
+            if i == unboxed_at:
+                continue               # the return's box: the caller takes the double
             if isinstance(op, ops.SetInstr):
                 self.at = op.offset
             elif isinstance(op, ops.LoadLocal):
@@ -640,7 +680,10 @@ class _Splice:
             cur.terminator = ops.Branch(self.value(t.cond), self.name(t.if_true),
                                         self.name(t.if_false))
         elif isinstance(t, ops.Return):
-            self.returns(cur, self.value(t.value))
+            if unboxed_at is not None:
+                self.returns(cur, self.value(block.ops[unboxed_at].args[0]))
+            else:
+                self.returns(cur, self.value(t.value))
         elif isinstance(t, ops.Deopt):
             self.exit(cur, t.resume - 1, self.value(t.stack), 0)
         elif isinstance(t, ops.ErrorExit):
@@ -773,7 +816,17 @@ class _Splice:
             # recompiled as a call (runtime/stability.py).
             b.emit(ops.CountExit(f"inlined {self.callee.name} left native code", ins.offset,
                                  ins.next_offset))
-            b.emit(ops.Assign(self.result, res))
+            if self.float_result:
+                # the caller goes on with a double: the interpreter's result, when it
+                # is an exact float; anything else leaves the caller too, after the call
+                other = b.exit_block("inlined_not_float", ops.Deopt(
+                    ins.next_offset, below + (res,), "inlined: the result is not a float"))
+                b.split(Cond("!=", b.load("ptr", res, L.OB_TYPE), ops.ObjConst(float)),
+                        other, hint="inlined_float")
+                b.emit(ops.Assign(self.result, b.load("f64", res, L.FLOAT_VALUE)))
+                b.emit(ops.Decref(res))         # (a float: its dealloc runs no code)
+            else:
+                b.emit(ops.Assign(self.result, res))
             b.terminate(ops.Jump(self.join))
         finally:
             b.current, b.state = saved_current, saved_state

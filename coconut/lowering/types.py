@@ -472,8 +472,8 @@ def plan(cx: Context, ins, state: State) -> Plan:
                 got = cx.callees.plan(ins.offset, cx.callees.getitem(ins), 2, cx.inlined)
                 if got is not None:
                     cx.inlined[ins.offset], cx.inline_kind[ins.offset] = got, "getitem"
-                    return Plan(True, "inline_getitem", want=(OBJ, OBJ), outs=(OBJ_ITEM,),
-                                site=ins.offset)
+                    return Plan(True, "inline_getitem", want=(OBJ, OBJ),
+                                outs=(_inlined_result(got),), site=ins.offset)
             return Plan(True, "subscr_getitem", want=(OBJ, OBJ), outs=(OBJ_ITEM,))
         if name == "STORE_SUBSCR" and form == "STORE_SUBSCR_ADAPTIVE" and \
                 cx.callees is not None and ins.offset not in cx.avoid and L.INLINE_CACHES:
@@ -627,8 +627,15 @@ def _inline_plan(cx: Context, ins, meth: Item, callee: Item) -> Plan | None:
     if got is None:
         return None
     cx.inlined[ins.offset], cx.inline_kind[ins.offset] = got, kind
-    return Plan(True, "inline_call", want=(OBJ,) * (ins.arg + 2), outs=(OBJ_ITEM,),
-                site=ins.offset)
+    return Plan(True, "inline_call", want=(OBJ,) * (ins.arg + 2),
+                outs=(_inlined_result(got),), site=ins.offset)
+
+
+def _inlined_result(got) -> Item:
+    """The result of an inlined call: a float (a C double) when every return of the
+    callee boxes one (inline.float_return), else an object."""
+    from .inline import float_return
+    return Item(FLOAT) if float_return(got[1]) else OBJ_ITEM
 
 
 def after(cx: Context, ins, state: State, p: Plan, rule) -> tuple[State | None, State | None]:

@@ -371,6 +371,29 @@ def counters_at_returns(n):
     return total, acc, seen[:]
 
 
+def fshift(x, k):
+    return (x + 0.5) * k        # a boxed double at its return: the caller takes it unboxed
+
+
+def float_results(n):
+    # The inlined fshift returns a C double; at the end its float guard on k fails and
+    # the interpreter finishes it: with a float (an int k), then with a complex (the
+    # caller leaves native code too, after the call, with the complex on its stack).
+    out = []
+    total = 0.0
+    for i in range(n):
+        if i == n - 2:
+            v = fshift(i, 2)
+        elif i == n - 1:
+            v = fshift(i, 1j)
+        else:
+            v = fshift(i, 2.0)
+        if type(v) is float:
+            total += v
+        out.append(v)
+    return out, total
+
+
 def deep(n):
     if n == 0:
         return add(1, 2)
@@ -459,6 +482,7 @@ CASES = [
     (del_in_body, [(3,)]),
     (del_at_return, [(3,)]),
     (counters_at_returns, [(7,)]),
+    (float_results, [(40,)]),
     (deep, [(3,)]),
     (recursion_at_inlined_call, [(10,), (100000,)]),
     (profiler_set_mid_loop, [(6,)]),
