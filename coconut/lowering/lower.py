@@ -594,6 +594,7 @@ def lower(cfg: BytecodeCFG, count_at: int | None = None,
     b.tcx = T.Context(cfg, fb, b.avoid, OPTIMIZE if optimize is None else optimize,
                       b.cache_forms)
     b.inline_depth = inline_depth
+    b.tcx.returns_unboxed = inline_depth > 0
     if INLINE and b.tcx.enabled and not osr and not code.co_flags & L.CO_RESUMABLE:
         from .inline import Callees
         b.tcx.callees = Callees(code, inline_depth)

@@ -223,6 +223,7 @@ class Context:
         # Inlining (inline.py): the callees that may be inlined (None: none), and per
         # CALL planned "inline_call" its callee's (code, IR) and how it was loaded.
         self.callees = None
+        self.returns_unboxed = False       # lowered to be inlined (lower.py)
         self.inlined: dict = {}
         self.inline_kind: dict = {}
 
@@ -275,7 +276,9 @@ class Context:
         if nxt is None:
             return False
         if nxt.name == "RETURN_VALUE":
-            return True
+            # (code lowered to be inlined returns a double to its caller unboxed:
+            # inline.float_return)
+            return not self.returns_unboxed
         return nxt.name == "STORE_FAST" and not (
             nxt.arg in self.unboxable and self.stores_virtually(nxt, nxt.arg))
 
