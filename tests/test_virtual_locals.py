@@ -216,7 +216,7 @@ def loop(n, hook=None):
     assert snapshot(interp(25)) == snapshot(compiled(25))
 
 @in_subprocess()
-def test_finalizer_sees_exact_locals_of_every_unboxed_kind():
+def test_finalizer_sees_exact_int_and_float_locals():
     # A deallocation is an observation point: `x = None` frees a Dying, whose __del__
     # looks at the loop's frame while s (float) and k (int) are unboxed; the dealloc
     # path boxes them into their slots (runtime/virtual.py, coconut_sync_*).

@@ -40,6 +40,8 @@ class IrCFG:
         self.site_caches = 0       # ops.SiteCache slots the code uses
         self.inlined: list[IrCFG] = []   # the IR of each callee inlined (lowering/inline.py)
         self.inline_refused: str | None = None   # lowered to be inlined: why it is not worth it
+        # lowered to be inlined: its returns that box a double (inline.float_return)
+        self.float_return: dict | None = None
 
     def inlined_codes(self) -> list:
         """The code objects of the callees inlined, nested ones too."""

@@ -58,7 +58,7 @@ from ..ir.cfg import IrCFG, operand_items
 from ..ir.ops import Cond, NULL
 from ..runtime import layout as L
 from .._record import replace
-from .lower import PLAIN_DEALLOC
+from .lower import branch_if_plain
 
 # The callees inlined: at most this many code units (inline caches included: a method
 # of ~85 instructions that reads and writes a dozen attributes, scimark's
@@ -405,6 +405,7 @@ def _lower_callee(code, depth: int) -> IrCFG:
         raise NotInlinable(ir.inline_refused)
     ir = refcount(prune_unreachable(ir))
     check(ir)
+    ir.float_return = float_return(ir)
     return ir
 
 
@@ -595,7 +596,7 @@ class _Splice:
         self.locals = [ops.Var(f"{prefix}loc{i}") for i in range(callee.nlocalsplus)]
         self.args = args
         # a callee that returns a double it boxed: the caller gets the double
-        self.float_result = float_return(callee)
+        self.float_result = callee.float_return
         self.result = b.temp("f64" if self.float_result else "obj", "inlined")
         self.caller_state = b.state
         # the shared exit's inputs: where, how deep a stack, deopt or error
@@ -741,11 +742,7 @@ class _Splice:
         done = self.new_block("deallocated")
         tp = self.b.temp("ptr", "tp")
         blk.ops.append(ops.Load(tp, v, L.OB_TYPE))
-        for pytype in PLAIN_DEALLOC:
-            nxt = self.new_block("not_" + pytype.__name__)
-            blk.terminator = ops.Branch(Cond("==", tp, ops.ObjConst(pytype)), plain.name, nxt.name)
-            blk = nxt
-        blk.terminator = ops.Jump(other.name)
+        branch_if_plain(blk, tp, plain.name, other.name, self.new_block)
         plain.ops.append(ops.CallC(None, "_Py_Dealloc", (v,)))
         plain.terminator = ops.Jump(done.name)
         return other, done

@@ -34,6 +34,17 @@ BOX = {"f64": "PyFloat_FromDouble", "i64": "PyLong_FromLong", "cbool": "PyBool_F
 PLAIN_DEALLOC = (int, float, str)
 
 
+def branch_if_plain(blk, tp, plain: str, other: str, new_block) -> None:
+    """End `blk` with the tests of the type `tp` against PLAIN_DEALLOC: to `plain` on
+    a match, else to `other` (`new_block(hint)` makes the blocks between the tests)."""
+    for pytype in PLAIN_DEALLOC[:-1]:
+        nxt = new_block("not_" + pytype.__name__)
+        blk.terminator = ops.Branch(ops.Cond("==", tp, ops.ObjConst(pytype)), plain, nxt.name)
+        blk = nxt
+    blk.terminator = ops.Branch(ops.Cond("==", tp, ops.ObjConst(PLAIN_DEALLOC[-1])),
+                                plain, other)
+
+
 def slot(i: int, kind: str = T.OBJ) -> ops.Var:
     return ops.Var(f"s{i}{_SUFFIX[kind]}", T.CTYPE[kind])
 
@@ -181,12 +192,9 @@ class Builder:
         # the frame): no materialization for those, the commonest garbage of a typed
         # loop (a float box it replaced; MonteCarlo boxed its int counter for each).
         tp = self.load("ptr", value, L.OB_TYPE)
-        plain = self.new_block("plain_dealloc")
-        for pytype in PLAIN_DEALLOC:
-            other = self.new_block("not_" + pytype.__name__)
-            self.terminate(ops.Branch(ops.Cond("==", tp, ops.ObjConst(pytype)),
-                                      plain.name, other.name))
-            self.current = other
+        plain, observed = self.new_block("plain_dealloc"), self.new_block("observed_dealloc")
+        branch_if_plain(self.current, tp, plain.name, observed.name, self.new_block)
+        self.current = observed
         with self.at(plain):
             self.emit(ops.CallC(None, "_Py_Dealloc", (value,)))
             self.terminate(ops.Jump(after.name))

@@ -637,8 +637,7 @@ def _inline_plan(cx: Context, ins, meth: Item, callee: Item) -> Plan | None:
 def _inlined_result(got) -> Item:
     """The result of an inlined call: a float (a C double) when every return of the
     callee boxes one (inline.float_return), else an object."""
-    from .inline import float_return
-    return Item(FLOAT) if float_return(got[1]) else OBJ_ITEM
+    return Item(FLOAT) if got[1].float_return else OBJ_ITEM
 
 
 def after(cx: Context, ins, state: State, p: Plan, rule) -> tuple[State | None, State | None]:

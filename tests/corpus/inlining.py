@@ -394,6 +394,42 @@ def float_results(n):
     return out, total
 
 
+class Scaled:
+    """A multiplier that looks at the caller of the function multiplying by it."""
+    def __rmul__(self, x):
+        f = sys._getframe(2)
+        seen.append((f.f_code.co_name,
+                     sorted((k, v) for k, v in f.f_locals.items() if k in ("total", "i"))))
+        return x * 3.0
+
+
+def fmul(x, k):
+    return x * k                # two boxed floats, returned: speculated when inlined
+
+
+def float_products(n):
+    # The inlined fmul speculates on floats (its result goes to the caller unboxed).
+    # Near the end its guard fails: a Scaled (its __rmul__ reads this loop's unboxed
+    # locals while the interpreter finishes fmul), a complex (the result is no float:
+    # this frame leaves native code after the call), an int (a float result).
+    seen.clear()
+    total = 0.0
+    out = []
+    for i in range(n):
+        k = 2.0
+        if i == n - 3:
+            k = Scaled()
+        elif i == n - 2:
+            k = 1j
+        elif i == n - 1:
+            k = 2
+        v = fmul(i + 0.5, k)
+        if type(v) is float:
+            total += v
+        out.append(v)
+    return out, total, seen[:]
+
+
 def deep(n):
     if n == 0:
         return add(1, 2)
@@ -483,6 +519,7 @@ CASES = [
     (del_at_return, [(3,)]),
     (counters_at_returns, [(7,)]),
     (float_results, [(40,)]),
+    (float_products, [(40,)]),
     (deep, [(3,)]),
     (recursion_at_inlined_call, [(10,), (100000,)]),
     (profiler_set_mid_loop, [(6,)]),
