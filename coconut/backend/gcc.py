@@ -248,7 +248,9 @@ class _FunctionEmitter:
         max_args = max([len(op.args) for b in ir.blocks.values() for op in b.ops
                         if isinstance(op, ops.CallVectorcall)] +
                        [len(op.values) for b in ir.blocks.values() for op in b.ops
-                        if isinstance(op, ops.CallArray)] + [-1])
+                        if isinstance(op, ops.CallArray)] +
+                       [len(op.values) for b in ir.blocks.values() for op in b.ops
+                        if isinstance(op, ops.CallPtr) and op.values is not None] + [-1])
         # Also for calls with no arguments: their argument vector is still &scratch[0]
         # (BUILD_STRING 0 of f"" once met a NULL here and crashed libgccjit).
         self.scratch = (self.fn.new_local(self.c.new_array_type(vp, max_args + 1), b"scratch")
@@ -500,6 +502,8 @@ class _FunctionEmitter:
                 blk.add_assignment(self.var(op.dst), call)
         elif isinstance(op, ops.CallVectorcall):
             self.emit_vectorcall(blk, op)
+        elif isinstance(op, ops.CallPtr):
+            self.emit_call_ptr(blk, op)
         elif isinstance(op, ops.CallArray):
             for i, v in enumerate(op.values):
                 blk.add_assignment(self.scratch_slot(i), cx.cast(self.rv(v), "obj"))
@@ -547,6 +551,25 @@ class _FunctionEmitter:
             call = c.new_call(self.vectorcall_function(), [callable_, argv, nargsf, kwnames])
         blk.add_assignment(self.var(op.dst), call)
 
+    def emit_call_ptr(self, blk, op: ops.CallPtr):
+        """A C function through a pointer: every argument an object (or pointer) but
+        the array's count, a Py_ssize_t; the result an object."""
+        c, cx = self.c, self.cx
+        obj, ptr, ssize = cx.types["obj"], cx.types["ptr"], cx.types["ssize"]
+        params = [obj] * len(op.before)
+        args = [cx.cast(self.rv(a), "obj") for a in op.before]
+        if op.values is not None:
+            for i, v in enumerate(op.values):
+                blk.add_assignment(self.scratch_slot(i), cx.cast(self.rv(v), "obj"))
+            params += [ptr, ssize]
+            args += [c.new_cast(self.scratch_slot(0).get_address(), ptr),
+                     cx.int(len(op.values) if op.nargs < 0 else op.nargs, "ssize")]
+        params += [obj] * len(op.after)
+        args += [cx.cast(self.rv(a), "obj") for a in op.after]
+        fn_t = c.new_function_ptr_type(obj, params)
+        fn = c.new_cast(cx.cast(self.rv(op.fn), "ptr"), fn_t)
+        blk.add_assignment(self.var(op.dst), c.new_call_through_ptr(fn, args))
+
     def vectorcall_function(self):
         cx = self.cx
         if "PyObject_Vectorcall" not in cx.imported:
@@ -582,7 +605,9 @@ _SINGLETONS = {"None": None, "True": True, "False": False, "Ellipsis": Ellipsis,
                # types the typed rules guard on that no module names
                "range_iterator": type(iter(range(0))),
                "list_iterator": type(iter([])), "tuple_iterator": type(iter(())),
-               "list.append": list.__dict__["append"]}
+               "list.append": list.__dict__["append"],
+               "builtin_function_or_method": type(len),
+               "method_descriptor": type(list.__dict__["append"])}
 _BUILTINS = dict(vars(builtins))      # as at import: resolved by name in any process
 _BUILTIN_NAMES = {}
 for _name, _obj in _BUILTINS.items():

@@ -121,6 +121,14 @@ class BytecodeCFG:
     def _starts(self) -> list[int]:
         return sorted(self.blocks)
 
+    def instruction_before(self, offset: int) -> Instruction | None:
+        """The instruction that ends where the one at `offset` starts (None: the first)."""
+        return self._before.get(offset)
+
+    @functools.cached_property
+    def _before(self) -> dict[int, Instruction]:
+        return {nxt.offset: ins for ins, nxt in zip(self.instructions, self.instructions[1:])}
+
     @functools.cached_property
     def graph(self) -> nx.DiGraph:
         """The blocks as a networkx DiGraph, built when first asked for (dumps and

@@ -189,6 +189,27 @@ class CallArray:
 
 
 @record
+class CallPtr:
+    """dst = ((PyObject *(*)(...))fn)(*before[, &values[0], nargs], *after): a C
+    function through a pointer read at run time (a builtin's `ml_meth`, a type's
+    `tp_vectorcall`); `values` None: no array; `nargs` -1: len(values)."""
+    dst: Var
+    fn: Value
+    before: tuple
+    values: tuple | None = None
+    nargs: int = -1
+    after: tuple = ()
+
+    def __str__(self):
+        args = [str(a) for a in self.before]
+        if self.values is not None:
+            n = len(self.values) if self.nargs < 0 else self.nargs
+            args += [f"[{', '.join(map(str, self.values))}]", str(n)]
+        args += [str(a) for a in self.after]
+        return f"{self.dst} = (*{self.fn})({', '.join(args)})"
+
+
+@record
 class Load:
     """dst = *(ctype *)((char *)base + offset) — a field of a C struct."""
     dst: Var

@@ -14,6 +14,7 @@ from ..ir import ops
 from ..ir.ops import Cond, NULL
 from ..runtime import layout as L
 from . import caches
+from .ccalls import lower_c_call, precall_form
 from .registry import op, NOT_NATIVE
 
 # BINARY_OP's oparg -> C function (ceval.c binary_ops[]); power takes a third None.
@@ -528,6 +529,11 @@ def call(b, ins, meth_or_null, self_or_callable, args):
     when LOAD_METHOD found a method, else (NULL, callable, args)."""
     kwnames = b.pending_kwnames
     b.pending_kwnames = None
+    form = precall_form(b, ins)
+    if form is not None:          # a C function the interpreter calls specialized
+        out = lower_c_call(b, ins, form, meth_or_null, self_or_callable, args, kwnames)
+        if out is not None:
+            return out
     n_kw = len(kwnames) if kwnames else 0
     is_method = _not_null(meth_or_null)
     callable_, skip = b.select_many(is_method, [(meth_or_null, self_or_callable, "obj"),

@@ -17,12 +17,19 @@ import dis
 
 from . import layout as L
 
-# The specialized forms with an inline-cache fast path, by instruction (lowering/caches.py).
+# The specialized forms with a fast path, by instruction (lowering/caches.py, ccalls.py).
 FORMS = {
     "LOAD_ATTR": ("LOAD_ATTR_INSTANCE_VALUE", "LOAD_ATTR_SLOT", "LOAD_ATTR_MODULE",
                   "LOAD_ATTR_WITH_HINT"),
     "STORE_ATTR": ("STORE_ATTR_INSTANCE_VALUE", "STORE_ATTR_SLOT", "STORE_ATTR_WITH_HINT"),
     "LOAD_METHOD": ("LOAD_METHOD_WITH_VALUES", "LOAD_METHOD_NO_DICT", "LOAD_METHOD_MODULE"),
+    # calls of C functions, the next CALL made without the generic call (lowering/ccalls.py)
+    "PRECALL": ("PRECALL_NO_KW_TYPE_1", "PRECALL_NO_KW_STR_1", "PRECALL_NO_KW_TUPLE_1",
+                "PRECALL_BUILTIN_CLASS", "PRECALL_NO_KW_BUILTIN_O",
+                "PRECALL_NO_KW_BUILTIN_FAST", "PRECALL_BUILTIN_FAST_WITH_KEYWORDS",
+                "PRECALL_NO_KW_METHOD_DESCRIPTOR_O", "PRECALL_NO_KW_METHOD_DESCRIPTOR_NOARGS",
+                "PRECALL_NO_KW_METHOD_DESCRIPTOR_FAST",
+                "PRECALL_METHOD_DESCRIPTOR_FAST_WITH_KEYWORDS"),
 }
 # The instructions whose quickened opcode the typed rules read (lowering/types.py).
 TYPED = frozenset({"BINARY_OP", "COMPARE_OP", "BINARY_SUBSCR", "STORE_SUBSCR"})

@@ -110,6 +110,18 @@ TP_NEW = 312
 TP_ALLOC = 304
 TP_FREE = 320
 METHOD_SELF = 24
+# Calls of C functions as 3.11's PRECALL_* specializations make them
+# (lowering/ccalls.py): PyCFunctionObject.m_ml / m_self, PyMethodDef.ml_meth / ml_flags,
+# PyMethodDescrObject.d_common.d_type / d_method, PyTypeObject.tp_vectorcall; the
+# METH_* flags (methodobject.h)
+CFUNC_ML = 16
+CFUNC_SELF = 24
+ML_METH = 8
+ML_FLAGS = 16
+DESCR_TYPE = 16
+DESCR_METHOD = 40
+TP_VECTORCALL = 400
+METH_KEYWORDS, METH_NOARGS, METH_O, METH_FASTCALL = 0x2, 0x4, 0x8, 0x80
 GC_HEAD_NEXT = -16                 # PyGC_Head._gc_next, before the object: 0 = untracked
 OWNED_BY_THREAD, OWNED_BY_GENERATOR, OWNED_BY_FRAME_OBJECT = 0, 1, 2
 # PyGenObject: gi_frame_state (int8_t) and gi_iframe (the generator's frame, inline).
@@ -368,6 +380,23 @@ def verify() -> None:
     bound = _Probe(0).method
     check("im_func, im_self", (_ptr(id(bound) + METHOD_FUNC), _ptr(id(bound) + METHOD_SELF)),
           (id(bound.__func__), id(bound.__self__)))
+    import builtins as _builtins
+    ml = _ptr(id(len) + CFUNC_ML)
+    check("PyCFunctionObject m_ml, m_self; PyMethodDef ml_name, ml_flags",
+          (ctypes.string_at(_ptr(ml)), _int(ml + ML_FLAGS), _ptr(id(len) + CFUNC_SELF)),
+          (b"len", METH_O, id(_builtins)))
+    check("METH_FASTCALL | METH_KEYWORDS", _int(_ptr(id(sorted) + CFUNC_ML) + ML_FLAGS),
+          METH_FASTCALL | METH_KEYWORDS)
+    descr = list.__dict__["append"]
+    dml = _ptr(id(descr) + DESCR_METHOD)
+    check("PyMethodDescrObject d_type, d_method",
+          (_ptr(id(descr) + DESCR_TYPE), ctypes.string_at(_ptr(dml)), _int(dml + ML_FLAGS)),
+          (id(list), b"append", METH_O))
+    check("METH_NOARGS, METH_FASTCALL",
+          (_int(_ptr(id(str.upper) + DESCR_METHOD) + ML_FLAGS),
+           _int(_ptr(id(dict.get) + DESCR_METHOD) + ML_FLAGS)), (METH_NOARGS, METH_FASTCALL))
+    check("tp_vectorcall", (_ptr(id(dict) + TP_VECTORCALL) != 0,
+                            _ptr(id(WithInit) + TP_VECTORCALL) == 0), (True, True))
 
     frame_obj = sys._getframe()
     iframe = _ptr(id(frame_obj) + FRAMEOBJ_FRAME)
