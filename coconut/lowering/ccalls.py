@@ -14,10 +14,12 @@ vectorcall wrapper -> `_Py_CheckFunctionResult`):
 | `PRECALL_NO_KW_BUILTIN_O` | a `builtin_function_or_method`, `METH_O` | `ml_meth(m_self, arg)` |
 | `PRECALL_NO_KW_BUILTIN_FAST` | the same, `METH_FASTCALL` | `ml_meth(m_self, args, n)` |
 | `PRECALL_BUILTIN_FAST_WITH_KEYWORDS` | `METH_FASTCALL\\|METH_KEYWORDS` | `ml_meth(m_self, args, n, kwnames)` |
-| `PRECALL_NO_KW_METHOD_DESCRIPTOR_O`, `_NOARGS`, `_FAST`; `PRECALL_METHOD_DESCRIPTOR_FAST_WITH_KEYWORDS` | a `method_descriptor` with those flags, `type(self)` its class exactly | `ml_meth(self, ...)` |
+| `PRECALL_NO_KW_METHOD_DESCRIPTOR_O`, `_NOARGS`, `_FAST`; `PRECALL_METHOD_DESCRIPTOR_FAST_WITH_KEYWORDS` | a `method_descriptor` with those flags, `type(self)` its class or a subclass | `ml_meth(self, ...)` |
 
-The guards are ceval's `DEOPT_IF`s (flags and types, not the callable's identity: one
-site may call several builtins of one kind); a failure leaves native code before the
+The guards are ceval's `DEOPT_IF`s (types, and the flags of the calling convention;
+not the callable's identity: one site may call several builtins of one kind; self of a
+subclass of the descriptor's class, where ceval misses and makes the generic call,
+which calls the same C function); a failure leaves native code before the
 call (`ops.Deopt.site`: counted, and past the bound the function is compiled again
 with the generic call there, runtime/stability.py). The `METH_O` and `METH_NOARGS`
 forms check the recursion limit as ceval does (`_Py_EnterRecursiveCallTstate`); at
@@ -47,6 +49,13 @@ _FORMS = {
 _ONE_ARG = {"PRECALL_NO_KW_TYPE_1": type, "PRECALL_NO_KW_STR_1": str,
             "PRECALL_NO_KW_TUPLE_1": tuple}
 _TPFLAGS_TYPE_SUBCLASS = 1 << 31
+# The flags that choose the calling convention, as specialize.c tests them (METH_VARARGS,
+# METH_KEYWORDS, METH_NOARGS, METH_O, METH_FASTCALL, METH_METHOD). ceval's instruction
+# compares all the flags, so that a classmethod's builtin (`int.from_bytes`,
+# `dict.fromkeys`: METH_CLASS) or a METH_COEXIST slot wrapper (`frozenset.__contains__`)
+# misses at every call and takes the generic call, which calls the same `ml_meth` the
+# same way; here they take the fast path (a deopt each time cost more).
+_CONVENTION = 0x1 | 0x2 | 0x4 | 0x8 | 0x80 | 0x200
 
 
 def precall_form(b, ins) -> str | None:
@@ -117,10 +126,22 @@ def lower_c_call(b, ins, form, meth_or_null, self_or_callable, args, kwnames):
         deopt_if(Cond("!=", tp, b.const(type(len) if kind == _CFUNC else
                                             type(list.__dict__["append"]))), why, site)
         ml = b.load("ptr", callable_, L.CFUNC_ML if kind == _CFUNC else L.DESCR_METHOD)
-        deopt_if(Cond("!=", b.load("int", ml, L.ML_FLAGS), b.int(flags)), why, site)
+        conv = b.temp("int", "conv")
+        b.emit(ops.BinArith(conv, "&", b.load("int", ml, L.ML_FLAGS), b.int(_CONVENTION)))
+        deopt_if(Cond("!=", conv, b.int(flags)), why, site)
         if kind == _DESCR:
+            # self's type is the descriptor's class, or a subclass (method_vectorcall_*'s
+            # descr_check; ceval's instruction misses on a subclass and takes that
+            # generic call, which calls ml_meth the same way: a dict subclass's get)
             d_type = b.load("ptr", callable_, L.DESCR_TYPE)
-            deopt_if(Cond("!=", b.load("ptr", total[0], L.OB_TYPE), d_type), why, site)
+            self_type = b.load("ptr", total[0], L.OB_TYPE)
+            exact, other = b.new_block("descr_self"), b.new_block("descr_subclass")
+            b.terminate(ops.Branch(Cond("==", self_type, d_type), exact.name, other.name))
+            b.current = other
+            sub = b.call("PyType_IsSubtype", self_type, d_type)
+            deopt_if(Cond("==", sub, b.int(0)), why, site)
+            b.terminate(ops.Jump(exact.name))
+            b.current = exact
         fn = b.load("ptr", ml, L.ML_METH)
     checked = flags in (L.METH_O, L.METH_NOARGS)
     tstate = ops.Var("tstate", "ptr")

@@ -651,7 +651,7 @@ def async_gen_wrap(b, ins, value):
     """ASYNC_GEN_WRAP (before an async generator's YIELD_VALUE): the value in an
     async_generator_wrapped_value (coconut_async_gen_wrap), which tells the async
     generator's asend a yield from an await."""
-    wrapped = b.call("coconut_async_gen_wrap", value)
+    wrapped = b.call("coconut_async_gen_wrap", ops.Var("tstate", "ptr"), value)
     b.error_if_null(wrapped, keep=(value,))
     b.decref(value)
     return [wrapped]

@@ -164,6 +164,14 @@ AM_AITER = 8                       # PyAsyncMethods.am_aiter (GET_AITER)
 AM_ANEXT = 16                      # PyAsyncMethods.am_anext (GET_ANEXT)
 TP_BASICSIZE = 32                  # PyTypeObject.tp_basicsize
 ASYNC_GEN_WRAPPED_VALUE = 16       # _PyAsyncGenWrappedValue.agw_val (ASYNC_GEN_WRAP)
+# PyInterpreterState.async_gen (struct _Py_async_gen_state): value_freelist[80],
+# value_numfree, asend_freelist[80], asend_numfree; ASYNC_GEN_WRAP takes its wrapper
+# from the first free list as _PyAsyncGenValueWrapperNew does (runtime/coroutines.py)
+INTERP_ASYNC_GEN = 5816
+AG_MAXFREELIST = 80
+AG_VALUE_NUMFREE = 8 * AG_MAXFREELIST
+AG_ASEND_FREELIST = AG_VALUE_NUMFREE + 8
+AG_ASEND_NUMFREE = AG_ASEND_FREELIST + 8 * AG_MAXFREELIST
 
 # Type flags
 TPFLAGS_BASE_EXC_SUBCLASS = 1 << 30
@@ -457,6 +465,22 @@ def verify() -> None:
     check("_PyAsyncGenWrappedValue (PyObject_HEAD, agw_val)",
           (ctypes.string_at(_ptr(wrapped + TP_NAME)), _ptr(wrapped + TP_BASICSIZE)),
           (b"async_generator_wrapped_value", ASYNC_GEN_WRAPPED_VALUE + 8))
+    # The async generator free lists: 100 asend objects freed at once fill theirs (80);
+    # the wrappers' holds only wrappers
+    state = _api.PyInterpreterState_Get() + INTERP_ASYNC_GEN
+    gens = [agen() for _ in range(AG_MAXFREELIST + 20)]
+    sends = [g.__anext__() for g in gens]
+    asend_type = id(type(sends[0]))
+    del sends
+    numfree = _int(state + AG_VALUE_NUMFREE)
+    check("async generator free lists",
+          (_int(state + AG_ASEND_NUMFREE),
+           {_ptr(_ptr(state + AG_ASEND_FREELIST + 8 * k) + OB_TYPE)
+            for k in range(AG_MAXFREELIST)},
+           0 <= numfree <= AG_MAXFREELIST,
+           {_ptr(_ptr(state + 8 * k) + OB_TYPE) for k in range(numfree)} <= {wrapped}),
+          (AG_MAXFREELIST, {asend_type}, True, True))
+    del gens
     check("am_aiter, am_anext", (
         _ptr(coro_am + AM_AWAIT) != 0, _ptr(coro_am + AM_AITER), _ptr(coro_am + AM_ANEXT),
         _ptr(agen_am + AM_AITER) != 0, _ptr(agen_am + AM_ANEXT) != 0), (True, 0, 0, True, True))
