@@ -408,8 +408,20 @@ def is_op(b, ins, left, right):
 
 @op("CONTAINS_OP", sig="left right -- res")
 def contains_op(b, ins, left, right):
-    """CONTAINS_OP: PySequence_Contains(right, left), inverted when oparg is 1."""
-    found = b.call("PySequence_Contains", right, left)
+    """CONTAINS_OP: PySequence_Contains(right, left), inverted when oparg is 1; an exact
+    str in an exact list or tuple of strs first without it (coconut_contains_str,
+    runtime/contains.py: -2 where it does not answer, nothing done)."""
+    found = b.temp("int", "found")
+    generic, join = b.new_block("contains_call"), b.new_block("contained")
+    b.split(Cond("!=", _type_of(b, left), b.const(str)), generic.name, hint="str_needle")
+    quick = b.call("coconut_contains_str", right, left)
+    b.split(Cond("==", quick, b.int(-2)), generic.name, hint="str_in_seq")
+    b.emit(ops.Assign(found, quick))
+    b.terminate(ops.Jump(join.name))
+    b.current = generic
+    b.emit(ops.Assign(found, b.call("PySequence_Contains", right, left)))
+    b.terminate(ops.Jump(join.name))
+    b.current = join
     b.decref(left, right)
     b.error_if_negative(found)
     return [_bool_from(b, Cond("==" if ins.arg else "!=", found, b.int(0)))]

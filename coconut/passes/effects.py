@@ -23,6 +23,7 @@ QUIET_CALLS = frozenset({
     "PyBool_FromLong",        # a new reference to True or False
     "PyType_IsSubtype",       # reads the types' tp_mro (or tp_base chain)
     "_PyUnicode_Equal",       # compares two strs' lengths, kinds and data
+    "coconut_contains_str",   # reads a list's or tuple's items, compares strs (contains.py)
 })
 
 # Ops that compute a value into `dst` from their operands and do nothing else: removable

@@ -182,6 +182,7 @@ FRAME_LOCALS = 24
 TP_ITER = 216
 TP_RICHCOMPARE = 200               # PyTypeObject.tp_richcompare
 STR_LENGTH = 16                    # PyASCIIObject.length (code points)
+STR_HASH = 24                      # PyASCIIObject.hash (Py_hash_t, -1: not computed yet)
 INTERP_IMPORT_FUNC = 1416
 DICT_USED = 16
 # arrayobject (Modules/arraymodule.c): char *ob_item, Py_ssize_t allocated,
@@ -465,6 +466,10 @@ def verify() -> None:
     check("_PyAsyncGenWrappedValue (PyObject_HEAD, agw_val)",
           (ctypes.string_at(_ptr(wrapped + TP_NAME)), _ptr(wrapped + TP_BASICSIZE)),
           (b"async_generator_wrapped_value", ASYNC_GEN_WRAPPED_VALUE + 8))
+    probe_str = "layout-probe"
+    probe_hash = hash(probe_str)          # (computed, then cached in the object)
+    check("str hash", ctypes.c_ssize_t.from_address(id(probe_str) + STR_HASH).value,
+          probe_hash)
     # The async generator free lists: 100 asend objects freed at once fill theirs (80);
     # the wrappers' holds only wrappers
     state = _api.PyInterpreterState_Get() + INTERP_ASYNC_GEN

@@ -204,6 +204,45 @@ def dup_keys(a):
     return {"k": 1, "k": a}, {a: 1, a: 2}  # noqa: F601
 
 
+class LoudStr(str):
+    """A str whose == runs Python code (and records it)."""
+    log = []
+
+    def __eq__(self, other):
+        LoudStr.log.append(("eq", str(self), other))
+        return str.__eq__(self, other)
+
+    __hash__ = str.__hash__
+
+
+class Shrinking:
+    """Equal to nothing; comparing it empties the list it is in."""
+    def __init__(self, owner):
+        self.owner = owner
+
+    def __eq__(self, other):
+        self.owner.clear()
+        return False
+
+
+def str_in_sequences(words):
+    # CONTAINS_OP of a str in a list or tuple (coconut_contains_str): strs made at run
+    # time (their hash not computed yet), non-ASCII, a str subclass as needle and as an
+    # item (its __eq__ runs: the generic path), an item of another type, a list that a
+    # comparison empties
+    LoudStr.log.clear()
+    names = ["alpha", "beta", "gamma", "d\u00e9lta", "".join(["ep", "silon"])]
+    out = []
+    for w in words:
+        probe = "".join(list(w)) if type(w) is str else w
+        out.append((probe in names, probe not in tuple(names), probe in ("beta", "z"),
+                    probe in [LoudStr("gamma"), "alpha"], probe in [1, "alpha"], probe in []))
+    owner = ["x"]
+    owner.insert(0, Shrinking(owner))
+    out.append(("x" in owner, owner))
+    return out, LoudStr.log[:]
+
+
 CASES = [
     (builds, [(1, "b"), (1, 1), (None, 2.5)]),
     (build_unhashable, [([],), ({},), (1,)]),
@@ -238,4 +277,6 @@ CASES = [
     (nested_comp, [(5,)]),
     (build_large, [(1,)]),
     (dup_keys, [(2,)]),
+    (str_in_sequences, [(["alpha", "gamma", "d\u00e9lta", "epsilon", "zeta", LoudStr("beta"),
+                          "", 5],)]),
 ]
