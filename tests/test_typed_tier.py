@@ -310,3 +310,30 @@ def test_subscript_of_a_python_getitem_calls_it_directly():
     coconut = get_coconut()
     coconut.compile(fresh)
     assert coconut.is_compiled(fresh) and fresh(v, 10) == 5.0
+
+
+def _c_calls(l, d, s):
+    return type(l), id(l) - id(l), d.get(1), s.upper(), sorted(l, reverse=True), " ".join(s)
+
+
+def test_specialized_c_calls_call_the_c_function():
+    """Where the interpreter specialized a PRECALL of a C function, the compiled CALL
+    calls it through its pointer (ops.CallPtr, lowering/ccalls.py), not through the
+    generic vectorcall; its guard sites are recorded, and avoiding them (a recompile)
+    brings the generic call back."""
+    from coconut.ir import ops
+    cold = _ir(_c_calls)
+    assert not any(isinstance(op, ops.CallPtr) for b in cold.blocks.values() for op in b.ops)
+    for _ in range(10):
+        _c_calls([3, 1, 2], {1: 2}, "ab")
+    ir = _ir(_c_calls)
+    ptr_calls = [op for b in ir.blocks.values() for op in b.ops if isinstance(op, ops.CallPtr)]
+    generic = [op for b in ir.blocks.values() for op in b.ops if isinstance(op, ops.CallVectorcall)]
+    assert len(ptr_calls) >= 5 and not generic, (len(ptr_calls), len(generic))
+    sites = {b.terminator.site for b in ir.blocks.values()
+             if isinstance(b.terminator, ops.Deopt) and b.terminator.site is not None}
+    assert len(sites) >= 6
+    back = _ir(_c_calls, avoid=frozenset(sites))
+    assert not any(isinstance(op, ops.CallPtr) for b in back.blocks.values() for op in b.ops)
+    assert sum(isinstance(op, ops.CallVectorcall) for b in back.blocks.values()
+               for op in b.ops) >= 6

@@ -432,7 +432,7 @@ def check(ir: IrCFG) -> None:
         for item in block.ops + [block.terminator]:
             if isinstance(item, (ops.CallC, ops.CallArray)) and item.func not in PURE_C:
                 raise NotInlinable(f"calls {item.func}")
-            if isinstance(item, ops.CallVectorcall):
+            if isinstance(item, (ops.CallVectorcall, ops.CallPtr)):
                 raise NotInlinable("a call")
             if isinstance(item, ops.ErrorExit) and (item.reraise or item.offset is None):
                 raise NotInlinable("an error exit without its instruction")
