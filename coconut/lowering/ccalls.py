@@ -36,6 +36,7 @@ from ..runtime import layout as L
 
 # ceval's flags test, per form: (the callable's kind, ml_flags, takes keywords)
 _CFUNC, _DESCR = "builtin_function_or_method", "method_descriptor"
+_CFUNC_TYPE, _DESCR_TYPE = type(len), type(list.__dict__["append"])
 _FORMS = {
     "PRECALL_NO_KW_BUILTIN_O": (_CFUNC, L.METH_O, False),
     "PRECALL_NO_KW_BUILTIN_FAST": (_CFUNC, L.METH_FASTCALL, False),
@@ -104,31 +105,30 @@ def lower_c_call(b, ins, form, meth_or_null, self_or_callable, args, kwnames):
         kw_ins = b.cfg.instruction_before(b.cfg.instruction_before(ins.offset).offset)
         assert kw_ins.name == "KW_NAMES", kw_ins
         stack = b.stack_below() + tuple(b.inputs)
-        target = b.exit_block("deopt", ops.Deopt(kw_ins.offset, stack, why, site))
-
-        def deopt_if(cond, why, site=None):
-            b.split(cond, target)
+        guard_failed = b.exit_block("deopt", ops.Deopt(kw_ins.offset, stack, why, site))
     else:
-        deopt_if = b.deopt_if
+        guard_failed = b.deopt_block(why, site)
+
+    def deopt_if(cond):
+        b.split(cond, guard_failed)
     if not known_null:
-        deopt_if(Cond("==" if is_meth else "!=", meth_or_null, NULL), why, site)
-    tp = b.load("ptr", callable_, L.OB_TYPE)
+        deopt_if(Cond("==" if is_meth else "!=", meth_or_null, NULL))
     if form in _ONE_ARG:
-        deopt_if(Cond("!=", callable_, b.const(_ONE_ARG[form])), why, site)
+        deopt_if(Cond("!=", callable_, b.const(_ONE_ARG[form])))
     elif form == "PRECALL_BUILTIN_CLASS":
-        tflags = b.load("u64", tp, L.TP_FLAGS)
+        tflags = b.load("u64", b.load("ptr", callable_, L.OB_TYPE), L.TP_FLAGS)
         bit = b.temp("u64", "is_type")
         b.emit(ops.BinArith(bit, "&", tflags, b.int(_TPFLAGS_TYPE_SUBCLASS, "u64")))
-        deopt_if(Cond("==", bit, b.int(0, "u64")), why, site)
+        deopt_if(Cond("==", bit, b.int(0, "u64")))
         fn = b.load("ptr", callable_, L.TP_VECTORCALL)
-        deopt_if(Cond("==", fn, NULL), why, site)
+        deopt_if(Cond("==", fn, NULL))
     else:
-        deopt_if(Cond("!=", tp, b.const(type(len) if kind == _CFUNC else
-                                            type(list.__dict__["append"]))), why, site)
+        deopt_if(Cond("!=", b.load("ptr", callable_, L.OB_TYPE),
+                      b.const(_CFUNC_TYPE if kind == _CFUNC else _DESCR_TYPE)))
         ml = b.load("ptr", callable_, L.CFUNC_ML if kind == _CFUNC else L.DESCR_METHOD)
         conv = b.temp("int", "conv")
         b.emit(ops.BinArith(conv, "&", b.load("int", ml, L.ML_FLAGS), b.int(_CONVENTION)))
-        deopt_if(Cond("!=", conv, b.int(flags)), why, site)
+        deopt_if(Cond("!=", conv, b.int(flags)))
         if kind == _DESCR:
             # self's type is the descriptor's class, or a subclass (method_vectorcall_*'s
             # descr_check; ceval's instruction misses on a subclass and takes that
@@ -139,7 +139,7 @@ def lower_c_call(b, ins, form, meth_or_null, self_or_callable, args, kwnames):
             b.terminate(ops.Branch(Cond("==", self_type, d_type), exact.name, other.name))
             b.current = other
             sub = b.call("PyType_IsSubtype", self_type, d_type)
-            deopt_if(Cond("==", sub, b.int(0)), why, site)
+            deopt_if(Cond("==", sub, b.int(0)))
             b.terminate(ops.Jump(exact.name))
             b.current = exact
         fn = b.load("ptr", ml, L.ML_METH)
@@ -184,9 +184,7 @@ def lower_c_call(b, ins, form, meth_or_null, self_or_callable, args, kwnames):
         more = b.temp("int", "remaining")
         b.emit(ops.BinArith(more, "+", now, b.int(1)))
         b.emit(ops.Store(tstate, L.TS_RECURSION_REMAINING, more, "int"))
-    if not known_null and not is_meth:
-        pass          # (meth_or_null is NULL: nothing to release)
-    b.decref(callable_, *total)
+    b.decref(callable_, *total)       # (a meth_or_null not passed on is NULL)
     b.error_if_null(res)
     if form != "PRECALL_NO_KW_TYPE_1":
         b.check_eval_breaker(outputs=(res,), error_at=ins.offset, resume_at=ins.next_offset)
