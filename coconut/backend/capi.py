@@ -102,8 +102,11 @@ CAPI = {
     # GET_AITER / GET_ANEXT with ceval's messages (coroutines.py)
     "coconut_get_aiter": ("new", "obj", ["obj"]),
     "coconut_get_anext": ("new", "obj", ["obj"]),
-    "coconut_async_gen_wrap": ("new", "obj", ["ptr", "obj"]),
-    "coconut_contains_str": ("value", "int", ["obj", "obj"]),  # 1, 0, -2: not answered     # ASYNC_GEN_WRAP's wrapper
+    "coconut_async_gen_wrap": ("new", "obj", ["ptr", "obj"]),     # ASYNC_GEN_WRAP's wrapper
+    # `x in seq` of an exact str (contains.py): 1, 0, -2: not answered
+    "coconut_contains_str": ("value", "int", ["obj", "obj"]),
+    # `s += t` of strs into the slot `s` came from, in place where it can (str_append.py)
+    "coconut_str_iadd": ("new", "obj", ["obj", "obj"]),
     # RETURN_GENERATOR: the generator; NULL with an exception, or without one: deopt
     "coconut_return_generator": ("new", "obj", ["ptr", "ptr"]),
     "PyErr_GivenExceptionMatches": ("value", "int", ["obj", "obj"]),

@@ -377,10 +377,47 @@ def binary_op_paths(b, ins, lhs, rhs, on_slow=None):
         if on_slow is not None:
             on_slow()
         return b.call(func, *args)
+    local = _appended_local(b, ins, symbol)
+    if local is None:
+        res = _with_fast_paths(b, lhs, rhs, int_fast, float_fast, generic)
+        b.decref(lhs, rhs)
+        b.error_if_null(res)
+        return res
+    # `x += s` / `x = x + s` of strs: extended in place (runtime/str_append.py), as
+    # BINARY_OP_INPLACE_ADD_UNICODE does, where x's slot holds the left operand.
+    out, other, join = b.temp(), b.new_block("not_str_append"), b.new_block("str_appended")
+    for v in (lhs, rhs):
+        b.split(Cond("!=", _type_of(b, v), b.const(str)), other.name, hint="str_guard")
+    held = b.temp()
+    b.emit(ops.LoadLocal(held, local))
+    b.split(Cond("!=", held, lhs), other.name, hint="str_guard")
+    appended = b.call("coconut_str_iadd", lhs, rhs)
+    b.emit(ops.StoreLocal(local, appended))     # (the old value may have moved or died)
+    b.decref(rhs)
+    b.emit(ops.Assign(out, appended))
+    b.terminate(ops.Jump(join.name))
+    b.current = other
     res = _with_fast_paths(b, lhs, rhs, int_fast, float_fast, generic)
     b.decref(lhs, rhs)
-    b.error_if_null(res)
-    return res
+    b.emit(ops.Assign(out, res))
+    b.terminate(ops.Jump(join.name))
+    b.current = join
+    b.error_if_null(out)
+    return out
+
+
+def _appended_local(b, ins, symbol: str) -> int | None:
+    """The local `x` of `x = x + s` / `x += s`: BINARY_OP `+` followed by STORE_FAST x,
+    where x's frame slot holds its value (not an unboxed one: the typed tier's state
+    says OBJ), outside inlined code (no frame slot there); else None."""
+    if symbol != "+" or b.inline_depth:
+        return None
+    nxt = b.cfg.by_offset.get(ins.next_offset)
+    if nxt is None or nxt.name != "STORE_FAST":
+        return None
+    if b.state is not None and b.state.locals[nxt.arg].kind != "obj":
+        return None
+    return nxt.arg
 
 
 @op("COMPARE_OP", sig="left right -- res")

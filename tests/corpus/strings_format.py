@@ -87,6 +87,77 @@ def empty_fstring(x):
     return x == f'', (x, f'')
 
 
+class SubStr(str):
+    def __add__(self, other):
+        return SubStr("<" + str.__add__(self, other) + ">")
+
+
+def str_appends(pieces, n):
+    # `s += t` / `s = s + t` into the same local (coconut_str_iadd: extended in place
+    # where nothing else holds s): pieces of other kinds (non-ASCII, empty, a str
+    # subclass, not a str: TypeError), an alias taken mid-loop (must not change), the
+    # string hashed as a dict key (must not change), an interned constant, s + s,
+    # the empty string on either side (identity: "" + t is t itself)
+    s = ""
+    keep, seen = [], {}
+    for i in range(n):
+        for p in pieces:
+            s += p
+            if i == 1:
+                keep.append(s)
+                seen[s] = i
+        s = s + "."
+    alias = s
+    s += "tail"
+    const = "interned"
+    const += "!"
+    twice = "ab" + str(n)
+    twice += twice
+    empty = ""
+    t = "solo" + str(n)
+    empty += t
+    same = t
+    same += ""
+    return s, alias, keep, sorted(seen), const, twice, empty is t, same is t, empty
+
+
+def str_append_errors(left, right):
+    # the right operand not a str, a str subclass on either side, the left not a str
+    s = left
+    try:
+        s += right
+    except TypeError as e:
+        return "TypeError", str(e), s
+    return type(s).__name__, s
+
+
+def str_append_rebound(n):
+    # the local holds an int, then a str, then a float: only the str steps append
+    x = 0
+    out = []
+    for i in range(n):
+        x += 1
+        out.append(x)
+    x = "s"
+    for i in range(n):
+        x += str(i)
+    out.append(x)
+    x = 1.5
+    x += 2
+    out.append(x)
+    return out
+
+
+def str_append_other_local(words):
+    # `y = x + w`: the result goes to another local (no in-place append), `x` keeps its value
+    x = "base"
+    ys = []
+    for w in words:
+        y = x + w
+        ys.append(y)
+    return x, ys
+
+
 CASES = [
     (empty_fstring, [("a",), ("",)]),
     (fstrings, [(1, "n"), ("s", "é"), (None, ""), ([1, "x"], "l"), (2**100, "b"),
@@ -102,4 +173,9 @@ CASES = [
     (percent_and_format, [(1,), ("s",)]),
     (string_methods, [("a b a",)]),
     (unicode_strings, [("ñ",)]),
+    (str_appends, [(["ab", "", "\u00e9t\u00e9", "\U0001f600"], 3), (["x"], 200), ([], 2)]),
+    (str_append_errors, [("a", 1), ("a", SubStr("b")), (SubStr("a"), "b"), (None, "b"),
+                         ("a", None), ("", "b"), ("a", "")]),
+    (str_append_rebound, [(4,)]),
+    (str_append_other_local, [(["1", "2", ""],)]),
 ]
