@@ -409,8 +409,12 @@ def binary_op_paths(b, ins, lhs, rhs, on_slow=None):
 def _appended_local(b, ins, symbol: str) -> int | None:
     """The local `x` of `x = x + s` / `x += s`: BINARY_OP `+` followed by STORE_FAST x,
     where x's frame slot holds its value (not an unboxed one: the typed tier's state
-    says OBJ), outside inlined code (no frame slot there); else None."""
+    says OBJ), outside inlined code (no frame slot there), and not at a site the
+    interpreter specialized for ints or floats (no str came there); else None."""
     if symbol != "+" or b.inline_depth:
+        return None
+    feedback = getattr(b.tcx, "fb", None) or {}
+    if feedback.get(ins.offset) in ("BINARY_OP_ADD_INT", "BINARY_OP_ADD_FLOAT"):
         return None
     nxt = b.cfg.by_offset.get(ins.next_offset)
     if nxt is None or nxt.name != "STORE_FAST":
