@@ -14,6 +14,9 @@ count is 1 then, it is not hashed nor interned: `unicode_modifiable`) and makes 
 str otherwise. The result comes back with two references, the slot's and the stack's
 (the lowering stores it into the slot at once: `left` may have moved or died), or NULL
 with an exception set (MemoryError, OverflowError), as ceval leaves the local then.
+It must not be a quiet call (effects.QUIET_CALLS): the refcount pass puts every pending
+incref back before a call that is not, so the counts it reads (and the in-place test)
+are the lowering's, the interpreter's.
 
 Without it, `PyNumber_InPlaceAdd` makes a new str at every step: a loop building a
 string with `s += piece` took quadratic time (400,000 steps of `s += "ab"`: 4.1 s
