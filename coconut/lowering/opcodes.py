@@ -14,6 +14,7 @@ from ..ir import ops
 from ..ir.ops import Cond, NULL
 from ..runtime import layout as L
 from . import caches
+from .types import OBJ
 from .ccalls import lower_c_call, precall_form
 from .registry import op, NOT_NATIVE
 
@@ -419,7 +420,7 @@ def _appended_local(b, ins, symbol: str) -> int | None:
     nxt = b.cfg.by_offset.get(ins.next_offset)
     if nxt is None or nxt.name != "STORE_FAST":
         return None
-    if b.state is not None and b.state.locals[nxt.arg].kind != "obj":
+    if b.state is not None and b.state.locals[nxt.arg].kind != OBJ:
         return None
     return nxt.arg
 
