@@ -346,7 +346,11 @@ print(hook.ENTRY)
     assert res.ok, res.describe()
     inner = sum(i & 7 for i in range(50_000))
     first, second, entry = res.stdout.splitlines()
-    # (the patched interpreter may enter main's native code at a back edge already)
-    assert first == f"{sum(inner + j for j in range(5_000))} " + (
-        "False" if entry == "hook" else str(first.endswith("True"))), res.stdout
+    # Whether main is compiled at the end of its first call is left open: a sample
+    # that finds main itself the innermost frame (between two calls of work: rare, but
+    # it happens, more often with a shorter sampling period) makes it hot there and
+    # then, and on-stack replacement takes it into native code mid-loop, on the stock
+    # interpreter as on the patched one (which may also enter it at a back edge).
+    total, _flag = first.split()
+    assert total == str(sum(inner + j for j in range(5_000))), res.stdout
     assert second == f"{inner * 3 + 3} True", res.stdout

@@ -107,6 +107,8 @@ CAPI = {
     "coconut_contains_str": ("value", "int", ["obj", "obj"]),
     # `s += t` of strs into the slot `s` came from, in place where it can (str_append.py)
     "coconut_str_iadd": ("new", "obj", ["obj", "obj"]),
+    # PyObject_IsTrue where no code runs: 1, 0; -2: not answered (truth.py)
+    "coconut_truth": ("value", "int", ["obj"]),
     # RETURN_GENERATOR: the generator; NULL with an exception, or without one: deopt
     "coconut_return_generator": ("new", "obj", ["ptr", "ptr"]),
     "PyErr_GivenExceptionMatches": ("value", "int", ["obj", "obj"]),

@@ -481,12 +481,15 @@ def unary_number(b, ins, value):
 
 
 def _truth(b, value):
-    """PyObject_IsTrue(value) as a C int (True and False inline); releases value;
-    error if it fails."""
+    """PyObject_IsTrue(value) as a C int (True and False inline, then coconut_truth where
+    no code runs); releases value; error if it fails."""
     truth = b.temp("int")
     join, slow = b.new_block("truth"), b.new_block("is_true_call")
     b.split(_is(value, b.const(True)), b.assign_and_jump(truth, b.int(1), join.name), hint="not_true")
     b.split(_is(value, b.const(False)), b.assign_and_jump(truth, b.int(0), join.name), hint="not_bool")
+    quick = b.call("coconut_truth", value)   # (runs no code: runtime/truth.py)
+    b.split(Cond("!=", quick, b.int(-2)), b.assign_and_jump(truth, quick, join.name),
+            hint="truth_slot")
     b.terminate(ops.Jump(slow.name))
     b.current = slow
     b.emit(ops.Assign(truth, b.call("PyObject_IsTrue", value)))

@@ -616,7 +616,9 @@ def _not(b, ins, plan, inputs, items):
 # -- branches ------------------------------------------------------------------------------------
 def _truth(b, ins, plan, inputs, items):
     """POP_JUMP_IF_TRUE / FALSE: a C truth value branches directly; an object is tested
-    as PyObject_IsTrue does (True and False inline, the rest on a slow path)."""
+    as PyObject_IsTrue does: True and False inline, then coconut_truth (None, exact
+    numbers, strs and containers, instances without __bool__ / __len__), the rest on a
+    slow path."""
     (v,), kind = inputs, items[0].kind
     jump_if_true = ins.name.endswith("TRUE")
     if kind in (T.BOOL, T.INT, T.FLOAT):
@@ -629,6 +631,9 @@ def _truth(b, ins, plan, inputs, items):
             hint="not_true")
     b.split(Cond("==", v, b.const(False)), b.assign_and_jump(truth, b.int(0), join.name),
             hint="not_bool")
+    quick = b.call("coconut_truth", v)       # (runs no code: runtime/truth.py)
+    b.split(Cond("!=", quick, b.int(-2)), b.assign_and_jump(truth, quick, join.name),
+            hint="truth_slot")
     b.terminate(ops.Jump(slow.name))
     b.current = slow
     b.observe_slow()

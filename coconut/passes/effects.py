@@ -24,6 +24,7 @@ QUIET_CALLS = frozenset({
     "PyType_IsSubtype",       # reads the types' tp_mro (or tp_base chain)
     "_PyUnicode_Equal",       # compares two strs' lengths, kinds and data
     "coconut_contains_str",   # reads a list's or tuple's items, compares strs (contains.py)
+    "coconut_truth",          # reads an object's size or value, its type's slots (truth.py)
 })
 
 # Ops that compute a value into `dst` from their operands and do nothing else: removable

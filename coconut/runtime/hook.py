@@ -103,7 +103,7 @@ HELPERS = ("coconut_eval_breaker", "coconut_resume", "coconut_deopt_check", "coc
            "coconut_return_generator", "coconut_inl_push", "coconut_inl_finish",
            "coconut_inl_dealloc", "coconut_class_attr",
            "coconut_sync_i64", "coconut_sync_f64", "coconut_sync_bool", "coconut_contains_str",
-           "coconut_str_iadd")
+           "coconut_str_iadd", "coconut_truth")
 # Indices into Runtime.resume_state (see _emit_resume).
 _SAVED_TRACE, _SAVED_PROFILE, _EXPECTED_FRAME, _TRACE_SHIM, _PROFILE_SHIM = range(5)
 _PYTRACE_CALL, _PYTRACE_OPCODE = 0, 7
@@ -275,7 +275,8 @@ class Runtime:
                 b"coconut_match_class", b"coconut_match_keys", b"coconut_return_generator",
                 b"coconut_inl_push", b"coconut_inl_finish", b"coconut_inl_dealloc",
                 b"coconut_class_attr", b"coconut_sync_i64", b"coconut_sync_f64",
-                b"coconut_sync_bool", b"coconut_contains_str", b"coconut_str_iadd", b"coconut_count_trace",
+                b"coconut_sync_bool", b"coconut_contains_str", b"coconut_str_iadd", b"coconut_truth",
+                b"coconut_count_trace",
                 b"coconut_trace_shim", b"coconut_profile_shim", b"coconut_runtime_init")])
 
     # -- emitted code ----------------------------------------------------------------
@@ -746,6 +747,7 @@ class Runtime:
         _import_module("coconut.runtime.virtual").emit_sync_helpers(c, field, imported)
         _import_module("coconut.runtime.contains").emit_contains_str(c, field, imported)
         _import_module("coconut.runtime.str_append").emit_str_iadd(c, field, imported)
+        _import_module("coconut.runtime.truth").emit_truth(c, field, imported)
         coroutines = _import_module("coconut.runtime.coroutines")
         coroutines.emit_async_iteration(c, field, imported,
                                         coroutines.emit_get_awaitable(c, field, imported))

@@ -163,6 +163,13 @@ AM_AWAIT = 0                       # PyAsyncMethods.am_await
 AM_AITER = 8                       # PyAsyncMethods.am_aiter (GET_AITER)
 AM_ANEXT = 16                      # PyAsyncMethods.am_anext (GET_ANEXT)
 TP_BASICSIZE = 32                  # PyTypeObject.tp_basicsize
+# PyTypeObject.tp_as_number / tp_as_sequence, PyNumberMethods.nb_bool,
+# PySequenceMethods.sq_length, PyMappingMethods.mp_length: what PyObject_IsTrue asks
+TP_AS_NUMBER = 96
+TP_AS_SEQUENCE = 104
+NB_BOOL = 72
+SQ_LENGTH = 0
+MP_LENGTH = 0
 ASYNC_GEN_WRAPPED_VALUE = 16       # _PyAsyncGenWrappedValue.agw_val (ASYNC_GEN_WRAP)
 # PyInterpreterState.async_gen (struct _Py_async_gen_state): value_freelist[80],
 # value_numfree, asend_freelist[80], asend_numfree; ASYNC_GEN_WRAP takes its wrapper
@@ -323,6 +330,26 @@ def verify() -> None:
           (1, True))
     used = {1: 2, 3: 4}
     check("ma_used", ctypes.c_ssize_t.from_address(id(used) + DICT_USED).value, 2)
+
+    def truth_slots(cls):          # (nb_bool, mp_length, sq_length) present
+        def slot(table, offset):
+            at = _ptr(id(cls) + table)
+            return bool(at) and bool(_ptr(at + offset))
+        return (slot(TP_AS_NUMBER, NB_BOOL), slot(TP_AS_MAPPING, MP_LENGTH),
+                slot(TP_AS_SEQUENCE, SQ_LENGTH))
+
+    class _Bool:
+        def __bool__(self):
+            return True
+
+    class _Len:
+        def __len__(self):
+            return 0
+    check("nb_bool, mp_length, sq_length",
+          (truth_slots(int), truth_slots(list), truth_slots(_Bool), truth_slots(_Len),
+           truth_slots(type("Plain", (), {}))),
+          ((True, False, False), (False, True, True), (True, False, False),
+           (False, True, True), (False, False, False)))
     probe_dict = {"first": 1, "second": 2, "third": 3}
     del probe_dict["second"]
     probe_keys = _ptr(id(probe_dict) + DICT_KEYS)

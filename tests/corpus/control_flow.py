@@ -296,6 +296,46 @@ def match_sequences(x):
             return "other"
 
 
+class _Bool:
+    def __init__(self, value):
+        self.value = value
+
+    def __bool__(self):
+        if self.value == "raise":
+            raise ValueError("no truth")
+        return self.value
+
+
+class _Len:
+    def __init__(self, n):
+        self.n = n
+
+    def __len__(self):
+        return self.n
+
+
+def truth_values(values):
+    # POP_JUMP_IF_TRUE/FALSE and UNARY_NOT of objects: True/False inline, then
+    # coconut_truth (None, exact int/float/str/list/tuple/dict, instances without
+    # __bool__ / __len__), the rest (__bool__, __len__, its errors, subclasses) through
+    # PyObject_IsTrue
+    out = []
+    for v in values:
+        try:
+            out.append((1 if v else 0, not v, bool(v) and "t" or "f"))
+        except (ValueError, TypeError, OverflowError) as e:
+            out.append((type(e).__name__, str(e)))
+    return out
+
+
+class _Plain:
+    pass
+
+
+class _IntSub(int):
+    pass
+
+
 CASES = [
     (match_sequences, [([],), ([1],), ([1, 2, 3],), ([2, 2],), ((1, 2),), ("s",), ("abc",),
                        (5,), (range(3),), (_BadLen([1]),), ({"k": 1},), ({},), (b"ab",),
@@ -325,4 +365,8 @@ CASES = [
     (early_return_from_for, [([1, 2, 3], 2), ([1], 5)]),
     (long_loop, [(200000,)]),
     (countdown_stack, [(100,)]),
+    (truth_values, [([None, 0, 1, -3, 2**80, 0.0, -0.0, float("nan"), "", "a", [], [0], (),
+                      (0,), {}, {0: 0}, set(), {0}, b"", b"x", 0j, _Plain(), _IntSub(0),
+                      _IntSub(2), _Bool(True), _Bool(False), _Bool("raise"), _Bool(2),
+                      _Len(0), _Len(3), _Len(-1), _Len(2**70), True, False],)]),
 ]

@@ -485,6 +485,41 @@ def frames_after_deopt(values):
     return out
 
 
+class Node:
+    """A node whose child may be None, another node, or something with __bool__ / __len__."""
+
+    def __init__(self, child=None):
+        self.child = child
+
+    def has_child(self):
+        if self.child:
+            return 1
+        return 0
+
+
+class Falsy:
+    def __bool__(self):
+        return False
+
+
+class Raising:
+    def __len__(self):
+        raise LookupError("no length")
+
+
+def truth_of_children(children):
+    # an inlined callee's `if self.child:` (coconut_truth, runtime/truth.py): None,
+    # numbers, strs, containers and plain instances answered natively; a __bool__,
+    # a __len__ that raises (its traceback through the inlined callee) on the slow path
+    out = []
+    for c in children:
+        try:
+            out.append(Node(c).has_child())
+        except LookupError as e:
+            out.append(("LookupError", str(e)))
+    return out
+
+
 CASES = [
     (add, [(1, 2)]),
     (scale, [(2, 3)]),
@@ -525,4 +560,7 @@ CASES = [
     (profiler_set_mid_loop, [(6,)]),
     (looks_after_deopt, [(1, 2)]),
     (frames_after_deopt, [([1, 2, 3],), ([1, 2.5, "x"],)]),
+    (truth_of_children, [([None, 0, 3, 0.0, 2.5, "", "x", [], [1], (), {}, {1: 2}, Node(),
+                           Falsy(), 2**70, -0.0],),
+                          ([Node(), Node(), Raising(), None],)]),
 ]
