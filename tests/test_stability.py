@@ -223,6 +223,37 @@ def test_whole_program_background():
 
 
 @in_subprocess()
+def test_a_recompile_over_the_compile_budget_waits_in_the_interpreter():
+    # Whole-program mode with a threshold: a recompile is predicted to cost what the
+    # code's last lowering took. Over the budget it waits: the interpreter runs the
+    # code (no native code that deopts at every call) and counts its entries again;
+    # hot again and within the budget, it is recompiled.
+    coconut = get_coconut()
+    from coconut.runtime import jit
+    _setup()
+    calls = speculate()
+    jit.COMPILE_BUDGET = 1e9
+    coconut.enable(threshold=5)
+    code = chain.__code__
+    _until(lambda: coconut.is_compiled(chain), chain)
+    assert jit._lowering_seconds[id(code)] > 0
+    jit._lowering_seconds[id(code)] = float("inf")
+    _until(lambda: id(code) in jit._recompile_waiting, chain)
+    assert _recompiles(code) == 0
+    lowered = len([c for c in calls if c[0] == "chain"])
+    deferred = coconut.stats()["compiles_deferred"]
+    _run_ints(chain, 200)              # interpreted meanwhile, asked again when hot
+    assert id(code) in jit._recompile_waiting
+    assert len([c for c in calls if c[0] == "chain"]) == lowered
+    assert coconut.stats()["compiles_deferred"] > deferred
+    jit._lowering_seconds[id(code)] = 0.0
+    _until(lambda: _recompiles(code) == 1, chain)
+    assert id(code) not in jit._recompile_waiting
+    assert [a for name, a in calls if name == "chain"][-1] == [3]
+    _run_ints(chain, 100)
+
+
+@in_subprocess()
 def test_failed_recompile_keeps_the_old_code():
     coconut = get_coconut()
     from coconut.runtime import jit

@@ -367,8 +367,10 @@ def _compile_in(rt, code, warn, auto, strict, background, avoid=None) -> bool:
             job.seconds += _perf_counter() - gcc_started
     finally:
         _gate.clear()
-        if auto:                       # (explicit compiles are the program's own choice)
-            _spent(_perf_counter() - started, code if _budget["lowerings"] != lowerings else None)
+        if _budget["lowerings"] != lowerings:
+            _lowering_seconds[id(code)] = _perf_counter() - started
+        if auto or avoid is not None:  # (explicit compiles are the program's own choice)
+            _spent(_perf_counter() - started, code if _budget["lowerings"] != lowerings and auto else None)
 
 
 def _fail(rt, code: types.CodeType, reason: str) -> bool:
@@ -650,10 +652,41 @@ def _reconsider(rt, code: types.CodeType) -> None:
     if new_avoid is None:
         rt.set_entry(code, entry)
         return
+    if _budgeted() and not _recompile_within_budget(code):
+        # Over the compile budget: the interpreter runs the code meanwhile (faster than
+        # native code that deopts at a failing site on every call) and counts its
+        # entries again; when it is hot again, _on_hot asks the budget once more.
+        _budget["deferred"] += 1
+        _recompile_waiting[id(code)] = untrack(new_avoid)
+        rt.set_entry(code, None)
+        return
+    _recompile(code, done, new_avoid)
+
+
+def _recompile(code: types.CodeType, done: int, new_avoid: tuple) -> None:
+    _recompile_waiting.pop(id(code), None)
     _recompiled[id(code)] = untrack((done + 1, untrack(new_avoid)))
     # installs the new entry, or (background) queues it and puts the old one back, or
     # (failure) puts the old one back and stops recompiling this code
     _compile_code(code, warn=False, background=_auto["background"], avoid=new_avoid)
+
+
+# id(code) -> the avoid set of a recompile that the compile budget put off (_reconsider)
+_recompile_waiting: dict[int, tuple] = {}
+# id(code) -> seconds the program's thread spent on the code's last lowering (its own
+# bytecode and every callee inlined into it): what a recompile of it will cost again.
+_lowering_seconds: dict[int, float] = {}
+
+
+def _recompile_within_budget(code: types.CodeType) -> bool:
+    """Whether recompiling `code` now keeps the program's thread within its budget:
+    predicted from what its last lowering took (the size-based prediction of a first
+    compile knows nothing of the callees a lowering inlines: 3-4x too low for
+    regex_compile's recompiles), else as a first compile."""
+    seconds = _lowering_seconds.get(id(code))
+    if seconds is None:
+        return _within_budget(code)
+    return _budget["spent"] + seconds <= COMPILE_BUDGET * (_perf_counter() - _budget["since"])
 
 
 # -- background compiles ---------------------------------------------------------------
@@ -928,6 +961,22 @@ def _on_hot(code: types.CodeType) -> None:
             runtime().set_entry(code, None)    # still over the budget: count again
             return
         _deferred.discard(id(code))
+    if id(code) in _recompile_waiting:     # a recompile put off by the budget
+        if _budgeted() and not _recompile_within_budget(code):
+            _budget["deferred"] += 1
+            runtime().set_entry(code, None)
+            return
+        if not _lock.acquire(blocking=False):
+            return
+        rt = runtime()
+        try:
+            with rt.compiling():
+                _recompile(code, _recompiled.get(id(code), (0, ()))[0], _recompile_waiting[id(code)])
+        except KeyboardInterrupt:
+            _interrupt_main()
+        finally:
+            _lock.release()
+        return
     if not _lock.acquire(blocking=False):
         return                         # another thread is compiling: count on
     try:
