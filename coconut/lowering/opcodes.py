@@ -480,9 +480,10 @@ def unary_number(b, ins, value):
     return [res]
 
 
-def _truth(b, value):
+def truth_of(b, value, on_slow=None):
     """PyObject_IsTrue(value) as a C int (True and False inline, then coconut_truth where
-    no code runs); releases value; error if it fails."""
+    no code runs, then PyObject_IsTrue after `on_slow()`: the typed tier's
+    materialization); releases value; error if it fails."""
     truth = b.temp("int")
     join, slow = b.new_block("truth"), b.new_block("is_true_call")
     b.split(_is(value, b.const(True)), b.assign_and_jump(truth, b.int(1), join.name), hint="not_true")
@@ -492,6 +493,8 @@ def _truth(b, value):
             hint="truth_slot")
     b.terminate(ops.Jump(slow.name))
     b.current = slow
+    if on_slow is not None:
+        on_slow()
     b.emit(ops.Assign(truth, b.call("PyObject_IsTrue", value)))
     b.terminate(ops.Jump(join.name))
     b.current = join
@@ -503,7 +506,7 @@ def _truth(b, value):
 @op("UNARY_NOT", sig="value -- res")
 def unary_not(b, ins, value):
     """UNARY_NOT: not PyObject_IsTrue(value)."""
-    return [_bool_from(b, Cond("==", _truth(b, value), b.int(0)))]
+    return [_bool_from(b, Cond("==", truth_of(b, value), b.int(0)))]
 
 
 # -- jumps -------------------------------------------------------------------------
@@ -518,7 +521,7 @@ def jump(b, ins):
     "POP_JUMP_FORWARD_IF_FALSE", "POP_JUMP_BACKWARD_IF_FALSE", sig="cond --", jump="cond --")
 def pop_jump_if_bool(b, ins, cond):
     """POP_JUMP_*_IF_TRUE / FALSE: PyObject_IsTrue (True/False are its fast path)."""
-    truth = _truth(b, cond)
+    truth = truth_of(b, cond)
     b.branch_to_target(Cond("!=" if ins.name.endswith("TRUE") else "==", truth, b.int(0)))
     return []
 

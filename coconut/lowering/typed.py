@@ -31,7 +31,7 @@ from ..ir.ops import Cond, NULL
 from ..runtime import layout as L
 from . import types as T
 from .registry import OPCODES
-from . import caches
+from . import caches, opcodes
 
 F64, I64, CBOOL, U64 = "f64", "i64", "cbool", "u64"
 _RANGE_ITER = type(iter(range(1)))
@@ -625,23 +625,7 @@ def _truth(b, ins, plan, inputs, items):
         zero = _f(0.0) if kind == T.FLOAT else _i(0, T.CTYPE[kind])
         b.branch_to_target(Cond("!=" if jump_if_true else "==", v, zero))
         return []
-    truth = b.temp("int")
-    join, slow = b.new_block("truth"), b.new_block("is_true_call")
-    b.split(Cond("==", v, b.const(True)), b.assign_and_jump(truth, b.int(1), join.name),
-            hint="not_true")
-    b.split(Cond("==", v, b.const(False)), b.assign_and_jump(truth, b.int(0), join.name),
-            hint="not_bool")
-    quick = b.call("coconut_truth", v)       # (runs no code: runtime/truth.py)
-    b.split(Cond("!=", quick, b.int(-2)), b.assign_and_jump(truth, quick, join.name),
-            hint="truth_slot")
-    b.terminate(ops.Jump(slow.name))
-    b.current = slow
-    b.observe_slow()
-    b.emit(ops.Assign(truth, b.call("PyObject_IsTrue", v)))
-    b.terminate(ops.Jump(join.name))
-    b.current = join
-    b.decref(v)
-    b.error_if_negative(truth)
+    truth = opcodes.truth_of(b, v, on_slow=b.observe_slow)
     b.branch_to_target(Cond("!=" if jump_if_true else "==", truth, b.int(0)))
     return []
 

@@ -367,10 +367,11 @@ def _compile_in(rt, code, warn, auto, strict, background, avoid=None) -> bool:
             job.seconds += _perf_counter() - gcc_started
     finally:
         _gate.clear()
-        if _budget["lowerings"] != lowerings:
-            _lowering_seconds[id(code)] = _perf_counter() - started
+        seconds, lowered = _perf_counter() - started, _budget["lowerings"] != lowerings
+        if lowered:
+            _lowering_seconds[id(code)] = seconds
         if auto or avoid is not None:  # (explicit compiles are the program's own choice)
-            _spent(_perf_counter() - started, code if _budget["lowerings"] != lowerings and auto else None)
+            _spent(seconds, code if lowered and auto else None)
 
 
 def _fail(rt, code: types.CodeType, reason: str) -> bool:
@@ -624,12 +625,18 @@ def _on_recompile(code: types.CodeType) -> None:
     at its deopt counters (coconut_deopt_check). Puts a native entry back, old or new;
     when another thread holds the compiler, the mark stays and the next entry asks
     again."""
+    _as_compiler(_reconsider, code)
+
+
+def _as_compiler(action, code: types.CodeType) -> None:
+    """action(rt, code) holding the compiler (unless another thread does: then the
+    mark stays, and a later entry asks again)."""
     if not _lock.acquire(blocking=False):
         return
     rt = runtime()
     try:
         with rt.compiling():
-            _reconsider(rt, code)
+            action(rt, code)
     except KeyboardInterrupt:
         _interrupt_main()              # as _on_hot
     finally:
@@ -663,6 +670,11 @@ def _reconsider(rt, code: types.CodeType) -> None:
     _recompile(code, done, new_avoid)
 
 
+def _recompile_waited(rt, code: types.CodeType) -> None:
+    """The recompile the budget put off (_recompile_waiting), now."""
+    _recompile(code, _recompiled.get(id(code), (0, ()))[0], _recompile_waiting[id(code)])
+
+
 def _recompile(code: types.CodeType, done: int, new_avoid: tuple) -> None:
     _recompile_waiting.pop(id(code), None)
     _recompiled[id(code)] = untrack((done + 1, untrack(new_avoid)))
@@ -683,10 +695,7 @@ def _recompile_within_budget(code: types.CodeType) -> bool:
     predicted from what its last lowering took (the size-based prediction of a first
     compile knows nothing of the callees a lowering inlines: 3-4x too low for
     regex_compile's recompiles), else as a first compile."""
-    seconds = _lowering_seconds.get(id(code))
-    if seconds is None:
-        return _within_budget(code)
-    return _budget["spent"] + seconds <= COMPILE_BUDGET * (_perf_counter() - _budget["since"])
+    return _within_budget(code, _lowering_seconds.get(id(code)))
 
 
 # -- background compiles ---------------------------------------------------------------
@@ -877,14 +886,15 @@ def _budgeted() -> bool:
     return bool(COMPILE_BUDGET) and bool(_auto["threshold"]) and _budget["since"] is not None
 
 
-def _within_budget(code: types.CodeType) -> bool:
-    """Whether lowering `code` now keeps the program's thread within its share of the
-    run's time."""
-    units = len(code.co_code) // 2
-    per_unit = (_budget["seconds"] + _BUDGET_PRIOR[1]) / (_budget["units"] + _BUDGET_PRIOR[0])
-    predicted = units * per_unit
-    if "coconut.passes" not in sys.modules:
-        predicted += _FIRST_LOWERING   # the first one imports the compiler
+def _within_budget(code: types.CodeType, predicted: float | None = None) -> bool:
+    """Whether lowering `code` now (predicted to take `predicted` seconds, or as its
+    size says) keeps the program's thread within its share of the run's time."""
+    if predicted is None:
+        units = len(code.co_code) // 2
+        per_unit = (_budget["seconds"] + _BUDGET_PRIOR[1]) / (_budget["units"] + _BUDGET_PRIOR[0])
+        predicted = units * per_unit
+        if "coconut.passes" not in sys.modules:
+            predicted += _FIRST_LOWERING   # the first one imports the compiler
     elapsed = _perf_counter() - _budget["since"]
     return _budget["spent"] + predicted <= COMPILE_BUDGET * elapsed
 
@@ -966,16 +976,7 @@ def _on_hot(code: types.CodeType) -> None:
             _budget["deferred"] += 1
             runtime().set_entry(code, None)
             return
-        if not _lock.acquire(blocking=False):
-            return
-        rt = runtime()
-        try:
-            with rt.compiling():
-                _recompile(code, _recompiled.get(id(code), (0, ()))[0], _recompile_waiting[id(code)])
-        except KeyboardInterrupt:
-            _interrupt_main()
-        finally:
-            _lock.release()
+        _as_compiler(_recompile_waited, code)
         return
     if not _lock.acquire(blocking=False):
         return                         # another thread is compiling: count on

@@ -40,9 +40,6 @@ def emit_truth(c, field, imported) -> None:
     table = fn.new_local(vp, b"table")
     entry = fn.new_block(b"entry")
 
-    def ret(blk, value):               # (an int rvalue)
-        blk.end_with_return(value)
-
     def nonzero(value, type_):
         return c.new_cast(c.new_comparison(ne, value, c.new_rvalue_from_int(type_, 0)
                                            if type_ != dbl else c.new_rvalue_from_double(dbl, 0.0)), it)
@@ -50,7 +47,7 @@ def emit_truth(c, field, imported) -> None:
     # None
     is_none, not_none = fn.new_block(b"none"), fn.new_block(b"not_none")
     entry.end_with_conditional(c.new_comparison(eq, v, none), is_none, not_none)
-    ret(is_none, c.zero(it))
+    is_none.end_with_return(c.zero(it))
     not_none.add_assignment(tp, field(v, L.OB_TYPE, vp))
     blk = not_none
     # exact types whose truth is a field
@@ -62,11 +59,11 @@ def emit_truth(c, field, imported) -> None:
                                 (b"PyFloat_Type", L.FLOAT_VALUE, dbl)):
         hit, miss = fn.new_block(b"is_" + name), fn.new_block(b"not_" + name)
         blk.end_with_conditional(c.new_comparison(eq, tp, address(name)), hit, miss)
-        ret(hit, nonzero(field(v, offset, type_), type_))
+        hit.end_with_return(nonzero(field(v, offset, type_), type_))
         blk = miss
     # a slot that may run code: not answered
     unknown = fn.new_block(b"unknown")
-    ret(unknown, c.new_rvalue_from_int(it, -2))
+    unknown.end_with_return(c.new_rvalue_from_int(it, -2))
     for table_offset, slot_offset, label in ((L.TP_AS_NUMBER, L.NB_BOOL, b"nb_bool"),
                                              (L.TP_AS_MAPPING, L.MP_LENGTH, b"mp_length"),
                                              (L.TP_AS_SEQUENCE, L.SQ_LENGTH, b"sq_length")):
@@ -76,4 +73,4 @@ def emit_truth(c, field, imported) -> None:
         has_table.end_with_conditional(c.new_comparison(ne, field(table, slot_offset, vp), c.null(vp)),
                                        unknown, next_)
         blk = next_
-    ret(blk, c.one(it))
+    blk.end_with_return(c.one(it))
