@@ -39,3 +39,13 @@ def test_precall_call_pair():
 def test_every_rule_documents_its_ceval_target():
     for name, rule in OPCODES.items():
         assert rule.doc, f"{name} has no docstring"
+
+
+def test_every_runtime_helper_the_lowering_may_call_is_linked():
+    """A `coconut_*` function in the C-API table is in the runtime library and in
+    hook.HELPERS (the names compiled code links against): one missing compiles
+    nothing that calls it ("undefined symbol" from gcc, the function interpreted)."""
+    from coconut.backend.capi import CAPI
+    from coconut.runtime.hook import HELPERS
+    called = {n for n in CAPI if n.startswith("coconut_")}
+    assert called - set(HELPERS) == set()

@@ -45,6 +45,10 @@ CAPI = {
     "PyIter_Next": ("new", "obj", ["obj"]),
     # PySendResult: PYGEN_ERROR -1 (exception set), PYGEN_RETURN 0, PYGEN_NEXT 1
     "PyIter_Send": ("status", "int", ["obj", "obj", "ptr"]),
+    # PyIter_Send and PyIter_Next resuming a suspended generator (coroutine) through
+    # coconut_hook without the layers between (runtime/coroutines.py)
+    "coconut_send": ("status", "int", ["ptr", "obj", "obj", "ptr"]),
+    "coconut_gen_next": ("new", "obj", ["ptr", "obj"]),
     "PySequence_Contains": ("status", "int", ["obj", "obj"]),
     "PySequence_GetItem": ("new", "obj", ["obj", "ssize"]),
     "PySequence_SetItem": ("status", "int", ["obj", "ssize", "obj"]),

@@ -558,8 +558,9 @@ def get_iter(b, ins, iterable):
 
 @op("FOR_ITER", sig="iter -- iter next", jump="iter --")
 def for_iter(b, ins, it):
-    """FOR_ITER: PyIter_Next (it clears StopIteration); exhausted -> pop and jump."""
-    nxt = b.call("PyIter_Next", it)
+    """FOR_ITER: PyIter_Next (it clears StopIteration; coconut_gen_next: a generator
+    resumed directly); exhausted -> pop and jump."""
+    nxt = b.call("coconut_gen_next", ops.Var("tstate", "ptr"), it)
     got = b.new_block("next")
     b.split(_not_null(nxt), got.name, hint="exhausted")
     b.error_if(_not_null(b.call("PyErr_Occurred")), keep=(it,))
@@ -719,7 +720,8 @@ def async_gen_wrap(b, ins, value):
 
 @op("SEND", sig="receiver v -- receiver retval", jump="receiver v -- retval")
 def send(b, ins, receiver, v):
-    """SEND (the loop of yield from): ceval's untraced path, PyIter_Send. The receiver
+    """SEND (the loop of yield from): ceval's untraced path, PyIter_Send (coconut_send:
+    a suspended generator or coroutine resumed without the layers between). The receiver
     returned: pop it, push its value and jump; it yielded: push the value (YIELD_VALUE
     passes it on). Under a tracer it deopts first (ceval then calls tp_iternext or
     send() itself and reports the StopIteration)."""
@@ -737,7 +739,7 @@ def send(b, ins, receiver, v):
         b.deopt_if(Cond("!=", tracefunc, ops.IntConst(0, "ptr")), "SEND under a tracer")
     retval = b.temp()
     b.emit(ops.Assign(retval, NULL))
-    status = b.call("PyIter_Send", receiver, v, ops.AddressOf(retval))
+    status = b.call("coconut_send", ops.Var("tstate", "ptr"), receiver, v, ops.AddressOf(retval))
     b.decref(v)
     b.error_if(Cond("<", status, b.int(0)), keep=(receiver,))
     yielded = b.new_block("yielded")

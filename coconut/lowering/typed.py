@@ -841,8 +841,8 @@ _LIST_ITER, _TUPLE_ITER = type(iter([])), type(iter(()))
 def _for_iter_seq(b, ins, plan, inputs, items):
     """FOR_ITER: a list or tuple iterator is advanced inline (listiter_next,
     tupleiter_next: at the end it drops its sequence); any other iterator's tp_iternext
-    runs on a slow path (PyIter_Next, which clears StopIteration), after the locals are
-    materialized."""
+    runs on a slow path (PyIter_Next, which clears StopIteration; coconut_gen_next
+    resumes a generator directly), after the locals are materialized."""
     (it,) = inputs
     item, got, done = b.temp(), b.new_block("next"), b.new_block("exhausted")
     tp = _type_of(b, it)
@@ -871,7 +871,7 @@ def _for_iter_seq(b, ins, plan, inputs, items):
     b.terminate(ops.Jump(slow.name))
     b.current = slow
     b.observe_slow()
-    b.emit(ops.Assign(item, b.call("PyIter_Next", it)))
+    b.emit(ops.Assign(item, b.call("coconut_gen_next", ops.Var("tstate", "ptr"), it)))
     b.split(Cond("!=", item, NULL), got.name, hint="stopped")
     b.error_if(Cond("!=", b.call("PyErr_Occurred"), NULL), keep=(it,))
     b.terminate(ops.Jump(done.name))

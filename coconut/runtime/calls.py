@@ -448,12 +448,14 @@ def emit_call(c, field, imported, hook_fn, function_vectorcall, object_new, slot
     return fn
 
 
-def _emit_clear_and_pop(c, fn, field, imported, ts, frame, blk, done) -> None:
+def _emit_clear_and_pop(c, fn, field, imported, ts, frame, blk, done, pop: bool = True) -> None:
     """In `fn`, from `blk`: clear the Python frame `frame` (pushed by the caller on the
     thread's data stack, not a chunk's first, and no longer the current frame) and pop
     it, exactly as `_PyEvalFrameClearAndPop` + `_PyFrame_Clear` do, a frame object that
     outlives the call included (`take_ownership`: the frame moves into the frame
-    object, which links to its caller's frame object); then jump to `done`."""
+    object, which links to its caller's frame object); then jump to `done`. Without
+    `pop`, `_PyFrame_Clear` alone (a generator's frame, unlinked: gen_send_ex2's end;
+    the recursion count is not touched)."""
     T = gccjit.TypeKind
     vp, it = c.get_type(T.VOID_PTR), c.get_type(T.INT)
     long_t, u8 = c.get_type(T.LONG), c.get_type(T.UNSIGNED_CHAR)
@@ -497,7 +499,8 @@ def _emit_clear_and_pop(c, fn, field, imported, ts, frame, blk, done) -> None:
     cl = blk
     # _PyEvalFrameClearAndPop: the recursion count lowered while clearing.
     remaining = field(ts, L.TS_RECURSION_REMAINING, it)
-    cl.add_assignment_op(remaining, gccjit.BinaryOp.MINUS, c.one(it))
+    if pop:
+        cl.add_assignment_op(remaining, gccjit.BinaryOp.MINUS, c.one(it))
     cl.add_assignment(fo, field(frame, L.FRAME_FRAME_OBJ, vp))
     cl.end_with_conditional(cmp(ne, fo, null), B["has_frame_obj"], B["clear"])
     # _PyFrame_Clear with a frame object: one that outlives the call takes the frame.
@@ -559,8 +562,9 @@ def _emit_clear_and_pop(c, fn, field, imported, ts, frame, blk, done) -> None:
     # _PyThreadState_PopFrame (the frame is not a chunk's first: see push), then the
     # reference of a frame object that took the frame.
     pp = B["pop"]
-    pp.add_assignment_op(remaining, gccjit.BinaryOp.PLUS, c.one(it))
-    pp.add_assignment(field(ts, L.TS_DATASTACK_TOP, vpp), c.new_cast(frame, vpp))
+    if pop:
+        pp.add_assignment_op(remaining, gccjit.BinaryOp.PLUS, c.one(it))
+        pp.add_assignment(field(ts, L.TS_DATASTACK_TOP, vpp), c.new_cast(frame, vpp))
     release = fn.new_block(b"pop_release")
     pp.end_with_conditional(cmp(ne, fo, null), release, done)
     release.add_eval(c.new_call(decref_fn, [fo]))

@@ -386,3 +386,203 @@ def emit_return_generator(c, field, imported) -> None:
     incref(d, field(frame, L.FRAME_FUNC, vp))
     incref(d, field(frame, L.FRAME_CODE, vp))
     d.end_with_return(gen)
+
+
+def emit_send(c, field, imported, hook) -> None:
+    """Add coconut_send and coconut_gen_next to the runtime's context `c`; `hook` is
+    coconut_hook.
+
+    int coconut_send(PyThreadState *ts, PyObject *receiver, PyObject *arg, PyObject **result)
+
+    PyIter_Send's contract (PYGEN_NEXT 1: `*result` yielded; PYGEN_RETURN 0: `*result`
+    returned; PYGEN_ERROR -1: an exception set), for SEND (`yield from`, `await`). An
+    exact generator or coroutine that is suspended (or just created, sent None) is
+    resumed as gen_send_ex2 (genobject.c, not exported) resumes it, but with its frame
+    evaluated by coconut_hook itself, as `_PyEval_EvalFrame` would with the hook
+    installed: a compiled generator's native code resumes straight away (no
+    PyIter_Send, PyGen_am_send, gen_send_ex2, _PyEval_EvalFrame between two native
+    frames of a `yield from` chain); anything else, and a generator in any other state
+    (running, finished: the errors' messages are gen_send_ex2's), is PyIter_Send.
+
+    PyObject *coconut_gen_next(PyThreadState *ts, PyObject *iterator)
+
+    PyIter_Next(iterator) (FOR_ITER's call: NULL when exhausted, StopIteration
+    cleared, or with another exception set), with an exact generator resumed the same
+    way (gen_iternext: sent nothing; a value it returns is dropped with the
+    StopIteration it would be in)."""
+    T = gccjit.TypeKind
+    vp, it, long_t = c.get_type(T.VOID_PTR), c.get_type(T.INT), c.get_type(T.LONG)
+    i8, u8 = c.get_type(T.SIGNED_CHAR), c.get_type(T.UNSIGNED_CHAR)
+    char_p, vpp = c.get_type(T.CHAR).get_pointer(), vp.get_pointer()
+    eq, ne = gccjit.Comparison.EQ, gccjit.Comparison.NE
+    null = c.null(vp)
+    void = c.get_type(T.VOID)
+
+    def address(name: bytes):
+        return c.new_cast(c.new_global(gccjit.GlobalKind.IMPORTED, u8, name).get_address(), vp)
+    gen_type, coro_type, none = address(b"PyGen_Type"), address(b"PyCoro_Type"), address(b"_Py_NoneStruct")
+    stop_iteration = c.new_global(gccjit.GlobalKind.IMPORTED, vp, b"PyExc_StopIteration")
+    runtime_error = c.new_global(gccjit.GlobalKind.IMPORTED, vp, b"PyExc_RuntimeError")
+    matches = imported("PyErr_ExceptionMatches", it, [vp])
+    from_cause = c.new_function(gccjit.FunctionKind.IMPORTED, vp, b"_PyErr_FormatFromCause",
+                                [c.new_param(vp, b"exc"), c.new_param(char_p, b"fmt")],
+                                is_variadic=True)
+    dealloc = imported("_Py_Dealloc", void, [vp])
+    iter_send = imported("PyIter_Send", it, [vp, vp, vpp])
+    iter_next = imported("PyIter_Next", vp, [vp])
+    from .calls import _emit_clear_and_pop
+
+    def num(value, type_=it):
+        return c.new_rvalue_from_int(type_, value)
+
+    def state(gen):
+        return field(gen, L.GEN_FRAME_STATE, i8)
+
+    def incref(blk, o):
+        blk.add_assignment_op(field(o, L.OB_REFCNT, long_t), gccjit.BinaryOp.PLUS, c.one(long_t))
+
+    # static int coconut_gen_resume(ts, gen, arg, result): gen_send_ex2(gen, arg, result,
+    # 0, 0) for a generator or coroutine in state FRAME_CREATED or FRAME_SUSPENDED (the
+    # callers check it; arg None or NULL when created); arg NULL: sent nothing (a None
+    # returned is then no value: *result NULL).
+    params = [c.new_param(vp, n) for n in (b"ts", b"gen", b"arg")] + [c.new_param(vpp, b"result")]
+    ts, gen, arg, result = params
+    fn = c.new_function(gccjit.FunctionKind.INTERNAL, it, b"coconut_gen_resume", params)
+    frame, res, sent, top = (fn.new_local(vp, n) for n in (b"frame", b"res", b"sent", b"top"))
+    B = {k: fn.new_block(k.encode()) for k in (
+        "entry", "still_running", "state_set", "got", "yielded", "returned",
+        "returned_none", "no_value", "failed", "stop_iteration", "coroutine", "generator",
+        "finish", "exc_value", "exc_cleared", "cleared")}
+    e = B["entry"]
+    e.add_assignment(frame, c.new_cast(c.new_array_access(c.new_cast(gen, char_p),
+                                                          num(L.GEN_IFRAME)).get_address(), vp))
+    # the value sent (None for nothing) pushed on the frame's stack
+    e.add_assignment(sent, arg)
+    choose_none, chosen = fn.new_block(b"send_none"), fn.new_block(b"sent_chosen")
+    e.end_with_conditional(c.new_comparison(eq, arg, null), choose_none, chosen)
+    choose_none.add_assignment(sent, none)
+    choose_none.end_with_jump(chosen)
+    e = chosen
+    incref(e, sent)
+    stacktop = field(frame, L.FRAME_STACKTOP, it)
+    e.add_assignment(c.new_array_access(c.new_cast(c.new_array_access(
+        c.new_cast(frame, char_p), num(L.FRAME_LOCALSPLUS)).get_address(), vpp), stacktop), sent)
+    e.add_assignment_op(stacktop, gccjit.BinaryOp.PLUS, c.one(it))
+    e.add_assignment(field(frame, L.FRAME_PREVIOUS, vp),
+                     field(field(ts, L.TS_CFRAME, vp), L.CFRAME_CURRENT_FRAME, vp))
+    exc_state = c.new_cast(c.new_array_access(c.new_cast(gen, char_p),
+                                              num(L.GEN_EXC_VALUE)).get_address(), vp)
+    e.add_assignment(field(gen, L.GEN_EXC_PREVIOUS, vp), field(ts, L.TS_EXC_INFO, vp))
+    e.add_assignment(field(ts, L.TS_EXC_INFO, vp), exc_state)
+    e.add_assignment(state(gen), c.new_rvalue_from_int(i8, L.GEN_EXECUTING))
+    e.add_assignment(res, c.new_call(hook, [ts, frame, c.zero(it)]))
+    e.end_with_conditional(c.new_comparison(eq, state(gen), c.new_rvalue_from_int(i8, L.GEN_EXECUTING)),
+                           B["still_running"], B["state_set"])
+    B["still_running"].add_assignment(state(gen), c.new_rvalue_from_int(i8, L.GEN_EXECUTING + 1))  # COMPLETED
+    B["still_running"].end_with_jump(B["state_set"])
+    s = B["state_set"]
+    s.add_assignment(field(ts, L.TS_EXC_INFO, vp), field(gen, L.GEN_EXC_PREVIOUS, vp))
+    s.add_assignment(field(gen, L.GEN_EXC_PREVIOUS, vp), null)
+    s.add_assignment(field(frame, L.FRAME_PREVIOUS, vp), null)
+    s.end_with_conditional(c.new_comparison(ne, res, null), B["got"], B["failed"])
+    B["got"].end_with_conditional(
+        c.new_comparison(eq, state(gen), c.new_rvalue_from_int(i8, L.GEN_SUSPENDED)),
+        B["yielded"], B["returned"])
+    B["yielded"].add_assignment(result.dereference(), res)
+    B["yielded"].end_with_return(num(1))                    # PYGEN_NEXT
+    # a None returned to gen_iternext (nothing sent) is no value (a generator's: never
+    # an async generator's here)
+    B["returned"].end_with_conditional(c.new_comparison(eq, res, none), B["returned_none"], B["finish"])
+    B["returned_none"].end_with_conditional(c.new_comparison(eq, arg, null), B["no_value"], B["finish"])
+    nv = B["no_value"]
+    nv.add_assignment_op(field(res, L.OB_REFCNT, long_t), gccjit.BinaryOp.MINUS, c.one(long_t))
+    nv.add_assignment(res, null)                            # (None is immortal enough)
+    nv.end_with_jump(B["finish"])
+    B["failed"].end_with_conditional(
+        c.new_comparison(ne, c.new_call(matches, [stop_iteration]), c.zero(it)),
+        B["stop_iteration"], B["finish"])
+    B["stop_iteration"].end_with_conditional(
+        c.new_comparison(eq, field(gen, L.OB_TYPE, vp), coro_type), B["coroutine"], B["generator"])
+    for name, msg in (("coroutine", b"coroutine raised StopIteration"),
+                      ("generator", b"generator raised StopIteration")):
+        B[name].add_eval(c.new_call(from_cause, [runtime_error, c.new_string_literal(b"%s"),
+                                                 c.new_string_literal(msg)]))
+        B[name].end_with_jump(B["finish"])
+    # the frame released: the exception state's value first (_PyErr_ClearExcState)
+    f = B["finish"]
+    f.add_assignment(top, field(gen, L.GEN_EXC_VALUE, vp))
+    f.end_with_conditional(c.new_comparison(ne, top, null), B["exc_value"], B["exc_cleared"])
+    ev = B["exc_value"]
+    ev.add_assignment(field(gen, L.GEN_EXC_VALUE, vp), null)
+    ev.add_assignment_op(field(top, L.OB_REFCNT, long_t), gccjit.BinaryOp.MINUS, c.one(long_t))
+    free, kept = fn.new_block(b"exc_value_free"), fn.new_block(b"exc_value_kept")
+    ev.end_with_conditional(c.new_comparison(eq, field(top, L.OB_REFCNT, long_t), c.zero(long_t)),
+                            free, kept)
+    free.add_eval(c.new_call(dealloc, [top]))
+    free.end_with_jump(kept)
+    kept.end_with_jump(B["exc_cleared"])
+    xc = B["exc_cleared"]
+    xc.add_assignment(state(gen), c.new_rvalue_from_int(i8, L.GEN_CLEARED))
+    _emit_clear_and_pop(c, fn, field, imported, ts, frame, xc, B["cleared"], pop=False)
+    B["cleared"].add_assignment(result.dereference(), res)
+    done_ok, done_err = fn.new_block(b"done_returned"), fn.new_block(b"done_error")
+    B["cleared"].end_with_conditional(c.new_comparison(ne, res, null), done_ok, done_err)
+    done_ok.end_with_return(num(0))                         # PYGEN_RETURN
+    done_err.end_with_return(num(-1))                       # PYGEN_ERROR
+    resume = fn
+
+    def resumable(blk, g, sent_value, yes, no):
+        """Branch to `yes` when `g` is suspended, or created and sent None (or nothing)."""
+        st = state(g)
+        created = fn_.new_block(b"created")
+        suspended = c.new_comparison(eq, st, c.new_rvalue_from_int(i8, L.GEN_SUSPENDED))
+        blk.end_with_conditional(suspended, yes, created)
+        if sent_value is None:
+            created.end_with_conditional(
+                c.new_comparison(eq, st, c.new_rvalue_from_int(i8, L.GEN_CREATED)), yes, no)
+        else:
+            both = c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, c.get_type(T.BOOL),
+                                   c.new_comparison(eq, st, c.new_rvalue_from_int(i8, L.GEN_CREATED)),
+                                   c.new_comparison(eq, sent_value, none))
+            created.end_with_conditional(both, yes, no)
+
+    # -- coconut_send ----------------------------------------------------------------------
+    params = [c.new_param(vp, n) for n in (b"ts", b"receiver", b"arg")] + [c.new_param(vpp, b"result")]
+    ts, recv, arg, result = params
+    fn_ = c.new_function(gccjit.FunctionKind.EXPORTED, it, b"coconut_send", params)
+    tp = fn_.new_local(vp, b"tp")
+    entry, gen_like, not_gen, generic, go = (fn_.new_block(n) for n in (
+        b"entry", b"generator_like", b"not_generator", b"generic", b"resume"))
+    entry.add_assignment(tp, field(recv, L.OB_TYPE, vp))
+    entry.end_with_conditional(c.new_comparison(eq, tp, gen_type), gen_like, not_gen)
+    not_gen.end_with_conditional(c.new_comparison(eq, tp, coro_type), gen_like, generic)
+    resumable(gen_like, recv, arg, go, generic)
+    go.end_with_return(c.new_call(resume, [ts, recv, arg, result]))
+    generic.end_with_return(c.new_call(iter_send, [recv, arg, result]))
+
+    # -- coconut_gen_next ------------------------------------------------------------------
+    ts, iterator = c.new_param(vp, b"ts"), c.new_param(vp, b"iterator")
+    fn_ = c.new_function(gccjit.FunctionKind.EXPORTED, vp, b"coconut_gen_next", [ts, iterator])
+    got = fn_.new_local(vp, b"got")
+    status = fn_.new_local(it, b"status")
+    entry, is_gen, generic, go, returned, value, done = (fn_.new_block(n) for n in (
+        b"entry", b"generator", b"generic", b"resume", b"returned", b"value", b"done"))
+    entry.end_with_conditional(c.new_comparison(eq, field(iterator, L.OB_TYPE, vp), gen_type),
+                               is_gen, generic)
+    resumable(is_gen, iterator, None, go, generic)
+    go.add_assignment(status, c.new_call(resume, [ts, iterator, null, got.get_address()]))
+    go.end_with_conditional(c.new_comparison(eq, status, c.one(it)), done, returned)
+    done.end_with_return(got)
+    # returned (a value other than None: gen_iternext's StopIteration(value), which
+    # PyIter_Next clears) or raised (the exception stays set)
+    nothing = fn_.new_block(b"nothing")
+    returned.end_with_conditional(c.new_comparison(ne, got, null), value, nothing)
+    nothing.end_with_return(null)
+    value.add_assignment_op(field(got, L.OB_REFCNT, long_t), gccjit.BinaryOp.MINUS, c.one(long_t))
+    free, kept = fn_.new_block(b"value_free"), fn_.new_block(b"value_kept")
+    value.end_with_conditional(c.new_comparison(eq, field(got, L.OB_REFCNT, long_t), c.zero(long_t)),
+                               free, kept)
+    free.add_eval(c.new_call(dealloc, [got]))
+    free.end_with_jump(kept)
+    kept.end_with_return(null)
+    generic.end_with_return(c.new_call(iter_next, [iterator]))

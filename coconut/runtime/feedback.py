@@ -86,6 +86,16 @@ _ADAPTIVE = frozenset(op for op, name in enumerate(_NAMES) if name.endswith("_AD
 _u16_at = ctypes.c_uint16.from_address
 
 
+def not_run(code, units=None) -> int:
+    """How many adaptive instructions of quickened `code` have not run since it was
+    quickened (their counter is still 0: the interpreter specializes each at its first
+    run). `units`: adaptive_units(code), when the caller keeps it."""
+    n = 0
+    for address in adaptive_units(code) if units is None else units:
+        n += _u8_at(address).value in _ADAPTIVE and _u16_at(address + 2).value == 0
+    return n
+
+
 def unsettled(code, units=None) -> int:
     """How many adaptive instructions of quickened `code` failed to specialize only
     1..SETTLE_BACKOFF times so far, and will be tried again within a few runs (3.11
@@ -133,7 +143,9 @@ def failed_to_specialize(code, ins) -> bool:
     return _u8_at(address).value in _ADAPTIVE and _u16_at(address + 2).value & 15 != 0
 
 
-_JUMP_BACKWARD = frozenset(dis.opmap[n] for n in ("JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT",
+# (not JUMP_BACKWARD_NO_INTERRUPT: 3.11 makes it only for the SEND loop of `yield from`
+# and `await`, which runs once per value passed through, not a loop of the code's own)
+_JUMP_BACKWARD = frozenset(dis.opmap[n] for n in ("JUMP_BACKWARD",
                                                   "POP_JUMP_BACKWARD_IF_FALSE",
                                                   "POP_JUMP_BACKWARD_IF_TRUE",
                                                   "POP_JUMP_BACKWARD_IF_NONE",

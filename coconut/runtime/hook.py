@@ -103,7 +103,7 @@ HELPERS = ("coconut_eval_breaker", "coconut_resume", "coconut_deopt_check", "coc
            "coconut_return_generator", "coconut_inl_push", "coconut_inl_finish",
            "coconut_inl_dealloc", "coconut_class_attr",
            "coconut_sync_i64", "coconut_sync_f64", "coconut_sync_bool", "coconut_contains_str",
-           "coconut_str_iadd", "coconut_truth")
+           "coconut_str_iadd", "coconut_truth", "coconut_send", "coconut_gen_next")
 # Indices into Runtime.resume_state (see _emit_resume).
 _SAVED_TRACE, _SAVED_PROFILE, _EXPECTED_FRAME, _TRACE_SHIM, _PROFILE_SHIM = range(5)
 _PYTRACE_CALL, _PYTRACE_OPCODE = 0, 7
@@ -268,16 +268,9 @@ class Runtime:
         perfmap = _import_module("coconut.runtime.perfmap")
         if perfmap.enabled():          # before any of the library's code can run
             perfmap.register([(get(n), f"coconut:{n.decode()} (runtime)") for n in (
-                b"coconut_hook", b"coconut_count_entry", b"coconut_eval_breaker",
-                b"coconut_resume", b"coconut_deopt_check", b"coconut_call", b"coconut_load_global", b"coconut_get_awaitable", b"coconut_catch",
-                b"coconut_exc_match", b"coconut_do_raise", b"coconut_raise_out",
-                b"coconut_get_aiter", b"coconut_get_anext", b"coconut_async_gen_wrap",
-                b"coconut_match_class", b"coconut_match_keys", b"coconut_return_generator",
-                b"coconut_inl_push", b"coconut_inl_finish", b"coconut_inl_dealloc",
-                b"coconut_class_attr", b"coconut_sync_i64", b"coconut_sync_f64",
-                b"coconut_sync_bool", b"coconut_contains_str", b"coconut_str_iadd", b"coconut_truth",
-                b"coconut_count_trace",
-                b"coconut_trace_shim", b"coconut_profile_shim", b"coconut_runtime_init")])
+                b"coconut_hook", b"coconut_count_entry", *(h.encode() for h in HELPERS),
+                b"coconut_count_trace", b"coconut_trace_shim", b"coconut_profile_shim",
+                b"coconut_runtime_init")])
 
     # -- emitted code ----------------------------------------------------------------
     def _emit(self):
@@ -753,6 +746,7 @@ class Runtime:
                                         coroutines.emit_get_awaitable(c, field, imported))
         coroutines.emit_async_gen_wrap(c, field, imported)
         coroutines.emit_return_generator(c, field, imported)
+        coroutines.emit_send(c, field, imported, fn)   # SEND / FOR_ITER resuming generators
         _import_module("coconut.runtime.exceptions").emit_exceptions(c, field, imported)
         _import_module("coconut.runtime.patterns").emit_patterns(c, field, imported)
         _import_module("coconut.runtime.sampler").emit_sampler(   # time as hotness

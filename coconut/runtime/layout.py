@@ -187,6 +187,7 @@ TPFLAGS_MATCH_SELF = 1 << 22           # _Py_TPFLAGS_MATCH_SELF (MATCH_CLASS: in
 # PyInterpreterState.import_func (the original builtins.__import__), PyDictObject.ma_used
 FRAME_LOCALS = 24
 TP_ITER = 216
+TP_ITERNEXT = 224                 # PyTypeObject.tp_iternext (FOR_ITER's call)
 TP_RICHCOMPARE = 200               # PyTypeObject.tp_richcompare
 STR_LENGTH = 16                    # PyASCIIObject.length (code points)
 STR_HASH = 24                      # PyASCIIObject.hash (Py_hash_t, -1: not computed yet)
@@ -613,6 +614,9 @@ def verify() -> None:
     check("frame f_locals", seen, [id(namespace)])
     check("tp_iter", (_ptr(id(type(iter([]))) + TP_ITER), _ptr(id(int) + TP_ITER)),
           (ctypes.cast(_api.PyObject_SelfIter, ctypes.c_void_p).value, 0))
+    check("tp_iternext", (_ptr(id(type(iter([]))) + TP_ITERNEXT) != 0, _ptr(id(int) + TP_ITERNEXT),
+                          _ptr(id(type((lambda: (yield))())) + TP_ITERNEXT) ==
+                          _ptr(id(type(iter(()))) + TP_ITERNEXT)), (True, 0, False))
     class _Plain:
         pass
 

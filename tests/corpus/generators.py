@@ -738,7 +738,135 @@ def generator_made_at_recursion_limit(n):
         sys.setrecursionlimit(limit)
 
 
+
+def delegation_resumed_directly(n):
+    """SEND and FOR_ITER resume a suspended generator without PyIter_Send
+    (coconut_send, coconut_gen_next): the frame chain seen from inside (f_back is the
+    delegating generator's frame, then the caller's), sys.exc_info() inside while the
+    caller handles an exception, a generator that delegates to itself (already
+    executing), a finished one sent to again, a return value dropped by a for loop,
+    StopIteration raised inside (RuntimeError, its cause kept)."""
+    seen = []
+
+    def inner(k):
+        for i in range(k):
+            f = sys._getframe()
+            seen.append((f.f_back.f_code.co_name, f.f_back.f_back.f_code.co_name,
+                         repr(sys.exc_info()[1])))
+            got = yield i
+            if got is not None:
+                seen.append(("got", got))
+        return "ret %d" % k
+
+    def outer(k):
+        r = yield from inner(k)
+        seen.append(r)
+        r = yield from inner(0)
+        seen.append(r)
+        return r
+
+    out = []
+    try:
+        raise KeyError("handled")
+    except KeyError:
+        for v in outer(n):
+            out.append(v)
+    g = outer(n)
+    out.append(next(g))
+    out.append(g.send("sent"))
+    out.extend(g)
+
+    def selfish():
+        yield 1
+        yield from me
+    me = selfish()
+    next(me)
+    try:
+        next(me)
+    except ValueError as e:
+        out.append(("ValueError", str(e)))
+    done = inner(1)
+    list(done)
+
+    def again():
+        return (yield from done)
+    try:
+        next(again())
+    except StopIteration as e:
+        out.append(("stop", e.value))
+
+    def raises():
+        yield 1
+        raise StopIteration("inside")
+
+    def wrap():
+        yield from raises()
+    try:
+        list(wrap())
+    except RuntimeError as e:
+        out.append((str(e), repr(e.__cause__)))
+    try:
+        for v in raises():
+            out.append(v)
+    except RuntimeError as e:
+        out.append((str(e), repr(e.__cause__)))
+    return out, seen
+
+
+def await_chain_resumed_directly(n):
+    """An await chain of coroutines (SEND on a coroutine: coconut_send), with a value
+    sent through it, a coroutine awaited twice (its RuntimeError), and an exception
+    thrown into the innermost."""
+    class Suspend:
+        def __await__(self):
+            got = yield "suspended"
+            return got
+
+    async def leaf(i):
+        got = await Suspend()
+        if got == "boom":
+            raise ValueError(i)
+        return (i, got)
+
+    async def middle(i):
+        a = await leaf(i)
+        b = await leaf(i + 1)
+        return a, b
+
+    async def top(k):
+        return [await middle(i) for i in range(k)]
+    out = []
+    c = top(n)
+    v = c.send(None)
+    while True:
+        out.append(v)
+        try:
+            v = c.send(len(out))
+        except StopIteration as e:
+            out.append(e.value)
+            break
+    c2 = middle(7)
+    c2.send(None)
+    try:
+        c2.send("boom")
+    except ValueError as e:
+        out.append(("ValueError", e.args))
+    inner = leaf(3)
+
+    async def twice():
+        await inner
+        await inner
+    c3 = twice()
+    c3.send(None)
+    try:
+        c3.send(1)
+    except RuntimeError as e:
+        out.append(str(e))
+    return out
+
 CASES = [
+    (delegation_resumed_directly, [(3,), (0,)]),
+    (await_chain_resumed_directly, [(2,)]),
     (created_generator_state, [(3,)]),
     (generator_made_at_recursion_limit, [(5,), (200,)]),
     (throw_with_unboxed_locals, [(5,)]),
