@@ -414,6 +414,24 @@ def _int_arith(b, plan, symbol, x, y):
         b.emit(ops.BinArith(ur, "*", ux, uy))
         b.emit(ops.Assign(r, ur))
         return r
+    if symbol in (">>", "<<"):
+        # a negative count: the interpreter's ValueError
+        b.deopt_if(Cond("<", y, _i(0)), "negative shift count")
+        if symbol == ">>":
+            # floor(x / 2**y), an arithmetic shift; from 63 on it is 0 or -1, as x >> 63
+            count = b.select(Cond(">", y, _i(63)), _i(63), y, I64)
+            b.emit(ops.BinArith(r, ">>", x, count))
+            return r
+        # x << y fits 64 bits when shifting it back gives x (a count up to 62 here)
+        b.deopt_if(Cond(">", y, _i(62)), "int overflow", plan.site)
+        ux, ur = b.temp(U64, "u"), b.temp(U64, "u")
+        b.emit(ops.Assign(ux, x))
+        b.emit(ops.BinArith(ur, "<<", ux, y))
+        b.emit(ops.Assign(r, ur))
+        back = b.temp(I64, "back")
+        b.emit(ops.BinArith(back, ">>", r, y))
+        b.deopt_if(Cond("!=", back, x), "int overflow", plan.site)
+        return r
     if symbol in ("//", "%"):
         b.deopt_if(Cond("==", y, _i(0)), "integer division or modulo by zero")
         minus_one = b.new_block("minus_one")

@@ -177,7 +177,14 @@ class Plan:
 GENERIC = Plan()
 
 _FLOAT_OPS = {"+", "-", "*", "/"}
-_INT_OPS = {"+", "-", "*", "//", "%", "&", "|", "^", "/"}
+_INT_OPS = {"+", "-", "*", "//", "%", "&", "|", "^", "/", ">>", "<<"}
+# Operators 3.11 never specializes (no feedback: BINARY_OP stays adaptive) whose boxed
+# operands are speculated to be ints all the same: shifts and `^` almost only ever see
+# ints; `&` and `|` also see sets, dict views and flags, so they are speculated only
+# next to an operand known to be an int (`x & 0xFF`). A failed guard deopts, and the
+# recompile avoids the site (stability.py).
+_INT_WITHOUT_FEEDBACK = {">>", "<<", "^"}
+_INT_NEXT_TO_INT = {"&", "|"}
 _CMP = {0: "<", 1: "<=", 2: "==", 3: "!=", 4: ">", 5: ">="}
 
 
@@ -357,10 +364,10 @@ def _want(kind: str, other: str, hint: str | None) -> str | None:
     return None
 
 
-def _numeric_plan(cx: Context, ins, a: Item, b: Item, result_of) -> Plan:
+def _numeric_plan(cx: Context, ins, a: Item, b: Item, result_of, hint=None) -> Plan:
     if not cx.enabled or ins.offset in cx.avoid:
         return GENERIC
-    hint = cx.hint(ins)
+    hint = cx.hint(ins) or hint
     wa, wb = _want(a.kind, b.kind, hint), _want(b.kind, a.kind, hint)
     if wa is None or wb is None:
         return GENERIC
@@ -438,7 +445,11 @@ def plan(cx: Context, ins, state: State) -> Plan:
             if symbol not in _INT_OPS:
                 return None
             return FLOAT if symbol == "/" else INT
-        p = _numeric_plan(cx, ins, stack[-2], stack[-1], result)
+        guess = None                   # (no feedback for these: see _INT_WITHOUT_FEEDBACK)
+        if symbol in _INT_WITHOUT_FEEDBACK or (
+                symbol in _INT_NEXT_TO_INT and INT in (stack[-2].kind, stack[-1].kind)):
+            guess = INT
+        p = _numeric_plan(cx, ins, stack[-2], stack[-1], result, guess)
         if stack[-2].kind == OBJ and stack[-1].kind == OBJ and cx.enabled and (
                 (p is GENERIC and ins.offset in cx.avoid) or
                 (p.want == (FLOAT, FLOAT) and not p.refine and cx.boxed_at_once(ins))):

@@ -587,7 +587,48 @@ def float_with_wide_ints(x, values):
     return out
 
 
+
+def shifts_and_xor(values, k):
+    """`>>`, `<<` and `^` of boxed operands speculated to be ints without feedback (3.11
+    never specializes them), `&` and `|` next to an int: counts from 0 to past 64,
+    results past 64 bits (`<<`: a deopt), a negative count (ValueError from the
+    interpreter), bools, big ints, sets and floats (guards fail: deopt, then the
+    recompile avoids the site)."""
+    out = []
+    acc = 0
+    for v in values:
+        try:
+            a = (v >> k) & 0xFF
+            b = v << k
+            c = v ^ acc
+            d = (v | 1) ^ (v & 6)
+            acc = c
+            out.append((a, b, c, d))
+        except (TypeError, ValueError) as e:
+            out.append((type(e).__name__, str(e)))
+    return out, acc
+
+
+def xor_chain_of_table_lookups(n):
+    """An AES-like round: a chain of `^` over table entries indexed by `(x >> s) & 0xFF`,
+    every intermediate a 32-bit int (unboxed: boxed once, at the store)."""
+    t1 = [(i * 2654435761) & 0xFFFFFFFF for i in range(256)]
+    t2 = [(i * 40503) & 0xFFFFFFFF for i in range(256)]
+    state = [0x01234567, 0x89ABCDEF, 0xFEDCBA98, 0x76543210]
+    for r in range(n):
+        a = [0] * 4
+        for i in range(4):
+            a[i] = (t1[(state[i] >> 24) & 0xFF] ^ t2[(state[(i + 1) % 4] >> 16) & 0xFF] ^
+                    t1[(state[(i + 2) % 4] >> 8) & 0xFF] ^ t2[state[(i + 3) % 4] & 0xFF] ^ r)
+        state = a
+    return state
+
 CASES = [
+    (shifts_and_xor, [([0, 1, -1, 255, -256, 2**31 - 1, -2**31, 2**59, -(2**59) - 5], 0),
+                      ([1, 2**40, -(2**40)], 7), ([3, -3], 63), ([3, -3, 2**60 - 1], 64),
+                      ([5, -5], 100), ([1, 2], -1), ([1, True, 2**70, 3], 2),
+                      ([1, {1, 2}, 3], 1), ([2, 1.5], 3), ([1, 2**61], 2)]),
+    (xor_chain_of_table_lookups, [(0,), (3,), (20,)]),
     (float_with_wide_ints, [(0.5, [1, 2**31 - 1, 2**53 + 1, -(2**53 + 1), 2**60 - 1, -(2**60 - 1),
                                    2**59 + 2**7 + 1, 2**54 + 2, 2**54 + 6, 2**60, 2**62, 3]),
                             (1.0, [2**31, -2**31, 2**30, -2**30, 0]),
