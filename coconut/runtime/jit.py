@@ -932,12 +932,15 @@ _gate: list = []                       # [(code, budgeted)] while an auto compil
 
 # After quickening, code without loops also waits (at most SETTLE_ENTRIES entries)
 # while some instruction failed to specialize only a few times and is about to be
-# tried again (feedback.unsettled), or has not run yet (feedback.not_run): the first
-# tries often see a state that does not last (an object of another type on the first
-# calls), and what is compiled then keeps its generic path for good: native code runs
-# instead of the interpreter, which would have specialized it a few runs later. (A
-# generator's first entries may all stop at its first yield: a tree's `__iter__` is
-# entered down the left spine before any `yield self.value` runs.) Code with a loop does not wait: the loop's
+# tried again (feedback.unsettled), or, where the threshold is below SETTLE_ENTRIES,
+# has not run yet (feedback.not_run): the first tries often see a state that does not
+# last (an object of another type on the first calls), and what is compiled then keeps
+# its generic path for good: native code runs instead of the interpreter, which would
+# have specialized it a few runs later. (A generator's first entries may all stop at
+# its first yield: a tree's `__iter__` is entered down the left spine before any
+# `yield self.value` runs. After a threshold of thousands of entries, an instruction
+# that has not run is cold, and this callback comes once per threshold, not per entry:
+# waiting for it delayed the default mode's compiles by 16 thresholds.) Code with a loop does not wait: the loop's
 # instructions have run (and retried) many times already, the unsettled ones are
 # outside it, and such code may be entered only a few times in the whole run
 # (scimark's kernels: waiting left them interpreted).
@@ -957,8 +960,8 @@ def _warmed_up(code: types.CodeType) -> bool:
     if state is None or state[0]() is not code:      # (an id can be reused)
         state = _settling[id(code)] = [_weakref.ref(code), 0, _feedback.adaptive_units(code)]
     state[1] += 1
-    if state[1] < SETTLE_ENTRIES and (_feedback.unsettled(code, state[2]) or
-                                      _feedback.not_run(code, state[2])):
+    if state[1] < SETTLE_ENTRIES and (_feedback.unsettled(code, state[2]) or (
+            (_auto["threshold"] or 0) < SETTLE_ENTRIES and _feedback.not_run(code, state[2]))):
         return False
     del _settling[id(code)]
     return True
