@@ -388,9 +388,10 @@ def emit_return_generator(c, field, imported) -> None:
     d.end_with_return(gen)
 
 
-def emit_send(c, field, imported, hook) -> None:
-    """Add coconut_send and coconut_gen_next to the runtime's context `c`; `hook` is
-    coconut_hook.
+def emit_send(c, field, imported, enter) -> None:
+    """Add coconut_send and coconut_gen_next to the runtime's context `c`; `enter(fn,
+    block, ts, frame, result, done)` emits the hook's evaluation of a suspended
+    generator frame (hook.py: its native entry called directly, or coconut_hook).
 
     int coconut_send(PyThreadState *ts, PyObject *receiver, PyObject *arg, PyObject **result)
 
@@ -398,10 +399,10 @@ def emit_send(c, field, imported, hook) -> None:
     returned; PYGEN_ERROR -1: an exception set), for SEND (`yield from`, `await`). An
     exact generator or coroutine that is suspended (or just created, sent None) is
     resumed as gen_send_ex2 (genobject.c, not exported) resumes it, but with its frame
-    evaluated by coconut_hook itself, as `_PyEval_EvalFrame` would with the hook
-    installed: a compiled generator's native code resumes straight away (no
-    PyIter_Send, PyGen_am_send, gen_send_ex2, _PyEval_EvalFrame between two native
-    frames of a `yield from` chain); anything else, and a generator in any other state
+    evaluated as `_PyEval_EvalFrame` would with the hook installed, without it where
+    the hook would call the native entry: a compiled generator's native code resumes
+    straight away (no PyIter_Send, PyGen_am_send, gen_send_ex2, _PyEval_EvalFrame,
+    coconut_hook between two native frames of a `yield from` chain); anything else, and a generator in any other state
     (running, finished: the errors' messages are gen_send_ex2's), is PyIter_Send.
 
     PyObject *coconut_gen_next(PyThreadState *ts, PyObject *iterator)
@@ -475,7 +476,9 @@ def emit_send(c, field, imported, hook) -> None:
     e.add_assignment(field(gen, L.GEN_EXC_PREVIOUS, vp), field(ts, L.TS_EXC_INFO, vp))
     e.add_assignment(field(ts, L.TS_EXC_INFO, vp), exc_state)
     e.add_assignment(state(gen), c.new_rvalue_from_int(i8, L.GEN_EXECUTING))
-    e.add_assignment(res, c.new_call(hook, [ts, frame, c.zero(it)]))
+    evaluated = fn.new_block(b"evaluated")
+    enter(fn, e, ts, frame, res, evaluated)
+    e = evaluated
     e.end_with_conditional(c.new_comparison(eq, state(gen), c.new_rvalue_from_int(i8, L.GEN_EXECUTING)),
                            B["still_running"], B["state_set"])
     B["still_running"].add_assignment(state(gen), c.new_rvalue_from_int(i8, L.GEN_EXECUTING + 1))  # COMPLETED

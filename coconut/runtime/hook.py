@@ -746,7 +746,31 @@ class Runtime:
                                         coroutines.emit_get_awaitable(c, field, imported))
         coroutines.emit_async_gen_wrap(c, field, imported)
         coroutines.emit_return_generator(c, field, imported)
-        coroutines.emit_send(c, field, imported, fn)   # SEND / FOR_ITER resuming generators
+
+        def enter_suspended(fn_, blk, ts_, frame_, result_, done):
+            """In `fn_`, from `blk`: `result_` = the hook's evaluation of the suspended
+            generator frame `frame_` (gen_send_ex2 has set it up), then jump to `done`:
+            its native entry called directly when its code has one and nothing traces
+            (the hook's own path for such a frame), else coconut_hook itself."""
+            code_, extra_ = fn_.new_local(vp, b"enter_code"), fn_.new_local(vp, b"enter_extra")
+            target_, bits_ = fn_.new_local(vp, b"enter_target"), fn_.new_local(ulong, b"enter_bits")
+            slot, native, hook_ = (fn_.new_block(n) for n in (
+                b"enter_slot", b"enter_native", b"enter_hook"))
+            blk.add_assignment(code_, field(frame_, L.FRAME_CODE, vp))
+            read_slot(fn_, code_, extra_, bits_, target_, blk, slot, hook_)
+            slot.end_with_conditional(
+                c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, c.get_type(gccjit.TypeKind.BOOL),
+                                is_entry(bits_),
+                                c.new_unary_op(gccjit.UnaryOp.LOGICAL_NEGATE,
+                                               c.get_type(gccjit.TypeKind.BOOL), traced(ts_))),
+                native, hook_)
+            entry_type_ = c.new_function_ptr_type(vp, [vp, vp, it])
+            native.add_assignment(result_, c.new_call_through_ptr(c.new_cast(target_, entry_type_),
+                                                                  [ts_, frame_, zero]))
+            native.end_with_jump(done)
+            hook_.add_assignment(result_, c.new_call(fn, [ts_, frame_, zero]))
+            hook_.end_with_jump(done)
+        coroutines.emit_send(c, field, imported, enter_suspended)   # SEND / FOR_ITER
         _import_module("coconut.runtime.exceptions").emit_exceptions(c, field, imported)
         _import_module("coconut.runtime.patterns").emit_patterns(c, field, imported)
         _import_module("coconut.runtime.sampler").emit_sampler(   # time as hotness
