@@ -449,7 +449,7 @@ def emit_send(c, field, imported, enter) -> None:
     params = [c.new_param(vp, n) for n in (b"ts", b"gen", b"arg")] + [c.new_param(vpp, b"result")]
     ts, gen, arg, result = params
     fn = c.new_function(gccjit.FunctionKind.INTERNAL, it, b"coconut_gen_resume", params)
-    frame, res, sent, top = (fn.new_local(vp, n) for n in (b"frame", b"res", b"sent", b"top"))
+    frame, res, sent, exc_value = (fn.new_local(vp, n) for n in (b"frame", b"res", b"sent", b"exc_value"))
     B = {k: fn.new_block(k.encode()) for k in (
         "entry", "still_running", "state_set", "got", "yielded", "returned",
         "returned_none", "no_value", "failed", "stop_iteration", "coroutine", "generator",
@@ -513,15 +513,15 @@ def emit_send(c, field, imported, enter) -> None:
         B[name].end_with_jump(B["finish"])
     # the frame released: the exception state's value first (_PyErr_ClearExcState)
     f = B["finish"]
-    f.add_assignment(top, field(gen, L.GEN_EXC_VALUE, vp))
-    f.end_with_conditional(c.new_comparison(ne, top, null), B["exc_value"], B["exc_cleared"])
+    f.add_assignment(exc_value, field(gen, L.GEN_EXC_VALUE, vp))
+    f.end_with_conditional(c.new_comparison(ne, exc_value, null), B["exc_value"], B["exc_cleared"])
     ev = B["exc_value"]
     ev.add_assignment(field(gen, L.GEN_EXC_VALUE, vp), null)
-    ev.add_assignment_op(field(top, L.OB_REFCNT, long_t), gccjit.BinaryOp.MINUS, c.one(long_t))
+    ev.add_assignment_op(field(exc_value, L.OB_REFCNT, long_t), gccjit.BinaryOp.MINUS, c.one(long_t))
     free, kept = fn.new_block(b"exc_value_free"), fn.new_block(b"exc_value_kept")
-    ev.end_with_conditional(c.new_comparison(eq, field(top, L.OB_REFCNT, long_t), c.zero(long_t)),
+    ev.end_with_conditional(c.new_comparison(eq, field(exc_value, L.OB_REFCNT, long_t), c.zero(long_t)),
                             free, kept)
-    free.add_eval(c.new_call(dealloc, [top]))
+    free.add_eval(c.new_call(dealloc, [exc_value]))
     free.end_with_jump(kept)
     kept.end_with_jump(B["exc_cleared"])
     xc = B["exc_cleared"]
@@ -534,10 +534,11 @@ def emit_send(c, field, imported, enter) -> None:
     done_err.end_with_return(num(-1))                       # PYGEN_ERROR
     resume = fn
 
-    def resumable(blk, g, sent_value, yes, no):
-        """Branch to `yes` when `g` is suspended, or created and sent None (or nothing)."""
+    def resumable(in_fn, blk, g, sent_value, yes, no):
+        """In `in_fn`, branch from `blk` to `yes` when `g` is suspended, or created and
+        sent None (`sent_value`; None: nothing sent), else to `no`."""
         st = state(g)
-        created = fn_.new_block(b"created")
+        created = in_fn.new_block(b"created")
         suspended = c.new_comparison(eq, st, c.new_rvalue_from_int(i8, L.GEN_SUSPENDED))
         blk.end_with_conditional(suspended, yes, created)
         if sent_value is None:
@@ -559,7 +560,7 @@ def emit_send(c, field, imported, enter) -> None:
     entry.add_assignment(tp, field(recv, L.OB_TYPE, vp))
     entry.end_with_conditional(c.new_comparison(eq, tp, gen_type), gen_like, not_gen)
     not_gen.end_with_conditional(c.new_comparison(eq, tp, coro_type), gen_like, generic)
-    resumable(gen_like, recv, arg, go, generic)
+    resumable(fn_, gen_like, recv, arg, go, generic)
     go.end_with_return(c.new_call(resume, [ts, recv, arg, result]))
     generic.end_with_return(c.new_call(iter_send, [recv, arg, result]))
 
@@ -572,7 +573,7 @@ def emit_send(c, field, imported, enter) -> None:
         b"entry", b"generator", b"generic", b"resume", b"returned", b"value", b"done"))
     entry.end_with_conditional(c.new_comparison(eq, field(iterator, L.OB_TYPE, vp), gen_type),
                                is_gen, generic)
-    resumable(is_gen, iterator, None, go, generic)
+    resumable(fn_, is_gen, iterator, None, go, generic)
     go.add_assignment(status, c.new_call(resume, [ts, iterator, null, got.get_address()]))
     go.end_with_conditional(c.new_comparison(eq, status, c.one(it)), done, returned)
     done.end_with_return(got)
