@@ -248,6 +248,37 @@ def test_unsettled_counts_specializations_to_be_tried_again():
     assert "LOAD_ATTR_INSTANCE_VALUE" in feedback.snapshot(get.__code__).values()
 
 
+def test_not_run_counts_instructions_that_have_not_run_since_quickening():
+    """A generator entered only down to its first yield (a tree walk's left spine):
+    the loads after it have not run (feedback.not_run), and `yield from`'s SEND loop is
+    not a loop of the code's own (feedback.has_loop), so whole-program mode at a low
+    threshold waits for them."""
+    from coconut.runtime import feedback
+
+    class T:
+        def __init__(self, left, value):
+            self.left, self.value, self.right = left, value, None
+
+        def walk(self):
+            if self.left:
+                yield from self.left.walk()
+            yield self.value
+            if self.right:
+                yield from self.right.walk()
+    walk = T.walk.__code__
+    assert not feedback.has_loop(walk)
+    tree = None
+    for i in range(12):
+        tree = T(tree, i)
+    g = tree.walk()
+    next(g)                    # 12 entries, none past its `yield self.value` yet
+    assert feedback.quickened(walk)
+    before = feedback.not_run(walk)
+    assert before >= 1
+    list(g)                    # `if self.right:` runs (the branch under it does not)
+    assert feedback.not_run(walk) < before
+
+
 class _Indexed:
     def __init__(self, values):
         self.values = values

@@ -402,8 +402,9 @@ def emit_send(c, field, imported, enter) -> None:
     evaluated as `_PyEval_EvalFrame` would with the hook installed, without it where
     the hook would call the native entry: a compiled generator's native code resumes
     straight away (no PyIter_Send, PyGen_am_send, gen_send_ex2, _PyEval_EvalFrame,
-    coconut_hook between two native frames of a `yield from` chain); anything else, and a generator in any other state
-    (running, finished: the errors' messages are gen_send_ex2's), is PyIter_Send.
+    coconut_hook between two native frames of a `yield from` chain); anything else,
+    and a generator in any other state (running, finished: the errors' messages are
+    gen_send_ex2's), is PyIter_Send.
 
     PyObject *coconut_gen_next(PyThreadState *ts, PyObject *iterator)
 
@@ -431,7 +432,7 @@ def emit_send(c, field, imported, enter) -> None:
     dealloc = imported("_Py_Dealloc", void, [vp])
     iter_send = imported("PyIter_Send", it, [vp, vp, vpp])
     iter_next = imported("PyIter_Next", vp, [vp])
-    from .calls import _emit_clear_and_pop
+    from .calls import _Emit, _emit_clear_and_pop
 
     def num(value, type_=it):
         return c.new_rvalue_from_int(type_, value)
@@ -481,7 +482,7 @@ def emit_send(c, field, imported, enter) -> None:
     e = evaluated
     e.end_with_conditional(c.new_comparison(eq, state(gen), c.new_rvalue_from_int(i8, L.GEN_EXECUTING)),
                            B["still_running"], B["state_set"])
-    B["still_running"].add_assignment(state(gen), c.new_rvalue_from_int(i8, L.GEN_EXECUTING + 1))  # COMPLETED
+    B["still_running"].add_assignment(state(gen), c.new_rvalue_from_int(i8, L.GEN_COMPLETED))
     B["still_running"].end_with_jump(B["state_set"])
     s = B["state_set"]
     s.add_assignment(field(ts, L.TS_EXC_INFO, vp), field(gen, L.GEN_EXC_PREVIOUS, vp))
@@ -517,13 +518,7 @@ def emit_send(c, field, imported, enter) -> None:
     f.end_with_conditional(c.new_comparison(ne, exc_value, null), B["exc_value"], B["exc_cleared"])
     ev = B["exc_value"]
     ev.add_assignment(field(gen, L.GEN_EXC_VALUE, vp), null)
-    ev.add_assignment_op(field(exc_value, L.OB_REFCNT, long_t), gccjit.BinaryOp.MINUS, c.one(long_t))
-    free, kept = fn.new_block(b"exc_value_free"), fn.new_block(b"exc_value_kept")
-    ev.end_with_conditional(c.new_comparison(eq, field(exc_value, L.OB_REFCNT, long_t), c.zero(long_t)),
-                            free, kept)
-    free.add_eval(c.new_call(dealloc, [exc_value]))
-    free.end_with_jump(kept)
-    kept.end_with_jump(B["exc_cleared"])
+    _Emit(c, fn, field, dealloc, None).decref(ev, exc_value, "exc_value").end_with_jump(B["exc_cleared"])
     xc = B["exc_cleared"]
     xc.add_assignment(state(gen), c.new_rvalue_from_int(i8, L.GEN_CLEARED))
     _emit_clear_and_pop(c, fn, field, imported, ts, frame, xc, B["cleared"], pop=False)
@@ -582,11 +577,5 @@ def emit_send(c, field, imported, enter) -> None:
     nothing = fn_.new_block(b"nothing")
     returned.end_with_conditional(c.new_comparison(ne, got, null), value, nothing)
     nothing.end_with_return(null)
-    value.add_assignment_op(field(got, L.OB_REFCNT, long_t), gccjit.BinaryOp.MINUS, c.one(long_t))
-    free, kept = fn_.new_block(b"value_free"), fn_.new_block(b"value_kept")
-    value.end_with_conditional(c.new_comparison(eq, field(got, L.OB_REFCNT, long_t), c.zero(long_t)),
-                               free, kept)
-    free.add_eval(c.new_call(dealloc, [got]))
-    free.end_with_jump(kept)
-    kept.end_with_return(null)
+    _Emit(c, fn_, field, dealloc, None).decref(value, got, "value").end_with_return(null)
     generic.end_with_return(c.new_call(iter_next, [iterator]))

@@ -143,7 +143,7 @@ GEN_CODE = 16                      # PyGenObject.gi_code
 GEN_WEAKREFLIST, GEN_NAME, GEN_QUALNAME = 24, 32, 40
 GEN_EXC_VALUE, GEN_EXC_PREVIOUS, GEN_ORIGIN_OR_FINALIZER = 48, 56, 64
 GEN_HOOKS_INITED, GEN_CLOSED, GEN_RUNNING_ASYNC = 72, 73, 74
-GEN_CLEARED = 4                    # enum _framestate FRAME_CLEARED
+GEN_COMPLETED, GEN_CLEARED = 1, 4   # enum _framestate FRAME_COMPLETED, FRAME_CLEARED
 FUNC_NAME, FUNC_QUALNAME = 32, 40  # PyFunctionObject.func_name, func_qualname
 TS_CORO_ORIGIN_DEPTH = 200         # PyThreadState.coroutine_origin_tracking_depth
 # On-stack replacement (runtime/osr.py): PyThreadState.tracing (the depth of trace

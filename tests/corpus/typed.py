@@ -623,7 +623,28 @@ def xor_chain_of_table_lookups(n):
         state = a
     return state
 
+
+def xor_accumulator_seen_from_frame(values):
+    """An accumulator kept unboxed by `^` (speculated without feedback), looked at from
+    the frame mid-loop (f_locals through a callee), then a guard failing mid-loop (a
+    bool, a float: deopt with the accumulator materialized), and a traceback from inside
+    the loop (its line)."""
+    def peek():
+        return sys._getframe(1).f_locals["acc"]
+    acc = 0
+    seen = []
+    try:
+        for i, v in enumerate(values):
+            acc = (acc ^ v) >> 1
+            if i == 1:
+                seen.append(peek())
+        return acc, seen
+    except TypeError as e:
+        return acc, seen, str(e), e.__traceback__.tb_lineno - xor_accumulator_seen_from_frame.__code__.co_firstlineno
+
 CASES = [
+    (xor_accumulator_seen_from_frame, [([5, 9, 1024, 7],), ([5, 9, True, 3],),
+                                       ([5, 9, 2**70, 3],), ([5, 9, 1.5, 3],)]),
     (shifts_and_xor, [([0, 1, -1, 255, -256, 2**31 - 1, -2**31, 2**59, -(2**59) - 5], 0),
                       ([1, 2**40, -(2**40)], 7), ([3, -3], 63), ([3, -3, 2**60 - 1], 64),
                       ([5, -5], 100), ([1, 2], -1), ([1, True, 2**70, 3], 2),
