@@ -354,12 +354,11 @@ print(hook.ENTRY, before, short, hooked(), coconut.is_compiled(fib), fib(20))
 
 
 @pytest.mark.parametrize("options, at_start", [((), False), (("--threshold", "10000"), True)])
-def test_the_default_mode_puts_the_hook_in_at_the_first_hot_code(tmp_path, options, at_start):
+def test_the_default_mode_puts_the_hook_in_with_the_first_native_code(tmp_path, options, at_start):
     """`python3 -m coconut` without a threshold runs the program at the interpreter's
-    own speed until the sampler finds code hot: only then does the PEP 523 hook go in
-    (with it, 3.11 stops running Python calls in its own loop), and the hot code
-    compiles at its next entry. With a threshold given, the hook counts every entry
-    from the start."""
+    own speed until the code the sampler finds hot is compiled: only then does the PEP
+    523 hook go in (with it, 3.11 stops running Python calls in its own loop). With a
+    threshold given, the hook counts every entry from the start."""
     (tmp_path / "prog.py").write_text(LAZY_PROGRAM)
     rc, out, err = _run(["-m", "coconut", *options, "prog.py"], tmp_path)
     assert rc == 0, (out, err)
@@ -367,6 +366,28 @@ def test_the_default_mode_puts_the_hook_in_at_the_first_hot_code(tmp_path, optio
     assert (compiled, value) == ("True", "6765"), out
     if entry == "hook":
         assert (before, short, after) == (str(at_start), str(at_start), "True"), out
+
+
+OVER_BUDGET_PROGRAM = LAZY_PROGRAM.replace("while not coconut.is_compiled(fib)", """\
+while time.monotonic() < deadline and coconut.stats()["compiles_deferred"] < 3 and not coconut.is_compiled(fib)""") + """\
+print(coconut.stats()["compiles_deferred"], coconut.stats()["samples"] > 0)
+"""
+
+
+def test_the_hook_stays_out_while_the_budget_puts_every_compile_off(tmp_path):
+    """Hot code whose compile the budget puts off leaves the hook out: a program that
+    gets nothing compiled is not made slower by it (a recursive fib ran 2x slower with
+    the hook in and every compile put off)."""
+    (tmp_path / "prog.py").write_text(OVER_BUDGET_PROGRAM)
+    rc, out, err = _run(["-m", "coconut", "prog.py"], tmp_path,
+                        env={"COCONUT_COMPILE_BUDGET": "0.000001",
+                             "COCONUT_CACHE_DIR": str(tmp_path / "cache")})
+    assert rc == 0, (out, err)
+    entry, before, short, after, compiled, value, deferred, sampled = out.split()
+    assert (compiled, value, sampled) == ("False", "6765", "True"), out
+    assert int(deferred) >= 3, out
+    if entry == "hook":
+        assert (before, short, after) == ("False", "False", "False"), out
 
 
 @in_subprocess()

@@ -87,7 +87,8 @@ _SAMPLER_INDEX = dict(
     SAMPLER_THREAD=_SAMPLER_THREAD, MAIN_TS=_MAIN_TS, EVAL_BREAKER=_EVAL_BREAKER,
     SAMPLER_SEM=_SAMPLER_SEM, MAIN_INTERP=_MAIN_INTERP, OSR_CALLBACK=_OSR_CALLBACK,
     OSR_CANDIDATE=_OSR_CANDIDATE, IN_NATIVE_BREAKER=_IN_NATIVE_BREAKER, COUNTER_FUNC=COUNTER_FUNC,
-    HOOK_PENDING=_HOOK_PENDING, HOOK_ADDRESS=_HOOK_ADDRESS, DEFAULT_EVAL=_DEFAULT_EVAL)
+    HOOK_PENDING=_HOOK_PENDING, HOOK_ADDRESS=_HOOK_ADDRESS, DEFAULT_EVAL=_DEFAULT_EVAL,
+    FINISHED=_FINISHED, FINISH_CALLBACK=_FINISH_CALLBACK)
 # The on-stack replacement words by name (runtime/osr.py).
 _OSR_INDEX_NAMES = dict(
     OSR_TARGET=_OSR_TARGET, OSR_BUDGET=_OSR_BUDGET, OSR_SAVED_FUNC=_OSR_SAVED_FUNC,
@@ -871,8 +872,9 @@ class Runtime:
         523 hook.
 
         With `lazy` (whole-program mode with the sampler running, nothing compiled),
-        the hook goes in later: the sampler installs it when it first finds a code
-        object hot (runtime/sampler.py). Until then nothing is counted and the program
+        the hook goes in later: with the first native code, which the sampler's hot
+        code asks for, or when the sampler finds hot code it cannot hand to the driver
+        (runtime/sampler.py). Until then nothing is counted and the program
         runs at the interpreter's own speed: with any PEP 523 hook installed, 3.11's
         interpreter no longer runs Python-to-Python calls in its own loop nor
         specializes them (a call-heavy program ran 1.4x-1.7x slower with the hook in

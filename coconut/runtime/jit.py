@@ -541,10 +541,14 @@ def _osr_sample(code: types.CodeType) -> None:
         if known is not None and known[0] is code:
             rt.osr_arm(frame, _osr_mod.BUDGET)
             return
-        if id(code) in _osr["requested"] or id(code) in _osr["failed"] or not _feedback.quickened(code):
+        if not _feedback.quickened(code):
             return
+        # (its next entry would too; while the hook waits for the first native code,
+        # Runtime.install(lazy=True), this is how the first compile comes)
         if id(code) not in _compiled and id(code) not in _pending:
             _on_hot(code)
+        if id(code) in _osr["requested"] or id(code) in _osr["failed"]:
+            return
         if _budgeted() and not _within_budget(code):
             _budget["deferred"] += 1   # (over the compile budget: a later sample asks again)
             return
@@ -1001,8 +1005,8 @@ def enable(threshold: int | None = None, background: bool = False, lazy: bool = 
     a compile thread while the program goes on interpreted, and compiled code is used
     from a later entry on (where the machine allows it: gccrun.background_safe()).
     With `lazy` (and a threshold, the sampler running, nothing compiled yet), the hook
-    goes in when the sampler first finds code hot (Runtime.install): entries are
-    counted from then on."""
+    goes in with the first native code, compiled from what the sampler finds hot
+    (Runtime.install, runtime/sampler.py): entries are counted from then on."""
     if threshold is not None and (not isinstance(threshold, int) or threshold < 0):
         raise ValueError(f"coconut.enable(): threshold must be an int >= 0, not {threshold!r}")
     with _lock:

@@ -35,12 +35,17 @@ samples, as adaptive JITs driven by a timer do (Jikes RVM, the JVMs' profilers):
   that calls compiled functions spends most of its time in them, and is seldom the
   innermost frame at a check (scimark's SOR kernel, whose `G[x, y]` calls a compiled
   `__getitem__`, stayed interpreted for a second of its run without this).
-* In the default whole-program mode the hook itself waits for the sampler
-  (Runtime.install(lazy=True)): the first code the sampler makes hot puts it in
+* In the default whole-program mode the hook itself waits for the first native code
+  (Runtime.install(lazy=True)): hot code the interpreter runs in a thread's frame is
+  handed to the driver's callback (`jit._osr_sample`), which compiles it when the
+  compile budget allows; the hook goes in with the finished module (`jit._advance`).
+  Until then the interpreter runs the program at its own speed: under any PEP 523 hook
+  3.11 no longer runs Python calls in its own loop, which a program whose compiles the
+  budget put off paid for nothing (a recursive fib, 0.3 s: 2x slower with the hook in
+  and nothing compiled). Where the callback cannot be asked (a generator's frame, a
+  tracer set), the sampler puts the hook in itself
   (`_PyInterpreterState_SetEvalFrameFunc`, unless another frame evaluator came first),
-  and that code compiles at its next entry. Until then the interpreter runs the
-  program at its own speed: under any PEP 523 hook 3.11 no longer runs Python calls in
-  its own loop, which a program too short to get anything hot paid for nothing.
+  and the code compiles at its next entry.
 * Nothing else changes for the program: no Python code runs, no object is allocated,
   the pending call returns 0 (never an exception). Only the main thread is sampled;
   without OSR, a code object entered once (a main loop) is not helped.
@@ -102,6 +107,7 @@ def emit_sampler(c, field, imported, word, index, extra_index) -> None:
     sem_timedwait = imported("sem_timedwait", it, [vp, vp])
     clock_gettime = imported("clock_gettime", it, [it, vp])
     call_one = imported("PyObject_CallOneArg", vp, [vp, vp])
+    call_none = imported("PyObject_CallNoArgs", vp, [vp])
     sigfillset = imported("sigfillset", it, [vp])
     pthread_sigmask = imported("pthread_sigmask", it, [it, vp, vp])
     err_clear = imported("PyErr_Clear", void, [])
@@ -126,8 +132,29 @@ def emit_sampler(c, field, imported, word, index, extra_index) -> None:
     B["entry"].add_assignment(hops, num(0))
     B["entry"].add_assignment(word(index["SAMPLE_PENDING"]), num(0))
     B["entry"].add_assignment_op(word(index["SAMPLES"]), gccjit.BinaryOp.PLUS, num(1))
-    # (threshold 0: nothing to credit, but on-stack replacement is asked for)
+    # A background compile finished while the hook still waits for the first native
+    # code: nothing else would install it (the hook does at an entry once it is in).
+    finish, finished_call, finish_failed, sample = (sf.new_block(n) for n in (
+        b"finish", b"finished_call", b"finish_failed", b"sample"))
     B["entry"].end_with_conditional(
+        c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, bool_t,
+                        c.new_comparison(ne, word(index["HOOK_PENDING"]), num(0)),
+                        c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, bool_t,
+                                        c.new_comparison(ne, word(index["FINISHED"]), num(0)),
+                                        c.new_comparison(eq, word(index["IN_COMPILER"]), num(0)))),
+        finish, sample)
+    finish_result = sf.new_local(vp, b"finish_result")
+    finish.add_assignment(word(index["FINISHED"]), num(0))
+    finish.add_assignment(word(index["IN_COMPILER"]), num(1))
+    finish.add_assignment(finish_result, c.new_call(call_none, [ptr(index["FINISH_CALLBACK"])]))
+    finish.add_assignment(word(index["IN_COMPILER"]), num(0))
+    finish.end_with_conditional(c.new_comparison(eq, finish_result, null), finish_failed, finished_call)
+    finish_failed.add_eval(c.new_call(err_clear, []))
+    finish_failed.end_with_jump(sample)
+    finished_call.add_eval(c.new_call(decref, [finish_result]))
+    finished_call.end_with_jump(sample)
+    # (threshold 0: nothing to credit, but on-stack replacement is asked for)
+    sample.end_with_conditional(
         either(c.new_comparison(gt, num(0), word(index["THRESHOLD"])),
                c.new_comparison(ne, word(index["IN_COMPILER"]), num(0))),
         B["done"], B["look"])
@@ -206,33 +233,41 @@ def emit_sampler(c, field, imported, word, index, extra_index) -> None:
     # counter: the driver may compile it for on-stack replacement, or arm it
     # (runtime/osr.py).
     ask, asked, failed_call = (sf.new_block(n) for n in (b"ask", b"asked", b"failed_call"))
-    owner = field(frame, L.FRAME_OWNER, c.get_type(T.UNSIGNED_CHAR))
-    # Hot code, and the hook still waits for it (Runtime.install(lazy=True)): it goes
-    # in now, unless another frame evaluator came first (a debugger's: then coconut
-    # stays out, as install() would refuse to share it). The code's counter is at the
-    # threshold: its next entry, through the hook, compiles it.
-    hook_now, set_hook, osr_check = (sf.new_block(n) for n in (b"hook_now", b"set_hook", b"osr_check"))
+    # Hot code, and the hook still waits for it (Runtime.install(lazy=True)). Where the
+    # driver's callback can be asked (the frame's code runs in the interpreter, on its
+    # thread's frame, with no tracer or profiler but the statistics' counter), it
+    # decides: it compiles the code when the compile budget allows, and the hook goes
+    # in with the first native code (jit._advance): until then the program keeps the
+    # interpreter's own speed (3.11 stops running Python calls in its own loop under any
+    # PEP 523 hook: a recursive fib ran 2x slower with the hook in and every compile
+    # put off by the budget). Else it goes in now, unless another frame evaluator came
+    # first (a debugger's: then coconut stays out, as install() would refuse to share
+    # it). The code's counter is at the threshold: its next entry, through the hook,
+    # compiles it.
+    def not_askable():
+        owner = field(frame, L.FRAME_OWNER, c.get_type(T.UNSIGNED_CHAR))
+        return either(either(c.new_comparison(eq, word(index["OSR_CALLBACK"]), num(0)),
+                             in_native),
+                      either(c.new_comparison(ne, owner, c.new_rvalue_from_int(c.get_type(T.UNSIGNED_CHAR), L.OWNED_BY_THREAD)),
+                             either(c.new_comparison(ne, field(ts, L.TS_C_PROFILEFUNC, vp), null),
+                                    c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, bool_t,
+                                                    c.new_comparison(ne, field(ts, L.TS_C_TRACEFUNC, vp), null),
+                                                    c.new_comparison(ne, field(ts, L.TS_C_TRACEFUNC, long_t),
+                                                                     word(index["COUNTER_FUNC"]))))))
+    hook_pending, hook_now, set_hook, osr_check = (sf.new_block(n) for n in (
+        b"hook_pending", b"hook_now", b"set_hook", b"osr_check"))
     get_eval = imported("_PyInterpreterState_GetEvalFrameFunc", vp, [vp])
     set_eval = imported("_PyInterpreterState_SetEvalFrameFunc", void, [vp, vp])
     osr.end_with_conditional(c.new_comparison(ne, word(index["HOOK_PENDING"]), num(0)),
-                             hook_now, osr_check)
+                             hook_pending, osr_check)
+    hook_pending.end_with_conditional(not_askable(), hook_now, ask)
     hook_now.add_assignment(word(index["HOOK_PENDING"]), num(0))
     hook_now.end_with_conditional(
         c.new_comparison(eq, c.new_call(get_eval, [ptr(index["MAIN_INTERP"])]),
                          ptr(index["DEFAULT_EVAL"])), set_hook, osr_check)
     set_hook.add_eval(c.new_call(set_eval, [ptr(index["MAIN_INTERP"]), ptr(index["HOOK_ADDRESS"])]))
     set_hook.end_with_jump(osr_check)
-    osr = osr_check
-    osr.end_with_conditional(
-        either(either(c.new_comparison(eq, word(index["OSR_CALLBACK"]), num(0)),
-                      in_native),
-               either(c.new_comparison(ne, owner, c.new_rvalue_from_int(c.get_type(T.UNSIGNED_CHAR), L.OWNED_BY_THREAD)),
-                      either(c.new_comparison(ne, field(ts, L.TS_C_PROFILEFUNC, vp), null),
-                             c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, bool_t,
-                                             c.new_comparison(ne, field(ts, L.TS_C_TRACEFUNC, vp), null),
-                                             c.new_comparison(ne, field(ts, L.TS_C_TRACEFUNC, long_t),
-                                                              word(index["COUNTER_FUNC"])))))),
-        B["done"], ask)
+    osr_check.end_with_conditional(not_askable(), B["done"], ask)
     result = sf.new_local(vp, b"result")
     # The callback runs as the compiler (IN_COMPILER): not counted by statistics, and
     # the sampling thread queues nothing meanwhile. (A compile there takes a while, and
