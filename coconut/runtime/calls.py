@@ -14,10 +14,11 @@ without the layers between:
 * push the callee's `_PyInterpreterFrame` on the thread's data stack and initialize it
   exactly as `_PyEvalFramePushAndInit` + `_PyFrame_InitializeSpecials` +
   `initialize_locals` do (the arguments and defaults get new references);
-* evaluate it through `coconut_hook` itself, as `_PyEval_EvalFrame` would with the hook
-  installed: a compiled callee runs its native entry straight away, any other goes to
-  the interpreter, entries are counted for whole-program mode, tracing and profiling
-  behave as for any call;
+* evaluate it as `_PyEval_EvalFrame` would with the hook installed: a compiled
+  callee's native entry is called straight away where the hook would call it (the
+  code's slot holds one and nothing traces: hook.py's `enter_frame`), anything else
+  goes through `coconut_hook` (entries counted for whole-program mode, the
+  interpreter, tracing and profiling as for any call);
 * clear and pop it exactly as `_PyEvalFrameClearAndPop` + `_PyFrame_Clear` do, a frame
   object that outlives the call included (`take_ownership`: the frame moves into the
   frame object, which links to its caller's frame object).
@@ -87,11 +88,13 @@ class _Emit:
         body.end_with_jump(test)
 
 
-def emit_call(c, field, imported, hook_fn, function_vectorcall, object_new, slot_tp_init,
+def emit_call(c, field, imported, enter, function_vectorcall, object_new, slot_tp_init,
               init_name, empty_tuple, lasti_shift) -> None:
     """Add coconut_call to the runtime's context `c` (see the module docstring).
     `field(base, offset, type)` is an lvalue at a byte offset, `imported(name, ret,
-    params)` a C-API function, `hook_fn` the hook (coconut_hook) of the same context,
+    params)` a C-API function, `enter(fn, blk, ts, frame, result, done)` emits the
+    hook's evaluation of a frame (hook.py's enter_frame: the native entry called
+    directly where the hook would call it, else coconut_hook),
     `function_vectorcall` a void * rvalue holding &_PyFunction_Vectorcall (libgccjit
     takes no function's address), `object_new` and `slot_tp_init` the tp_new of
     `object` and the tp_init of a class with a Python __init__ (both static in
@@ -322,9 +325,10 @@ def emit_call(c, field, imported, hook_fn, function_vectorcall, object_new, slot
     cl.add_assignment(moved, binop(gccjit.BinaryOp.MULT, long_t, shift,
                                    c.new_cast(cmp(ne, kind, num(2)), long_t)))
     cl.add_assignment(prev_instr, c.new_array_access(prev_instr, moved).get_address())
-    cl.add_assignment(result, c.new_call(hook_fn, [ts, frame, c.zero(it)]))
+    entered = fn.new_block(b"entered")
+    enter(fn, cl, ts, frame, result, entered)
     done = fn.new_block(b"done")
-    _emit_clear_and_pop(c, fn, field, imported, ts, frame, restore(cl), done)
+    _emit_clear_and_pop(c, fn, field, imported, ts, frame, restore(entered), done)
     remaining = field(ts, L.TS_RECURSION_REMAINING, it)
     give_back = fn.new_block(b"give_back")
     ret = fn.new_block(b"return")

@@ -729,30 +729,12 @@ class Runtime:
         _import_module("coconut.runtime.calls").emit_inlined_frames(c, field, imported, resume)
         _import_module("coconut.runtime.exceptions").emit_raise_out(c, field, imported, traced,
                                                                     resume)
-        def control_word(i):
-            return c.new_array_access(c.new_cast(g_control, vp.get_pointer()), c.new_rvalue_from_int(it, i))
-        emit_call(c, field, imported, fn,          # coconut_call: see calls.py
-                  *(control_word(i) for i in (_FUNCTION_VECTORCALL, _OBJECT_NEW, _SLOT_TP_INIT,
-                                              _INIT_NAME, _EMPTY_TUPLE)),
-                  c.new_array_access(control, c.new_rvalue_from_int(it, _LASTI_SHIFT)))
-        emit_load_global(c, field, imported,       # see namespaces.py
-                         c.new_array_access(control, c.new_rvalue_from_int(it, GLOBAL_LOOKUPS)))
-        _import_module("coconut.runtime.attributes").emit_class_attr(c, field, imported)
-        _import_module("coconut.runtime.virtual").emit_sync_helpers(c, field, imported)
-        _import_module("coconut.runtime.contains").emit_contains_str(c, field, imported)
-        _import_module("coconut.runtime.str_append").emit_str_iadd(c, field, imported)
-        _import_module("coconut.runtime.truth").emit_truth(c, field, imported)
-        coroutines = _import_module("coconut.runtime.coroutines")
-        coroutines.emit_async_iteration(c, field, imported,
-                                        coroutines.emit_get_awaitable(c, field, imported))
-        coroutines.emit_async_gen_wrap(c, field, imported)
-        coroutines.emit_return_generator(c, field, imported)
-
-        def enter_suspended(fn_, blk, ts_, frame_, result_, done):
-            """In `fn_`, from `blk`: `result_` = the hook's evaluation of the suspended
-            generator frame `frame_` (gen_send_ex2 has set it up), then jump to `done`:
-            its native entry called directly when its code has one and nothing traces
-            (the hook's own path for such a frame), else coconut_hook itself."""
+        def enter_frame(fn_, blk, ts_, frame_, result_, done):
+            """In `fn_`, from `blk`: `result_` = the hook's evaluation of `frame_`, a
+            fresh frame (coconut_call pushed it) or a suspended generator's (gen_send_ex2
+            set it up), then jump to `done`: its native entry called directly when its
+            code has one and nothing traces (the hook's own path for such a frame), else
+            coconut_hook itself (which counts the entry, or runs the interpreter)."""
             code_, extra_ = fn_.new_local(vp, b"enter_code"), fn_.new_local(vp, b"enter_extra")
             target_, bits_ = fn_.new_local(vp, b"enter_target"), fn_.new_local(ulong, b"enter_bits")
             slot, native, hook_ = (fn_.new_block(n) for n in (
@@ -771,7 +753,26 @@ class Runtime:
             native.end_with_jump(done)
             hook_.add_assignment(result_, c.new_call(fn, [ts_, frame_, zero]))
             hook_.end_with_jump(done)
-        coroutines.emit_send(c, field, imported, enter_suspended)   # SEND / FOR_ITER
+        def control_word(i):
+            return c.new_array_access(c.new_cast(g_control, vp.get_pointer()), c.new_rvalue_from_int(it, i))
+        emit_call(c, field, imported, enter_frame,  # coconut_call: see calls.py
+                  *(control_word(i) for i in (_FUNCTION_VECTORCALL, _OBJECT_NEW, _SLOT_TP_INIT,
+                                              _INIT_NAME, _EMPTY_TUPLE)),
+                  c.new_array_access(control, c.new_rvalue_from_int(it, _LASTI_SHIFT)))
+        emit_load_global(c, field, imported,       # see namespaces.py
+                         c.new_array_access(control, c.new_rvalue_from_int(it, GLOBAL_LOOKUPS)))
+        _import_module("coconut.runtime.attributes").emit_class_attr(c, field, imported)
+        _import_module("coconut.runtime.virtual").emit_sync_helpers(c, field, imported)
+        _import_module("coconut.runtime.contains").emit_contains_str(c, field, imported)
+        _import_module("coconut.runtime.str_append").emit_str_iadd(c, field, imported)
+        _import_module("coconut.runtime.truth").emit_truth(c, field, imported)
+        coroutines = _import_module("coconut.runtime.coroutines")
+        coroutines.emit_async_iteration(c, field, imported,
+                                        coroutines.emit_get_awaitable(c, field, imported))
+        coroutines.emit_async_gen_wrap(c, field, imported)
+        coroutines.emit_return_generator(c, field, imported)
+
+        coroutines.emit_send(c, field, imported, enter_frame)   # SEND / FOR_ITER
         _import_module("coconut.runtime.exceptions").emit_exceptions(c, field, imported)
         _import_module("coconut.runtime.patterns").emit_patterns(c, field, imported)
         _import_module("coconut.runtime.sampler").emit_sampler(   # time as hotness
