@@ -10,9 +10,11 @@ subprocesses a program starts (test suites spawn interpreters) run with the JIT 
     COCONUT_THRESHOLD=N      compile a code object on its first entry after N entries
     COCONUT_BACKGROUND=0     compile on the program's thread (default 1: gcc runs on a
                              compile thread while the program goes on interpreted)
-    COCONUT_LAZY_HOOK=0|1    1: the PEP 523 hook goes in when the sampler first finds
-                             code hot, and entries are counted from then on (until
-                             then the program runs at the interpreter's own speed);
+    COCONUT_LAZY_HOOK=0|1    1: the PEP 523 hook goes in with the first native code
+                             (what the sampler finds hot, compiled when the compile
+                             budget allows), and entries are counted from then on
+                             (until then the program runs at the interpreter's own
+                             speed);
                              0: from the start. Default 1 without COCONUT_THRESHOLD,
                              0 with it (an explicit threshold counts every entry).
 """
@@ -52,7 +54,7 @@ def start(threshold: int, stats: bool = False, stats_json: str | None = None,
           count_interpreted: bool = True, lazy_hook: bool = False) -> None:
     """Whole-program compilation from now on, in this process (and its Python
     subprocesses). With stats/stats_json, statistics are reported at exit. With
-    `lazy_hook`, the hook goes in at the first hot code (see COCONUT_LAZY_HOOK)."""
+    `lazy_hook`, the hook goes in with the first native code (see COCONUT_LAZY_HOOK)."""
     import coconut
     from .runtime import jit
     if subprocesses:

@@ -916,7 +916,7 @@ class Runtime:
 
     @property
     def hook_pending(self) -> bool:
-        """The hook waits for the sampler's first hot code (install(lazy=True))."""
+        """The hook waits for the first native code (install(lazy=True))."""
         return bool(self.control[_HOOK_PENDING])
 
     @property
