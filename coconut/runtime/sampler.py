@@ -134,8 +134,7 @@ def emit_sampler(c, field, imported, word, index, extra_index) -> None:
     B["entry"].add_assignment_op(word(index["SAMPLES"]), gccjit.BinaryOp.PLUS, num(1))
     # A background compile finished while the hook still waits for the first native
     # code: nothing else would install it (the hook does at an entry once it is in).
-    finish, finished_call, finish_failed, sample = (sf.new_block(n) for n in (
-        b"finish", b"finished_call", b"finish_failed", b"sample"))
+    finish, sample = sf.new_block(b"finish"), sf.new_block(b"sample")
     B["entry"].end_with_conditional(
         c.new_binary_op(gccjit.BinaryOp.LOGICAL_AND, bool_t,
                         c.new_comparison(ne, word(index["HOOK_PENDING"]), num(0)),
@@ -143,16 +142,26 @@ def emit_sampler(c, field, imported, word, index, extra_index) -> None:
                                         c.new_comparison(ne, word(index["FINISHED"]), num(0)),
                                         c.new_comparison(eq, word(index["IN_COMPILER"]), num(0)))),
         finish, sample)
-    finish_result = sf.new_local(vp, b"finish_result")
+    result = sf.new_local(vp, b"result")
+
+    def as_compiler(blk, call, after):
+        """From `blk`: the driver's callback `call` (a Python call) as the compiler
+        (IN_COMPILER: not counted by statistics, and the sampling thread queues nothing
+        meanwhile), its result or exception dropped; then `after`. (A compile there
+        takes a while, and a call queued while this one runs cannot run: the
+        interpreter's eval breaker would stay set, and under a trace function ceval's
+        DO_TRACING checks it again and again at a RESUME, forever.)"""
+        failed, called = sf.new_block(), sf.new_block()
+        blk.add_assignment(word(index["IN_COMPILER"]), num(1))
+        blk.add_assignment(result, call)
+        blk.add_assignment(word(index["IN_COMPILER"]), num(0))
+        blk.end_with_conditional(c.new_comparison(eq, result, null), failed, called)
+        failed.add_eval(c.new_call(err_clear, []))
+        failed.end_with_jump(after)
+        called.add_eval(c.new_call(decref, [result]))
+        called.end_with_jump(after)
     finish.add_assignment(word(index["FINISHED"]), num(0))
-    finish.add_assignment(word(index["IN_COMPILER"]), num(1))
-    finish.add_assignment(finish_result, c.new_call(call_none, [ptr(index["FINISH_CALLBACK"])]))
-    finish.add_assignment(word(index["IN_COMPILER"]), num(0))
-    finish.end_with_conditional(c.new_comparison(eq, finish_result, null), finish_failed, finished_call)
-    finish_failed.add_eval(c.new_call(err_clear, []))
-    finish_failed.end_with_jump(sample)
-    finished_call.add_eval(c.new_call(decref, [finish_result]))
-    finished_call.end_with_jump(sample)
+    as_compiler(finish, c.new_call(call_none, [ptr(index["FINISH_CALLBACK"])]), sample)
     # (threshold 0: nothing to credit, but on-stack replacement is asked for)
     sample.end_with_conditional(
         either(c.new_comparison(gt, num(0), word(index["THRESHOLD"])),
@@ -232,7 +241,7 @@ def emit_sampler(c, field, imported, word, index, extra_index) -> None:
     # code at its eval-breaker check), with no tracer or profiler but the statistics'
     # counter: the driver may compile it for on-stack replacement, or arm it
     # (runtime/osr.py).
-    ask, asked, failed_call = (sf.new_block(n) for n in (b"ask", b"asked", b"failed_call"))
+    ask, asked = sf.new_block(b"ask"), sf.new_block(b"asked")
     # Hot code, and the hook still waits for it (Runtime.install(lazy=True)). Where the
     # driver's callback can be asked (the frame's code runs in the interpreter, on its
     # thread's frame, with no tracer or profiler but the statistics' counter), it
@@ -268,21 +277,9 @@ def emit_sampler(c, field, imported, word, index, extra_index) -> None:
     set_hook.add_eval(c.new_call(set_eval, [ptr(index["MAIN_INTERP"]), ptr(index["HOOK_ADDRESS"])]))
     set_hook.end_with_jump(osr_check)
     osr_check.end_with_conditional(not_askable(), B["done"], ask)
-    result = sf.new_local(vp, b"result")
-    # The callback runs as the compiler (IN_COMPILER): not counted by statistics, and
-    # the sampling thread queues nothing meanwhile. (A compile there takes a while, and
-    # a call queued while this one runs cannot run: the interpreter's eval breaker
-    # would stay set, and under a trace function ceval's DO_TRACING checks it again and
-    # again at a RESUME, forever.)
-    ask.add_assignment(word(index["IN_COMPILER"]), num(1))
     ask.add_assignment(ptr(index["OSR_CANDIDATE"]), frame)
-    ask.add_assignment(result, c.new_call(call_one, [ptr(index["OSR_CALLBACK"]), code]))
-    ask.add_assignment(ptr(index["OSR_CANDIDATE"]), null)
-    ask.add_assignment(word(index["IN_COMPILER"]), num(0))
-    ask.end_with_conditional(c.new_comparison(eq, result, null), failed_call, asked)
-    failed_call.add_eval(c.new_call(err_clear, []))
-    failed_call.end_with_jump(B["done"])
-    asked.add_eval(c.new_call(decref, [result]))
+    as_compiler(ask, c.new_call(call_one, [ptr(index["OSR_CALLBACK"]), code]), asked)
+    asked.add_assignment(ptr(index["OSR_CANDIDATE"]), null)
     asked.end_with_jump(B["done"])
     B["done"].end_with_return(c.zero(it))
 
