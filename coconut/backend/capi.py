@@ -97,6 +97,10 @@ CAPI = {
     # a class attribute read through an instance, filling the site's cache; NULL (no
     # exception): not one (runtime/attributes.py)
     "coconut_class_attr": ("borrowed", "obj", ["obj", "obj", "ptr"]),
+    # an attribute / an unbound method from the site's polymorphic cache, filling it;
+    # NULL (no exception): the generic lookup (runtime/pic.py)
+    "coconut_attr_pic": ("borrowed", "obj", ["obj", "obj", "ptr"]),
+    "coconut_method_pic": ("borrowed", "obj", ["obj", "obj", "ptr"]),
     # an unboxed local boxed into its frame slot, the stale box released (virtual.py)
     "coconut_sync_i64": ("value", "void", ["ptr", "ssize", "ssize"]),
     "coconut_sync_f64": ("value", "void", ["ptr", "ssize", "double"]),

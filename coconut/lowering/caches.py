@@ -31,6 +31,7 @@ not run, or with COCONUT_INLINE_CACHES=0.
 from __future__ import annotations
 
 import dis
+import os
 import types
 
 from ..ir import ops
@@ -44,24 +45,30 @@ def snapshot(cfg) -> dict[int, str]:
     return feedback.snapshot(cfg.code, cfg.instructions)
 
 
-def fast_path(b, ins, emit, join: str, dst) -> None:
+def fast_path(b, ins, emit, join: str, dst, own=None) -> None:
     """The fast path of the form the interpreter had specialized `ins` to when the
     function was compiled (b.cache_forms, a snapshot): `dst = emit(form, miss)` then
     `goto join`; the builder goes on in the miss block, where the rule emits its
     generic path. An instruction that was not specialized to a form with a fast path
     (it never ran, or the interpreter found nothing to specialize) gets only the
-    generic path: no code for what the interpreter did not see run."""
+    generic path: no code for what the interpreter did not see run. `own(miss)`, where
+    the site has a cache of compiled code's own (pic_site: a polymorphic cache), is
+    tried after the form's and before the generic path: its value, or `miss`."""
     form = b.cache_forms.get(ins.offset)
     if form is None and class_attr_site(b, ins):
         form = "class attribute"       # (compiled code's own cache: class_attr)
-    if form is None:
+    own = own if own is not None and pic_site(b.cache_forms, b.cfg.code, ins) else None
+    if form is None and own is None:
         return
-    miss = b.new_block("generic")
-    result = emit(form, miss.name)
-    if dst is not None:
-        b.emit(ops.Assign(dst, result))
-    b.terminate(ops.Jump(join))
-    b.current = miss
+    for make in ((lambda miss: emit(form, miss)) if form is not None else None, own):
+        if make is None:
+            continue
+        miss = b.new_block("generic")
+        result = make(miss.name)
+        if dst is not None:
+            b.emit(ops.Assign(dst, result))
+        b.terminate(ops.Jump(join))
+        b.current = miss
     b.observe_slow()                   # the generic path may run code
 
 
@@ -309,6 +316,51 @@ def class_attr(b, ins, owner, miss: str):
     b.terminate(ops.Jump(got.name))
     b.current = got
     return value
+
+
+# -- compiled code's own polymorphic caches (runtime/pic.py) --------------------------------
+PIC = os.environ.get("COCONUT_PIC", "1") not in ("0", "", "no", "off", "false")
+
+
+def pic_site(forms: dict, code, ins) -> bool:
+    """Whether LOAD_ATTR / LOAD_METHOD `ins` gets a polymorphic cache of its own
+    (attr_pic / method_pic) after its form's fast path, if any: any but a module's
+    attribute (the interpreter's LOAD_*_MODULE form: a module's getattr is not the
+    generic one) and a LOAD_ATTR the interpreter ran and could not specialize (a
+    property, a class attribute: class_attr's sites)."""
+    if not (PIC and L.INLINE_CACHES) or ins.name not in ("LOAD_ATTR", "LOAD_METHOD"):
+        return False
+    form = forms.get(ins.offset)
+    if form in ("LOAD_ATTR_MODULE", "LOAD_METHOD_MODULE"):
+        return False
+    return not (form is None and ins.name == "LOAD_ATTR" and feedback.failed_to_specialize(code, ins))
+
+
+def _pic_cache(b, size: int):
+    """Consecutive site-cache slots for `size` bytes (ops.SiteCache: zeroed words)."""
+    cache = ops.SiteCache(b.ir.site_caches)
+    b.ir.site_caches += -(-size // (8 * ops.SITE_CACHE_WORDS))
+    return cache
+
+
+def attr_pic(b, ins, owner, miss: str):
+    """The attribute from the site's polymorphic cache (coconut_attr_pic: instance
+    values and slots of up to PIC_ENTRIES types), borrowed; NULL: `miss`."""
+    from ..runtime.pic import PIC_ATTR_BYTES
+    got = b.call("coconut_attr_pic", owner, b.const(b.code.co_names[ins.arg]),
+                 _pic_cache(b, PIC_ATTR_BYTES))
+    b.split(Cond("==", got, NULL), miss, hint="pic")
+    return got
+
+
+def method_pic(b, ins, owner, miss: str):
+    """The unbound method from the site's polymorphic cache (coconut_method_pic),
+    borrowed; NULL: `miss`."""
+    from ..runtime.pic import PIC_METHOD_BYTES
+    got = b.call("coconut_method_pic", owner, b.const(b.code.co_names[ins.arg]),
+                 _pic_cache(b, PIC_METHOD_BYTES))
+    b.split(Cond("==", got, NULL), miss, hint="pic")
+    return got
 
 
 # -- compiled code's own LOAD_GLOBAL cache (runtime/namespaces.py) -------------------------

@@ -247,7 +247,11 @@ def load_attr(b, ins, owner):
             got = caches.load_attr(b, ins, form, owner, miss)
         b.incref(got)
         return got
-    caches.fast_path(b, ins, cached, join.name, value)
+    def own(miss):
+        got = caches.attr_pic(b, ins, owner, miss)
+        b.incref(got)
+        return got
+    caches.fast_path(b, ins, cached, join.name, value, own)
     b.emit(ops.Assign(value, b.call("PyObject_GetAttr", owner, b.const(b.code.co_names[ins.arg]))))
     b.terminate(ops.Jump(join.name))
     b.current = join
@@ -291,8 +295,13 @@ def load_method(b, ins, obj):
         descr = caches.load_method(b, ins, form, obj, miss)
         b.incref(descr)
         return descr
+    def own(miss):
+        descr = caches.method_pic(b, ins, obj, miss)
+        b.incref(descr)
+        return descr
     module = b.cache_forms.get(ins.offset) == "LOAD_METHOD_MODULE"     # (NULL, attr)
-    caches.fast_path(b, ins, cached, attribute.name if module else method.name, meth)
+    caches.fast_path(b, ins, cached, attribute.name if module else method.name, meth,
+                     None if module else own)
     b.emit(ops.Assign(meth, NULL))
     found = b.call("_PyObject_GetMethod", obj, b.const(b.code.co_names[ins.arg]),
                    ops.AddressOf(meth))

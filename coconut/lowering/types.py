@@ -540,9 +540,9 @@ def plan(cx: Context, ins, state: State) -> Plan:
     if name == "IS_OP" and stack[-1].kind == OBJ and stack[-2].kind == OBJ:
         return Plan(True, "is", want=(OBJ, OBJ), outs=(Item(BOOL),))
     if (ins.offset in cx.cache_forms and name in ("LOAD_ATTR", "STORE_ATTR", "LOAD_METHOD")
-            or name == "LOAD_GLOBAL"):
-        # The inline-cache fast path (LOAD_GLOBAL: the site's own cache) runs no code;
-        # its generic path materializes.
+            or name == "LOAD_GLOBAL" or _caches().pic_site(cx.cache_forms, cx.code, ins)):
+        # The inline-cache fast path (LOAD_GLOBAL, polymorphic attribute and method
+        # loads: the site's own cache) runs no code; its generic path materializes.
         n_out = {"LOAD_ATTR": 1, "STORE_ATTR": 0, "LOAD_METHOD": 2,
                  "LOAD_GLOBAL": 1 + (ins.arg or 0) % 2 if name == "LOAD_GLOBAL" else 0}[name]
         n_in = 0 if name == "LOAD_GLOBAL" else 1 + (name == "STORE_ATTR")
@@ -552,6 +552,11 @@ def plan(cx: Context, ins, state: State) -> Plan:
     if outs:
         return Plan(False, outs=outs)
     return GENERIC
+
+
+def _caches():
+    from . import caches
+    return caches
 
 
 def _named_outs(cx: Context, ins) -> tuple | None:

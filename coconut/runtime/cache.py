@@ -164,7 +164,7 @@ def environment_key() -> str:
 
 # Environment variables that change what is generated (the -O level is in each key).
 _CODE_SHAPING = ("GCC_OPTIONS", "BRANCH_HINTS", "OPTIMIZE", "INLINE", "INLINE_BUDGET",
-                 "INLINE_UNITS")
+                 "INLINE_UNITS", "PIC")
 
 
 def _environment_digest() -> bytes:

@@ -102,7 +102,7 @@ HELPERS = ("coconut_eval_breaker", "coconut_resume", "coconut_deopt_check", "coc
            "coconut_do_raise", "coconut_raise_out", "coconut_get_aiter", "coconut_get_anext",
            "coconut_async_gen_wrap", "coconut_match_class", "coconut_match_keys",
            "coconut_return_generator", "coconut_inl_push", "coconut_inl_finish",
-           "coconut_inl_dealloc", "coconut_class_attr",
+           "coconut_inl_dealloc", "coconut_class_attr", "coconut_attr_pic", "coconut_method_pic",
            "coconut_sync_i64", "coconut_sync_f64", "coconut_sync_bool", "coconut_contains_str",
            "coconut_str_iadd", "coconut_truth", "coconut_send", "coconut_gen_next")
 # Indices into Runtime.resume_state (see _emit_resume).
@@ -762,6 +762,9 @@ class Runtime:
         emit_load_global(c, field, imported,       # see namespaces.py
                          c.new_array_access(control, c.new_rvalue_from_int(it, GLOBAL_LOOKUPS)))
         _import_module("coconut.runtime.attributes").emit_class_attr(c, field, imported)
+        pic = _import_module("coconut.runtime.pic")    # polymorphic attribute caches
+        pic.emit_attr_pic(c, field, imported)
+        pic.emit_method_pic(c, field, imported)
         _import_module("coconut.runtime.virtual").emit_sync_helpers(c, field, imported)
         _import_module("coconut.runtime.contains").emit_contains_str(c, field, imported)
         _import_module("coconut.runtime.str_append").emit_str_iadd(c, field, imported)

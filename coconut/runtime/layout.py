@@ -210,6 +210,17 @@ TP_GETATTRO = 144
 TP_DESCR_GET = 272
 TPFLAGS_MANAGED_DICT = 1 << 4
 TPFLAGS_VALID_VERSION_TAG = 1 << 19
+# Polymorphic attribute and method caches (runtime/pic.py): tp_descr_set (a data
+# descriptor has one), tp_dictoffset, Py_TPFLAGS_METHOD_DESCRIPTOR (a function or method
+# descriptor: LOAD_METHOD pushes it unbound); a member descriptor's PyMemberDef
+# (PyMemberDescrObject.d_member, after PyDescr_COMMON) and its type, offset and flags
+TP_DESCR_SET = 280
+TP_DICTOFFSET = 288
+TPFLAGS_METHOD_DESCRIPTOR = 1 << 17
+MEMBERDESCR_MEMBER = 40
+MEMBERDEF_TYPE = 8
+MEMBERDEF_OFFSET = 16
+MEMBERDEF_FLAGS = 24
 # An instance of a type with Py_TPFLAGS_MANAGED_DICT has two pointers before its header
 # (pycore_object.h): _PyObject_ValuesPointer (obj - 4 words: PyDictValues *) and
 # _PyObject_ManagedDictPointer (obj - 3 words: the materialized __dict__ or NULL)
@@ -674,6 +685,10 @@ class _SlotProbe:
     __slots__ = ("slot",)
 
 
+class _DictSubclass(dict):
+    pass
+
+
 _PROBE_GLOBAL = ["a module global"]
 
 
@@ -799,6 +814,24 @@ def _verify_inline_caches(check) -> bool:
           (True, 0))
     check("shared keys kind", ctypes.c_uint8.from_address(cached_keys + DK_KIND).value,
           DICT_KEYS_SPLIT)
+    # Polymorphic caches (runtime/pic.py).
+    check("tp_descr_set", (_ptr(id(property) + TP_DESCR_SET) != 0,
+                           _ptr(id(types.FunctionType) + TP_DESCR_SET)), (True, 0))
+    check("tp_dictoffset", [ctypes.c_ssize_t.from_address(id(t) + TP_DICTOFFSET).value
+                            for t in (_Probe, _SlotProbe, _DictSubclass, object)],
+          [t.__dictoffset__ for t in (_Probe, _SlotProbe, _DictSubclass, object)])
+    check("Py_TPFLAGS_METHOD_DESCRIPTOR",
+          [bool(t.__flags__ & TPFLAGS_METHOD_DESCRIPTOR)
+           for t in (types.FunctionType, type(list.append), property, int)],
+          [True, True, False, False])
+    member = _ptr(id(_SlotProbe.__dict__["slot"]) + MEMBERDESCR_MEMBER)
+    check("member descriptor (name, type, offset, flags)",
+          (ctypes.string_at(_ptr(member)), ctypes.c_int.from_address(member + MEMBERDEF_TYPE).value,
+           ctypes.c_ssize_t.from_address(member + MEMBERDEF_OFFSET).value,
+           ctypes.c_int.from_address(member + MEMBERDEF_FLAGS).value),
+          (b"slot", 16, cache_u16("LOAD_ATTR_SLOT", ATTR_CACHE_INDEX), 0))
+    check("member descriptor's d_type", _ptr(id(_SlotProbe.__dict__["slot"]) + DESCR_TYPE),
+          id(_SlotProbe))
 
     # Globals: keys versions and the unicode entries of the globals and builtins dicts.
     def entry(keys, index):
