@@ -324,16 +324,19 @@ PIC = os.environ.get("COCONUT_PIC", "1") not in ("0", "", "no", "off", "false")
 
 def pic_site(forms: dict, code, ins) -> bool:
     """Whether LOAD_ATTR / LOAD_METHOD `ins` gets a polymorphic cache of its own
-    (attr_pic / method_pic) after its form's fast path, if any: any but a module's
-    attribute (the interpreter's LOAD_*_MODULE form: a module's getattr is not the
-    generic one) and a LOAD_ATTR the interpreter ran and could not specialize (a
-    property, a class attribute: class_attr's sites)."""
+    (attr_pic / method_pic): one without a form (it had not run when the code was
+    compiled, or another type came each time the interpreter tried), but not a LOAD_ATTR
+    the interpreter ran and could not specialize (a property, a class attribute:
+    class_attr's sites); and, after its form's fast path, one whose form has missed in
+    the interpreter (feedback.missed: another type came; this variant is keyed by
+    them, jit._build_native_steps). A form that never missed gets none: the code on
+    its cold path is not free (gcc lays out and allocates registers around it)."""
     if not (PIC and L.INLINE_CACHES) or ins.name not in ("LOAD_ATTR", "LOAD_METHOD"):
         return False
     form = forms.get(ins.offset)
-    if form in ("LOAD_ATTR_MODULE", "LOAD_METHOD_MODULE"):
-        return False
-    return not (form is None and ins.name == "LOAD_ATTR" and feedback.failed_to_specialize(code, ins))
+    if form is None:
+        return not (ins.name == "LOAD_ATTR" and feedback.failed_to_specialize(code, ins))
+    return form not in ("LOAD_ATTR_MODULE", "LOAD_METHOD_MODULE") and feedback.missed(code, ins)
 
 
 def _pic_cache(b, size: int):

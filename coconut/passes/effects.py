@@ -25,6 +25,10 @@ QUIET_CALLS = frozenset({
     "_PyUnicode_Equal",       # compares two strs' lengths, kinds and data
     "coconut_contains_str",   # reads a list's or tuple's items, compares strs (contains.py)
     "coconut_truth",          # reads an object's size or value, its type's slots (truth.py)
+    # the site's polymorphic cache (pic.py): reads the type, the instance, the shared keys,
+    # writes the site's own cache; _PyType_Lookup may give a type without a version tag
+    # one (0 -> a new tag: a guard that read the 0 before misses, as it would have)
+    "coconut_attr_pic", "coconut_method_pic",
 })
 
 # Ops that compute a value into `dst` from their operands and do nothing else: removable

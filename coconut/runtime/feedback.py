@@ -133,6 +133,33 @@ def never_ran(code, ins) -> bool:
     return True
 
 
+# specialize.c miss_counter_start(): a specialized instruction's counter when it
+# specialized; each miss of its guards (another type, a changed class...) decrements it,
+# and at 0 it goes back to its adaptive form.
+MISS_COUNTER_START = 53
+
+
+def missed(code, ins) -> bool:
+    """Whether instruction `ins` of quickened `code`, now in a specialized form, has
+    missed its cache since it specialized (its counter is below MISS_COUNTER_START): a
+    site that sees more than one type, say."""
+    if not L.INLINE_CACHES or not _CACHES[dis.opmap[ins.name]] or not quickened(code):
+        return False
+    address = L.code_unit_address(code, ins.offset + ins.size - 1 - _CACHES[dis.opmap[ins.name]])
+    return _u8_at(address).value not in _ADAPTIVE and _u16_at(address + 2).value < MISS_COUNTER_START
+
+
+def missed_loads(code, instrs=None) -> list[int]:
+    """The offsets of the attribute and method loads of `code` in a specialized form
+    that have missed it (`missed`): the sites that get a polymorphic cache beside
+    their form (lowering/caches.py pic_site)."""
+    if not L.INLINE_CACHES or not quickened(code):
+        return []
+    return [ins.offset for ins in (instructions(code) if instrs is None else instrs)
+            if ins.name in ("LOAD_ATTR", "LOAD_METHOD") and specialized_form(code, ins)
+            and missed(code, ins)]
+
+
 def failed_to_specialize(code, ins) -> bool:
     """Whether instruction `ins` of quickened `code` ran in the interpreter, which then
     failed to specialize it: still its adaptive form, with a counter backed off (a

@@ -215,13 +215,16 @@ def _build_native_steps(code: types.CodeType, instrs, avoid: tuple = (), osr: bo
     the instructions (the fast paths of lowering/caches.py, the speculations of
     lowering/types.py): one snapshot of that both keys the cache entry and is lowered;
     and on the speculation sites to avoid (a recompile, runtime/stability.py), also in
-    the key. `instrs`: feedback.instructions(code). Only a cache miss builds the
+    the key; and on which attribute and method loads missed their forms in the
+    interpreter (they get polymorphic caches: lowering/caches.py pic_site), also in the
+    key. `instrs`: feedback.instructions(code). Only a cache miss builds the
     BytecodeCFG and imports the lowering."""
     forms = _feedback.snapshot(code, instrs)
     fb = _feedback.feedback(code, instrs)      # the optimizing tier's speculations
     avoid = tuple(sorted(avoid))
     variant = (sorted(forms.items()), avoid, sorted(fb.items())) + (
-        (("osr", "covered") if osr == "covered" else ("osr",)) if osr else ())
+        (("osr", "covered") if osr == "covered" else ("osr",)) if osr else ()) + (
+        (("missed", tuple(missed)),) if (missed := _feedback.missed_loads(code, instrs)) else ())
     return cache.build_native_steps(code, lambda: _lower(code, forms, avoid, fb, osr),
                                     runtime(), opt_level_for(code), variant=variant,
                                     any_variant=_any_variant if not (avoid or osr) else None)
