@@ -101,6 +101,9 @@ CAPI = {
     # NULL (no exception): the generic lookup (runtime/pic.py)
     "coconut_attr_pic": ("borrowed", "obj", ["obj", "obj", "ptr"]),
     "coconut_method_pic": ("borrowed", "obj", ["obj", "obj", "ptr"]),
+    # STORE_ATTR through the site's polymorphic cache: the old value (NULL: none), and
+    # *stored whether `value` was stored (its reference taken)
+    "coconut_store_pic": ("value", "obj", ["obj", "obj", "obj", "ptr", "ptr"]),
     # an unboxed local boxed into its frame slot, the stale box released (virtual.py)
     "coconut_sync_i64": ("value", "void", ["ptr", "ssize", "ssize"]),
     "coconut_sync_f64": ("value", "void", ["ptr", "ssize", "double"]),

@@ -323,15 +323,15 @@ PIC = os.environ.get("COCONUT_PIC", "1") not in ("0", "", "no", "off", "false")
 
 
 def pic_site(forms: dict, code, ins) -> bool:
-    """Whether LOAD_ATTR / LOAD_METHOD `ins` gets a polymorphic cache of its own
-    (attr_pic / method_pic): one without a form (it had not run when the code was
+    """Whether LOAD_ATTR / LOAD_METHOD / STORE_ATTR `ins` gets a polymorphic cache of
+    its own (attr_pic / method_pic / store_pic): one without a form (it had not run when the code was
     compiled, or another type came each time the interpreter tried), but not a LOAD_ATTR
     the interpreter ran and could not specialize (a property, a class attribute:
     class_attr's sites); and, after its form's fast path, one whose form has missed in
     the interpreter (feedback.missed: another type came; this variant is keyed by
     them, jit._build_native_steps). A form that never missed gets none: the code on
     its cold path is not free (gcc lays out and allocates registers around it)."""
-    if not (PIC and L.INLINE_CACHES) or ins.name not in ("LOAD_ATTR", "LOAD_METHOD"):
+    if not (PIC and L.INLINE_CACHES) or ins.name not in ("LOAD_ATTR", "LOAD_METHOD", "STORE_ATTR"):
         return False
     form = forms.get(ins.offset)
     if form is None:
@@ -364,6 +364,19 @@ def method_pic(b, ins, owner, miss: str):
                  _pic_cache(b, PIC_METHOD_BYTES))
     b.split(Cond("==", got, NULL), miss, hint="pic")
     return got
+
+
+def store_pic(b, ins, owner, value, miss: str):
+    """STORE_ATTR through the site's polymorphic cache (coconut_store_pic): stored (the
+    value's reference taken, the old value released here), or `miss` with nothing
+    done."""
+    from ..runtime.pic import PIC_ATTR_BYTES
+    stored = b.temp("int", "stored")
+    b.emit(ops.Assign(stored, b.int(0)))
+    old = b.call("coconut_store_pic", owner, b.const(b.code.co_names[ins.arg]), value,
+                 _pic_cache(b, PIC_ATTR_BYTES), ops.AddressOf(stored))
+    b.split(Cond("==", stored, b.int(0)), miss, hint="pic")
+    b.xdecref(old)
 
 
 # -- compiled code's own LOAD_GLOBAL cache (runtime/namespaces.py) -------------------------

@@ -416,7 +416,7 @@ PURE_C = frozenset({
     "PyFloat_FromDouble", "PyLong_FromLong", "PyBool_FromLong", "PyType_IsSubtype",
     "sqrt", "sin", "cos", "_PyUnicode_Equal",
     "coconut_load_global", "coconut_class_attr", "coconut_attr_pic", "coconut_method_pic",
-    "_Py_Dealloc", "coconut_inl_push", "coconut_inl_finish",
+    "coconut_store_pic", "_Py_Dealloc", "coconut_inl_push", "coconut_inl_finish",
     "coconut_truth",
     "PyErr_SetString", "PyErr_SetNone", "PyErr_Format", "PyErr_Occurred",
     "PyErr_ExceptionMatches", "PyErr_Clear",

@@ -237,7 +237,8 @@ def load_attr(b, ins, owner):
     (LOAD_ATTR_INSTANCE_VALUE / LOAD_ATTR_SLOT / LOAD_ATTR_MODULE), the value is read
     where its cache says while the cache's guards hold (caches.load_attr); where it ran
     it and could not, a plain class attribute read through an instance comes from the
-    site's own cache (caches.class_attr)."""
+    site's own cache (caches.class_attr); where the site has a polymorphic cache
+    (caches.pic_site: no form, or one that missed), through it."""
     value, join = b.temp(), b.new_block("got_attr")
 
     def cached(form, miss):
@@ -264,13 +265,17 @@ def load_attr(b, ins, owner):
 def store_attr(b, ins, value, owner):
     """STORE_ATTR: PyObject_SetAttr(owner, name, value). Where the interpreter
     specialized it (STORE_ATTR_INSTANCE_VALUE / STORE_ATTR_SLOT), the value is stored
-    where its cache says while the cache's guards hold (caches.store_attr)."""
+    where its cache says while the cache's guards hold (caches.store_attr); where the
+    site has a polymorphic cache (caches.pic_site), through it."""
     err, join = b.temp("int"), b.new_block("stored")
 
     def cached(form, miss):
         caches.store_attr(b, ins, form, owner, value, miss)
         return b.int(0)
-    caches.fast_path(b, ins, cached, join.name, err)
+    def own(miss):
+        caches.store_pic(b, ins, owner, value, miss)
+        return b.int(0)
+    caches.fast_path(b, ins, cached, join.name, err, own)
     b.emit(ops.Assign(err, b.call("PyObject_SetAttr", owner, b.const(b.code.co_names[ins.arg]),
                                   value)))
     b.decref(value)

@@ -150,13 +150,13 @@ def missed(code, ins) -> bool:
 
 
 def missed_loads(code, instrs=None) -> list[int]:
-    """The offsets of the attribute and method loads of `code` in a specialized form
+    """The offsets of the attribute and method loads and attribute stores of `code` in a specialized form
     that have missed it (`missed`): the sites that get a polymorphic cache beside
     their form (lowering/caches.py pic_site)."""
     if not L.INLINE_CACHES or not quickened(code):
         return []
     return [ins.offset for ins in (instructions(code) if instrs is None else instrs)
-            if ins.name in ("LOAD_ATTR", "LOAD_METHOD") and specialized_form(code, ins)
+            if ins.name in ("LOAD_ATTR", "LOAD_METHOD", "STORE_ATTR") and specialized_form(code, ins)
             and missed(code, ins)]
 
 

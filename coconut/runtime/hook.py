@@ -103,6 +103,7 @@ HELPERS = ("coconut_eval_breaker", "coconut_resume", "coconut_deopt_check", "coc
            "coconut_async_gen_wrap", "coconut_match_class", "coconut_match_keys",
            "coconut_return_generator", "coconut_inl_push", "coconut_inl_finish",
            "coconut_inl_dealloc", "coconut_class_attr", "coconut_attr_pic", "coconut_method_pic",
+           "coconut_store_pic",
            "coconut_sync_i64", "coconut_sync_f64", "coconut_sync_bool", "coconut_contains_str",
            "coconut_str_iadd", "coconut_truth", "coconut_send", "coconut_gen_next")
 # Indices into Runtime.resume_state (see _emit_resume).
@@ -765,6 +766,7 @@ class Runtime:
         pic = _import_module("coconut.runtime.pic")    # polymorphic attribute caches
         pic.emit_attr_pic(c, field, imported)
         pic.emit_method_pic(c, field, imported)
+        pic.emit_store_pic(c, field, imported)
         _import_module("coconut.runtime.virtual").emit_sync_helpers(c, field, imported)
         _import_module("coconut.runtime.contains").emit_contains_str(c, field, imported)
         _import_module("coconut.runtime.str_append").emit_str_iadd(c, field, imported)

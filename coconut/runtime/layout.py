@@ -215,6 +215,7 @@ TPFLAGS_VALID_VERSION_TAG = 1 << 19
 # descriptor: LOAD_METHOD pushes it unbound); a member descriptor's PyMemberDef
 # (PyMemberDescrObject.d_member, after PyDescr_COMMON) and its type, offset and flags
 TP_DESCR_SET = 280
+TP_SETATTRO = 152
 TP_DICTOFFSET = 288
 TPFLAGS_METHOD_DESCRIPTOR = 1 << 17
 MEMBERDESCR_MEMBER = 40
@@ -815,6 +816,8 @@ def _verify_inline_caches(check) -> bool:
     check("shared keys kind", ctypes.c_uint8.from_address(cached_keys + DK_KIND).value,
           DICT_KEYS_SPLIT)
     # Polymorphic caches (runtime/pic.py).
+    check("tp_setattro", _ptr(id(_Probe) + TP_SETATTRO),
+          ctypes.cast(_api.PyObject_GenericSetAttr, ctypes.c_void_p).value)
     check("tp_descr_set", (_ptr(id(property) + TP_DESCR_SET) != 0,
                            _ptr(id(types.FunctionType) + TP_DESCR_SET)), (True, 0))
     check("tp_dictoffset", [ctypes.c_ssize_t.from_address(id(t) + TP_DICTOFFSET).value

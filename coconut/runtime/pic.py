@@ -65,14 +65,15 @@ SLOT_BIT = 1 << 31             # attribute entries: where = the slot's byte offs
 NO_DICT = 0xFFFFFFFF           # a type whose instances have no __dict__
 ABSENT = 1 << 31               # | dk_nentries: the name is not among the shared keys
 LAZY_DICT = 1 << 30            # | tp_dictoffset: the __dict__ there is not made yet
-T_OBJECT_EX, READ_RESTRICTED = 16, 2      # structmember.h (PY_AUDIT_READ = READ_RESTRICTED)
+T_OBJECT_EX, READONLY, READ_RESTRICTED = 16, 1, 2   # structmember.h (PY_AUDIT_READ = READ_RESTRICTED)
 _LSHIFT = 10                   # GCC_JIT_BINARY_OP_LSHIFT (the binding does not name it)
 
 
 class _Fn:
     """Helpers for emitting one of the two functions."""
 
-    def __init__(self, c, field, imported, name: bytes, entry_size: int, exported: bool = True):
+    def __init__(self, c, field, imported, name: bytes, entry_size: int, exported: bool = True,
+                 store: bool = False):
         T = gccjit.TypeKind
         self.c, self.field = c, field
         self.vp, self.it = c.get_type(T.VOID_PTR), c.get_type(T.INT)
@@ -87,8 +88,10 @@ class _Fn:
                                         b"PyBaseObject_Type").get_address()
         self.member_type = c.new_global(gccjit.GlobalKind.IMPORTED, self.u8,
                                         b"PyMemberDescr_Type").get_address()
-        self.params = [c.new_param(self.vp, b"owner"), c.new_param(self.vp, b"name"),
-                       c.new_param(self.vp, b"cache")]
+        self.params = [c.new_param(self.vp, b"owner"), c.new_param(self.vp, b"name")] + (
+            [c.new_param(self.vp, b"value")] if store else []) + [c.new_param(self.vp, b"cache")] + (
+            [c.new_param(self.it.get_pointer(), b"stored")] if store else [])
+        self.setattro = store
         self.fn = c.new_function(gccjit.FunctionKind.EXPORTED if exported else gccjit.FunctionKind.INTERNAL,
                                  self.vp, name, self.params)
         self.entry_size = entry_size
@@ -159,17 +162,18 @@ class _Fn:
             current = following
 
     def lookup_common(self, blk, owner, name, cache, tp, descr, fail, next_blk):
-        """The miss path's start: the site has not given up, the type's tp_getattro is
-        the generic one, `descr = _PyType_Lookup(tp, name)`, the type has a valid
+        """The miss path's start: the site has not given up, the type's tp_getattro (a
+        store: tp_setattro) is the generic one, `descr = _PyType_Lookup(tp, name)`, the type has a valid
         version (the lookup assigns one where it can); then `next_blk`."""
         c = self.c
         getattro, lookup = self.block("getattro"), self.block("lookup")
         blk.end_with_conditional(
             self.cmp(gccjit.Comparison.GE, self.control(cache, 4), self.num(PIC_GIVE_UP, self.u32)),
             self.give_up, getattro)
+        slot = L.TP_SETATTRO if self.setattro else L.TP_GETATTRO
         getattro.end_with_conditional(
-            self.eq(self.field(tp, L.TP_GETATTRO, self.vp),
-                    self.field(self.object_type, L.TP_GETATTRO, self.vp)), lookup, fail)
+            self.eq(self.field(tp, slot, self.vp), self.field(self.object_type, slot, self.vp)),
+            lookup, fail)
         lookup.add_assignment(descr, c.new_call(self.type_lookup, [tp, name]))
         lookup.end_with_conditional(
             self.both(self.flag(self.field(tp, L.TP_FLAGS, self.u64), L.TPFLAGS_VALID_VERSION_TAG),
@@ -230,10 +234,32 @@ def emit_attr_pic(c, field, imported) -> None:
     _emit_attr_pic(c, field, imported, _emit_attr_pic(c, field, imported, None))
 
 
-def _emit_attr_pic(c, field, imported, fill_fn):
-    F = _Fn(c, field, imported, b"coconut_attr_pic" if fill_fn else b"coconut_attr_pic_fill",
-            ATTR_ENTRY, fill_fn is not None)
-    owner, name, cache = F.params
+def emit_store_pic(c, field, imported) -> None:
+    """Add coconut_store_pic (and its coconut_store_pic_fill: as emit_attr_pic) to the
+    runtime's context `c`:
+
+        PyObject *coconut_store_pic(PyObject *owner, PyObject *name, PyObject *value,
+                                    void *cache, int *stored)
+
+    STORE_ATTR through the site's polymorphic cache (its entries as coconut_attr_pic's,
+    for the generic tp_setattro; a slot that is not READONLY): where an entry serves,
+    `value` (its reference taken) goes where STORE_ATTR_INSTANCE_VALUE or
+    STORE_ATTR_SLOT would put it, a first value of the instance is added to its
+    values' insertion order, *stored = 1, and the old value is returned (NULL: there
+    was none) for the caller to release (that may run code); else nothing happens and
+    *stored stays 0. A name not among the shared keys yet (the first store of it) is
+    left to the generic store, which adds it."""
+    _emit_attr_pic(c, field, imported, _emit_attr_pic(c, field, imported, None, True), True)
+
+
+def _emit_attr_pic(c, field, imported, fill_fn, store=False):
+    kind = b"coconut_store_pic" if store else b"coconut_attr_pic"
+    F = _Fn(c, field, imported, kind if fill_fn else kind + b"_fill", ATTR_ENTRY, fill_fn is not None,
+            store)
+    if store:
+        owner, name, value, cache, stored = F.params
+    else:
+        (owner, name, cache), value, stored = F.params, None, None
     vp, u32, long_t = F.vp, F.u32, F.long_t
     tp, descr, values, member = (F.local(vp, x) for x in ("tp", "descr", "values", "member"))
     version, where = F.local(u32, "version"), F.local(u32, "where")
@@ -254,10 +280,16 @@ def _emit_attr_pic(c, field, imported, fill_fn):
     read_slot, read_value, has_values = F.block("read_slot"), F.block("read_value"), F.block("values")
     hit.end_with_conditional(F.ne(F.band(u32, where, F.num(SLOT_BIT, u32)), F.num(0, u32)),
                              read_slot, has_values)
-    read_slot.end_with_return(F.word(F.at(owner, c.new_cast(
-        F.band(u32, where, F.num(SLOT_BIT - 1, u32)), long_t)), F.num(0)))
+    slot_offset = c.new_cast(F.band(u32, where, F.num(SLOT_BIT - 1, u32)), long_t)
     F.managed_values(has_values, owner, values, read_value, F.give_up)
-    read_value.end_with_return(F.word(values, c.new_cast(where, long_t)))
+    if store:
+        old_value = F.local(vp, "old")
+        _store(F, read_slot, F.word(F.at(owner, slot_offset), F.num(0)), value, old_value, stored)
+        _store(F, read_value, F.word(values, c.new_cast(where, long_t)), value, old_value, stored,
+               values, c.new_cast(where, long_t))
+    else:
+        read_slot.end_with_return(F.word(F.at(owner, slot_offset), F.num(0)))
+        read_value.end_with_return(F.word(values, c.new_cast(where, long_t)))
 
     # -- a miss: look the name up, fill an entry ------------------------------------
     if fill_fn is not None:
@@ -267,9 +299,9 @@ def _emit_attr_pic(c, field, imported, fill_fn):
     fail.add_assignment_op(F.control(cache, 4), gccjit.BinaryOp.PLUS, F.num(1, u32))
     fail.end_with_return(F.null)
     found, member_b, member_ok, subtype, not_member, instance, keys_ok, search, \
-        got_index, fill_value = (F.block(x) for x in (
+        got_index = (F.block(x) for x in (
             "found", "member", "member_ok", "subtype", "not_member", "instance",
-            "keys_ok", "search", "got_index", "fill_value"))
+            "keys_ok", "search", "got_index"))
     F.lookup_common(miss, owner, name, cache, tp, descr, fail, found)
     found.end_with_conditional(F.eq(descr, F.null), instance, member_b)
     member_b.end_with_conditional(F.eq(field(descr, L.OB_TYPE, vp), c.new_cast(F.member_type, vp)),
@@ -280,8 +312,8 @@ def _emit_attr_pic(c, field, imported, fill_fn):
     member_ok.add_assignment(offset, field(member, L.MEMBERDEF_OFFSET, long_t))
     member_ok.end_with_conditional(
         F.both(F.both(F.eq(field(member, L.MEMBERDEF_TYPE, F.it), F.num(T_OBJECT_EX)),
-                      F.eq(F.band(F.it, field(member, L.MEMBERDEF_FLAGS, F.it), F.num(READ_RESTRICTED)),
-                           F.num(0))),
+                      F.eq(F.band(F.it, field(member, L.MEMBERDEF_FLAGS, F.it),
+                                  F.num(READONLY if store else READ_RESTRICTED)), F.num(0))),
                F.both(F.cmp(gccjit.Comparison.GT, offset, F.num(0, long_t)),
                       F.cmp(gccjit.Comparison.LT, offset, F.num(0xFFFF, long_t)))),
         subtype, fail)
@@ -294,7 +326,9 @@ def _emit_attr_pic(c, field, imported, fill_fn):
     fill_slot.add_assignment(F.slot_entry(cache, slot, 4, u32),
                              c.new_binary_op(gccjit.BinaryOp.BITWISE_OR, u32, c.new_cast(offset, u32),
                                              F.num(SLOT_BIT, u32)))
-    fill_slot.end_with_return(F.word(F.at(owner, offset), F.num(0)))
+    fill_slot.add_assignment(where, c.new_binary_op(gccjit.BinaryOp.BITWISE_OR, u32,
+                                                    c.new_cast(offset, u32), F.num(SLOT_BIT, u32)))
+    fill_slot.end_with_jump(hit)
     # Any other data descriptor (a property, a __dict__ getset...) comes first: not cached.
     not_member.end_with_conditional(F.eq(field(field(descr, L.OB_TYPE, vp), L.TP_DESCR_SET, vp), F.null),
                                     instance, fail)
@@ -313,9 +347,34 @@ def _emit_attr_pic(c, field, imported, fill_fn):
     F.take_entry(got_index, cache, slot)
     got_index.add_assignment(F.slot_entry(cache, slot, 0, u32), field(tp, L.TP_VERSION_TAG, u32))
     got_index.add_assignment(F.slot_entry(cache, slot, 4, u32), c.new_cast(index, u32))
-    got_index.end_with_jump(fill_value)
-    fill_value.end_with_return(F.word(values, index))
+    got_index.add_assignment(where, c.new_cast(index, u32))
+    got_index.end_with_jump(hit)
     return F.fn
+
+
+def _store(F, blk, slot, value, old_value, stored, values=None, index=None):
+    """old = *slot; *slot = value; a first value of an instance's values array goes
+    into its insertion order (_PyDictValues_AddToInsertionOrder: size = ++values[-2],
+    ((uint8_t *)values)[-2 - size] = index); *stored = 1; return old."""
+    c = F.c
+    blk.add_assignment(old_value, slot)
+    blk.add_assignment(slot, value)
+    blk.add_assignment(c.new_array_access(stored, F.num(0)), F.num(1))
+    if values is None:
+        blk.end_with_return(old_value)
+        return
+    first, done = F.block("first_value"), F.block("stored")
+    blk.end_with_conditional(F.eq(old_value, F.null), first, done)
+    size = F.local(F.long_t, "size")
+    u8p = F.u8.get_pointer()
+    first.add_assignment(size, c.new_binary_op(gccjit.BinaryOp.PLUS, F.long_t, c.new_cast(
+        c.new_array_access(c.new_cast(values, u8p), F.num(-2, F.long_t)), F.long_t), F.num(1, F.long_t)))
+    first.add_assignment(c.new_array_access(c.new_cast(values, u8p), c.new_binary_op(
+        gccjit.BinaryOp.MINUS, F.long_t, F.num(-2, F.long_t), size)), c.new_cast(index, F.u8))
+    first.add_assignment(c.new_array_access(c.new_cast(values, u8p), F.num(-2, F.long_t)),
+                         c.new_cast(size, F.u8))
+    first.end_with_jump(done)
+    done.end_with_return(old_value)
 
 
 def emit_method_pic(c, field, imported) -> None:

@@ -410,6 +410,96 @@ def poly_class_attribute_changed(n):
     return out
 
 
+def _delete(o, *names):
+    for name in names:
+        delattr(o, name)
+
+
+def poly_stores(n):
+    # instance values and slots of several types through one STORE_ATTR site; the
+    # insertion order of each instance's attributes (vars()) after deletes and re-stores
+    S, R, Q = _fresh_shapes()
+
+    class P:                           # (fresh: its shared keys start empty each call)
+        def __init__(self, w):
+            self.name, self.extra, self.w, self.h = "plain", 1, w, 2
+    objs = [R(1, 2), Q(3), Slotted(4, 5), P(6), S("s")]
+    for i in range(n):
+        for k, o in enumerate(objs):
+            o.w = i * 10 + k
+            o.h = -i
+            if i == n // 2 and not isinstance(o, Slotted):
+                _delete(o, "w", "h")   # (a call: DELETE_ATTR itself would deopt)
+                o.extra2 = i
+    return [(type(o).__name__, o.w, o.h, list(vars(o)) if hasattr(o, "__dict__") else None)
+            for o in objs]
+
+
+def poly_store_order(n):
+    # first values stored after deletes: each goes to the end of the instance's
+    # insertion order (vars(); which makes the __dict__, after which stores are generic)
+    class A:
+        def __init__(self):
+            self.a, self.w, self.h = 1, 2, 3
+
+    class B:
+        def __init__(self):
+            self.w, self.h = 2, 3
+    objs = [A(), B()]
+    for i in range(n):
+        for o in objs:
+            o.w = i
+            o.h = -i
+        if i == 0:
+            for o in objs:
+                _delete(o, "w", "h")
+    return [list(vars(o)) for o in objs]   # (the __dict__ made only now)
+
+
+def poly_stores_guards(n):
+    class A:
+        def __init__(self):
+            self.v = 0
+
+    class B:
+        def __init__(self):
+            self.v = 0
+
+    class C(B):
+        pass
+    objs = [A(), B(), C(), property(lambda self: 1)]
+    log = []
+    for i in range(n):
+        if i == n // 2:
+            A.v = property(lambda self: "prop", lambda self, x: log.append(("set", x)))
+            B.__setattr__ = lambda self, name, x: log.append(("setattr", name, x))
+            vars(objs[2])["other"] = 1         # C's instance: its __dict__ made
+        for o in objs:
+            try:
+                o.v = i
+            except AttributeError as e:
+                log.append(str(e))
+            try:
+                o.fget = i                     # a READONLY member of property
+            except AttributeError as e:
+                log.append(str(e))
+    return log, [getattr(o, "v", None) for o in objs[:3]]
+
+
+def poly_store_class_reassigned(n):
+    S, R, Q = _fresh_shapes()
+    a, b = R(1, 2), Q(3)
+    out = []
+    for i in range(n):
+        if i == n // 2:
+            a.__class__, b.__class__ = Q, S
+        for o in (a, b):
+            o.h = i
+            o.name = "n%d" % i
+            out.append((type(o).__name__, o.h, o.name, list(vars(o))))
+    return out
+
+
 CASES = [
     (poly_methods, [(6,), (1,)]),
     (poly_attributes, [(6,), (2,)]),
@@ -428,4 +518,8 @@ CASES = [
     (poly_attr_then_method_names, [(5,)]),
     (poly_class_attribute_changed, [(8,)]),
     (poly_method_kinds, [(4,)]),
+    (poly_stores, [(6,), (1,)]),
+    (poly_stores_guards, [(8,)]),
+    (poly_store_order, [(4,)]),
+    (poly_store_class_reassigned, [(6,)]),
 ]
