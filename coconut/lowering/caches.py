@@ -339,10 +339,15 @@ def pic_site(forms: dict, code, ins) -> bool:
     return form not in ("LOAD_ATTR_MODULE", "LOAD_METHOD_MODULE") and feedback.missed(code, ins)
 
 
-def _pic_cache(b, size: int):
-    """Consecutive site-cache slots for `size` bytes (ops.SiteCache: zeroed words)."""
+def _pic_cache(b, size: int, miss: str):
+    """Consecutive site-cache slots for `size` bytes (ops.SiteCache: zeroed words); a
+    site given up (its failure count, the last u32, at PIC_GIVE_UP) goes to `miss`
+    without a call."""
+    from ..runtime.pic import PIC_GIVE_UP
     cache = ops.SiteCache(b.ir.site_caches)
     b.ir.site_caches += -(-size // (8 * ops.SITE_CACHE_WORDS))
+    b.split(Cond(">=", b.load("u32", cache, size - 4), ops.IntConst(PIC_GIVE_UP, "u32")), miss,
+            hint="pic_given_up")
     return cache
 
 
@@ -350,8 +355,8 @@ def attr_pic(b, ins, owner, miss: str):
     """The attribute from the site's polymorphic cache (coconut_attr_pic: instance
     values and slots of up to PIC_ENTRIES types), borrowed; NULL: `miss`."""
     from ..runtime.pic import PIC_ATTR_BYTES
-    got = b.call("coconut_attr_pic", owner, b.const(b.code.co_names[ins.arg]),
-                 _pic_cache(b, PIC_ATTR_BYTES))
+    cache = _pic_cache(b, PIC_ATTR_BYTES, miss)
+    got = b.call("coconut_attr_pic", owner, b.const(b.code.co_names[ins.arg]), cache)
     b.split(Cond("==", got, NULL), miss, hint="pic")
     return got
 
@@ -360,8 +365,8 @@ def method_pic(b, ins, owner, miss: str):
     """The unbound method from the site's polymorphic cache (coconut_method_pic),
     borrowed; NULL: `miss`."""
     from ..runtime.pic import PIC_METHOD_BYTES
-    got = b.call("coconut_method_pic", owner, b.const(b.code.co_names[ins.arg]),
-                 _pic_cache(b, PIC_METHOD_BYTES))
+    cache = _pic_cache(b, PIC_METHOD_BYTES, miss)
+    got = b.call("coconut_method_pic", owner, b.const(b.code.co_names[ins.arg]), cache)
     b.split(Cond("==", got, NULL), miss, hint="pic")
     return got
 
@@ -371,10 +376,11 @@ def store_pic(b, ins, owner, value, miss: str):
     value's reference taken, the old value released here), or `miss` with nothing
     done."""
     from ..runtime.pic import PIC_ATTR_BYTES
+    cache = _pic_cache(b, PIC_ATTR_BYTES, miss)
     stored = b.temp("int", "stored")
     b.emit(ops.Assign(stored, b.int(0)))
     old = b.call("coconut_store_pic", owner, b.const(b.code.co_names[ins.arg]), value,
-                 _pic_cache(b, PIC_ATTR_BYTES), ops.AddressOf(stored))
+                 cache, ops.AddressOf(stored))
     b.split(Cond("==", stored, b.int(0)), miss, hint="pic")
     b.xdecref(old)
 

@@ -500,6 +500,28 @@ def poly_store_class_reassigned(n):
     return out
 
 
+def poly_given_up(n):
+    # owners no entry can hold (a module, a class: not the generic getattr) fail the
+    # fill until the site gives up (64 failures); the instances then take the generic
+    # path too
+    import math
+
+    class K:
+        pi = 3
+
+    class V:
+        def __init__(self):
+            self.pi = 2.5
+    owners = [math, K, V(), K(), V()]
+    total = 0.0
+    for i in range(n):
+        for o in owners:
+            total += o.pi
+        if i == n - 3:
+            owners[2].pi = -1.0
+    return total
+
+
 CASES = [
     (poly_methods, [(6,), (1,)]),
     (poly_attributes, [(6,), (2,)]),
@@ -521,5 +543,6 @@ CASES = [
     (poly_stores, [(6,), (1,)]),
     (poly_stores_guards, [(8,)]),
     (poly_store_order, [(4,)]),
+    (poly_given_up, [(40,), (3,)]),
     (poly_store_class_reassigned, [(6,)]),
 ]
