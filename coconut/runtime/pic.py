@@ -21,7 +21,9 @@ offset)`, bit 31 set) read it, or NULL (no exception) for the generic lookup; an
 (an entry: u32 type version, u32 check, the method borrowed) returns the unbound method
 (a function or method descriptor found on the type, which LOAD_METHOD pushes with
 `owner`), borrowed, when the instance has no attribute of that name, as
-LOAD_METHOD_WITH_VALUES, LOAD_METHOD_NO_DICT and LOAD_METHOD_LAZY_DICT decide it; or NULL.
+LOAD_METHOD_WITH_VALUES, LOAD_METHOD_NO_DICT and LOAD_METHOD_LAZY_DICT decide it; or NULL;
+and `coconut_store_pic` (emit_store_pic) stores as STORE_ATTR_INSTANCE_VALUE and
+STORE_ATTR_SLOT would, through entries like coconut_attr_pic's.
 
 An entry serves while the owner's type has the entry's version tag: a type's tag
 changes whenever it or a base is modified (PyType_Modified sets it to 0; tags are never
@@ -70,7 +72,7 @@ _LSHIFT = 10                   # GCC_JIT_BINARY_OP_LSHIFT (the binding does not 
 
 
 class _Fn:
-    """Helpers for emitting one of the two functions."""
+    """Helpers for emitting one of the functions (and its _fill)."""
 
     def __init__(self, c, field, imported, name: bytes, entry_size: int, exported: bool = True,
                  store: bool = False):
