@@ -163,6 +163,19 @@ class _Fn:
                                          on_hit(e), following)
             current = following
 
+    def begin(self, owner, cache, on_hit):
+        """The function's start, shared by all: tp = Py_TYPE(owner), the entries
+        probed (`probe`, on_hit(e) per entry), and the blocks `miss` (no entry),
+        `hit` (where on_hit's blocks go) and `give_up` (return NULL). Returns (tp,
+        miss, hit)."""
+        tp, version = self.local(self.vp, "tp"), self.local(self.u32, "version")
+        entry, miss, hit = (self.block(x) for x in ("entry", "miss", "hit"))
+        self.give_up = self.block("given_up")
+        self.give_up.end_with_return(self.null)
+        entry.add_assignment(tp, self.field(owner, L.OB_TYPE, self.vp))
+        self.probe(entry, tp, version, cache, lambda e: on_hit(e, hit), miss)
+        return tp, miss, hit
+
     def lookup_common(self, blk, owner, name, cache, tp, descr, fail, next_blk):
         """The miss path's start: the site has not given up, the type's tp_getattro (a
         store: tp_setattro) is the generic one, `descr = _PyType_Lookup(tp, name)`, the type has a valid
@@ -263,22 +276,17 @@ def _emit_attr_pic(c, field, imported, fill_fn, store=False):
     else:
         (owner, name, cache), value, stored = F.params, None, None
     vp, u32, long_t = F.vp, F.u32, F.long_t
-    tp, descr, values, member = (F.local(vp, x) for x in ("tp", "descr", "values", "member"))
-    version, where = F.local(u32, "version"), F.local(u32, "where")
+    descr, values, member = (F.local(vp, x) for x in ("descr", "values", "member"))
+    where = F.local(u32, "where")
     index, slot, offset = F.local(long_t, "index"), F.local(long_t, "slot"), F.local(long_t, "offset")
-    entry, miss, hit = (F.block(x) for x in ("entry", "miss", "hit"))
-    F.give_up = F.block("given_up")
-    F.give_up.end_with_return(F.null)
 
     # -- the entries ---------------------------------------------------------------
-    entry.add_assignment(tp, field(owner, L.OB_TYPE, vp))
-
-    def on_hit(e):
+    def on_hit(e, hit):
         b = F.block("entry_hit")
         b.add_assignment(where, F.entry_field(cache, e, 4, u32))
         b.end_with_jump(hit)
         return b
-    F.probe(entry, tp, version, cache, on_hit, miss)
+    tp, miss, hit = F.begin(owner, cache, on_hit)
     read_slot, read_value, has_values = F.block("read_slot"), F.block("read_value"), F.block("values")
     hit.end_with_conditional(F.ne(F.band(u32, where, F.num(SLOT_BIT, u32)), F.num(0, u32)),
                              read_slot, has_values)
@@ -390,25 +398,20 @@ def _emit_method_pic(c, field, imported, fill_fn):
             METHOD_ENTRY, fill_fn is not None)
     owner, name, cache = F.params
     vp, u32, long_t = F.vp, F.u32, F.long_t
-    tp, descr, values, keys = (F.local(vp, x) for x in ("tp", "descr", "values", "keys"))
-    version, check = F.local(u32, "version"), F.local(u32, "check")
+    descr, values, keys = (F.local(vp, x) for x in ("descr", "values", "keys"))
+    check = F.local(u32, "check")
     index, slot, offset = F.local(long_t, "index"), F.local(long_t, "slot"), F.local(long_t, "offset")
-    entry, miss, hit = (F.block(x) for x in ("entry", "miss", "hit"))
-    F.give_up = F.block("given_up")
-    F.give_up.end_with_return(F.null)
-    method = F.block("method")
-    method.end_with_return(descr)
 
     # -- the entries ---------------------------------------------------------------
-    entry.add_assignment(tp, field(owner, L.OB_TYPE, vp))
-
-    def on_hit(e):
+    def on_hit(e, hit):
         b = F.block("entry_hit")
         b.add_assignment(check, F.entry_field(cache, e, 4, u32))
         b.add_assignment(descr, F.entry_field(cache, e, 8, vp))
         b.end_with_jump(hit)
         return b
-    F.probe(entry, tp, version, cache, on_hit, miss)
+    tp, miss, hit = F.begin(owner, cache, on_hit)
+    method = F.block("method")
+    method.end_with_return(descr)
     not_nodict, lazy, managed, values_ok, absent, present = (F.block(x) for x in (
         "not_no_dict", "lazy", "managed", "values_ok", "absent", "present"))
     hit.end_with_conditional(F.eq(check, F.num(NO_DICT, u32)), method, not_nodict)
